@@ -1,0 +1,261 @@
+//! Image files on disk: class folders (torchvision's `ImageFolder` layout), a CSV label file of
+//! `filename,label` rows (the layout competitions ship), and an unlabelled test folder.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use super::ImageDataset;
+use crate::error::{PodiumError, Result};
+
+/// File extensions (lower case) that podium decodes.
+pub const IMAGE_EXTENSIONS: [&str; 5] = ["jpg", "jpeg", "png", "bmp", "webp"];
+
+/// Header words recognised in the first row of a label CSV (case-insensitive).
+const HEADER_FILE_WORDS: [&str; 8] = [
+    "filename", "file", "image", "image_id", "id", "path", "name", "file_name",
+];
+const HEADER_LABEL_WORDS: [&str; 6] = ["label", "labels", "class", "target", "category", "y"];
+
+fn is_image(path: &Path) -> bool {
+    path.is_file()
+        && path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+fn is_hidden(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with('.'))
+}
+
+fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| PodiumError::io(dir, e))? {
+        let entry = entry.map_err(|e| PodiumError::io(dir, e))?;
+        let path = entry.path();
+        if !is_hidden(&path) {
+            out.push(path);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn image_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    Ok(sorted_entries(dir)?
+        .into_iter()
+        .filter(|p| is_image(p))
+        .collect())
+}
+
+impl ImageDataset {
+    /// Reads a folder with one sub-folder per class (`root/cat/001.jpg`, `root/dog/002.png`),
+    /// as torchvision's `ImageFolder`: classes are the sub-folder names sorted, files within a
+    /// class are sorted by name, hidden entries and non-image files are ignored.
+    ///
+    /// Images are decoded as RGB at their own size; set a target size with
+    /// [`ImageDataset::with_decode`].
+    ///
+    /// # Errors
+    /// [`PodiumError::Io`] if `root` cannot be read; [`PodiumError::Dataset`] if it has no class
+    /// folder, or a class folder holds no image (naming that folder).
+    pub fn from_folder(root: impl AsRef<Path>) -> Result<Self> {
+        let root = root.as_ref();
+        let class_dirs: Vec<PathBuf> = sorted_entries(root)?
+            .into_iter()
+            .filter(|p| p.is_dir())
+            .collect();
+        if class_dirs.is_empty() {
+            return Err(PodiumError::Dataset {
+                path: root.to_path_buf(),
+                reason: "no class sub-folders (expected root/<class>/<image>)".into(),
+            });
+        }
+        let mut classes = Vec::new();
+        let mut paths = Vec::new();
+        let mut labels = Vec::new();
+        for (label, dir) in class_dirs.iter().enumerate() {
+            let files = image_files(dir)?;
+            if files.is_empty() {
+                return Err(PodiumError::Dataset {
+                    path: dir.clone(),
+                    reason: format!(
+                        "class folder has no image files ({})",
+                        IMAGE_EXTENSIONS.join(", ")
+                    ),
+                });
+            }
+            classes.push(
+                dir.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            );
+            labels.extend(std::iter::repeat_n(Some(label), files.len()));
+            paths.extend(files);
+        }
+        Self::from_files(root, paths, labels, classes)
+    }
+
+    /// Reads an unlabelled folder of images (a competition's test set), sorted by file name.
+    /// [`ImageDataset::name`] gives each file's name for the submission file.
+    ///
+    /// # Errors
+    /// [`PodiumError::Io`] if `dir` cannot be read; [`PodiumError::Dataset`] if it holds no image.
+    pub fn from_unlabelled_folder(dir: impl AsRef<Path>) -> Result<Self> {
+        let dir = dir.as_ref();
+        let files = image_files(dir)?;
+        if files.is_empty() {
+            return Err(PodiumError::Dataset {
+                path: dir.to_path_buf(),
+                reason: format!("no image files ({})", IMAGE_EXTENSIONS.join(", ")),
+            });
+        }
+        let labels = vec![None; files.len()];
+        Self::from_files(dir, files, labels, Vec::new())
+    }
+
+    /// Reads a CSV label file of `filename,label` rows whose images are in `image_dir`.
+    ///
+    /// - The first row is taken as a header when its fields are header words (`filename`,
+    ///   `image_id`, `id` ... / `label`, `class`, `target` ...).
+    /// - A file name may omit its extension (`abc123` finds `abc123.jpg`, `.png` ...), as
+    ///   competitions often list ids.
+    /// - With `classes` given, each label must be one of those names or an index below their
+    ///   count. Without, classes are inferred: `"0"` to the largest label when every label is a
+    ///   non-negative integer (the label is then the class index), else the distinct names sorted.
+    ///
+    /// # Errors
+    /// [`PodiumError::Io`] if the CSV cannot be read, and [`PodiumError::Csv`] naming the file and
+    /// line for a malformed row (not exactly two non-empty fields), a row whose image file does
+    /// not exist, or a label not among `classes`; [`PodiumError::Dataset`] if no row remains.
+    pub fn from_csv(
+        csv_path: impl AsRef<Path>,
+        image_dir: impl AsRef<Path>,
+        classes: Option<Vec<String>>,
+    ) -> Result<Self> {
+        let (csv_path, image_dir) = (csv_path.as_ref(), image_dir.as_ref());
+        let file = std::fs::File::open(csv_path).map_err(|e| PodiumError::io(csv_path, e))?;
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .trim(csv::Trim::All)
+            .from_reader(file);
+        let csv_err = |line: u64, reason: String| PodiumError::Csv {
+            path: csv_path.to_path_buf(),
+            line,
+            reason,
+        };
+        let mut rows: Vec<(u64, PathBuf, String)> = Vec::new();
+        for (i, record) in reader.records().enumerate() {
+            let record = record.map_err(|e| {
+                let line = e.position().map_or(0, |p| p.line());
+                csv_err(line, format!("unreadable row: {e}"))
+            })?;
+            let line = record.position().map_or(i as u64 + 1, |p| p.line());
+            if record.len() == 1 && record[0].is_empty() {
+                continue; // blank line
+            }
+            if record.len() != 2 {
+                return Err(csv_err(
+                    line,
+                    format!(
+                        "malformed row: {} fields ({:?}), expected `filename,label`",
+                        record.len(),
+                        record.iter().collect::<Vec<_>>()
+                    ),
+                ));
+            }
+            let (name, label) = (&record[0], &record[1]);
+            if i == 0
+                && HEADER_FILE_WORDS.contains(&name.to_ascii_lowercase().as_str())
+                && HEADER_LABEL_WORDS.contains(&label.to_ascii_lowercase().as_str())
+            {
+                continue;
+            }
+            if name.is_empty() || label.is_empty() {
+                return Err(csv_err(
+                    line,
+                    format!("malformed row: empty field in `{name},{label}`"),
+                ));
+            }
+            let path = resolve_image(image_dir, name).ok_or_else(|| {
+                csv_err(
+                    line,
+                    format!(
+                        "image file `{name}` not found in {} (also tried the extensions {})",
+                        image_dir.display(),
+                        IMAGE_EXTENSIONS.join(", ")
+                    ),
+                )
+            })?;
+            rows.push((line, path, label.to_string()));
+        }
+        if rows.is_empty() {
+            return Err(PodiumError::Dataset {
+                path: csv_path.to_path_buf(),
+                reason: "the label file has no rows".into(),
+            });
+        }
+        let classes = match classes {
+            Some(c) => c,
+            None => infer_classes(rows.iter().map(|r| r.2.as_str())),
+        };
+        let mut paths = Vec::with_capacity(rows.len());
+        let mut labels = Vec::with_capacity(rows.len());
+        for (line, path, label) in rows {
+            let index = classes
+                .iter()
+                .position(|c| *c == label)
+                .or_else(|| label.parse::<usize>().ok().filter(|&i| i < classes.len()))
+                .ok_or_else(|| {
+                    csv_err(
+                        line,
+                        format!(
+                            "unknown label `{label}`: classes are {}",
+                            preview(&classes)
+                        ),
+                    )
+                })?;
+            paths.push(path);
+            labels.push(Some(index));
+        }
+        Self::from_files(csv_path, paths, labels, classes)
+    }
+}
+
+fn preview(classes: &[String]) -> String {
+    if classes.len() <= 12 {
+        format!("{classes:?}")
+    } else {
+        format!("{:?} ... ({} in all)", &classes[..12], classes.len())
+    }
+}
+
+fn infer_classes<'a>(labels: impl Iterator<Item = &'a str> + Clone) -> Vec<String> {
+    let numeric: Option<Vec<usize>> = labels.clone().map(|l| l.parse::<usize>().ok()).collect();
+    match numeric {
+        Some(n) => {
+            let max = n.into_iter().max().unwrap_or(0);
+            (0..=max).map(|c| c.to_string()).collect()
+        }
+        None => labels
+            .map(String::from)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect(),
+    }
+}
+
+fn resolve_image(dir: &Path, name: &str) -> Option<PathBuf> {
+    let direct = dir.join(name);
+    if direct.is_file() {
+        return Some(direct);
+    }
+    IMAGE_EXTENSIONS
+        .iter()
+        .flat_map(|e| [e.to_string(), e.to_ascii_uppercase()])
+        .map(|e| dir.join(format!("{name}.{e}")))
+        .find(|p| p.is_file())
+}

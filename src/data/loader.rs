@@ -1,0 +1,263 @@
+//! [`ImageLoader`]: a burn [`DataLoader`] with a reproducible batch order and parallel decoding.
+//!
+//! burn's multi-threaded loader hands batches out in the order its worker threads finish them,
+//! so a run's batch order depends on thread timing. `ImageLoader` instead fixes the order from
+//! `(seed, epoch)`, decodes the items of each batch in parallel on rayon's threads, and prepares
+//! the next batches on a background thread while the model trains on the current one. The
+//! same seed gives the same batches, whatever the number of threads.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, sync_channel};
+
+use burn::data::dataloader::batcher::Batcher;
+use burn::data::dataloader::{DataLoader, DataLoaderIterator, Progress};
+use burn::data::dataset::DatasetError;
+use burn::tensor::Device;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rayon::prelude::*;
+
+use super::{ClassificationBatch, ClassificationBatcher, ImageDataset, ImageItem};
+use crate::error::{PodiumError, Result};
+use crate::util::derive_seed;
+
+#[derive(Clone)]
+struct Inner {
+    dataset: ImageDataset,
+    batcher: ClassificationBatcher,
+    batch_size: usize,
+    shuffle: Option<u64>,
+    drop_last: bool,
+    prefetch: usize,
+    pool: Option<Arc<rayon::ThreadPool>>,
+}
+
+/// Reproducible, parallel data loader of [`ClassificationBatch`]es (see the module docs).
+///
+/// Each call to [`DataLoader::iter`] is one epoch: with shuffling on, epoch `e` visits the items
+/// in a permutation drawn from `derive_seed(seed, [e])`.
+#[derive(Clone)]
+pub struct ImageLoader {
+    inner: Arc<Inner>,
+    device: Device,
+    epoch: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for ImageLoader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImageLoader")
+            .field("items", &self.inner.dataset.len())
+            .field("batch_size", &self.inner.batch_size)
+            .field("shuffle", &self.inner.shuffle)
+            .field("drop_last", &self.inner.drop_last)
+            .finish()
+    }
+}
+
+impl ImageLoader {
+    /// A loader over `dataset` in its own order (no shuffling), keeping the last partial batch,
+    /// on the default device, decoding on rayon's global thread pool.
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`] if `batch_size` is 0.
+    pub fn new(
+        dataset: ImageDataset,
+        batcher: ClassificationBatcher,
+        batch_size: usize,
+    ) -> Result<Self> {
+        if batch_size == 0 {
+            return Err(PodiumError::config("batch_size", 0, "must be at least 1"));
+        }
+        Ok(Self {
+            inner: Arc::new(Inner {
+                dataset,
+                batcher,
+                batch_size,
+                shuffle: None,
+                drop_last: false,
+                prefetch: 2,
+                pool: None,
+            }),
+            device: Device::default(),
+            epoch: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    fn map_inner(mut self, f: impl FnOnce(&mut Inner)) -> Self {
+        f(Arc::make_mut(&mut self.inner));
+        self
+    }
+
+    /// Shuffles each epoch with a permutation derived from `(seed, epoch)`.
+    pub fn shuffle(self, seed: u64) -> Self {
+        self.map_inner(|i| i.shuffle = Some(seed))
+    }
+
+    /// Drops the last batch of an epoch when it is smaller than the batch size (useful with
+    /// BatchNorm and with batch mixing, which needs even batches).
+    pub fn drop_last(self, drop_last: bool) -> Self {
+        self.map_inner(|i| i.drop_last = drop_last)
+    }
+
+    /// Decodes on a dedicated pool of `num_workers` threads instead of rayon's global pool
+    /// (0 keeps the global pool).
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`] if the thread pool cannot be created.
+    pub fn num_workers(self, num_workers: usize) -> Result<Self> {
+        let pool = if num_workers == 0 {
+            None
+        } else {
+            Some(Arc::new(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(num_workers)
+                    .thread_name(|i| format!("podium-loader-{i}"))
+                    .build()
+                    .map_err(|e| PodiumError::config("num_workers", num_workers, e.to_string()))?,
+            ))
+        };
+        Ok(self.map_inner(|i| i.pool = pool))
+    }
+
+    /// Number of batches prepared ahead of the one in use (default 2; 0 prepares each batch
+    /// only when it is asked for).
+    pub fn prefetch(self, batches: usize) -> Self {
+        self.map_inner(|i| i.prefetch = batches)
+    }
+
+    /// Puts the batches on `device`.
+    pub fn with_device(mut self, device: &Device) -> Self {
+        self.device = device.clone();
+        self
+    }
+
+    /// Sets the epoch the next [`DataLoader::iter`] call runs (epochs count from 0).
+    pub fn set_epoch(&self, epoch: u64) {
+        self.epoch.store(epoch, Ordering::SeqCst);
+    }
+
+    /// The dataset this loader reads.
+    pub fn dataset(&self) -> &ImageDataset {
+        &self.inner.dataset
+    }
+
+    /// Number of batches one epoch yields.
+    pub fn num_batches(&self) -> usize {
+        let (n, b) = (self.inner.dataset.len(), self.inner.batch_size);
+        if self.inner.drop_last { n / b } else { n.div_ceil(b) }
+    }
+
+    /// The item order of epoch `epoch`.
+    pub fn order(&self, epoch: u64) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.inner.dataset.len()).collect();
+        if let Some(seed) = self.inner.shuffle {
+            order.shuffle(&mut StdRng::seed_from_u64(derive_seed(seed, &[epoch])));
+        }
+        order
+    }
+}
+
+fn decode_all(inner: &Inner, indices: &[usize]) -> Result<Vec<ImageItem>> {
+    let run = || {
+        indices
+            .par_iter()
+            .map(|&i| inner.dataset.decode(i))
+            .collect::<Result<Vec<_>>>()
+    };
+    match &inner.pool {
+        Some(pool) => pool.install(run),
+        None => run(),
+    }
+}
+
+type Message = std::result::Result<(ClassificationBatch, usize), DatasetError>;
+
+struct LoaderIterator {
+    receiver: Receiver<Message>,
+    processed: usize,
+    total: usize,
+}
+
+impl Iterator for LoaderIterator {
+    type Item = std::result::Result<ClassificationBatch, DatasetError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.receiver.recv().ok()? {
+            Ok((batch, n)) => {
+                self.processed += n;
+                Some(Ok(batch))
+            }
+            Err(e) => Some(Err(e)),
+        }
+    }
+}
+
+impl DataLoaderIterator<ClassificationBatch> for LoaderIterator {
+    fn progress(&self) -> Progress {
+        Progress::new(self.processed, self.total, Some("items".to_string()))
+    }
+}
+
+impl DataLoader<ClassificationBatch> for ImageLoader {
+    fn iter<'a>(&'a self) -> Box<dyn DataLoaderIterator<ClassificationBatch> + 'a> {
+        let epoch = self.epoch.fetch_add(1, Ordering::SeqCst);
+        let order = self.order(epoch);
+        let inner = self.inner.clone();
+        let device = self.device.clone();
+        let bs = inner.batch_size;
+        let chunks: Vec<Vec<usize>> = order
+            .chunks(bs)
+            .filter(|c| !inner.drop_last || c.len() == bs)
+            .map(<[usize]>::to_vec)
+            .collect();
+        let total = chunks.iter().map(Vec::len).sum();
+        let (sender, receiver) = sync_channel::<Message>(inner.prefetch);
+        std::thread::Builder::new()
+            .name("podium-loader".into())
+            .spawn(move || {
+                for chunk in chunks {
+                    let n = chunk.len();
+                    let message = decode_all(&inner, &chunk)
+                        .map(|items| (inner.batcher.batch(items, &device), n))
+                        .map_err(DatasetError::new);
+                    let failed = message.is_err();
+                    if sender.send(message).is_err() || failed {
+                        return;
+                    }
+                }
+            })
+            .expect("spawn the podium loader thread");
+        Box::new(LoaderIterator {
+            receiver,
+            processed: 0,
+            total,
+        })
+    }
+
+    fn num_items(&self) -> usize {
+        self.inner.dataset.len()
+    }
+
+    fn to_device(&self, device: &Device) -> Arc<dyn DataLoader<ClassificationBatch>> {
+        Arc::new(self.clone().with_device(device))
+    }
+
+    fn slice(&self, start: usize, end: usize) -> Arc<dyn DataLoader<ClassificationBatch>> {
+        let indices: Vec<usize> = (start..end.min(self.inner.dataset.len())).collect();
+        let sliced = self.inner.dataset.subset(&indices);
+        Arc::new(
+            self.clone()
+                .map_inner(|i| i.dataset = sliced)
+                .with_epoch_counter(Arc::new(AtomicU64::new(self.epoch.load(Ordering::SeqCst)))),
+        )
+    }
+}
+
+impl ImageLoader {
+    fn with_epoch_counter(mut self, epoch: Arc<AtomicU64>) -> Self {
+        self.epoch = epoch;
+        self
+    }
+}

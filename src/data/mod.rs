@@ -1,0 +1,26 @@
+//! Data: readers for image folders, CSV label files, IDX (MNIST) and CIFAR binaries; decoding;
+//! splits; a burn [`Batcher`](burn::data::dataloader::batcher::Batcher); and a reproducible
+//! parallel [`ImageLoader`].
+//!
+//! Every reader returns an [`ImageDataset`], whose items decode to 8-bit [`ImageItem`]s; a
+//! [`ClassificationBatcher`] turns them into normalized `[B, C, H, W]` tensors.
+
+mod batcher;
+mod cifar;
+mod dataset;
+mod digits;
+mod folder;
+mod idx;
+mod image;
+mod loader;
+mod split;
+
+pub use batcher::{ClassificationBatch, ClassificationBatcher, Normalize};
+pub use cifar::{CIFAR10_CLASSES, CifarLabel, read_cifar10, read_cifar100};
+pub use dataset::{CorruptPolicy, ImageDataset};
+pub use digits::{DIGITS_IMAGES_IDX, DIGITS_LABELS_IDX, digits};
+pub use folder::IMAGE_EXTENSIONS;
+pub use idx::{IdxArray, parse_idx, read_idx, read_idx_dataset};
+pub use image::{ColorMode, DecodeOptions, ImageItem, decode_bytes, decode_file, resize_bilinear};
+pub use loader::ImageLoader;
+pub use split::{random_split_indices, stratified_split_indices};

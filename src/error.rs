@@ -1,0 +1,119 @@
+//! The typed error every fallible podium call returns.
+//!
+//! Errors from files, configurations and user data name the file, key or value at fault, so
+//! that a message such as `data/train.csv:17: unknown label "cat" ...` is enough to fix the
+//! input without a debugger.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong when podium reads data, builds a component from a config or
+/// runs a training job.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PodiumError {
+    /// An I/O operation on a file or folder failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A binary data file (IDX, CIFAR) does not have the expected layout.
+    #[error("{path}: {reason}")]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// An image file could not be decoded.
+    #[error("{path}: cannot decode image: {reason}")]
+    Decode {
+        /// The image file.
+        path: PathBuf,
+        /// The decoder's message.
+        reason: String,
+    },
+
+    /// A CSV label file is malformed or refers to something that does not exist.
+    #[error("{path}:{line}: {reason}")]
+    Csv {
+        /// The CSV file.
+        path: PathBuf,
+        /// The 1-based line number.
+        line: u64,
+        /// What is wrong with the row.
+        reason: String,
+    },
+
+    /// A dataset folder is empty or misses a class.
+    #[error("{path}: {reason}")]
+    Dataset {
+        /// The folder.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// A configuration value is out of its valid range.
+    #[error("invalid config `{key}` = {value}: {reason}")]
+    Config {
+        /// The configuration key, e.g. `valid_fraction`.
+        key: String,
+        /// The offending value, formatted.
+        value: String,
+        /// The rule it breaks.
+        reason: String,
+    },
+
+    /// Training stopped because of an error (a data-loader failure, a device failure).
+    #[error("training failed: {0}")]
+    Training(String),
+
+    /// A checkpoint or record could not be saved or loaded.
+    #[error("{path}: checkpoint error: {reason}")]
+    Checkpoint {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+impl PodiumError {
+    /// Wraps an I/O error with the path it happened on.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// A [`PodiumError::Format`] for `path`.
+    pub fn format(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
+        Self::Format {
+            path: path.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// A [`PodiumError::Config`] naming the key, the value and the rule.
+    pub fn config(
+        key: impl Into<String>,
+        value: impl std::fmt::Display,
+        reason: impl Into<String>,
+    ) -> Self {
+        Self::Config {
+            key: key.into(),
+            value: value.to_string(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// `Result` with [`PodiumError`].
+pub type Result<T, E = PodiumError> = std::result::Result<T, E>;

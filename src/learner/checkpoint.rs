@@ -1,0 +1,56 @@
+//! Crash-safe checkpoint files: each record is written to a temporary file in the same folder,
+//! then renamed over the final name, so an interrupted save never leaves a truncated checkpoint.
+
+use std::path::{Path, PathBuf};
+
+use burn::train::checkpoint::{Checkpoint, Checkpointer, CheckpointerError};
+
+/// A burn-train [`Checkpointer`] that writes `{dir}/{name}-{epoch}.bpk` atomically
+/// (temporary file, then rename).
+#[derive(Clone, Debug)]
+pub struct AtomicFileCheckpointer {
+    directory: PathBuf,
+    name: String,
+}
+
+impl AtomicFileCheckpointer {
+    /// Checkpoints named `{name}-{epoch}.bpk` in `directory` (created if missing).
+    ///
+    /// # Errors
+    /// The I/O error if `directory` cannot be created.
+    pub fn new(directory: impl AsRef<Path>, name: &str) -> std::io::Result<Self> {
+        std::fs::create_dir_all(directory.as_ref())?;
+        Ok(Self {
+            directory: directory.as_ref().to_path_buf(),
+            name: name.to_string(),
+        })
+    }
+
+    /// The file of `epoch`'s checkpoint.
+    pub fn path(&self, epoch: usize) -> PathBuf {
+        self.directory.join(format!("{}-{epoch}.bpk", self.name))
+    }
+}
+
+impl<R: Checkpoint> Checkpointer<R> for AtomicFileCheckpointer {
+    fn save(&self, epoch: usize, record: R) -> Result<(), CheckpointerError> {
+        let path = self.path(epoch);
+        let tmp = self
+            .directory
+            .join(format!(".{}-{epoch}.bpk.tmp", self.name));
+        record.save(tmp.clone())?;
+        std::fs::rename(&tmp, &path).map_err(CheckpointerError::IOError)
+    }
+
+    fn delete(&self, epoch: usize) -> Result<(), CheckpointerError> {
+        let path = self.path(epoch);
+        if path.exists() {
+            std::fs::remove_file(path).map_err(CheckpointerError::IOError)?;
+        }
+        Ok(())
+    }
+
+    fn restore(&self, epoch: usize) -> Result<R, CheckpointerError> {
+        R::load(self.path(epoch))
+    }
+}

@@ -1,0 +1,348 @@
+//! [`LearnerConfig`]: one serializable config for a whole training recipe.
+
+use burn::config::Config;
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::momentum::MomentumConfig;
+use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer, SgdConfig};
+use serde::{Deserialize, Serialize};
+
+use crate::data::{CorruptPolicy, Normalize};
+use crate::error::{PodiumError, Result};
+
+/// The optimizer, with PyTorch's defaults (not burn's: burn's Adam epsilon is `1e-5` and its
+/// momentum dampening `0.1`; torch's are `1e-8` and `0`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum OptimizerConfig {
+    /// `torch.optim.SGD`: `v = momentum * v + g + weight_decay * w`, then
+    /// `w -= lr * (g + momentum * v)` with Nesterov or `w -= lr * v` without (no dampening).
+    Sgd {
+        /// Momentum factor (torch default 0; 0.9 is the usual choice).
+        momentum: f64,
+        /// Nesterov momentum.
+        nesterov: bool,
+        /// L2 penalty added to the gradient.
+        weight_decay: f32,
+    },
+    /// `torch.optim.Adam` (Kingma and Ba 2015) with L2 weight decay added to the gradient.
+    Adam {
+        /// First-moment decay (0.9).
+        beta1: f32,
+        /// Second-moment decay (0.999).
+        beta2: f32,
+        /// Denominator term (1e-8).
+        eps: f32,
+        /// L2 penalty (0).
+        weight_decay: f32,
+    },
+    /// `torch.optim.AdamW` (Loshchilov and Hutter 2019): decoupled weight decay
+    /// `w -= lr * weight_decay * w`.
+    AdamW {
+        /// First-moment decay (0.9).
+        beta1: f32,
+        /// Second-moment decay (0.999).
+        beta2: f32,
+        /// Denominator term (1e-8).
+        eps: f32,
+        /// Decoupled weight decay (torch default 0.01).
+        weight_decay: f32,
+    },
+}
+
+impl Default for OptimizerConfig {
+    fn default() -> Self {
+        Self::adamw()
+    }
+}
+
+impl OptimizerConfig {
+    /// AdamW with torch's defaults: betas `(0.9, 0.999)`, eps `1e-8`, weight decay `0.01`.
+    pub fn adamw() -> Self {
+        Self::AdamW {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.01,
+        }
+    }
+
+    /// Adam with torch's defaults: betas `(0.9, 0.999)`, eps `1e-8`, no weight decay.
+    pub fn adam() -> Self {
+        Self::Adam {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+        }
+    }
+
+    /// SGD with momentum 0.9, Nesterov off, no weight decay.
+    pub fn sgd() -> Self {
+        Self::Sgd {
+            momentum: 0.9,
+            nesterov: false,
+            weight_decay: 0.0,
+        }
+    }
+
+    /// Checks the hyperparameters.
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`] naming the key for a beta outside `[0, 1)`, a non-positive eps,
+    /// a negative weight decay or momentum.
+    pub fn validate(&self) -> Result<()> {
+        let check = |key: &str, v: f64, ok: bool, rule: &str| {
+            if ok {
+                Ok(())
+            } else {
+                Err(PodiumError::config(format!("optimizer.{key}"), v, rule))
+            }
+        };
+        match *self {
+            Self::Sgd {
+                momentum,
+                weight_decay,
+                ..
+            } => {
+                check("momentum", momentum, (0.0..1.0).contains(&momentum), "must be in [0, 1)")?;
+                check(
+                    "weight_decay",
+                    weight_decay as f64,
+                    weight_decay >= 0.0,
+                    "must be >= 0",
+                )
+            }
+            Self::Adam {
+                beta1,
+                beta2,
+                eps,
+                weight_decay,
+            }
+            | Self::AdamW {
+                beta1,
+                beta2,
+                eps,
+                weight_decay,
+            } => {
+                check("beta1", beta1 as f64, (0.0..1.0).contains(&beta1), "must be in [0, 1)")?;
+                check("beta2", beta2 as f64, (0.0..1.0).contains(&beta2), "must be in [0, 1)")?;
+                check("eps", eps as f64, eps > 0.0, "must be > 0")?;
+                check(
+                    "weight_decay",
+                    weight_decay as f64,
+                    weight_decay >= 0.0,
+                    "must be >= 0",
+                )
+            }
+        }
+    }
+
+    /// Builds the burn optimizer.
+    pub fn init(&self) -> ModuleOptimizer {
+        match *self {
+            Self::Sgd {
+                momentum,
+                nesterov,
+                weight_decay,
+            } => {
+                let mut c = SgdConfig::new();
+                if momentum > 0.0 {
+                    c = c.with_momentum(Some(
+                        MomentumConfig::new()
+                            .with_momentum(momentum)
+                            .with_dampening(0.0)
+                            .with_nesterov(nesterov),
+                    ));
+                }
+                if weight_decay > 0.0 {
+                    c = c.with_weight_decay(Some(WeightDecayConfig::new(weight_decay)));
+                }
+                c.init()
+            }
+            Self::Adam {
+                beta1,
+                beta2,
+                eps,
+                weight_decay,
+            } => {
+                let mut c = AdamConfig::new()
+                    .with_beta_1(beta1)
+                    .with_beta_2(beta2)
+                    .with_epsilon(eps);
+                if weight_decay > 0.0 {
+                    c = c.with_weight_decay(Some(WeightDecayConfig::new(weight_decay)));
+                }
+                c.init()
+            }
+            Self::AdamW {
+                beta1,
+                beta2,
+                eps,
+                weight_decay,
+            } => AdamWConfig::new()
+                .with_beta_1(beta1)
+                .with_beta_2(beta2)
+                .with_epsilon(eps)
+                .with_weight_decay(weight_decay)
+                .init(),
+        }
+    }
+}
+
+/// The learning-rate schedule, stepped once per optimizer update.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ScheduleConfig {
+    /// The base learning rate throughout.
+    Constant,
+    /// Linear warm-up then cosine annealing (Loshchilov and Hutter 2017, without restarts; timm's
+    /// `cosine` with `warmup_prefix=True`). At update `t` (from 0) of `T`, with `W` warm-up
+    /// updates: `lr = base * (t + 1) / W` for `t < W`, else
+    /// `lr = min_lr + (base - min_lr) * (1 + cos(pi * (t - W) / (T - W))) / 2`.
+    Cosine {
+        /// Warm-up length in epochs (converted to updates).
+        warmup_epochs: usize,
+        /// The floor of the annealing.
+        min_lr: f64,
+    },
+}
+
+impl Default for ScheduleConfig {
+    fn default() -> Self {
+        Self::Cosine {
+            warmup_epochs: 0,
+            min_lr: 0.0,
+        }
+    }
+}
+
+/// The validation metric that selects the best checkpoint and drives early stopping.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum Monitor {
+    /// Lowest validation loss (the default, as burn-train's checkpointing).
+    #[default]
+    ValidLoss,
+    /// Highest validation accuracy.
+    ValidAccuracy,
+}
+
+/// How training progress is shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum ProgressMode {
+    /// burn-train's terminal dashboard when stdout is a terminal and `CI` is unset, plain lines
+    /// otherwise.
+    #[default]
+    Auto,
+    /// Always burn-train's terminal dashboard.
+    Dashboard,
+    /// One line per epoch and split (for logs, pipes and CI).
+    Plain,
+    /// Nothing printed (the metrics CSV is still written).
+    Quiet,
+}
+
+/// Early stopping on the [`Monitor`] metric.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EarlyStoppingConfig {
+    /// Epochs without improvement before training stops.
+    pub patience: usize,
+}
+
+/// Everything a classification run needs besides the model and the data, as one serializable
+/// config (`LearnerConfig::save` / `LearnerConfig::load` write and read JSON).
+#[derive(Config, Debug)]
+pub struct LearnerConfig {
+    /// Number of epochs.
+    #[config(default = 10)]
+    pub epochs: usize,
+    /// Batch size for training and validation.
+    #[config(default = 64)]
+    pub batch_size: usize,
+    /// Base (peak) learning rate.
+    #[config(default = 1e-3)]
+    pub lr: f64,
+    /// The optimizer (default AdamW with torch's defaults).
+    #[config(default = "OptimizerConfig::adamw()")]
+    pub optimizer: OptimizerConfig,
+    /// The learning-rate schedule (default cosine, no warm-up).
+    #[config(default = "ScheduleConfig::Cosine { warmup_epochs: 0, min_lr: 0.0 }")]
+    pub schedule: ScheduleConfig,
+    /// Label smoothing of the cross-entropy, in `[0, 1)`.
+    #[config(default = 0.0)]
+    pub label_smoothing: f32,
+    /// The run seed: model initialisation (through [`Learner::new`](super::Learner::new)),
+    /// shuffling and dropout derive from it, so a CPU run with the same seed gives the same
+    /// metrics.
+    #[config(default = 42)]
+    pub seed: u64,
+    /// Early stopping; `None` trains every epoch.
+    pub early_stopping: Option<EarlyStoppingConfig>,
+    /// The metric that selects the best checkpoint (and early stopping's metric).
+    #[config(default = "Monitor::ValidLoss")]
+    pub monitor: Monitor,
+    /// The run directory: checkpoints, `metrics.csv`, `config.json`, burn-train's logs.
+    #[config(default = "String::from(\"runs/podium\")")]
+    pub run_dir: String,
+    /// Decoding threads (0: rayon's global pool).
+    #[config(default = 0)]
+    pub num_workers: usize,
+    /// Drop the last, smaller training batch of each epoch.
+    #[config(default = true)]
+    pub drop_last: bool,
+    /// Input normalization; `None` estimates per-channel mean and std from the training data.
+    pub normalize: Option<Normalize>,
+    /// What to do with image files that do not decode (checked before training starts).
+    #[config(default = "CorruptPolicy::Fail")]
+    pub corrupt_images: CorruptPolicy,
+    /// How progress is shown.
+    #[config(default = "ProgressMode::Auto")]
+    pub progress: ProgressMode,
+}
+
+impl LearnerConfig {
+    /// Checks every value.
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`] naming the key and the value at fault.
+    pub fn validate(&self) -> Result<()> {
+        if self.epochs == 0 {
+            return Err(PodiumError::config("epochs", 0, "must be at least 1"));
+        }
+        if self.batch_size == 0 {
+            return Err(PodiumError::config("batch_size", 0, "must be at least 1"));
+        }
+        if !(self.lr > 0.0 && self.lr.is_finite()) {
+            return Err(PodiumError::config("lr", self.lr, "must be a positive number"));
+        }
+        if !(0.0..1.0).contains(&self.label_smoothing) {
+            return Err(PodiumError::config(
+                "label_smoothing",
+                self.label_smoothing,
+                "must be in [0, 1)",
+            ));
+        }
+        if let ScheduleConfig::Cosine { min_lr, .. } = self.schedule
+            && !(0.0..=self.lr).contains(&min_lr)
+        {
+            return Err(PodiumError::config(
+                "schedule.min_lr",
+                min_lr,
+                format!("must be in [0, lr = {}]", self.lr),
+            ));
+        }
+        if let Some(es) = self.early_stopping
+            && es.patience == 0
+        {
+            return Err(PodiumError::config(
+                "early_stopping.patience",
+                0,
+                "must be at least 1",
+            ));
+        }
+        if self.run_dir.trim().is_empty() {
+            return Err(PodiumError::config("run_dir", "\"\"", "must name a directory"));
+        }
+        if let Some(n) = &self.normalize {
+            Normalize::new(n.mean.clone(), n.std.clone())?;
+        }
+        self.optimizer.validate()
+    }
+}

@@ -1,0 +1,34 @@
+#![warn(missing_docs)]
+//! # podium
+//!
+//! Kaggle-grade image classification on [Burn](https://burn.dev): data readers, a reproducible
+//! loader, models and a [`Learner`](learner::Learner) built on burn-train, with numbers that
+//! match the PyTorch libraries practitioners trust (timm, torchvision, torch).
+//!
+//! ```no_run
+//! use burn_podium::prelude::*;
+//!
+//! # fn main() -> burn_podium::Result<()> {
+//! let device = default_device();
+//! let (train, valid) = digits()?.split_stratified(0.2, 42)?;
+//! let learner = Learner::new(LearnerConfig::new().with_epochs(20), &device);
+//! let model = SimpleCnnConfig::new(10).with_in_channels(1).init(&device);
+//! let fitted = learner.fit(model, train, valid)?;
+//! println!("best valid accuracy {:.2}%", fitted.best_valid_accuracy());
+//! # Ok(()) }
+//! ```
+//!
+//! Layout: [`data`] (readers, splits, batching, loading), [`model`] (networks), [`learner`]
+//! (training on burn-train), [`infer`] (prediction and submission files), [`util`].
+
+pub mod data;
+pub mod device;
+pub mod error;
+pub mod infer;
+pub mod learner;
+pub mod model;
+pub mod prelude;
+pub mod schedule;
+pub mod util;
+
+pub use error::{PodiumError, Result};

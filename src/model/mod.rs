@@ -1,0 +1,17 @@
+//! Models: the [`ImageClassifier`] contract every network meets, and the networks themselves.
+
+mod simple_cnn;
+
+pub use simple_cnn::{SimpleCnn, SimpleCnnConfig};
+
+use burn::module::{Module, ModuleDisplay};
+use burn::tensor::Tensor;
+
+/// A network that maps a batch of images `[B, C, H, W]` to class logits `[B, num_classes]`.
+///
+/// Any burn [`Module`] that implements it can be trained by the
+/// [`Learner`](crate::learner::Learner) and used by [`infer`](crate::infer).
+pub trait ImageClassifier: Module + ModuleDisplay + core::fmt::Display + 'static {
+    /// Class logits (before softmax), `[B, num_classes]`.
+    fn forward(&self, images: Tensor<4>) -> Tensor<2>;
+}

@@ -1,0 +1,16 @@
+//! The names most programs need: `use burn_podium::prelude::*;`.
+
+pub use crate::data::{
+    ClassificationBatch, ClassificationBatcher, ColorMode, CorruptPolicy, DecodeOptions,
+    ImageDataset, ImageItem, ImageLoader, Normalize, digits, read_cifar10, read_cifar100,
+    read_idx_dataset,
+};
+pub use crate::device::{default_device, device_from_name};
+pub use crate::error::{PodiumError, Result};
+pub use crate::infer::{EvalReport, Predictions, evaluate, predict};
+pub use crate::learner::{
+    Classification, EarlyStoppingConfig, EpochMetrics, Fitted, Learner, LearnerConfig, Monitor,
+    OptimizerConfig, ProgressMode, ScheduleConfig, load_checkpoint,
+};
+pub use crate::model::{ImageClassifier, SimpleCnn, SimpleCnnConfig};
+pub use burn::tensor::Device;

@@ -1,0 +1,282 @@
+//! The Learner: the loss it trains with against torch, accuracy on the digits, reproducibility,
+//! early stopping, checkpoints, the metrics CSV, config errors.
+
+use std::sync::Mutex;
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::{Linear, LinearConfig};
+use burn::tensor::{Device, Tensor};
+use burn_podium::PodiumError;
+use burn_podium::data::{CorruptPolicy, DecodeOptions, ImageDataset, digits};
+use burn_podium::learner::{
+    EarlyStoppingConfig, Learner, LearnerConfig, METRICS_CSV_HEADER, Monitor, OptimizerConfig,
+    ProgressMode, ScheduleConfig, cross_entropy, load_checkpoint,
+};
+use burn_podium::model::{ImageClassifier, SimpleCnnConfig};
+
+use crate::fixtures::{corrupt_jpeg, photo_folder};
+use crate::reference::load_topic;
+
+/// Training seeds the backend's RNG, which flex shares process-wide: runs take turns.
+static TRAINING: Mutex<()> = Mutex::new(());
+
+fn lock() -> std::sync::MutexGuard<'static, ()> {
+    TRAINING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn config(dir: &std::path::Path) -> LearnerConfig {
+    LearnerConfig::new()
+        .with_run_dir(dir.to_string_lossy().into_owned())
+        .with_progress(ProgressMode::Quiet)
+}
+
+#[test]
+fn training_loss_matches_torch_cross_entropy_and_its_gradient() {
+    let topic = load_topic("losses.json");
+    let device = Device::default().autodiff();
+    let mut checked = 0;
+    for case in topic.cases_of("cross_entropy") {
+        if case.str("reduction") != "mean" || case.bool("weighted") {
+            continue;
+        }
+        let logits: Tensor<2> = case.input("logits").float(&device).require_grad();
+        let target = case.input("target").int::<1>(&device);
+        let loss = cross_entropy(logits.clone(), target, case.f64("label_smoothing") as f32);
+        if case.expected.contains_key("expected_grad_logits") {
+            let grads = loss.backward();
+            let grad = logits.grad(&grads).expect("gradient");
+            case.assert_tensor("expected_grad_logits", grad);
+        }
+        case.assert_tensor("loss", loss.reshape([0usize; 0]));
+        checked += 1;
+    }
+    assert!(checked >= 4, "only {checked} cases checked");
+}
+
+#[test]
+fn short_quickstart_reaches_95_percent_on_held_out_digits() {
+    let _guard = lock();
+    let dir = tempfile::tempdir().unwrap();
+    let device = burn_podium::device::default_device();
+    let (train, test) = digits().unwrap().split_stratified(0.2, 42).unwrap();
+    let (train, valid) = train.split_stratified(0.1, 42).unwrap();
+    let learner = Learner::new(
+        config(dir.path()).with_epochs(6).with_batch_size(32).with_lr(3e-3),
+        &device,
+    );
+    let model = SimpleCnnConfig::new(10).with_in_channels(1).init(&device);
+    let fitted = learner.fit(model, train, valid).unwrap();
+    let report = fitted.evaluate(&test).unwrap();
+    assert_eq!(report.num_samples, test.len());
+    assert!(report.accuracy >= 95.0, "test accuracy {:.2}%", report.accuracy);
+    assert!(report.balanced_accuracy() >= 94.0);
+    assert!(report.top5_accuracy >= report.accuracy);
+}
+
+fn history_of(dir: &std::path::Path, seed: u64) -> Vec<(f64, f64)> {
+    let device = burn_podium::device::default_device();
+    let (train, valid) = digits().unwrap().split_stratified(0.3, 1).unwrap();
+    let learner = Learner::new(
+        config(dir).with_epochs(2).with_batch_size(64).with_seed(seed),
+        &device,
+    );
+    let model = SimpleCnnConfig::new(10).with_in_channels(1).with_width(8).init(&device);
+    let fitted = learner.fit(model, train, valid).unwrap();
+    fitted.history.iter().map(|r| (r.loss, r.accuracy)).collect()
+}
+
+#[test]
+fn same_seed_same_metrics() {
+    let _guard = lock();
+    let (a, b, c) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let first = history_of(a.path(), 3);
+    let second = history_of(b.path(), 3);
+    assert_eq!(first.len(), 4);
+    assert_eq!(first, second);
+    assert_ne!(first, history_of(c.path(), 4), "another seed must give another run");
+}
+
+/// A linear probe: a user-defined model, without BatchNorm or dropout.
+#[derive(Module, Debug)]
+struct Probe {
+    fc: Linear,
+}
+
+impl ImageClassifier for Probe {
+    fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        self.fc.forward(images.flatten(1, 3))
+    }
+}
+
+#[test]
+fn early_stopping_ends_a_run_that_stops_improving() {
+    let _guard = lock();
+    let dir = tempfile::tempdir().unwrap();
+    let device = burn_podium::device::default_device();
+    let (train, valid) = digits().unwrap().split_stratified(0.2, 0).unwrap();
+    // A rate this small leaves the accuracy where it starts: no epoch improves on the first.
+    let learner = Learner::new(
+        config(dir.path())
+            .with_epochs(10)
+            .with_lr(1e-12)
+            .with_schedule(ScheduleConfig::Constant)
+            .with_optimizer(OptimizerConfig::sgd())
+            .with_monitor(Monitor::ValidAccuracy)
+            .with_early_stopping(Some(EarlyStoppingConfig { patience: 2 })),
+        &device,
+    );
+    let model = Probe { fc: LinearConfig::new(64, 10).init(&device) };
+    let fitted = learner.fit(model, train, valid).unwrap();
+    assert!(fitted.stopped_early);
+    assert_eq!(fitted.epochs_run(), 3);
+    assert_eq!(fitted.info.best_epoch, 1);
+}
+
+#[test]
+fn best_checkpoint_reloads_and_the_run_directory_is_complete() {
+    let _guard = lock();
+    let dir = tempfile::tempdir().unwrap();
+    let device = burn_podium::device::default_device();
+    let (train, valid) = digits().unwrap().split_stratified(0.2, 0).unwrap();
+    let epochs = 3;
+    let learner = Learner::new(config(dir.path()).with_epochs(epochs), &device);
+    let model = SimpleCnnConfig::new(10).with_in_channels(1).with_width(8).init(&device);
+    let fitted = learner.fit(model, train, valid.clone()).unwrap();
+
+    let best = fitted.best_checkpoint();
+    assert!(best.exists(), "{}", best.display());
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("checkpoint"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    let fresh = SimpleCnnConfig::new(10).with_in_channels(1).with_width(8).init(&device);
+    let reloaded = load_checkpoint(fresh, &best).unwrap();
+    let a = fitted.predict(&valid).unwrap();
+    let b = burn_podium::infer::predict(&reloaded, &valid, &fitted.info.classes, &fitted.info.normalize, 64, &device).unwrap();
+    for (pa, pb) in a.probabilities.iter().zip(&b.probabilities) {
+        for (x, y) in pa.iter().zip(pb) {
+            assert!((x - y).abs() < 1e-5);
+        }
+    }
+    // a checkpoint of another architecture is a typed error naming the file
+    let other = SimpleCnnConfig::new(10).with_in_channels(1).with_width(4).init(&device);
+    match load_checkpoint(other, &best) {
+        Err(e @ PodiumError::Checkpoint { .. }) => assert!(e.to_string().contains("model-"), "{e}"),
+        other => panic!("expected a checkpoint error, got {other:?}"),
+    }
+
+    let csv = std::fs::read_to_string(dir.path().join("metrics.csv")).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], METRICS_CSV_HEADER);
+    assert_eq!(lines.len(), 1 + 2 * epochs);
+    let row: Vec<&str> = lines[2].split(',').collect();
+    assert_eq!((row[0], row[1]), ("1", "valid"));
+    let acc: f64 = row[3].parse().unwrap();
+    assert!((acc - fitted.history[1].accuracy).abs() < 1e-3);
+    assert!(row[5].parse::<f64>().unwrap() > 0.0, "the learning rate is recorded");
+    assert_eq!(fitted.history.len(), 2 * epochs);
+
+    let saved = LearnerConfig::load(dir.path().join("config.json")).unwrap();
+    assert_eq!(saved.epochs, epochs);
+    let info = burn_podium::learner::RunInfo::load(dir.path()).unwrap();
+    assert_eq!(info, fitted.info);
+    assert_eq!(info.input_shape, [1, 8, 8]);
+}
+
+#[test]
+fn invalid_configs_and_datasets_are_typed_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let device = burn_podium::device::default_device();
+    let (train, valid) = digits().unwrap().split_stratified(0.2, 0).unwrap();
+    let key_of = |cfg: LearnerConfig| match Learner::new(cfg, &device).fit(
+        Probe { fc: LinearConfig::new(64, 10).init(&device) },
+        train.clone(),
+        valid.clone(),
+    ) {
+        Err(PodiumError::Config { key, .. }) => key,
+        other => panic!("expected a config error, got {other:?}"),
+    };
+    assert_eq!(key_of(config(dir.path()).with_epochs(0)), "epochs");
+    assert_eq!(key_of(config(dir.path()).with_label_smoothing(1.0)), "label_smoothing");
+    assert_eq!(key_of(config(dir.path()).with_lr(-1.0)), "lr");
+    assert_eq!(
+        key_of(config(dir.path()).with_optimizer(OptimizerConfig::AdamW { beta1: 1.5, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 })),
+        "optimizer.beta1"
+    );
+    assert_eq!(
+        key_of(config(dir.path()).with_early_stopping(Some(EarlyStoppingConfig { patience: 0 }))),
+        "early_stopping.patience"
+    );
+    // validation data with other classes
+    let other = valid.subset(&[0, 1]);
+    let renamed = ImageDataset::from_memory(
+        "x",
+        vec![0; 2 * 64],
+        [8, 8, 1],
+        other.labels(),
+        (0..10).map(|c| format!("c{c}")).collect(),
+    )
+    .unwrap();
+    match Learner::new(config(dir.path()), &device).fit(
+        Probe { fc: LinearConfig::new(64, 10).init(&device) },
+        train.clone(),
+        renamed,
+    ) {
+        Err(PodiumError::Config { key, .. }) => assert_eq!(key, "valid.classes"),
+        other => panic!("expected a config error, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_corrupt_training_image_fails_before_training_unless_skipped() {
+    let _guard = lock();
+    let data = tempfile::tempdir().unwrap();
+    photo_folder(data.path(), 2, 4, 16);
+    corrupt_jpeg(&data.path().join("class_1/broken.jpg"));
+    let ds = ImageDataset::from_folder(data.path()).unwrap().with_decode(DecodeOptions::rgb(16, 16));
+    let (train, valid) = ds.split_stratified(0.25, 0).unwrap();
+    let device = burn_podium::device::default_device();
+    let run = tempfile::tempdir().unwrap();
+    let probe = || Probe { fc: LinearConfig::new(3 * 16 * 16, 2).init(&device) };
+    let result = Learner::new(config(run.path()).with_epochs(1).with_batch_size(2), &device)
+        .fit(probe(), train.clone(), valid.clone());
+    match result {
+        Err(e @ PodiumError::Decode { .. }) => assert!(e.to_string().contains("broken.jpg"), "{e}"),
+        other => panic!("expected a decode error, got {other:?}"),
+    }
+    assert!(!run.path().join("metrics.csv").exists(), "no training before the check");
+    let fitted = Learner::new(
+        config(run.path()).with_epochs(1).with_batch_size(2).with_corrupt_images(CorruptPolicy::Skip),
+        &device,
+    )
+    .fit(probe(), train, valid)
+    .unwrap();
+    assert_eq!(fitted.epochs_run(), 1);
+}
+
+#[test]
+fn config_round_trips_through_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("recipe.json");
+    let cfg = LearnerConfig::new()
+        .with_epochs(7)
+        .with_optimizer(OptimizerConfig::sgd())
+        .with_schedule(ScheduleConfig::Cosine { warmup_epochs: 2, min_lr: 1e-5 })
+        .with_early_stopping(Some(EarlyStoppingConfig { patience: 3 }));
+    cfg.save(&path).unwrap();
+    let back = LearnerConfig::load(&path).unwrap();
+    assert_eq!(back.epochs, 7);
+    assert_eq!(back.optimizer, OptimizerConfig::sgd());
+    assert_eq!(back.schedule, cfg.schedule);
+    assert_eq!(back.early_stopping, cfg.early_stopping);
+    // defaults are torch's, not burn's
+    assert_eq!(LearnerConfig::new().optimizer, OptimizerConfig::AdamW { beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.01 });
+}

@@ -1,0 +1,9 @@
+//! podium's integration tests, in one binary (one link of burn, not one per file).
+
+mod data_files;
+mod fixtures;
+mod learner;
+mod loader;
+mod reference;
+mod reference_harness;
+mod splits;
