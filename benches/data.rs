@@ -8,8 +8,7 @@ use std::path::Path;
 
 use burn::data::dataloader::DataLoader;
 use burn_podium::data::{
-    ClassificationBatcher, DecodeOptions, ImageDataset, ImageLoader, Normalize, decode_file,
-    digits,
+    ClassificationBatcher, DecodeOptions, ImageDataset, ImageLoader, Normalize, decode_file, digits,
 };
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
@@ -41,13 +40,9 @@ fn decode(c: &mut Criterion) {
 fn loader(c: &mut Criterion) {
     let data = digits().expect("digits");
     let n = data.len();
-    let loader = ImageLoader::new(
-        data,
-        ClassificationBatcher::new(Normalize::unit(1)),
-        64,
-    )
-    .expect("loader")
-    .shuffle(0);
+    let loader = ImageLoader::new(data, ClassificationBatcher::new(Normalize::unit(1)), 64)
+        .expect("loader")
+        .shuffle(0);
     let mut group = c.benchmark_group("loader_epoch");
     group.throughput(Throughput::Elements(n as u64));
     group.bench_function("digits_batch64", |b| {

@@ -40,12 +40,8 @@ impl Normalize {
                 "mean and std need one value per channel",
             ));
         }
-        if let Some(s) = std.iter().find(|s| !(**s > 0.0)) {
-            return Err(PodiumError::config(
-                "normalize.std",
-                s,
-                "must be positive",
-            ));
+        if let Some(s) = std.iter().find(|s| s.is_nan() || **s <= 0.0) {
+            return Err(PodiumError::config("normalize.std", s, "must be positive"));
         }
         Ok(Self { mean, std })
     }
@@ -143,7 +139,12 @@ impl ClassificationBatcher {
         );
         let plane = h * w;
         let mut out = vec![0f32; b * c * plane];
-        let scale: Vec<f32> = self.normalize.std.iter().map(|s| 1.0 / (255.0 * s)).collect();
+        let scale: Vec<f32> = self
+            .normalize
+            .std
+            .iter()
+            .map(|s| 1.0 / (255.0 * s))
+            .collect();
         let shift: Vec<f32> = self
             .normalize
             .mean

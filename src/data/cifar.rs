@@ -60,7 +60,8 @@ pub fn read_cifar100<P: AsRef<Path>>(files: &[P], label: CifarLabel) -> Result<I
         CifarLabel::Fine => ("fine_label_names.txt", 100, 1),
         CifarLabel::Coarse => ("coarse_label_names.txt", 20, 0),
     };
-    let names = class_names(files, meta, n).unwrap_or_else(|| (0..n).map(|c| c.to_string()).collect());
+    let names =
+        class_names(files, meta, n).unwrap_or_else(|| (0..n).map(|c| c.to_string()).collect());
     read_records(files, 2, offset, names)
 }
 

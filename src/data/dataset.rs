@@ -264,9 +264,12 @@ impl ImageDataset {
                 let want_c = self.decode.color.channels();
                 let raw = convert_channels(raw, *channels, want_c);
                 match self.decode.size {
-                    Some([th, tw]) if th != *height || tw != *width => {
-                        (resize_bilinear(&raw, *height, *width, want_c, th, tw), th, tw, want_c)
-                    }
+                    Some([th, tw]) if th != *height || tw != *width => (
+                        resize_bilinear(&raw, *height, *width, want_c, th, tw),
+                        th,
+                        tw,
+                        want_c,
+                    ),
                     _ => (raw, *height, *width, want_c),
                 }
             }

@@ -12,7 +12,14 @@ pub const IMAGE_EXTENSIONS: [&str; 5] = ["jpg", "jpeg", "png", "bmp", "webp"];
 
 /// Header words recognised in the first row of a label CSV (case-insensitive).
 const HEADER_FILE_WORDS: [&str; 8] = [
-    "filename", "file", "image", "image_id", "id", "path", "name", "file_name",
+    "filename",
+    "file",
+    "image",
+    "image_id",
+    "id",
+    "path",
+    "name",
+    "file_name",
 ];
 const HEADER_LABEL_WORDS: [&str; 6] = ["label", "labels", "class", "target", "category", "y"];
 
@@ -212,10 +219,7 @@ impl ImageDataset {
                 .ok_or_else(|| {
                     csv_err(
                         line,
-                        format!(
-                            "unknown label `{label}`: classes are {}",
-                            preview(&classes)
-                        ),
+                        format!("unknown label `{label}`: classes are {}", preview(&classes)),
                     )
                 })?;
             paths.push(path);

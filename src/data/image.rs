@@ -143,11 +143,7 @@ pub fn decode_bytes(
     Ok(match options.size {
         Some([th, tw]) if th != h || tw != w => {
             let channels = options.color.channels();
-            (
-                resize_bilinear(&pixels, h, w, channels, th, tw),
-                th,
-                tw,
-            )
+            (resize_bilinear(&pixels, h, w, channels, th, tw), th, tw)
         }
         _ => (pixels, h, w),
     })

@@ -146,7 +146,11 @@ impl ImageLoader {
     /// Number of batches one epoch yields.
     pub fn num_batches(&self) -> usize {
         let (n, b) = (self.inner.dataset.len(), self.inner.batch_size);
-        if self.inner.drop_last { n / b } else { n.div_ceil(b) }
+        if self.inner.drop_last {
+            n / b
+        } else {
+            n.div_ceil(b)
+        }
     }
 
     /// The item order of epoch `epoch`.

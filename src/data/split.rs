@@ -33,7 +33,11 @@ pub fn random_split_indices(
 ) -> Result<(Vec<usize>, Vec<usize>)> {
     check_fraction(valid_fraction)?;
     if n < 2 {
-        return Err(PodiumError::config("dataset length", n, "need at least 2 items to split"));
+        return Err(PodiumError::config(
+            "dataset length",
+            n,
+            "need at least 2 items to split",
+        ));
     }
     let n_valid = ((n as f64 * valid_fraction).round() as usize).clamp(1, n - 1);
     let mut order: Vec<usize> = (0..n).collect();
@@ -127,7 +131,9 @@ impl ImageDataset {
                 .file_stem()
                 .and_then(|s| s.to_str())
                 .unwrap_or(name);
-            let hit = [name.as_str(), stem].into_iter().find(|k| wanted.contains(k));
+            let hit = [name.as_str(), stem]
+                .into_iter()
+                .find(|k| wanted.contains(k));
             match hit {
                 Some(k) => {
                     found.insert(wanted.get(k).copied().unwrap_or(k));

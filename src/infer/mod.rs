@@ -47,10 +47,12 @@ fn loader(
     batch_size: usize,
     device: &Device,
 ) -> Result<ImageLoader> {
-    Ok(
-        ImageLoader::new(dataset.clone(), ClassificationBatcher::new(normalize.clone()), batch_size)?
-            .with_device(device),
-    )
+    Ok(ImageLoader::new(
+        dataset.clone(),
+        ClassificationBatcher::new(normalize.clone()),
+        batch_size,
+    )?
+    .with_device(device))
 }
 
 fn loader_error(e: impl std::fmt::Display) -> PodiumError {
@@ -74,7 +76,11 @@ pub fn evaluate<M: ImageClassifier>(
 ) -> Result<EvalReport> {
     let n = dataset.len();
     if n == 0 {
-        return Err(PodiumError::config("dataset", "empty", "nothing to evaluate"));
+        return Err(PodiumError::config(
+            "dataset",
+            "empty",
+            "nothing to evaluate",
+        ));
     }
     if let Some(i) = dataset.labels().iter().position(Option::is_none) {
         return Err(PodiumError::config(
@@ -188,7 +194,11 @@ impl Predictions {
                 } else {
                     name.clone()
                 };
-                let class = self.classes.get(label).cloned().unwrap_or(label.to_string());
+                let class = self
+                    .classes
+                    .get(label)
+                    .cloned()
+                    .unwrap_or(label.to_string());
                 writeln!(f, "{id},{class}")?;
             }
             f.flush()?;

@@ -103,7 +103,12 @@ impl OptimizerConfig {
                 weight_decay,
                 ..
             } => {
-                check("momentum", momentum, (0.0..1.0).contains(&momentum), "must be in [0, 1)")?;
+                check(
+                    "momentum",
+                    momentum,
+                    (0.0..1.0).contains(&momentum),
+                    "must be in [0, 1)",
+                )?;
                 check(
                     "weight_decay",
                     weight_decay as f64,
@@ -123,8 +128,18 @@ impl OptimizerConfig {
                 eps,
                 weight_decay,
             } => {
-                check("beta1", beta1 as f64, (0.0..1.0).contains(&beta1), "must be in [0, 1)")?;
-                check("beta2", beta2 as f64, (0.0..1.0).contains(&beta2), "must be in [0, 1)")?;
+                check(
+                    "beta1",
+                    beta1 as f64,
+                    (0.0..1.0).contains(&beta1),
+                    "must be in [0, 1)",
+                )?;
+                check(
+                    "beta2",
+                    beta2 as f64,
+                    (0.0..1.0).contains(&beta2),
+                    "must be in [0, 1)",
+                )?;
                 check("eps", eps as f64, eps > 0.0, "must be > 0")?;
                 check(
                     "weight_decay",
@@ -310,7 +325,11 @@ impl LearnerConfig {
             return Err(PodiumError::config("batch_size", 0, "must be at least 1"));
         }
         if !(self.lr > 0.0 && self.lr.is_finite()) {
-            return Err(PodiumError::config("lr", self.lr, "must be a positive number"));
+            return Err(PodiumError::config(
+                "lr",
+                self.lr,
+                "must be a positive number",
+            ));
         }
         if !(0.0..1.0).contains(&self.label_smoothing) {
             return Err(PodiumError::config(
@@ -338,7 +357,11 @@ impl LearnerConfig {
             ));
         }
         if self.run_dir.trim().is_empty() {
-            return Err(PodiumError::config("run_dir", "\"\"", "must name a directory"));
+            return Err(PodiumError::config(
+                "run_dir",
+                "\"\"",
+                "must name a directory",
+            ));
         }
         if let Some(n) = &self.normalize {
             Normalize::new(n.mean.clone(), n.std.clone())?;

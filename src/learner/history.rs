@@ -119,10 +119,7 @@ pub(crate) fn write_metrics_csv(path: &Path, rows: &[EpochMetrics]) -> std::io::
 
 impl MetricLogger for HistoryLogger {
     fn log(&mut self, update: MetricsUpdate, epoch: usize, split: &Split) {
-        let partial = self
-            .partial
-            .entry((epoch, split.to_string()))
-            .or_default();
+        let partial = self.partial.entry((epoch, split.to_string())).or_default();
         for entry in update.entries_numeric {
             let Some(name) = self.names.get(&entry.entry.metric_id) else {
                 continue;

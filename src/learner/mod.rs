@@ -113,7 +113,9 @@ impl<M: ImageClassifier> Fitted<M> {
 
     /// The best validation accuracy seen, percent.
     pub fn best_valid_accuracy(&self) -> f64 {
-        self.valid_rows().map(|r| r.accuracy).fold(f64::NAN, f64::max)
+        self.valid_rows()
+            .map(|r| r.accuracy)
+            .fold(f64::NAN, f64::max)
     }
 
     /// The lowest validation loss seen.
@@ -313,7 +315,8 @@ impl Learner {
             Monitor::ValidAccuracy => (Direction::Highest, false),
         };
         let checkpointing = {
-            let builder = ComposedCheckpointingStrategy::builder().add(KeepLastNCheckpoints::new(1));
+            let builder =
+                ComposedCheckpointingStrategy::builder().add(KeepLastNCheckpoints::new(1));
             let builder = if monitor_is_loss {
                 builder.add(MetricCheckpointingStrategy::new(
                     &LossMetric::new(),
@@ -336,23 +339,20 @@ impl Learner {
             AtomicFileCheckpointer::new(&ckpt, name).map_err(|e| PodiumError::io(&ckpt, e))
         };
 
-        let mut training = SupervisedTraining::new(
-            &run_dir,
-            Arc::new(train_loader),
-            Arc::new(valid_loader),
-        )
-        .num_epochs(cfg.epochs)
-        .with_metric_logger(InMemoryMetricLogger::new())
-        .with_metric_logger(logger)
-        .metrics((LossMetric::new(), AccuracyMetric::new()))
-        .metric_train_numeric(LearningRateMetric::new())
-        .with_custom_checkpointers(
-            checkpointer("model")?,
-            checkpointer("optim")?,
-            checkpointer("scheduler")?,
-        )
-        .with_checkpointing_strategy(checkpointing)
-        .with_application_logger(None);
+        let mut training =
+            SupervisedTraining::new(&run_dir, Arc::new(train_loader), Arc::new(valid_loader))
+                .num_epochs(cfg.epochs)
+                .with_metric_logger(InMemoryMetricLogger::new())
+                .with_metric_logger(logger)
+                .metrics((LossMetric::new(), AccuracyMetric::new()))
+                .metric_train_numeric(LearningRateMetric::new())
+                .with_custom_checkpointers(
+                    checkpointer("model")?,
+                    checkpointer("optim")?,
+                    checkpointer("scheduler")?,
+                )
+                .with_checkpointing_strategy(checkpointing)
+                .with_application_logger(None);
         if num_classes > 5 {
             training = training.metrics((TopKAccuracyMetric::new(5),));
         }
@@ -383,15 +383,17 @@ impl Learner {
         let history = history.lock().expect("history lock").clone();
         let valid_rows: Vec<&EpochMetrics> =
             history.iter().filter(|r| r.split == "valid").collect();
-        let best = valid_rows.iter().fold(None::<&EpochMetrics>, |best, r| match best {
-            Some(b)
-                if (monitor_is_loss && r.loss >= b.loss)
-                    || (!monitor_is_loss && r.accuracy <= b.accuracy) =>
-            {
+        let best = valid_rows
+            .iter()
+            .fold(None::<&EpochMetrics>, |best, r| match best {
                 Some(b)
-            }
-            _ => Some(r),
-        });
+                    if (monitor_is_loss && r.loss >= b.loss)
+                        || (!monitor_is_loss && r.accuracy <= b.accuracy) =>
+                {
+                    Some(b)
+                }
+                _ => Some(r),
+            });
         let best_epoch = best.map_or(0, |r| r.epoch);
         let last_epoch = valid_rows.last().map_or(0, |r| r.epoch);
         let model = result.model.model;
@@ -435,7 +437,7 @@ fn early_stopping<Me: Metric>(
 
 fn check_datasets(train: &ImageDataset, valid: &ImageDataset) -> Result<()> {
     for (key, ds) in [("train", train), ("valid", valid)] {
-        if ds.len() == 0 {
+        if ds.is_empty() {
             return Err(PodiumError::config(key, "0 items", "the dataset is empty"));
         }
         if let Some(i) = ds.labels().iter().position(Option::is_none) {
@@ -462,4 +464,3 @@ fn check_datasets(train: &ImageDataset, valid: &ImageDataset) -> Result<()> {
     }
     Ok(())
 }
-

@@ -19,7 +19,8 @@ pub fn cross_entropy(logits: Tensor<2>, targets: Tensor<1, Int>, eps: f32) -> Te
     let [b, _] = logits.dims();
     let [t] = targets.dims();
     assert_eq!(
-        b, t,
+        b,
+        t,
         "cross_entropy: logits {:?} against targets {:?}",
         logits.dims(),
         targets.dims()

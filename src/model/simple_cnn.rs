@@ -4,7 +4,9 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
-use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d, Relu};
+use burn::nn::{
+    BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d, Relu,
+};
 use burn::tensor::{Device, Tensor};
 
 use super::ImageClassifier;
@@ -75,7 +77,10 @@ impl SimpleCnnConfig {
                 ConvBnRelu::new(w, w, device),
             ],
             pool: MaxPool2dConfig::new([2, 2]).with_strides([2, 2]).init(),
-            stage2: vec![ConvBnRelu::new(w, w2, device), ConvBnRelu::new(w2, w2, device)],
+            stage2: vec![
+                ConvBnRelu::new(w, w2, device),
+                ConvBnRelu::new(w2, w2, device),
+            ],
             gap: AdaptiveAvgPool2dConfig::new([1, 1]).init(),
             dropout: DropoutConfig::new(self.dropout).init(),
             head: LinearConfig::new(w2, self.num_classes).init(device),

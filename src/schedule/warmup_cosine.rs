@@ -29,14 +29,18 @@ impl WarmupCosineLr {
     /// [`PodiumError::Config`] if `base_lr` is not positive, `min_lr` is not in `[0, base_lr]`,
     /// `total` is 0 or `warmup > total`.
     pub fn new(base_lr: f64, min_lr: f64, warmup: usize, total: usize) -> Result<Self> {
-        if !(base_lr > 0.0) {
+        if base_lr.is_nan() || base_lr <= 0.0 {
             return Err(PodiumError::config("lr", base_lr, "must be positive"));
         }
         if !(0.0..=base_lr).contains(&min_lr) {
             return Err(PodiumError::config("min_lr", min_lr, "must be in [0, lr]"));
         }
         if total == 0 {
-            return Err(PodiumError::config("total_updates", 0, "must be at least 1"));
+            return Err(PodiumError::config(
+                "total_updates",
+                0,
+                "must be at least 1",
+            ));
         }
         if warmup > total {
             return Err(PodiumError::config(

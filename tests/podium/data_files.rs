@@ -6,11 +6,12 @@ use std::path::Path;
 
 use burn::data::dataloader::batcher::Batcher;
 use burn::tensor::Device;
-use burn_podium::data::{
-    ClassificationBatcher, ColorMode, CorruptPolicy, DecodeOptions, ImageDataset, ImageItem,
-    Normalize, digits, parse_idx, read_cifar10, read_cifar100, read_idx, read_idx_dataset, CifarLabel,
-};
 use burn_podium::PodiumError;
+use burn_podium::data::{
+    CifarLabel, ClassificationBatcher, ColorMode, CorruptPolicy, DecodeOptions, ImageDataset,
+    ImageItem, Normalize, digits, parse_idx, read_cifar10, read_cifar100, read_idx,
+    read_idx_dataset,
+};
 
 use crate::fixtures::{corrupt_jpeg, photo_folder, photos, shared_data};
 
@@ -42,7 +43,9 @@ fn embedded_digits_match_the_shared_idx_files() {
     assert_eq!(embedded.classes(), from_files.classes());
     assert_eq!(embedded.class_counts(), from_files.class_counts());
     let images = read_idx(dir.join("digits-images-idx3-ubyte")).unwrap();
-    let [n, h, w] = images.dims[..] else { panic!("dims {:?}", images.dims) };
+    let [n, h, w] = images.dims[..] else {
+        panic!("dims {:?}", images.dims)
+    };
     assert_eq!(n, embedded.len());
     for i in [0, 1, n / 2, n - 1] {
         let item = embedded.decode(i).unwrap();
@@ -60,13 +63,18 @@ fn idx_reads_plain_and_gzipped_files() {
     let plain = idx_bytes(&[2, 3, 4], &pixels);
     std::fs::write(dir.path().join("img.idx"), &plain).unwrap();
     std::fs::write(dir.path().join("img.idx.gz"), gzip(&plain)).unwrap();
-    std::fs::write(dir.path().join("lab.idx.gz"), gzip(&idx_bytes(&[2], &[1, 4]))).unwrap();
+    std::fs::write(
+        dir.path().join("lab.idx.gz"),
+        gzip(&idx_bytes(&[2], &[1, 4])),
+    )
+    .unwrap();
     for name in ["img.idx", "img.idx.gz"] {
         let a = read_idx(dir.path().join(name)).unwrap();
         assert_eq!(a.dims, vec![2, 3, 4]);
         assert_eq!(a.data, pixels);
     }
-    let ds = read_idx_dataset(dir.path().join("img.idx.gz"), dir.path().join("lab.idx.gz")).unwrap();
+    let ds =
+        read_idx_dataset(dir.path().join("img.idx.gz"), dir.path().join("lab.idx.gz")).unwrap();
     assert_eq!(ds.labels(), vec![Some(1), Some(4)]);
     assert_eq!(ds.num_classes(), 5);
     assert_eq!(ds.decode(1).unwrap().pixels, pixels[12..]);
@@ -93,7 +101,11 @@ fn idx_errors_name_the_file_and_the_fault() {
 
     let short_header = dir.path().join("header.idx");
     std::fs::write(&short_header, &full[..9]).unwrap();
-    format_error(read_idx(&short_header), &short_header, "truncated IDX header");
+    format_error(
+        read_idx(&short_header),
+        &short_header,
+        "truncated IDX header",
+    );
 
     let magic = dir.path().join("magic.idx");
     let mut bad = full.clone();
@@ -161,8 +173,16 @@ fn cifar_files_decode_planes_to_interleaved_rgb() {
     );
 
     let c100 = dir.path().join("train.bin");
-    std::fs::write(&c100, [cifar_record(&[4, 77], 0), cifar_record(&[19, 99], 0)].concat()).unwrap();
-    std::fs::write(dir.path().join("coarse_label_names.txt"), (0..20).map(|i| format!("super{i}\n")).collect::<String>()).unwrap();
+    std::fs::write(
+        &c100,
+        [cifar_record(&[4, 77], 0), cifar_record(&[19, 99], 0)].concat(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("coarse_label_names.txt"),
+        (0..20).map(|i| format!("super{i}\n")).collect::<String>(),
+    )
+    .unwrap();
     let fine = read_cifar100(&[&c100], CifarLabel::Fine).unwrap();
     assert_eq!(fine.labels(), vec![Some(77), Some(99)]);
     assert_eq!(fine.num_classes(), 100);
@@ -178,13 +198,26 @@ fn cifar_errors_name_the_file() {
     let mut bytes = cifar_record(&[1], 0);
     bytes.truncate(3000);
     std::fs::write(&truncated, bytes).unwrap();
-    format_error(read_cifar10(&[&truncated]), &truncated, "not a whole number of 3073-byte");
+    format_error(
+        read_cifar10(&[&truncated]),
+        &truncated,
+        "not a whole number of 3073-byte",
+    );
     let bad_label = dir.path().join("data_batch_2.bin");
     std::fs::write(&bad_label, cifar_record(&[10], 0)).unwrap();
     format_error(read_cifar10(&[&bad_label]), &bad_label, "label 10");
     // a CIFAR-100 file read as CIFAR-10 has the wrong record size
     let c100 = dir.path().join("test.bin");
-    std::fs::write(&c100, [cifar_record(&[1, 2], 0), cifar_record(&[1, 2], 0), cifar_record(&[1, 2], 0)].concat()).unwrap();
+    std::fs::write(
+        &c100,
+        [
+            cifar_record(&[1, 2], 0),
+            cifar_record(&[1, 2], 0),
+            cifar_record(&[1, 2], 0),
+        ]
+        .concat(),
+    )
+    .unwrap();
     format_error(read_cifar10(&[&c100]), &c100, "3073-byte");
 }
 
@@ -204,10 +237,15 @@ fn image_folder_sorts_classes_and_files_and_decodes_real_photos() {
     let item = ds.decode(1).unwrap();
     assert_eq!(item.shape(), [24, 24, 3]);
     // the PNG is lossless: decoding gives the pixels that were written
-    let written = image::open(dir.path().join("class_0/001.png")).unwrap().to_rgb8();
+    let written = image::open(dir.path().join("class_0/001.png"))
+        .unwrap()
+        .to_rgb8();
     assert_eq!(item.pixels, written.into_raw());
     // grayscale and resize on decode
-    let gray = ds.clone().with_decode(DecodeOptions { color: ColorMode::Gray, size: Some([10, 12]) });
+    let gray = ds.clone().with_decode(DecodeOptions {
+        color: ColorMode::Gray,
+        size: Some([10, 12]),
+    });
     assert_eq!(gray.decode(0).unwrap().shape(), [10, 12, 1]);
 }
 
@@ -234,7 +272,11 @@ fn decodes_jpeg_png_bmp_and_webp() {
         }
     }
     // the real JPEG photos decode at their size
-    let (_, h, w) = burn_podium::data::decode_file(&shared_data().join("images/china.jpg"), &DecodeOptions::default()).unwrap();
+    let (_, h, w) = burn_podium::data::decode_file(
+        &shared_data().join("images/china.jpg"),
+        &DecodeOptions::default(),
+    )
+    .unwrap();
     assert_eq!((h, w), (427, 640));
 }
 
@@ -264,7 +306,9 @@ fn corrupt_jpeg_fails_by_default_and_can_be_skipped() {
     corrupt_jpeg(&bad);
     let ds = ImageDataset::from_folder(dir.path()).unwrap();
     match ds.verify(CorruptPolicy::Fail) {
-        Err(e @ PodiumError::Decode { .. }) => assert!(e.to_string().contains("zz_corrupt.jpg"), "{e}"),
+        Err(e @ PodiumError::Decode { .. }) => {
+            assert!(e.to_string().contains("zz_corrupt.jpg"), "{e}")
+        }
         other => panic!("expected a decode error, got {other:?}"),
     }
     let (clean, skipped) = ds.verify(CorruptPolicy::Skip).unwrap();
@@ -272,7 +316,9 @@ fn corrupt_jpeg_fails_by_default_and_can_be_skipped() {
     assert_eq!(skipped.len(), 1);
     assert!(skipped[0].to_string().contains("zz_corrupt.jpg"));
     // burn's Dataset::get reports it as an error too
-    let i = (0..ds.len()).find(|&i| ds.name(i) == "zz_corrupt.jpg").unwrap();
+    let i = (0..ds.len())
+        .find(|&i| ds.name(i) == "zz_corrupt.jpg")
+        .unwrap();
     let err = burn::data::dataset::Dataset::get(&ds, i).unwrap_err();
     assert!(err.to_string().contains("zz_corrupt.jpg"), "{err}");
 }
@@ -307,7 +353,11 @@ fn csv_fixture() -> (tempfile::TempDir, std::path::PathBuf) {
 fn csv_labels_with_or_without_header_names_or_integers() {
     let (dir, images) = csv_fixture();
     let named = dir.path().join("named.csv");
-    std::fs::write(&named, "image_id,label\nid0.png,dog\nid1,cat\nid2.png,dog\nid3,bird\n").unwrap();
+    std::fs::write(
+        &named,
+        "image_id,label\nid0.png,dog\nid1,cat\nid2.png,dog\nid3,bird\n",
+    )
+    .unwrap();
     let ds = ImageDataset::from_csv(&named, &images, None).unwrap();
     assert_eq!(ds.classes(), ["bird", "cat", "dog"]);
     assert_eq!(ds.labels(), vec![Some(2), Some(1), Some(2), Some(0)]);
@@ -319,7 +369,12 @@ fn csv_labels_with_or_without_header_names_or_integers() {
     assert_eq!(ds.classes(), ["0", "1", "2", "3"]);
     assert_eq!(ds.labels(), vec![Some(3), Some(0), Some(1)]);
 
-    let given = ImageDataset::from_csv(&named, &images, Some(vec!["cat".into(), "dog".into(), "bird".into()])).unwrap();
+    let given = ImageDataset::from_csv(
+        &named,
+        &images,
+        Some(vec!["cat".into(), "dog".into(), "bird".into()]),
+    )
+    .unwrap();
     assert_eq!(given.labels(), vec![Some(1), Some(0), Some(1), Some(2)]);
 }
 
@@ -339,7 +394,11 @@ fn csv_errors_name_the_file_line_and_fault() {
     let (dir, images) = csv_fixture();
     let missing = dir.path().join("missing.csv");
     std::fs::write(&missing, "filename,label\nid0.png,a\nid9.png,b\n").unwrap();
-    csv_error(ImageDataset::from_csv(&missing, &images, None), 3, "`id9.png` not found");
+    csv_error(
+        ImageDataset::from_csv(&missing, &images, None),
+        3,
+        "`id9.png` not found",
+    );
 
     let unknown = dir.path().join("unknown.csv");
     std::fs::write(&unknown, "id0.png,cat\nid1.png,zebra\n").unwrap();
@@ -351,11 +410,19 @@ fn csv_errors_name_the_file_line_and_fault() {
 
     let malformed = dir.path().join("malformed.csv");
     std::fs::write(&malformed, "id0.png,cat\nid1.png,cat,extra\n").unwrap();
-    csv_error(ImageDataset::from_csv(&malformed, &images, None), 2, "malformed row: 3 fields");
+    csv_error(
+        ImageDataset::from_csv(&malformed, &images, None),
+        2,
+        "malformed row: 3 fields",
+    );
 
     let empty_field = dir.path().join("empty_field.csv");
     std::fs::write(&empty_field, "id0.png,cat\nid1.png,\n").unwrap();
-    csv_error(ImageDataset::from_csv(&empty_field, &images, None), 2, "empty field");
+    csv_error(
+        ImageDataset::from_csv(&empty_field, &images, None),
+        2,
+        "empty field",
+    );
 
     let no_rows = dir.path().join("no_rows.csv");
     std::fs::write(&no_rows, "filename,label\n").unwrap();
@@ -371,7 +438,10 @@ fn unlabelled_folder_keeps_file_names() {
     let ds = ImageDataset::from_unlabelled_folder(&images).unwrap();
     assert_eq!(ds.len(), 4);
     assert_eq!(ds.labels(), vec![None; 4]);
-    assert_eq!((0..4).map(|i| ds.name(i)).collect::<Vec<_>>(), ["id0.png", "id1.png", "id2.png", "id3.png"]);
+    assert_eq!(
+        (0..4).map(|i| ds.name(i)).collect::<Vec<_>>(),
+        ["id0.png", "id1.png", "id2.png", "id3.png"]
+    );
     let empty = tempfile::tempdir().unwrap();
     assert!(matches!(
         ImageDataset::from_unlabelled_folder(empty.path()),
@@ -394,7 +464,8 @@ fn batcher_normalizes_into_nchw_on_the_device() {
         item(9, 0, vec![255, 255, 255, 0, 0, 0]),
     ];
     let normalize = Normalize::new(vec![0.5, 0.4, 0.2], vec![0.5, 0.2, 0.1]).unwrap();
-    let batch = ClassificationBatcher::new(normalize.clone()).batch(items.clone(), &Device::default());
+    let batch =
+        ClassificationBatcher::new(normalize.clone()).batch(items.clone(), &Device::default());
     assert_eq!(batch.images.dims(), [2, 3, 1, 2]);
     assert_eq!(batch.indices, vec![7, 9]);
     assert_eq!(batch.targets.try_into_vec_as::<i64>().unwrap(), vec![2, 0]);
@@ -402,20 +473,37 @@ fn batcher_normalizes_into_nchw_on_the_device() {
     for (b, it) in items.iter().enumerate() {
         for c in 0..3 {
             for x in 0..2 {
-                let expect = (it.pixels[x * 3 + c] as f32 / 255.0 - normalize.mean[c]) / normalize.std[c];
-                let got = values[((b * 3 + c) * 1) * 2 + x];
-                assert!((got - expect).abs() < 1e-5, "b{b} c{c} x{x}: {got} vs {expect}");
+                let expect =
+                    (it.pixels[x * 3 + c] as f32 / 255.0 - normalize.mean[c]) / normalize.std[c];
+                let got = values[(b * 3 + c) * 2 + x];
+                assert!(
+                    (got - expect).abs() < 1e-5,
+                    "b{b} c{c} x{x}: {got} vs {expect}"
+                );
             }
         }
     }
-    assert!(matches!(Normalize::new(vec![0.5], vec![0.0]), Err(PodiumError::Config { .. })));
-    assert!(matches!(Normalize::new(vec![0.5, 0.5], vec![1.0]), Err(PodiumError::Config { .. })));
+    assert!(matches!(
+        Normalize::new(vec![0.5], vec![0.0]),
+        Err(PodiumError::Config { .. })
+    ));
+    assert!(matches!(
+        Normalize::new(vec![0.5, 0.5], vec![1.0]),
+        Err(PodiumError::Config { .. })
+    ));
 }
 
 #[test]
 #[should_panic(expected = "is [2, 2, 3], the batch's first item is [1, 2, 3]")]
 fn batcher_panics_naming_the_shapes() {
-    let item = |h, index| ImageItem { pixels: vec![0; h * 2 * 3], height: h, width: 2, channels: 3, label: Some(0), index };
+    let item = |h, index| ImageItem {
+        pixels: vec![0; h * 2 * 3],
+        height: h,
+        width: 2,
+        channels: 3,
+        label: Some(0),
+        index,
+    };
     ClassificationBatcher::new(Normalize::imagenet()).to_buffers(&[item(1, 0), item(2, 1)]);
 }
 

@@ -33,7 +33,9 @@ pub fn photo_folder(root: &Path, classes: usize, per_class: usize, size: u32) ->
     let photos = photos();
     let mut names = Vec::new();
     for k in 0..classes {
-        let img = image::open(&photos[k % photos.len()]).expect("photo").to_rgb8();
+        let img = image::open(&photos[k % photos.len()])
+            .expect("photo")
+            .to_rgb8();
         let name = format!("class_{k}");
         let dir = root.join(&name);
         std::fs::create_dir_all(&dir).unwrap();
@@ -43,7 +45,8 @@ pub fn photo_folder(root: &Path, classes: usize, per_class: usize, size: u32) ->
             let x = (i as u32 * 37) % (w - side);
             let y = (i as u32 * 23) % (h - side);
             let crop = image::imageops::crop_imm(&img, x, y, side, side).to_image();
-            let small = image::imageops::resize(&crop, size, size, image::imageops::FilterType::Triangle);
+            let small =
+                image::imageops::resize(&crop, size, size, image::imageops::FilterType::Triangle);
             let ext = if i % 2 == 0 { "jpg" } else { "png" };
             small.save(dir.join(format!("{i:03}.{ext}"))).unwrap();
         }

@@ -62,14 +62,21 @@ fn short_quickstart_reaches_95_percent_on_held_out_digits() {
     let (train, test) = digits().unwrap().split_stratified(0.2, 42).unwrap();
     let (train, valid) = train.split_stratified(0.1, 42).unwrap();
     let learner = Learner::new(
-        config(dir.path()).with_epochs(6).with_batch_size(32).with_lr(3e-3),
+        config(dir.path())
+            .with_epochs(6)
+            .with_batch_size(32)
+            .with_lr(3e-3),
         &device,
     );
     let model = SimpleCnnConfig::new(10).with_in_channels(1).init(&device);
     let fitted = learner.fit(model, train, valid).unwrap();
     let report = fitted.evaluate(&test).unwrap();
     assert_eq!(report.num_samples, test.len());
-    assert!(report.accuracy >= 95.0, "test accuracy {:.2}%", report.accuracy);
+    assert!(
+        report.accuracy >= 95.0,
+        "test accuracy {:.2}%",
+        report.accuracy
+    );
     assert!(report.balanced_accuracy() >= 94.0);
     assert!(report.top5_accuracy >= report.accuracy);
 }
@@ -78,12 +85,22 @@ fn history_of(dir: &std::path::Path, seed: u64) -> Vec<(f64, f64)> {
     let device = burn_podium::device::default_device();
     let (train, valid) = digits().unwrap().split_stratified(0.3, 1).unwrap();
     let learner = Learner::new(
-        config(dir).with_epochs(2).with_batch_size(64).with_seed(seed),
+        config(dir)
+            .with_epochs(2)
+            .with_batch_size(64)
+            .with_seed(seed),
         &device,
     );
-    let model = SimpleCnnConfig::new(10).with_in_channels(1).with_width(8).init(&device);
+    let model = SimpleCnnConfig::new(10)
+        .with_in_channels(1)
+        .with_width(8)
+        .init(&device);
     let fitted = learner.fit(model, train, valid).unwrap();
-    fitted.history.iter().map(|r| (r.loss, r.accuracy)).collect()
+    fitted
+        .history
+        .iter()
+        .map(|r| (r.loss, r.accuracy))
+        .collect()
 }
 
 #[test]
@@ -98,7 +115,11 @@ fn same_seed_same_metrics() {
     let second = history_of(b.path(), 3);
     assert_eq!(first.len(), 4);
     assert_eq!(first, second);
-    assert_ne!(first, history_of(c.path(), 4), "another seed must give another run");
+    assert_ne!(
+        first,
+        history_of(c.path(), 4),
+        "another seed must give another run"
+    );
 }
 
 /// A linear probe: a user-defined model, without BatchNorm or dropout.
@@ -130,7 +151,9 @@ fn early_stopping_ends_a_run_that_stops_improving() {
             .with_early_stopping(Some(EarlyStoppingConfig { patience: 2 })),
         &device,
     );
-    let model = Probe { fc: LinearConfig::new(64, 10).init(&device) };
+    let model = Probe {
+        fc: LinearConfig::new(64, 10).init(&device),
+    };
     let fitted = learner.fit(model, train, valid).unwrap();
     assert!(fitted.stopped_early);
     assert_eq!(fitted.epochs_run(), 3);
@@ -145,7 +168,10 @@ fn best_checkpoint_reloads_and_the_run_directory_is_complete() {
     let (train, valid) = digits().unwrap().split_stratified(0.2, 0).unwrap();
     let epochs = 3;
     let learner = Learner::new(config(dir.path()).with_epochs(epochs), &device);
-    let model = SimpleCnnConfig::new(10).with_in_channels(1).with_width(8).init(&device);
+    let model = SimpleCnnConfig::new(10)
+        .with_in_channels(1)
+        .with_width(8)
+        .init(&device);
     let fitted = learner.fit(model, train, valid.clone()).unwrap();
 
     let best = fitted.best_checkpoint();
@@ -157,17 +183,31 @@ fn best_checkpoint_reloads_and_the_run_directory_is_complete() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 
-    let fresh = SimpleCnnConfig::new(10).with_in_channels(1).with_width(8).init(&device);
+    let fresh = SimpleCnnConfig::new(10)
+        .with_in_channels(1)
+        .with_width(8)
+        .init(&device);
     let reloaded = load_checkpoint(fresh, &best).unwrap();
     let a = fitted.predict(&valid).unwrap();
-    let b = burn_podium::infer::predict(&reloaded, &valid, &fitted.info.classes, &fitted.info.normalize, 64, &device).unwrap();
+    let b = burn_podium::infer::predict(
+        &reloaded,
+        &valid,
+        &fitted.info.classes,
+        &fitted.info.normalize,
+        64,
+        &device,
+    )
+    .unwrap();
     for (pa, pb) in a.probabilities.iter().zip(&b.probabilities) {
         for (x, y) in pa.iter().zip(pb) {
             assert!((x - y).abs() < 1e-5);
         }
     }
     // a checkpoint of another architecture is a typed error naming the file
-    let other = SimpleCnnConfig::new(10).with_in_channels(1).with_width(4).init(&device);
+    let other = SimpleCnnConfig::new(10)
+        .with_in_channels(1)
+        .with_width(4)
+        .init(&device);
     match load_checkpoint(other, &best) {
         Err(e @ PodiumError::Checkpoint { .. }) => assert!(e.to_string().contains("model-"), "{e}"),
         other => panic!("expected a checkpoint error, got {other:?}"),
@@ -181,7 +221,10 @@ fn best_checkpoint_reloads_and_the_run_directory_is_complete() {
     assert_eq!((row[0], row[1]), ("1", "valid"));
     let acc: f64 = row[3].parse().unwrap();
     assert!((acc - fitted.history[1].accuracy).abs() < 1e-3);
-    assert!(row[5].parse::<f64>().unwrap() > 0.0, "the learning rate is recorded");
+    assert!(
+        row[5].parse::<f64>().unwrap() > 0.0,
+        "the learning rate is recorded"
+    );
     assert_eq!(fitted.history.len(), 2 * epochs);
 
     let saved = LearnerConfig::load(dir.path().join("config.json")).unwrap();
@@ -197,7 +240,9 @@ fn invalid_configs_and_datasets_are_typed_errors() {
     let device = burn_podium::device::default_device();
     let (train, valid) = digits().unwrap().split_stratified(0.2, 0).unwrap();
     let key_of = |cfg: LearnerConfig| match Learner::new(cfg, &device).fit(
-        Probe { fc: LinearConfig::new(64, 10).init(&device) },
+        Probe {
+            fc: LinearConfig::new(64, 10).init(&device),
+        },
         train.clone(),
         valid.clone(),
     ) {
@@ -205,10 +250,18 @@ fn invalid_configs_and_datasets_are_typed_errors() {
         other => panic!("expected a config error, got {other:?}"),
     };
     assert_eq!(key_of(config(dir.path()).with_epochs(0)), "epochs");
-    assert_eq!(key_of(config(dir.path()).with_label_smoothing(1.0)), "label_smoothing");
+    assert_eq!(
+        key_of(config(dir.path()).with_label_smoothing(1.0)),
+        "label_smoothing"
+    );
     assert_eq!(key_of(config(dir.path()).with_lr(-1.0)), "lr");
     assert_eq!(
-        key_of(config(dir.path()).with_optimizer(OptimizerConfig::AdamW { beta1: 1.5, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 })),
+        key_of(config(dir.path()).with_optimizer(OptimizerConfig::AdamW {
+            beta1: 1.5,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0
+        })),
         "optimizer.beta1"
     );
     assert_eq!(
@@ -226,7 +279,9 @@ fn invalid_configs_and_datasets_are_typed_errors() {
     )
     .unwrap();
     match Learner::new(config(dir.path()), &device).fit(
-        Probe { fc: LinearConfig::new(64, 10).init(&device) },
+        Probe {
+            fc: LinearConfig::new(64, 10).init(&device),
+        },
         train.clone(),
         renamed,
     ) {
@@ -241,20 +296,33 @@ fn a_corrupt_training_image_fails_before_training_unless_skipped() {
     let data = tempfile::tempdir().unwrap();
     photo_folder(data.path(), 2, 4, 16);
     corrupt_jpeg(&data.path().join("class_1/broken.jpg"));
-    let ds = ImageDataset::from_folder(data.path()).unwrap().with_decode(DecodeOptions::rgb(16, 16));
+    let ds = ImageDataset::from_folder(data.path())
+        .unwrap()
+        .with_decode(DecodeOptions::rgb(16, 16));
     let (train, valid) = ds.split_stratified(0.25, 0).unwrap();
     let device = burn_podium::device::default_device();
     let run = tempfile::tempdir().unwrap();
-    let probe = || Probe { fc: LinearConfig::new(3 * 16 * 16, 2).init(&device) };
-    let result = Learner::new(config(run.path()).with_epochs(1).with_batch_size(2), &device)
-        .fit(probe(), train.clone(), valid.clone());
+    let probe = || Probe {
+        fc: LinearConfig::new(3 * 16 * 16, 2).init(&device),
+    };
+    let result = Learner::new(
+        config(run.path()).with_epochs(1).with_batch_size(2),
+        &device,
+    )
+    .fit(probe(), train.clone(), valid.clone());
     match result {
         Err(e @ PodiumError::Decode { .. }) => assert!(e.to_string().contains("broken.jpg"), "{e}"),
         other => panic!("expected a decode error, got {other:?}"),
     }
-    assert!(!run.path().join("metrics.csv").exists(), "no training before the check");
+    assert!(
+        !run.path().join("metrics.csv").exists(),
+        "no training before the check"
+    );
     let fitted = Learner::new(
-        config(run.path()).with_epochs(1).with_batch_size(2).with_corrupt_images(CorruptPolicy::Skip),
+        config(run.path())
+            .with_epochs(1)
+            .with_batch_size(2)
+            .with_corrupt_images(CorruptPolicy::Skip),
         &device,
     )
     .fit(probe(), train, valid)
@@ -269,7 +337,10 @@ fn config_round_trips_through_json() {
     let cfg = LearnerConfig::new()
         .with_epochs(7)
         .with_optimizer(OptimizerConfig::sgd())
-        .with_schedule(ScheduleConfig::Cosine { warmup_epochs: 2, min_lr: 1e-5 })
+        .with_schedule(ScheduleConfig::Cosine {
+            warmup_epochs: 2,
+            min_lr: 1e-5,
+        })
         .with_early_stopping(Some(EarlyStoppingConfig { patience: 3 }));
     cfg.save(&path).unwrap();
     let back = LearnerConfig::load(&path).unwrap();
@@ -278,5 +349,13 @@ fn config_round_trips_through_json() {
     assert_eq!(back.schedule, cfg.schedule);
     assert_eq!(back.early_stopping, cfg.early_stopping);
     // defaults are torch's, not burn's
-    assert_eq!(LearnerConfig::new().optimizer, OptimizerConfig::AdamW { beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.01 });
+    assert_eq!(
+        LearnerConfig::new().optimizer,
+        OptimizerConfig::AdamW {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.01
+        }
+    );
 }

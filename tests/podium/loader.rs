@@ -2,7 +2,9 @@
 //! name the file.
 
 use burn::data::dataloader::DataLoader;
-use burn_podium::data::{ClassificationBatcher, DecodeOptions, ImageDataset, ImageLoader, Normalize, digits};
+use burn_podium::data::{
+    ClassificationBatcher, DecodeOptions, ImageDataset, ImageLoader, Normalize, digits,
+};
 
 use crate::fixtures::{corrupt_jpeg, photo_folder};
 
@@ -20,9 +22,13 @@ fn epoch_batches(loader: &ImageLoader) -> Vec<(Vec<usize>, Vec<f32>)> {
 fn same_seed_same_batches_new_epoch_new_order() {
     let data = digits().unwrap().subset(&(0..100).collect::<Vec<_>>());
     let make = || {
-        ImageLoader::new(data.clone(), ClassificationBatcher::new(Normalize::unit(1)), 16)
-            .unwrap()
-            .shuffle(5)
+        ImageLoader::new(
+            data.clone(),
+            ClassificationBatcher::new(Normalize::unit(1)),
+            16,
+        )
+        .unwrap()
+        .shuffle(5)
     };
     let a = make();
     let b = make();
@@ -43,13 +49,19 @@ fn same_seed_same_batches_new_epoch_new_order() {
 fn batches_do_not_depend_on_the_number_of_threads() {
     let dir = tempfile::tempdir().unwrap();
     photo_folder(dir.path(), 3, 5, 20);
-    let ds = ImageDataset::from_folder(dir.path()).unwrap().with_decode(DecodeOptions::rgb(16, 16));
+    let ds = ImageDataset::from_folder(dir.path())
+        .unwrap()
+        .with_decode(DecodeOptions::rgb(16, 16));
     let with = |workers| {
-        ImageLoader::new(ds.clone(), ClassificationBatcher::new(Normalize::imagenet()), 4)
-            .unwrap()
-            .shuffle(11)
-            .num_workers(workers)
-            .unwrap()
+        ImageLoader::new(
+            ds.clone(),
+            ClassificationBatcher::new(Normalize::imagenet()),
+            4,
+        )
+        .unwrap()
+        .shuffle(11)
+        .num_workers(workers)
+        .unwrap()
     };
     let one = epoch_batches(&with(1));
     assert_eq!(one, epoch_batches(&with(2)));
@@ -70,7 +82,14 @@ fn drop_last_and_progress() {
     let dropping = loader.clone().drop_last(true);
     assert_eq!(dropping.num_batches(), 2);
     assert_eq!(dropping.iter().count(), 2);
-    assert!(ImageLoader::new(digits().unwrap(), ClassificationBatcher::new(Normalize::unit(1)), 0).is_err());
+    assert!(
+        ImageLoader::new(
+            digits().unwrap(),
+            ClassificationBatcher::new(Normalize::unit(1)),
+            0
+        )
+        .is_err()
+    );
 }
 
 #[test]
@@ -79,9 +98,13 @@ fn a_corrupt_file_is_an_error_item_naming_it() {
     photo_folder(dir.path(), 2, 2, 16);
     corrupt_jpeg(&dir.path().join("class_0/bad.jpg"));
     let ds = ImageDataset::from_folder(dir.path()).unwrap();
-    let loader = ImageLoader::new(ds, ClassificationBatcher::new(Normalize::imagenet()), 2).unwrap();
+    let loader =
+        ImageLoader::new(ds, ClassificationBatcher::new(Normalize::imagenet()), 2).unwrap();
     let results: Vec<_> = loader.iter().collect();
-    let err = results.iter().find_map(|r| r.as_ref().err()).expect("an error batch");
+    let err = results
+        .iter()
+        .find_map(|r| r.as_ref().err())
+        .expect("an error batch");
     assert!(err.to_string().contains("bad.jpg"), "{err}");
 }
 

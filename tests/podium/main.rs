@@ -1,6 +1,7 @@
 //! podium's integration tests, in one binary (one link of burn, not one per file).
 
 mod data_files;
+mod examples;
 mod fixtures;
 mod learner;
 mod loader;

@@ -303,10 +303,7 @@ pub fn check_allclose(
     rtol: f64,
 ) -> Result<(), String> {
     if shape != expected.shape.as_slice() {
-        return Err(format!(
-            "shape {shape:?}, expected {:?}",
-            expected.shape
-        ));
+        return Err(format!("shape {shape:?}, expected {:?}", expected.shape));
     }
     if actual.len() != expected.numel() {
         return Err(format!(

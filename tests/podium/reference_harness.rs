@@ -1,7 +1,7 @@
 //! The harness itself: every topic file parses with consistent tensors, the allclose rule
 //! accepts and rejects as numpy does, and a missing folder is reported with its path.
 
-use crate::reference::{check_allclose, load_topic, reference_dir, try_load_topic_from, RefTensor};
+use crate::reference::{RefTensor, check_allclose, load_topic, reference_dir, try_load_topic_from};
 
 const TOPICS: [&str; 8] = [
     "losses.json",
@@ -23,7 +23,12 @@ fn every_topic_file_parses_with_consistent_tensors() {
         for case in &topic.cases {
             assert!(case.atol >= 0.0 && case.rtol >= 0.0, "{}", case.name);
             for t in case.inputs.values().chain(case.expected.values()) {
-                assert_eq!(t.numel(), t.shape.iter().product::<usize>(), "{}", case.name);
+                assert_eq!(
+                    t.numel(),
+                    t.shape.iter().product::<usize>(),
+                    "{}",
+                    case.name
+                );
             }
         }
     }
@@ -37,9 +42,19 @@ fn allclose_follows_the_numpy_rule() {
         data: vec![1.0, -2.0, 100.0],
     };
     // within atol + rtol * |e|
-    assert!(check_allclose(&[1.0 + 1.9e-5, -2.0, 100.0 + 0.0095], &[3], &expected, 1e-5, 1e-4).is_ok());
+    assert!(
+        check_allclose(
+            &[1.0 + 1.9e-5, -2.0, 100.0 + 0.0095],
+            &[3],
+            &expected,
+            1e-5,
+            1e-4
+        )
+        .is_ok()
+    );
     // just outside on the last element
-    let err = check_allclose(&[1.0, -2.0, 100.0 + 0.0105], &[3], &expected, 1e-5, 1e-4).unwrap_err();
+    let err =
+        check_allclose(&[1.0, -2.0, 100.0 + 0.0105], &[3], &expected, 1e-5, 1e-4).unwrap_err();
     assert!(err.contains("flat index 2"), "{err}");
     // shape mismatch
     assert!(check_allclose(&[1.0, -2.0, 100.0], &[1, 3], &expected, 1.0, 1.0).is_err());

@@ -13,7 +13,10 @@ fn random_split_is_seeded_disjoint_and_complete() {
     assert_eq!((t.len(), v.len()), (75, 25));
     let all: HashSet<usize> = t.iter().chain(&v).copied().collect();
     assert_eq!(all.len(), 100);
-    assert_eq!(random_split_indices(100, 0.25, 7).unwrap(), (t.clone(), v.clone()));
+    assert_eq!(
+        random_split_indices(100, 0.25, 7).unwrap(),
+        (t.clone(), v.clone())
+    );
     assert_ne!(random_split_indices(100, 0.25, 8).unwrap().1, v);
     assert!(t.windows(2).all(|w| w[0] < w[1]));
 }

@@ -1,0 +1,85 @@
+//! The examples, run as a user runs them (the binaries `cargo test` builds beside this one).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::fixtures::photo_folder;
+
+fn example(name: &str) -> PathBuf {
+    // target/<profile>/deps/podium-<hash> -> target/<profile>/examples/<name>
+    let exe = std::env::current_exe().unwrap();
+    let path = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join(name);
+    assert!(path.exists(), "example binary {} not built", path.display());
+    path
+}
+
+#[test]
+fn train_folder_trains_on_real_photo_crops_and_writes_a_submission() {
+    let data = tempfile::tempdir().unwrap();
+    let train = data.path().join("train");
+    photo_folder(&train, 3, 8, 40);
+    let test = data.path().join("test");
+    std::fs::create_dir(&test).unwrap();
+    for (i, src) in ["class_0/001.png", "class_2/004.jpg"].iter().enumerate() {
+        std::fs::copy(
+            train.join(src),
+            test.join(format!("t{i}.{}", &src[src.len() - 3..])),
+        )
+        .unwrap();
+    }
+    let out = data.path().join("run");
+    let output = Command::new(example("train_folder"))
+        .args([
+            "--folder",
+            train.to_str().unwrap(),
+            "--size",
+            "32",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "8",
+        ])
+        .args([
+            "--test-dir",
+            test.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .env("CI", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("3 classes"), "{stdout}");
+    let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    assert!(out.join("checkpoint/model-1.bpk").exists());
+    let submission = std::fs::read_to_string(out.join("submission.csv")).unwrap();
+    let rows: Vec<&str> = submission.lines().collect();
+    assert_eq!(rows[0], "id,label");
+    assert_eq!(rows.len(), 3);
+    assert!(rows[1].starts_with("t0,class_"), "{submission}");
+}
+
+#[test]
+fn train_folder_reports_a_bad_folder_and_exits_non_zero() {
+    let empty = tempfile::tempdir().unwrap();
+    let output = Command::new(example("train_folder"))
+        .args(["--folder", empty.path().to_str().unwrap(), "--epochs", "1"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no class sub-folders"), "{stderr}");
+    assert!(stderr.contains(empty.path().to_str().unwrap()), "{stderr}");
+}
