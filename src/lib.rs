@@ -26,6 +26,8 @@ pub mod device;
 pub mod error;
 pub mod infer;
 pub mod learner;
+pub mod loss;
+pub mod mix;
 pub mod model;
 pub mod prelude;
 pub mod schedule;

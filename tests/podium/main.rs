@@ -5,6 +5,8 @@ mod examples;
 mod fixtures;
 mod learner;
 mod loader;
+mod mixing;
+mod losses;
 mod reference;
 mod reference_harness;
 mod splits;

@@ -1,0 +1,183 @@
+//! Asymmetric losses (Ridnik et al. 2021, "Asymmetric Loss For Multi-Label Classification"), as
+//! timm's `AsymmetricLossMultiLabel` and `AsymmetricLossSingleLabel`.
+
+use burn::config::Config;
+use burn::tensor::activation::{log_softmax, sigmoid};
+use burn::tensor::{Int, Tensor};
+use serde::{Deserialize, Serialize};
+
+use super::{Reduction, check_hard, check_non_negative, check_same, check_unit_interval, one_hot};
+use crate::error::{PodiumError, Result};
+
+/// Reductions of the multi-label asymmetric loss.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum AslReduction {
+    /// Sum divided by the batch size (timm's default).
+    #[default]
+    BatchMean,
+    /// Sum over all elements.
+    Sum,
+    /// Mean over all `B * C` elements.
+    Mean,
+}
+
+/// Configuration of [`AsymmetricLossMultiLabel`], with timm's defaults.
+#[derive(Config, Debug)]
+pub struct AsymmetricLossMultiLabelConfig {
+    /// Focusing exponent of negatives. Default 4.
+    #[config(default = 4.0)]
+    pub gamma_neg: f32,
+    /// Focusing exponent of positives. Default 1.
+    #[config(default = 1.0)]
+    pub gamma_pos: f32,
+    /// Probability margin shifted off negatives (0 disables). Default 0.05.
+    #[config(default = 0.05)]
+    pub clip: f32,
+    /// Floor of the probabilities inside the logs. Default 1e-8.
+    #[config(default = 1e-8)]
+    pub eps: f32,
+    /// Reduction. Default `BatchMean`.
+    #[config(default = "AslReduction::BatchMean")]
+    pub reduction: AslReduction,
+}
+
+impl AsymmetricLossMultiLabelConfig {
+    /// Checks the values and builds the loss.
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`] for negative gammas, clip outside `[0, 1)` or a non-positive eps.
+    pub fn init(&self) -> Result<AsymmetricLossMultiLabel> {
+        check_non_negative("gamma_neg", self.gamma_neg as f64)?;
+        check_non_negative("gamma_pos", self.gamma_pos as f64)?;
+        check_unit_interval("clip", self.clip as f64)?;
+        if !(self.eps > 0.0) {
+            return Err(PodiumError::config("eps", self.eps, "must be > 0"));
+        }
+        Ok(AsymmetricLossMultiLabel {
+            config: self.clone(),
+        })
+    }
+}
+
+/// Multi-label asymmetric loss for logits and binary targets `[B, C]`:
+/// `p = sigmoid(x)`, `p_neg = min(1 - p + clip, 1)`,
+/// `L = t log(max(p, eps)) + (1 - t) log(max(p_neg, eps))`, weighted by
+/// `(1 - p_t)^(gamma_pos t + gamma_neg (1 - t))` with `p_t = p t + p_neg (1 - t)`; `loss = -L`.
+#[derive(Clone, Debug)]
+pub struct AsymmetricLossMultiLabel {
+    config: AsymmetricLossMultiLabelConfig,
+}
+
+impl AsymmetricLossMultiLabel {
+    /// The reduced loss, `[1]`.
+    ///
+    /// # Panics
+    /// If `logits` and `targets` differ in shape.
+    pub fn forward(&self, logits: Tensor<2>, targets: Tensor<2>) -> Tensor<1> {
+        let [b, _] = logits.dims();
+        let loss = self.forward_no_reduction(logits, targets);
+        match self.config.reduction {
+            AslReduction::BatchMean => loss.sum() / b as f64,
+            AslReduction::Sum => loss.sum(),
+            AslReduction::Mean => loss.mean(),
+        }
+    }
+
+    /// Element-wise losses, `[B, C]`.
+    ///
+    /// # Panics
+    /// As [`Self::forward`].
+    pub fn forward_no_reduction(&self, logits: Tensor<2>, targets: Tensor<2>) -> Tensor<2> {
+        check_same("AsymmetricLossMultiLabel", &logits, &targets);
+        let c = &self.config;
+        let p = sigmoid(logits);
+        let mut p_neg = p.clone().neg() + 1.0;
+        if c.clip > 0.0 {
+            p_neg = (p_neg + c.clip as f64).clamp_max(1.0);
+        }
+        let anti = targets.clone().neg() + 1.0;
+        let loss = targets.clone() * p.clone().clamp_min(c.eps as f64).log()
+            + anti.clone() * p_neg.clone().clamp_min(c.eps as f64).log();
+        let loss = if c.gamma_neg > 0.0 || c.gamma_pos > 0.0 {
+            let p_t = p * targets.clone() + p_neg * anti.clone();
+            let gamma = targets * c.gamma_pos as f64 + anti * c.gamma_neg as f64;
+            loss * (p_t.neg() + 1.0).powf(gamma)
+        } else {
+            loss
+        };
+        loss.neg()
+    }
+}
+
+/// Configuration of [`AsymmetricLossSingleLabel`], with timm's defaults.
+#[derive(Config, Debug)]
+pub struct AsymmetricLossSingleLabelConfig {
+    /// Focusing exponent of the target class. Default 1.
+    #[config(default = 1.0)]
+    pub gamma_pos: f32,
+    /// Focusing exponent of the other classes. Default 4.
+    #[config(default = 4.0)]
+    pub gamma_neg: f32,
+    /// Label smoothing of the targets, in `[0, 1)`. Default 0.1.
+    #[config(default = 0.1)]
+    pub eps: f32,
+    /// Mean (default) or sum over the batch.
+    #[config(default = "Reduction::Mean")]
+    pub reduction: Reduction,
+}
+
+impl AsymmetricLossSingleLabelConfig {
+    /// Checks the values and builds the loss.
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`] for negative gammas or eps outside `[0, 1)`.
+    pub fn init(&self) -> Result<AsymmetricLossSingleLabel> {
+        check_non_negative("gamma_pos", self.gamma_pos as f64)?;
+        check_non_negative("gamma_neg", self.gamma_neg as f64)?;
+        check_unit_interval("eps", self.eps as f64)?;
+        Ok(AsymmetricLossSingleLabel {
+            config: self.clone(),
+        })
+    }
+}
+
+/// Single-label asymmetric loss for logits `[B, C]` and class indices `[B]`:
+/// `logp = log_softmax(x)`; `w_ic = (1 - p_ic)^gamma_pos` at the target and `p_ic^gamma_neg`
+/// elsewhere; targets smoothed to `onehot (1 - eps) + eps / C`; `l_i = -sum_c t_ic w_ic logp_ic`.
+#[derive(Clone, Debug)]
+pub struct AsymmetricLossSingleLabel {
+    config: AsymmetricLossSingleLabelConfig,
+}
+
+impl AsymmetricLossSingleLabel {
+    /// The reduced loss, `[1]`.
+    ///
+    /// # Panics
+    /// If `logits` is not `[B, C]` with `B = targets.len()`.
+    pub fn forward(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+        self.config
+            .reduction
+            .reduce(self.forward_no_reduction(logits, targets))
+    }
+
+    /// Per-sample losses, `[B]`.
+    ///
+    /// # Panics
+    /// As [`Self::forward`].
+    pub fn forward_no_reduction(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+        check_hard("AsymmetricLossSingleLabel", &logits, &targets);
+        let [b, c] = logits.dims();
+        let cfg = &self.config;
+        let t = one_hot(targets, c);
+        let anti = t.clone().neg() + 1.0;
+        let logp = log_softmax(logits, 1);
+        let p = logp.clone().exp();
+        let xs_pos = p.clone() * t.clone();
+        let xs_neg = (p.neg() + 1.0) * anti.clone();
+        let gamma = t.clone() * cfg.gamma_pos as f64 + anti * cfg.gamma_neg as f64;
+        let w = (xs_pos.neg() - xs_neg + 1.0).powf(gamma);
+        let eps = cfg.eps as f64;
+        let smoothed = t * (1.0 - eps) + eps / c as f64;
+        (smoothed * logp * w).sum_dim(1).neg().reshape([b])
+    }
+}

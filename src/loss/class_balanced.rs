@@ -1,0 +1,149 @@
+//! Class-balanced loss (Cui et al. 2019, "Class-Balanced Loss Based on Effective Number of
+//! Samples").
+
+use burn::config::Config;
+use burn::tensor::activation::log_softmax;
+use burn::tensor::{Int, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    BceWithLogitsLossConfig, SigmoidFocalLossConfig, check_hard, check_non_negative, one_hot,
+};
+use crate::error::{PodiumError, Result};
+
+/// Effective-number class weights, computed in f64:
+/// `w_c = (1 - beta) / (1 - beta^{n_c})`, rescaled so that `sum_c w_c = C`
+/// (timm's `compute_class_weights(method='effective_num')`).
+///
+/// # Errors
+/// [`PodiumError::Config`] for an empty count list, a zero count, or `beta` outside `[0, 1)`.
+pub fn effective_number_weights(counts: &[usize], beta: f64) -> Result<Vec<f64>> {
+    if counts.is_empty() {
+        return Err(PodiumError::config("samples_per_class", "[]", "needs one count per class"));
+    }
+    if let Some(c) = counts.iter().position(|&n| n == 0) {
+        return Err(PodiumError::config(
+            format!("samples_per_class[{c}]"),
+            0,
+            "every class needs at least one sample",
+        ));
+    }
+    if !(0.0..1.0).contains(&beta) {
+        return Err(PodiumError::config("beta", beta, "must be in [0, 1)"));
+    }
+    let raw: Vec<f64> = counts
+        .iter()
+        .map(|&n| (1.0 - beta) / (1.0 - beta.powf(n as f64)))
+        .collect();
+    let sum: f64 = raw.iter().sum();
+    let c = counts.len() as f64;
+    Ok(raw.iter().map(|w| w / sum * c).collect())
+}
+
+/// The loss a [`ClassBalancedLoss`] weights.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ClassBalancedLossType {
+    /// Mean over `B * C` of `s_i * BCEWithLogits(x_ic, onehot_ic)`.
+    Sigmoid,
+    /// Mean over `B * C` of `s_i * BCE(softmax(x)_ic, onehot_ic)`, logs clamped at -100 as torch's
+    /// `binary_cross_entropy`.
+    Softmax,
+    /// `sum_ic s_i (1 - p_t)^gamma BCEWithLogits(x_ic, onehot_ic) / sum_ic onehot_ic`.
+    Focal,
+}
+
+/// Configuration of [`ClassBalancedLoss`].
+#[derive(Config, Debug)]
+pub struct ClassBalancedLossConfig {
+    /// Training samples of each class `n_c`.
+    pub samples_per_class: Vec<usize>,
+    /// `beta` in `[0, 1)`. Default 0.9999 (the paper's ImageNet-LT choice).
+    #[config(default = 0.9999)]
+    pub beta: f64,
+    /// Focusing parameter of the `Focal` type. Default 2.
+    #[config(default = 2.0)]
+    pub gamma: f32,
+    /// The weighted loss. Default `Focal`.
+    #[config(default = "ClassBalancedLossType::Focal")]
+    pub loss_type: ClassBalancedLossType,
+}
+
+impl ClassBalancedLossConfig {
+    /// Computes the weights (in f64) and builds the loss.
+    ///
+    /// # Errors
+    /// Those of [`effective_number_weights`], and a negative gamma.
+    pub fn init(&self) -> Result<ClassBalancedLoss> {
+        check_non_negative("gamma", self.gamma as f64)?;
+        Ok(ClassBalancedLoss {
+            weights: effective_number_weights(&self.samples_per_class, self.beta)?,
+            gamma: self.gamma,
+            loss_type: self.loss_type,
+        })
+    }
+}
+
+/// Class-balanced loss for logits `[B, C]` and class indices `[B]`: each sample's loss is
+/// weighted by `s_i = w_{y_i}` from [`effective_number_weights`].
+#[derive(Clone, Debug)]
+pub struct ClassBalancedLoss {
+    weights: Vec<f64>,
+    gamma: f32,
+    loss_type: ClassBalancedLossType,
+}
+
+impl ClassBalancedLoss {
+    /// The class weights `w`, `sum = C`.
+    pub fn weights(&self) -> &[f64] {
+        &self.weights
+    }
+
+    /// The loss, `[1]`.
+    ///
+    /// # Panics
+    /// If `logits` is not `[B, C]` with `B = targets.len()` and `C` the number of classes
+    /// configured.
+    pub fn forward(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+        check_hard("ClassBalancedLoss", &logits, &targets);
+        let [b, c] = logits.dims();
+        assert_eq!(
+            c,
+            self.weights.len(),
+            "ClassBalancedLoss: logits {:?} for {} configured classes",
+            logits.dims(),
+            self.weights.len()
+        );
+        let device = logits.device();
+        let w: Vec<f32> = self.weights.iter().map(|&w| w as f32).collect();
+        let s = Tensor::<1>::from_data(TensorData::new(w, [c]), &device)
+            .select(0, targets.clone())
+            .reshape([b, 1]);
+        let t = one_hot(targets, c);
+        match self.loss_type {
+            ClassBalancedLossType::Sigmoid => {
+                let bce = BceWithLogitsLossConfig::new()
+                    .init()
+                    .expect("default BCE config")
+                    .forward_no_reduction(logits, t);
+                (bce * s).mean()
+            }
+            ClassBalancedLossType::Softmax => {
+                let logp = log_softmax(logits, 1);
+                let p = logp.clone().exp();
+                let log_p = logp.clamp_min(-100.0);
+                let log_1mp = (p.neg() + 1.0).log().clamp_min(-100.0);
+                let bce = (t.clone() * log_p + (t.neg() + 1.0) * log_1mp).neg();
+                (bce * s).mean()
+            }
+            ClassBalancedLossType::Focal => {
+                let focal = SigmoidFocalLossConfig::new()
+                    .with_alpha(None)
+                    .with_gamma(self.gamma)
+                    .init()
+                    .expect("gamma checked at init")
+                    .forward_no_reduction(logits, t.clone());
+                (focal * s).sum() / t.sum()
+            }
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! Cross-entropy with class indices, label smoothing and class weights
+//! (`torch.nn.functional.cross_entropy`).
+
+use burn::config::Config;
+use burn::tensor::activation::log_softmax;
+use burn::tensor::{Int, Tensor, TensorData};
+
+use super::{Reduction, check_classes, check_hard, check_unit_interval, check_weights};
+use crate::error::Result;
+
+/// Configuration of [`CrossEntropyLoss`].
+#[derive(Config, Debug)]
+pub struct CrossEntropyLossConfig {
+    /// Label smoothing `eps` in `[0, 1)` (Szegedy et al. 2016). Default 0.
+    #[config(default = 0.0)]
+    pub label_smoothing: f32,
+    /// Per-class weights `w` (torch's `weight`); `None` weighs every class 1.
+    pub weight: Option<Vec<f32>>,
+    /// Mean (default) or sum.
+    #[config(default = "Reduction::Mean")]
+    pub reduction: Reduction,
+}
+
+impl CrossEntropyLossConfig {
+    /// Checks the values and builds the loss.
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`](crate::PodiumError::Config) for smoothing outside `[0, 1)` or
+    /// an empty or negative weight vector.
+    pub fn init(&self) -> Result<CrossEntropyLoss> {
+        check_unit_interval("label_smoothing", self.label_smoothing as f64)?;
+        if let Some(w) = &self.weight {
+            check_weights("weight", w)?;
+        }
+        Ok(CrossEntropyLoss {
+            label_smoothing: self.label_smoothing,
+            weight: self.weight.clone(),
+            reduction: self.reduction,
+        })
+    }
+}
+
+/// timm's `LabelSmoothingCrossEntropy(smoothing)`:
+/// `mean_i[(1 - eps) (-log p_{i,y}) + eps * mean_c(-log p_{ic})]`, the same value as torch's
+/// `cross_entropy(label_smoothing=eps)`; `init()` builds that [`CrossEntropyLoss`].
+#[derive(Config, Debug)]
+pub struct LabelSmoothingCrossEntropyConfig {
+    /// Smoothing `eps` in `[0, 1)`. timm's default 0.1.
+    #[config(default = 0.1)]
+    pub smoothing: f32,
+}
+
+impl LabelSmoothingCrossEntropyConfig {
+    /// Builds the equivalent [`CrossEntropyLoss`].
+    ///
+    /// # Errors
+    /// As [`CrossEntropyLossConfig::init`].
+    pub fn init(&self) -> Result<CrossEntropyLoss> {
+        CrossEntropyLossConfig::new()
+            .with_label_smoothing(self.smoothing)
+            .init()
+    }
+}
+
+/// Cross-entropy of logits `[B, C]` against class indices `[B]`.
+///
+/// With `p = softmax(x)`, smoothing `eps` and class weights `w` (1 without):
+/// `l_i = (1 - eps) w_{y_i} (-log p_{i,y_i}) + (eps / C) sum_c w_c (-log p_{i,c})`.
+/// `Mean` divides `sum_i l_i` by `sum_i w_{y_i}` (by `B` without weights), as torch does.
+#[derive(Clone, Debug)]
+pub struct CrossEntropyLoss {
+    label_smoothing: f32,
+    weight: Option<Vec<f32>>,
+    reduction: Reduction,
+}
+
+impl CrossEntropyLoss {
+    /// The reduced loss, `[1]`.
+    ///
+    /// # Panics
+    /// If `logits` is not `[B, C]` with `B = targets.len()`, or the weights do not have `C`
+    /// entries.
+    pub fn forward(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+        let per_sample = self.forward_no_reduction(logits.clone(), targets.clone());
+        match (self.reduction, &self.weight) {
+            (Reduction::Sum, _) => per_sample.sum(),
+            (Reduction::Mean, None) => per_sample.mean(),
+            (Reduction::Mean, Some(w)) => {
+                let w = Tensor::<1>::from_data(TensorData::new(w.clone(), [w.len()]), &logits.device());
+                per_sample.sum() / w.select(0, targets).sum()
+            }
+        }
+    }
+
+    /// Per-sample losses `l_i`, `[B]` (torch's `reduction='none'`).
+    ///
+    /// # Panics
+    /// As [`Self::forward`].
+    pub fn forward_no_reduction(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+        check_hard("CrossEntropyLoss", &logits, &targets);
+        let [b, c] = logits.dims();
+        let device = logits.device();
+        let logp = log_softmax(logits, 1);
+        let nll = logp.clone().gather(1, targets.clone().reshape([b, 1])).neg().reshape([b]);
+        let weight = self.weight.as_ref().map(|w| {
+            check_classes("CrossEntropyLoss", "weight", w.len(), logp.dims());
+            Tensor::<1>::from_data(TensorData::new(w.clone(), [c]), &device)
+        });
+        let nll = match &weight {
+            Some(w) => nll * w.clone().select(0, targets.clone()),
+            None => nll,
+        };
+        if self.label_smoothing == 0.0 {
+            return nll;
+        }
+        let eps = self.label_smoothing as f64;
+        let all = match &weight {
+            Some(w) => (logp * w.clone().reshape([1, c])).sum_dim(1),
+            None => logp.sum_dim(1),
+        }
+        .neg()
+        .reshape([b]);
+        nll * (1.0 - eps) + all * (eps / c as f64)
+    }
+}

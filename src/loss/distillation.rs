@@ -1,0 +1,92 @@
+//! Knowledge distillation (Hinton et al. 2015, "Distilling the Knowledge in a Neural Network").
+
+use burn::config::Config;
+use burn::tensor::activation::log_softmax;
+use burn::tensor::{Int, Tensor};
+
+use super::{CrossEntropyLossConfig, check_hard, check_positive, check_same, check_unit_interval};
+use crate::error::{PodiumError, Result};
+
+/// Configuration of [`KnowledgeDistillationLoss`].
+#[derive(Config, Debug)]
+pub struct KnowledgeDistillationLossConfig {
+    /// Softmax temperature `T > 0`. Default 4.
+    #[config(default = 4.0)]
+    pub temperature: f32,
+    /// Weight `alpha` in `[0, 1]` of the distillation term. Default 0.5.
+    #[config(default = 0.5)]
+    pub alpha: f32,
+    /// Label smoothing of the hard-label term. Default 0.
+    #[config(default = 0.0)]
+    pub label_smoothing: f32,
+}
+
+impl KnowledgeDistillationLossConfig {
+    /// Checks the values and builds the loss.
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`] for a non-positive temperature, alpha outside `[0, 1]` or
+    /// smoothing outside `[0, 1)`.
+    pub fn init(&self) -> Result<KnowledgeDistillationLoss> {
+        check_positive("temperature", self.temperature as f64)?;
+        if !(0.0..=1.0).contains(&self.alpha) {
+            return Err(PodiumError::config("alpha", self.alpha, "must be in [0, 1]"));
+        }
+        check_unit_interval("label_smoothing", self.label_smoothing as f64)?;
+        Ok(KnowledgeDistillationLoss {
+            config: self.clone(),
+        })
+    }
+}
+
+/// The loss and its two terms.
+#[derive(Clone, Debug)]
+pub struct DistillationOutput {
+    /// `alpha * kd_term + (1 - alpha) * ce_term`, `[1]`.
+    pub loss: Tensor<1>,
+    /// `T^2 * KL(softmax(teacher / T) || softmax(student / T))`, batch mean, `[1]`.
+    pub kd_term: Tensor<1>,
+    /// Cross-entropy of the student against the labels, `[1]`.
+    pub ce_term: Tensor<1>,
+}
+
+/// `loss = alpha T^2 KL(softmax(z_t / T) || softmax(z_s / T)) + (1 - alpha) CE(z_s, y)` for
+/// student and teacher logits `[B, C]` and labels `[B]`; the KL term is torch's
+/// `kl_div(..., reduction='batchmean')` and the teacher gets no gradient.
+#[derive(Clone, Debug)]
+pub struct KnowledgeDistillationLoss {
+    config: KnowledgeDistillationLossConfig,
+}
+
+impl KnowledgeDistillationLoss {
+    /// The loss and its terms.
+    ///
+    /// # Panics
+    /// If student and teacher differ in shape, or the batch differs from the labels' length.
+    pub fn forward(
+        &self,
+        student: Tensor<2>,
+        teacher: Tensor<2>,
+        targets: Tensor<1, Int>,
+    ) -> DistillationOutput {
+        check_same("KnowledgeDistillationLoss", &student, &teacher);
+        check_hard("KnowledgeDistillationLoss", &student, &targets);
+        let [b, _] = student.dims();
+        let t = self.config.temperature as f64;
+        let log_q = log_softmax(student.clone() / t, 1);
+        let log_p = log_softmax(teacher.detach() / t, 1);
+        let kl = (log_p.clone().exp() * (log_p - log_q)).sum() / b as f64;
+        let kd_term = kl * (t * t);
+        let ce_term = CrossEntropyLossConfig::new()
+            .with_label_smoothing(self.config.label_smoothing)
+            .init()
+            .expect("checked at init")
+            .forward(student, targets);
+        let a = self.config.alpha as f64;
+        DistillationOutput {
+            loss: kd_term.clone() * a + ce_term.clone() * (1.0 - a),
+            kd_term,
+            ce_term,
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! Focal losses (Lin et al. 2017, "Focal Loss for Dense Object Detection").
+
+use burn::config::Config;
+use burn::tensor::activation::{log_softmax, sigmoid};
+use burn::tensor::{Int, Tensor, TensorData};
+
+use super::{BceWithLogitsLossConfig, Reduction, check_classes, check_hard, check_non_negative, check_weights};
+use crate::error::{PodiumError, Result};
+
+/// Configuration of [`SigmoidFocalLoss`], with torchvision's defaults.
+#[derive(Config, Debug)]
+pub struct SigmoidFocalLossConfig {
+    /// Weight of positives `alpha` in `[0, 1]` (negatives get `1 - alpha`); `None` disables the
+    /// weighting (torchvision's `alpha = -1`). Default 0.25.
+    #[config(default = "Some(0.25)")]
+    pub alpha: Option<f32>,
+    /// Focusing parameter `gamma >= 0`. Default 2.
+    #[config(default = 2.0)]
+    pub gamma: f32,
+    /// Mean over all `B * C` elements (default) or sum.
+    #[config(default = "Reduction::Mean")]
+    pub reduction: Reduction,
+}
+
+impl SigmoidFocalLossConfig {
+    /// Checks the values and builds the loss.
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`] for a negative gamma or alpha outside `[0, 1]`.
+    pub fn init(&self) -> Result<SigmoidFocalLoss> {
+        check_non_negative("gamma", self.gamma as f64)?;
+        if let Some(a) = self.alpha
+            && !(0.0..=1.0).contains(&a)
+        {
+            return Err(PodiumError::config("alpha", a, "must be in [0, 1] (or None)"));
+        }
+        Ok(SigmoidFocalLoss {
+            alpha: self.alpha,
+            gamma: self.gamma,
+            reduction: self.reduction,
+        })
+    }
+}
+
+/// `torchvision.ops.sigmoid_focal_loss` for logits and binary targets `[B, C]`:
+/// `l = alpha_t (1 - p_t)^gamma BCE(x, t)` with `p = sigmoid(x)`,
+/// `p_t = p t + (1 - p)(1 - t)`, `alpha_t = alpha t + (1 - alpha)(1 - t)`.
+#[derive(Clone, Debug)]
+pub struct SigmoidFocalLoss {
+    alpha: Option<f32>,
+    gamma: f32,
+    reduction: Reduction,
+}
+
+impl SigmoidFocalLoss {
+    /// The reduced loss, `[1]`.
+    ///
+    /// # Panics
+    /// If `logits` and `targets` differ in shape.
+    pub fn forward(&self, logits: Tensor<2>, targets: Tensor<2>) -> Tensor<1> {
+        self.reduction.reduce(self.forward_no_reduction(logits, targets))
+    }
+
+    /// Element-wise losses, `[B, C]`.
+    ///
+    /// # Panics
+    /// As [`Self::forward`].
+    pub fn forward_no_reduction(&self, logits: Tensor<2>, targets: Tensor<2>) -> Tensor<2> {
+        let bce = BceWithLogitsLossConfig::new()
+            .init()
+            .expect("default BCE config")
+            .forward_no_reduction(logits.clone(), targets.clone());
+        let loss = if self.gamma == 0.0 {
+            bce
+        } else {
+            let p = sigmoid(logits);
+            let p_t = p.clone() * targets.clone() + (p.neg() + 1.0) * (targets.clone().neg() + 1.0);
+            bce * (p_t.neg() + 1.0).powf_scalar(self.gamma)
+        };
+        match self.alpha {
+            Some(a) => {
+                let a = a as f64;
+                loss * (targets * (2.0 * a - 1.0) + (1.0 - a))
+            }
+            None => loss,
+        }
+    }
+}
+
+/// Configuration of [`SoftmaxFocalLoss`].
+#[derive(Config, Debug)]
+pub struct SoftmaxFocalLossConfig {
+    /// Per-class weights `alpha_c` (`None`: 1 for every class).
+    pub alpha: Option<Vec<f32>>,
+    /// Focusing parameter `gamma >= 0`. Default 2.
+    #[config(default = 2.0)]
+    pub gamma: f32,
+    /// Mean over the batch (default) or sum.
+    #[config(default = "Reduction::Mean")]
+    pub reduction: Reduction,
+}
+
+impl SoftmaxFocalLossConfig {
+    /// Checks the values and builds the loss.
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`] for a negative gamma or an empty or negative alpha vector.
+    pub fn init(&self) -> Result<SoftmaxFocalLoss> {
+        check_non_negative("gamma", self.gamma as f64)?;
+        if let Some(a) = &self.alpha {
+            check_weights("alpha", a)?;
+        }
+        Ok(SoftmaxFocalLoss {
+            alpha: self.alpha.clone(),
+            gamma: self.gamma,
+            reduction: self.reduction,
+        })
+    }
+}
+
+/// Multi-class focal loss for logits `[B, C]` and class indices `[B]`:
+/// `l_i = -alpha_{y_i} (1 - p_{i,y_i})^gamma log p_{i,y_i}` with `p = softmax(x)`; the mean is
+/// over the batch (not divided by the alpha sum).
+#[derive(Clone, Debug)]
+pub struct SoftmaxFocalLoss {
+    alpha: Option<Vec<f32>>,
+    gamma: f32,
+    reduction: Reduction,
+}
+
+impl SoftmaxFocalLoss {
+    /// The reduced loss, `[1]`.
+    ///
+    /// # Panics
+    /// If `logits` is not `[B, C]` with `B = targets.len()`, or alpha does not have `C` entries.
+    pub fn forward(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+        self.reduction.reduce(self.forward_no_reduction(logits, targets))
+    }
+
+    /// Per-sample losses, `[B]`.
+    ///
+    /// # Panics
+    /// As [`Self::forward`].
+    pub fn forward_no_reduction(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+        check_hard("SoftmaxFocalLoss", &logits, &targets);
+        let [b, c] = logits.dims();
+        let device = logits.device();
+        if let Some(a) = &self.alpha {
+            check_classes("SoftmaxFocalLoss", "alpha", a.len(), logits.dims());
+        }
+        let logp = log_softmax(logits, 1)
+            .gather(1, targets.clone().reshape([b, 1]))
+            .reshape([b]);
+        let mut loss = logp.clone().neg();
+        if self.gamma != 0.0 {
+            loss = loss * (logp.exp().neg() + 1.0).powf_scalar(self.gamma);
+        }
+        match &self.alpha {
+            Some(a) => {
+                let a = Tensor::<1>::from_data(TensorData::new(a.clone(), [c]), &device);
+                loss * a.select(0, targets)
+            }
+            None => loss,
+        }
+    }
+}

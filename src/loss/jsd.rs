@@ -1,0 +1,91 @@
+//! Jensen-Shannon divergence consistency loss of AugMix (Hendrycks et al. 2020), as
+//! `timm.loss.JsdCrossEntropy`.
+
+use burn::config::Config;
+use burn::tensor::activation::log_softmax;
+use burn::tensor::{Int, Tensor};
+
+use super::{CrossEntropyLossConfig, check_non_negative, check_unit_interval};
+use crate::error::{PodiumError, Result};
+
+/// Configuration of [`JsdCrossEntropy`], with timm's defaults.
+#[derive(Config, Debug)]
+pub struct JsdCrossEntropyConfig {
+    /// Number of splits in the batch: the clean images then `num_splits - 1` augmented copies.
+    /// Default 3.
+    #[config(default = 3)]
+    pub num_splits: usize,
+    /// Weight of the consistency term. Default 12.
+    #[config(default = 12.0)]
+    pub alpha: f32,
+    /// Label smoothing of the cross-entropy on the clean split. Default 0.1.
+    #[config(default = 0.1)]
+    pub smoothing: f32,
+}
+
+impl JsdCrossEntropyConfig {
+    /// Checks the values and builds the loss.
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`] for fewer than 2 splits, a negative alpha or smoothing outside
+    /// `[0, 1)`.
+    pub fn init(&self) -> Result<JsdCrossEntropy> {
+        if self.num_splits < 2 {
+            return Err(PodiumError::config("num_splits", self.num_splits, "must be at least 2"));
+        }
+        check_non_negative("alpha", self.alpha as f64)?;
+        check_unit_interval("smoothing", self.smoothing as f64)?;
+        Ok(JsdCrossEntropy {
+            config: self.clone(),
+        })
+    }
+}
+
+/// For logits `[S * b, C]` stacked as `[clean; aug_1; ...; aug_{S-1}]` and class indices `[b]`:
+/// `loss = CE_eps(x_clean, y) + alpha * mean_k KL(p_k || M)` with `p_k = softmax` of split `k`,
+/// `M = clamp(mean_k p_k, 1e-7, 1)` and `KL` averaged over the batch (`batchmean`).
+#[derive(Clone, Debug)]
+pub struct JsdCrossEntropy {
+    config: JsdCrossEntropyConfig,
+}
+
+impl JsdCrossEntropy {
+    /// The loss, `[1]`.
+    ///
+    /// # Panics
+    /// If the logits' batch is not `num_splits` times the targets' length.
+    pub fn forward(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+        let [n, c] = logits.dims();
+        let [b] = targets.dims();
+        let s = self.config.num_splits;
+        assert_eq!(
+            n,
+            s * b,
+            "JsdCrossEntropy: logits {:?} are not {s} splits of targets {:?}",
+            logits.dims(),
+            targets.dims()
+        );
+        let ce = CrossEntropyLossConfig::new()
+            .with_label_smoothing(self.config.smoothing)
+            .init()
+            .expect("checked at init")
+            .forward(logits.clone().slice([0..b, 0..c]), targets);
+        let logps: Vec<Tensor<2>> = (0..s)
+            .map(|k| log_softmax(logits.clone().slice([k * b..(k + 1) * b, 0..c]), 1))
+            .collect();
+        let mixture = logps
+            .iter()
+            .map(|l| l.clone().exp())
+            .reduce(|a, p| a + p)
+            .expect("at least 2 splits")
+            / s as f64;
+        let log_m = mixture.clamp(1e-7, 1.0).log();
+        let kl = logps
+            .into_iter()
+            .map(|logp| (logp.clone().exp() * (logp - log_m.clone())).sum() / b as f64)
+            .reduce(|a, k| a + k)
+            .expect("at least 2 splits")
+            / s as f64;
+        ce + kl * self.config.alpha as f64
+    }
+}

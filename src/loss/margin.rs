@@ -1,0 +1,202 @@
+//! Additive-margin softmax heads: ArcFace (Deng et al. 2019), CosFace (Wang et al. 2018,
+//! "CosFace") and AM-Softmax (Wang et al. 2018, "Additive Margin Softmax").
+
+use burn::config::Config;
+use burn::module::{Module, Param};
+use burn::nn::Initializer;
+use burn::tensor::{Device, Int, Tensor};
+use serde::{Deserialize, Serialize};
+
+use super::{CrossEntropyLoss, CrossEntropyLossConfig, check_hard, check_non_negative, check_positive, one_hot};
+use crate::error::{PodiumError, Result};
+
+/// The margin a [`MarginHead`] applies to the target class.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MarginKind {
+    /// Additive angular margin: `phi = cos(theta + m)` (insightface's form; with `easy_margin`
+    /// off, `phi = cos - m sin(m)` where `cos <= cos(pi - m)`).
+    ArcFace {
+        /// insightface's `easy_margin`: apply the margin only where `cos > 0`.
+        easy_margin: bool,
+    },
+    /// Large margin cosine: `phi = cos - m`.
+    CosFace,
+    /// Additive margin softmax: `phi = cos - m` (the same form, usually with `s = 30`).
+    AmSoftmax,
+}
+
+/// Configuration of a [`MarginHead`].
+#[derive(Config, Debug)]
+pub struct MarginHeadConfig {
+    /// Embedding size `D`.
+    pub in_features: usize,
+    /// Number of classes `C`.
+    pub num_classes: usize,
+    /// The margin kind.
+    pub kind: MarginKind,
+    /// Scale `s` of the logits.
+    pub s: f32,
+    /// Margin `m`.
+    pub m: f32,
+}
+
+impl MarginHeadConfig {
+    /// ArcFace with insightface's defaults `s = 64`, `m = 0.5`, `easy_margin = false`.
+    pub fn arcface(in_features: usize, num_classes: usize) -> Self {
+        Self::new(in_features, num_classes, MarginKind::ArcFace { easy_margin: false }, 64.0, 0.5)
+    }
+
+    /// CosFace with the paper's `s = 64`, `m = 0.35`.
+    pub fn cosface(in_features: usize, num_classes: usize) -> Self {
+        Self::new(in_features, num_classes, MarginKind::CosFace, 64.0, 0.35)
+    }
+
+    /// AM-Softmax with the paper's `s = 30`, `m = 0.35`.
+    pub fn am_softmax(in_features: usize, num_classes: usize) -> Self {
+        Self::new(in_features, num_classes, MarginKind::AmSoftmax, 30.0, 0.35)
+    }
+
+    fn check(&self) -> Result<()> {
+        if self.in_features == 0 || self.num_classes == 0 {
+            return Err(PodiumError::config(
+                "in_features/num_classes",
+                format!("{}/{}", self.in_features, self.num_classes),
+                "must be at least 1",
+            ));
+        }
+        check_positive("s", self.s as f64)?;
+        check_non_negative("m", self.m as f64)
+    }
+
+    /// Builds the head with Xavier-uniform class weights `[C, D]` on `device`.
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`] for zero sizes, a non-positive scale or a negative margin.
+    pub fn init(&self, device: &Device) -> Result<MarginHead> {
+        self.check()?;
+        let weight = Initializer::XavierUniform { gain: 1.0 }.init_with(
+            [self.num_classes, self.in_features],
+            Some(self.in_features),
+            Some(self.num_classes),
+            device,
+        );
+        Ok(MarginHead {
+            weight,
+            s: self.s,
+            m: self.m,
+            kind: self.kind,
+        })
+    }
+
+    /// Builds the head around given class weights `[C, D]` (e.g. loaded from a checkpoint).
+    ///
+    /// # Errors
+    /// As [`Self::init`], and when the weight's shape is not `[num_classes, in_features]`.
+    pub fn init_with_weight(&self, weight: Tensor<2>) -> Result<MarginHead> {
+        self.check()?;
+        if weight.dims() != [self.num_classes, self.in_features] {
+            return Err(PodiumError::config(
+                "weight",
+                format!("{:?}", weight.dims()),
+                format!("expected [{}, {}]", self.num_classes, self.in_features),
+            ));
+        }
+        Ok(MarginHead {
+            weight: Param::from_tensor(weight),
+            s: self.s,
+            m: self.m,
+            kind: self.kind,
+        })
+    }
+}
+
+/// A classifier head that holds the class weights `W` `[C, D]` and works on cosines:
+/// `cos = normalize(x) normalize(W)^T` (rows, L2, eps `1e-12` as `torch.nn.functional.normalize`).
+///
+/// At train time ([`Self::forward_train`]) the target column is replaced by the margin logit
+/// `phi` and everything is scaled: `logits = s (onehot * phi + (1 - onehot) * cos)`, to be fed to
+/// cross-entropy ([`Self::loss`] does both). At inference ([`Self::forward`]) the logits are the
+/// plain scaled cosines `s cos`.
+#[derive(Module, Debug)]
+pub struct MarginHead {
+    /// Class weights `[C, D]`.
+    pub weight: Param<Tensor<2>>,
+    s: f32,
+    m: f32,
+    #[module(skip)]
+    kind: MarginKind,
+}
+
+fn l2_normalize(x: Tensor<2>) -> Tensor<2> {
+    let norm = x.clone().powf_scalar(2.0).sum_dim(1).sqrt().clamp_min(1e-12);
+    x / norm
+}
+
+impl MarginHead {
+    /// Cosine similarities `[B, C]` of embeddings `[B, D]` to the class weights.
+    ///
+    /// # Panics
+    /// If the embedding size differs from the weights' `D`.
+    pub fn cosine(&self, x: Tensor<2>) -> Tensor<2> {
+        let [_, d] = x.dims();
+        let [_, wd] = self.weight.dims();
+        assert_eq!(
+            d,
+            wd,
+            "MarginHead: embeddings {:?} against class weights {:?}",
+            x.dims(),
+            self.weight.dims()
+        );
+        l2_normalize(x).matmul(l2_normalize(self.weight.val()).transpose())
+    }
+
+    /// Inference logits `s cos`, `[B, C]`.
+    ///
+    /// # Panics
+    /// As [`Self::cosine`].
+    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        self.cosine(x) * self.s as f64
+    }
+
+    /// Training logits with the margin on each sample's target class, `[B, C]`.
+    ///
+    /// # Panics
+    /// As [`Self::cosine`], and if the batch differs from the targets' length.
+    pub fn forward_train(&self, x: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<2> {
+        let cos = self.cosine(x);
+        check_hard("MarginHead", &cos, &targets);
+        let [_, c] = cos.dims();
+        let m = self.m as f64;
+        let phi = match self.kind {
+            MarginKind::CosFace | MarginKind::AmSoftmax => cos.clone() - m,
+            MarginKind::ArcFace { easy_margin } => {
+                let sine = (cos.clone().powf_scalar(2.0).neg() + 1.0).clamp(0.0, 1.0).sqrt();
+                let phi = cos.clone() * m.cos() - sine * m.sin();
+                if easy_margin {
+                    cos.clone().mask_where(cos.clone().greater_elem(0.0), phi)
+                } else {
+                    let th = (std::f64::consts::PI - m).cos();
+                    let mm = (std::f64::consts::PI - m).sin() * m;
+                    (cos.clone() - mm).mask_where(cos.clone().greater_elem(th), phi)
+                }
+            }
+        };
+        let t = one_hot(targets, c);
+        (t.clone() * phi + (t.neg() + 1.0) * cos) * self.s as f64
+    }
+
+    /// Mean cross-entropy of the training logits.
+    ///
+    /// # Panics
+    /// As [`Self::forward_train`].
+    pub fn loss(&self, x: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+        let logits = self.forward_train(x, targets.clone());
+        let ce: CrossEntropyLoss = CrossEntropyLossConfig::new().init().expect("default config");
+        ce.forward(logits, targets)
+    }
+
+    /// The margin kind.
+    pub fn kind(&self) -> MarginKind {
+        self.kind
+    }
+}

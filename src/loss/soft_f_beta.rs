@@ -1,0 +1,69 @@
+//! A differentiable F-beta loss for multi-label classification (metric-shaped training).
+
+use burn::config::Config;
+use burn::tensor::Tensor;
+use burn::tensor::activation::sigmoid;
+
+use super::{check_positive, check_same};
+use crate::error::Result;
+
+/// Configuration of [`SoftFBetaLoss`].
+#[derive(Config, Debug)]
+pub struct SoftFBetaLossConfig {
+    /// `beta > 0` (1 gives F1; 2 weighs recall higher). Default 1.
+    #[config(default = 1.0)]
+    pub beta: f32,
+    /// Added to the denominator. Default 1e-7.
+    #[config(default = 1e-7)]
+    pub eps: f32,
+}
+
+impl SoftFBetaLossConfig {
+    /// Checks the values and builds the loss.
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`](crate::PodiumError::Config) for a non-positive beta or eps.
+    pub fn init(&self) -> Result<SoftFBetaLoss> {
+        check_positive("beta", self.beta as f64)?;
+        check_positive("eps", self.eps as f64)?;
+        Ok(SoftFBetaLoss {
+            beta: self.beta,
+            eps: self.eps,
+        })
+    }
+}
+
+/// With `p = sigmoid(x)`, per class over the batch `tp = sum p t`, `fp = sum p (1 - t)`,
+/// `fn = sum (1 - p) t`, `F_c = (1 + b^2) tp / ((1 + b^2) tp + b^2 fn + fp + eps)`;
+/// `loss = 1 - mean_c F_c`.
+#[derive(Clone, Debug)]
+pub struct SoftFBetaLoss {
+    beta: f32,
+    eps: f32,
+}
+
+impl SoftFBetaLoss {
+    /// The loss, `[1]`.
+    ///
+    /// # Panics
+    /// If `logits` and `targets` differ in shape.
+    pub fn forward(&self, logits: Tensor<2>, targets: Tensor<2>) -> Tensor<1> {
+        self.f_beta_per_class(logits, targets).mean().neg() + 1.0
+    }
+
+    /// The soft `F_c` of each class, `[C]`.
+    ///
+    /// # Panics
+    /// As [`Self::forward`].
+    pub fn f_beta_per_class(&self, logits: Tensor<2>, targets: Tensor<2>) -> Tensor<1> {
+        check_same("SoftFBetaLoss", &logits, &targets);
+        let [_, c] = logits.dims();
+        let p = sigmoid(logits);
+        let tp = (p.clone() * targets.clone()).sum_dim(0);
+        let fp = (p.clone() * (targets.clone().neg() + 1.0)).sum_dim(0);
+        let fn_ = ((p.neg() + 1.0) * targets).sum_dim(0);
+        let b2 = (self.beta as f64).powi(2);
+        let num = tp.clone() * (1.0 + b2);
+        (num.clone() / (num + fn_ * b2 + fp + self.eps as f64)).reshape([c])
+    }
+}

@@ -1,0 +1,31 @@
+//! Cross-entropy against soft (dense) targets, `timm.loss.SoftTargetCrossEntropy`.
+
+use burn::tensor::Tensor;
+use burn::tensor::activation::log_softmax;
+
+use super::check_same;
+
+/// `mean_i sum_c -t_{ic} log softmax(x)_{ic}` for logits and targets `[B, C]`: the loss for
+/// mixup/cutmix targets ([`crate::mix`]) and distillation targets.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SoftTargetCrossEntropy;
+
+impl SoftTargetCrossEntropy {
+    /// The mean over the batch, `[1]`.
+    ///
+    /// # Panics
+    /// If `logits` and `targets` differ in shape.
+    pub fn forward(&self, logits: Tensor<2>, targets: Tensor<2>) -> Tensor<1> {
+        self.forward_no_reduction(logits, targets).mean()
+    }
+
+    /// Per-sample values `sum_c -t_{ic} log p_{ic}`, `[B]`.
+    ///
+    /// # Panics
+    /// As [`Self::forward`].
+    pub fn forward_no_reduction(&self, logits: Tensor<2>, targets: Tensor<2>) -> Tensor<1> {
+        check_same("SoftTargetCrossEntropy", &logits, &targets);
+        let [b, _] = logits.dims();
+        (log_softmax(logits, 1) * targets).sum_dim(1).neg().reshape([b])
+    }
+}
