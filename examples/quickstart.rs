@@ -29,7 +29,7 @@ fn main() -> burn_podium::Result<()> {
         .with_epochs(30)
         .with_batch_size(32)
         .with_lr(3e-3)
-        .with_label_smoothing(0.05)
+        .with_loss(LossConfig::cross_entropy(0.05))
         .with_monitor(Monitor::ValidAccuracy)
         .with_seed(seed)
         .with_run_dir("runs/quickstart".into());

@@ -56,9 +56,15 @@ struct Args {
     /// Peak learning rate (AdamW, cosine schedule with one warm-up epoch).
     #[arg(long, default_value_t = 1e-3)]
     lr: f64,
-    /// Label smoothing.
+    /// Label smoothing (of the cross-entropy, or of the mixed targets with --mixup/--cutmix).
     #[arg(long, default_value_t = 0.1)]
     label_smoothing: f32,
+    /// Mixup alpha (0: off). With --cutmix too, each batch picks one (timm's switch_prob 0.5).
+    #[arg(long, default_value_t = 0.0)]
+    mixup: f64,
+    /// CutMix alpha (0: off).
+    #[arg(long, default_value_t = 0.0)]
+    cutmix: f64,
     /// Stop after this many epochs without a better validation loss.
     #[arg(long)]
     patience: Option<usize>,
@@ -115,11 +121,23 @@ fn run(args: Args) -> burn_podium::Result<()> {
         train.classes()
     );
 
+    let mixing = args.mixup > 0.0 || args.cutmix > 0.0;
+    let num_classes = train.num_classes();
     let config = LearnerConfig::new()
         .with_epochs(args.epochs)
         .with_batch_size(args.batch_size)
         .with_lr(args.lr)
-        .with_label_smoothing(args.label_smoothing)
+        .with_loss(LossConfig::cross_entropy(if mixing {
+            0.0
+        } else {
+            args.label_smoothing
+        }))
+        .with_mixup(mixing.then(|| {
+            MixupConfig::new(num_classes)
+                .with_mixup_alpha(args.mixup)
+                .with_cutmix_alpha(args.cutmix)
+                .with_label_smoothing(args.label_smoothing as f64)
+        }))
         .with_schedule(ScheduleConfig::Cosine {
             warmup_epochs: 1.min(args.epochs - 1),
             min_lr: 0.0,

@@ -12,5 +12,7 @@ pub use crate::learner::{
     Classification, EarlyStoppingConfig, EpochMetrics, Fitted, Learner, LearnerConfig, Monitor,
     OptimizerConfig, ProgressMode, ScheduleConfig, load_checkpoint,
 };
+pub use crate::loss::LossConfig;
+pub use crate::mix::{MixMode, MixupConfig};
 pub use crate::model::{ImageClassifier, SimpleCnn, SimpleCnnConfig};
 pub use burn::tensor::Device;

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ImageDataset, ImageItem};
 use crate::error::{PodiumError, Result};
+use crate::loss::MixTargets;
 
 /// Per-channel normalization `x = (p / 255 - mean[c]) / std[c]`, as torchvision's
 /// `ToTensor()` followed by `Normalize(mean, std)`.
@@ -96,15 +97,18 @@ impl Normalize {
 }
 
 /// A batch for classification: images `[B, C, H, W]`, class indices `[B]` (0 for unlabelled
-/// items) and each item's index in its dataset.
+/// items), each item's index in its dataset, and, when the loader mixes batches, the mixed
+/// targets.
 #[derive(Clone, Debug)]
 pub struct ClassificationBatch {
-    /// Normalized images, `[B, C, H, W]`.
+    /// Normalized images, `[B, C, H, W]` (mixed when `mix` is set).
     pub images: Tensor<4>,
-    /// Class indices, `[B]`.
+    /// Class indices, `[B]` (each sample's own label when mixed).
     pub targets: Tensor<1, Int>,
     /// Position of each item in its dataset.
     pub indices: Vec<usize>,
+    /// Soft targets, partner labels and lam of a mixed batch ([`crate::mix`]).
+    pub mix: Option<MixTargets>,
 }
 
 /// burn [`Batcher`] that stacks [`ImageItem`]s into a [`ClassificationBatch`] on a device.
@@ -187,6 +191,7 @@ impl Batcher<ImageItem, ClassificationBatch> for ClassificationBatcher {
             images: Tensor::from_data(TensorData::new(data, shape), device),
             targets: Tensor::from_data(TensorData::new(targets, [b]), device),
             indices: items.iter().map(|it| it.index).collect(),
+            mix: None,
         }
     }
 }

@@ -13,7 +13,7 @@ use std::sync::mpsc::{Receiver, sync_channel};
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataloader::{DataLoader, DataLoaderIterator, Progress};
 use burn::data::dataset::DatasetError;
-use burn::tensor::Device;
+use burn::tensor::{Device, Tensor, TensorData};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -21,6 +21,8 @@ use rayon::prelude::*;
 
 use super::{ClassificationBatch, ClassificationBatcher, ImageDataset, ImageItem};
 use crate::error::{PodiumError, Result};
+use crate::loss::MixTargets;
+use crate::mix::MixupConfig;
 use crate::util::derive_seed;
 
 #[derive(Clone)]
@@ -32,6 +34,7 @@ struct Inner {
     drop_last: bool,
     prefetch: usize,
     pool: Option<Arc<rayon::ThreadPool>>,
+    mix: Option<(MixupConfig, u64)>,
 }
 
 /// Reproducible, parallel data loader of [`ClassificationBatch`]es (see the module docs).
@@ -79,6 +82,7 @@ impl ImageLoader {
                 drop_last: false,
                 prefetch: 2,
                 pool: None,
+                mix: None,
             }),
             device: Device::default(),
             epoch: Arc::new(AtomicU64::new(0)),
@@ -127,6 +131,25 @@ impl ImageLoader {
         self.map_inner(|i| i.prefetch = batches)
     }
 
+    /// Mixes every batch with timm's `Mixup` ([`crate::mix`]): batch `k` of epoch `e` draws from
+    /// `derive_seed(seed, [e, k])`, so mixing is reproducible and independent of threads. Batches
+    /// carry the soft targets, partner labels and lam in [`ClassificationBatch::mix`].
+    ///
+    /// # Errors
+    /// The mixer's config errors (keys prefixed `mixup.`). An odd batch at run time is an error
+    /// item (use an even batch size and [`Self::drop_last`]).
+    pub fn mixing(self, config: MixupConfig, seed: u64) -> Result<Self> {
+        config.init(seed).map_err(|e| match e {
+            PodiumError::Config { key, value, reason } => PodiumError::Config {
+                key: format!("mixup.{key}"),
+                value,
+                reason,
+            },
+            other => other,
+        })?;
+        Ok(self.map_inner(|i| i.mix = Some((config, seed))))
+    }
+
     /// Puts the batches on `device`.
     pub fn with_device(mut self, device: &Device) -> Self {
         self.device = device.clone();
@@ -161,6 +184,28 @@ impl ImageLoader {
         }
         order
     }
+}
+
+fn mix_batch(
+    config: &MixupConfig,
+    seed: u64,
+    [epoch, batch_index]: [u64; 2],
+    labels: &[usize],
+    mut batch: ClassificationBatch,
+) -> Result<ClassificationBatch> {
+    let mut mixer = config.init(derive_seed(seed, &[epoch, batch_index]))?;
+    let mixed = mixer.mix(batch.images, labels)?;
+    let device = mixed.targets.device();
+    let b = labels.len();
+    let targets_b: Vec<i64> = mixed.labels_b.iter().map(|&l| l as i64).collect();
+    let lam: Vec<f32> = mixed.lam.iter().map(|&l| l as f32).collect();
+    batch.images = mixed.images;
+    batch.mix = Some(MixTargets {
+        soft_targets: mixed.targets,
+        targets_b: Tensor::from_data(TensorData::new(targets_b, [b]), &device),
+        lam: Tensor::from_data(TensorData::new(lam, [b]), &device),
+    });
+    Ok(batch)
 }
 
 fn decode_all(inner: &Inner, indices: &[usize]) -> Result<Vec<ImageItem>> {
@@ -221,10 +266,21 @@ impl DataLoader<ClassificationBatch> for ImageLoader {
         std::thread::Builder::new()
             .name("podium-loader".into())
             .spawn(move || {
-                for chunk in chunks {
+                for (k, chunk) in chunks.into_iter().enumerate() {
                     let n = chunk.len();
                     let message = decode_all(&inner, &chunk)
-                        .map(|items| (inner.batcher.batch(items, &device), n))
+                        .and_then(|items| {
+                            let labels: Vec<usize> =
+                                items.iter().map(|it| it.label.unwrap_or(0)).collect();
+                            let batch = inner.batcher.batch(items, &device);
+                            match &inner.mix {
+                                Some((config, seed)) => {
+                                    mix_batch(config, *seed, [epoch, k as u64], &labels, batch)
+                                }
+                                None => Ok(batch),
+                            }
+                        })
+                        .map(|batch| (batch, n))
                         .map_err(DatasetError::new);
                     let failed = message.is_err();
                     if sender.send(message).is_err() || failed {

@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{CorruptPolicy, Normalize};
 use crate::error::{PodiumError, Result};
+use crate::loss::LossConfig;
+use crate::mix::MixupConfig;
 
 /// The optimizer, with PyTorch's defaults (not burn's: burn's Adam epsilon is `1e-5` and its
 /// momentum dampening `0.1`; torch's are `1e-8` and `0`).
@@ -280,9 +282,15 @@ pub struct LearnerConfig {
     /// The learning-rate schedule (default cosine, no warm-up).
     #[config(default = "ScheduleConfig::Cosine { warmup_epochs: 0, min_lr: 0.0 }")]
     pub schedule: ScheduleConfig,
-    /// Label smoothing of the cross-entropy, in `[0, 1)`.
-    #[config(default = 0.0)]
-    pub label_smoothing: f32,
+    /// The training loss (default plain cross-entropy). Validation always reports plain
+    /// cross-entropy.
+    #[config(default = "LossConfig::default()")]
+    pub loss: LossConfig,
+    /// Batch mixing (mixup / CutMix, timm's `Mixup`); `None` trains on plain batches. Its
+    /// `num_classes` must match the data; with mixing, label smoothing belongs to the mixer
+    /// (`mixup.label_smoothing`, timm's recipe), the batch size must be even, and the last
+    /// smaller batch of each epoch is dropped.
+    pub mixup: Option<MixupConfig>,
     /// The run seed: model initialisation (through [`Learner::new`](super::Learner::new)),
     /// shuffling and dropout derive from it, so a CPU run with the same seed gives the same
     /// metrics.
@@ -331,12 +339,38 @@ impl LearnerConfig {
                 "must be a positive number",
             ));
         }
-        if !(0.0..1.0).contains(&self.label_smoothing) {
-            return Err(PodiumError::config(
-                "label_smoothing",
-                self.label_smoothing,
-                "must be in [0, 1)",
-            ));
+        self.loss.validate()?;
+        if let Some(mix) = &self.mixup {
+            if self.batch_size % 2 != 0 {
+                return Err(PodiumError::config(
+                    "batch_size",
+                    self.batch_size,
+                    "batch mixing needs an even batch size",
+                ));
+            }
+            if self.loss.label_smoothing() != 0.0 {
+                return Err(PodiumError::config(
+                    "loss.label_smoothing",
+                    self.loss.label_smoothing(),
+                    "with mixup, set label smoothing on the mixer (mixup.label_smoothing), \
+                     as timm does",
+                ));
+            }
+            if matches!(self.loss, LossConfig::TopK { .. }) {
+                return Err(PodiumError::config(
+                    "loss",
+                    "TopK",
+                    "the top-k loss does not combine with batch mixing",
+                ));
+            }
+            mix.init(0).map_err(|e| match e {
+                PodiumError::Config { key, value, reason } => PodiumError::Config {
+                    key: format!("mixup.{key}"),
+                    value,
+                    reason,
+                },
+                other => other,
+            })?;
         }
         if let ScheduleConfig::Cosine { min_lr, .. } = self.schedule
             && !(0.0..=self.lr).contains(&min_lr)

@@ -32,7 +32,7 @@ pub use config::{
 };
 pub use history::{EpochMetrics, METRICS_CSV_HEADER};
 pub use renderer::QuietRenderer;
-pub use step::{Classification, cross_entropy};
+pub use step::Classification;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -176,7 +176,7 @@ pub fn load_checkpoint<M: ImageClassifier>(model: M, path: impl AsRef<Path>) -> 
         reason,
     };
     let record = ModuleRecord::load(path).map_err(|e| err(e.to_string()))?;
-    let wrapped = Classification::new(model, 0.0);
+    let wrapped = Classification::with_cross_entropy(model);
     let wrapped = wrapped
         .try_load_record(record)
         .map_err(|e| err(e.to_string()))?;
@@ -246,6 +246,16 @@ impl Learner {
         let (valid, _) = valid.verify(cfg.corrupt_images)?;
         let num_classes = train.num_classes();
         let classes = train.classes().to_vec();
+        let objective = cfg.loss.init(&train.class_counts())?;
+        if let Some(mix) = &cfg.mixup
+            && mix.num_classes != num_classes
+        {
+            return Err(PodiumError::config(
+                "mixup.num_classes",
+                mix.num_classes,
+                format!("the data has {num_classes} classes"),
+            ));
+        }
 
         let normalize = match &cfg.normalize {
             Some(n) => n.clone(),
@@ -270,11 +280,14 @@ impl Learner {
         }
 
         let batcher = ClassificationBatcher::new(normalize.clone());
-        let drop_last = cfg.drop_last && train.len() > cfg.batch_size;
-        let train_loader = ImageLoader::new(train, batcher.clone(), cfg.batch_size)?
+        let drop_last = (cfg.drop_last || cfg.mixup.is_some()) && train.len() >= cfg.batch_size;
+        let mut train_loader = ImageLoader::new(train, batcher.clone(), cfg.batch_size)?
             .shuffle(derive_seed(cfg.seed, &[1]))
             .drop_last(drop_last)
             .num_workers(cfg.num_workers)?;
+        if let Some(mix) = &cfg.mixup {
+            train_loader = train_loader.mixing(mix.clone(), derive_seed(cfg.seed, &[3]))?;
+        }
         let valid_loader =
             ImageLoader::new(valid, batcher, cfg.batch_size)?.num_workers(cfg.num_workers)?;
 
@@ -294,7 +307,7 @@ impl Learner {
         };
         let learner = burn::train::Learner::new(
             // `train()` puts the parameters on autodiff, wherever the model was built.
-            Classification::new(model, cfg.label_smoothing).train(),
+            Classification::new(model, objective).train(),
             cfg.optimizer.init(),
             scheduler,
         );

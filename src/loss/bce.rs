@@ -54,7 +54,8 @@ impl BceWithLogitsLoss {
     /// # Panics
     /// If `logits` and `targets` differ in shape or a weight vector does not have `C` entries.
     pub fn forward(&self, logits: Tensor<2>, targets: Tensor<2>) -> Tensor<1> {
-        self.reduction.reduce(self.forward_no_reduction(logits, targets))
+        self.reduction
+            .reduce(self.forward_no_reduction(logits, targets))
     }
 
     /// Element-wise losses, `[B, C]`.
@@ -71,7 +72,8 @@ impl BceWithLogitsLoss {
             Tensor::<2>::from_data(TensorData::new(w.clone(), [1, c]), &device)
         };
         // log(1 + e^{-|x|}) + max(-x, 0) = -log sigmoid(x)
-        let neg_log_sig = logits.clone().abs().neg().exp().log1p() + logits.clone().neg().clamp_min(0.0);
+        let neg_log_sig =
+            logits.clone().abs().neg().exp().log1p() + logits.clone().neg().clamp_min(0.0);
         let log_weight = match &self.pos_weight {
             Some(pw) => (row(pw, "pos_weight") - 1.0) * targets.clone() + 1.0,
             None => targets.ones_like(),

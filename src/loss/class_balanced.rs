@@ -19,7 +19,11 @@ use crate::error::{PodiumError, Result};
 /// [`PodiumError::Config`] for an empty count list, a zero count, or `beta` outside `[0, 1)`.
 pub fn effective_number_weights(counts: &[usize], beta: f64) -> Result<Vec<f64>> {
     if counts.is_empty() {
-        return Err(PodiumError::config("samples_per_class", "[]", "needs one count per class"));
+        return Err(PodiumError::config(
+            "samples_per_class",
+            "[]",
+            "needs one count per class",
+        ));
     }
     if let Some(c) = counts.iter().position(|&n| n == 0) {
         return Err(PodiumError::config(
@@ -98,12 +102,23 @@ impl ClassBalancedLoss {
         &self.weights
     }
 
-    /// The loss, `[1]`.
+    /// The loss, `[1]`: the mean over `B * C` of the weighted terms (sigmoid, softmax), or their
+    /// sum over the number of positives `B` (focal); equal to the mean of
+    /// [`Self::forward_per_sample`].
     ///
     /// # Panics
     /// If `logits` is not `[B, C]` with `B = targets.len()` and `C` the number of classes
     /// configured.
     pub fn forward(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+        self.forward_per_sample(logits, targets).mean()
+    }
+
+    /// Each sample's share of the loss, `[B]`: its row of weighted terms summed, divided by `C`
+    /// for the sigmoid and softmax types.
+    ///
+    /// # Panics
+    /// As [`Self::forward`].
+    pub fn forward_per_sample(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
         check_hard("ClassBalancedLoss", &logits, &targets);
         let [b, c] = logits.dims();
         assert_eq!(
@@ -119,31 +134,34 @@ impl ClassBalancedLoss {
             .select(0, targets.clone())
             .reshape([b, 1]);
         let t = one_hot(targets, c);
-        match self.loss_type {
-            ClassBalancedLossType::Sigmoid => {
-                let bce = BceWithLogitsLossConfig::new()
+        let (terms, divisor) = match self.loss_type {
+            ClassBalancedLossType::Sigmoid => (
+                BceWithLogitsLossConfig::new()
                     .init()
                     .expect("default BCE config")
-                    .forward_no_reduction(logits, t);
-                (bce * s).mean()
-            }
+                    .forward_no_reduction(logits, t),
+                c as f64,
+            ),
             ClassBalancedLossType::Softmax => {
                 let logp = log_softmax(logits, 1);
                 let p = logp.clone().exp();
                 let log_p = logp.clamp_min(-100.0);
                 let log_1mp = (p.neg() + 1.0).log().clamp_min(-100.0);
-                let bce = (t.clone() * log_p + (t.neg() + 1.0) * log_1mp).neg();
-                (bce * s).mean()
+                (
+                    (t.clone() * log_p + (t.neg() + 1.0) * log_1mp).neg(),
+                    c as f64,
+                )
             }
-            ClassBalancedLossType::Focal => {
-                let focal = SigmoidFocalLossConfig::new()
+            ClassBalancedLossType::Focal => (
+                SigmoidFocalLossConfig::new()
                     .with_alpha(None)
                     .with_gamma(self.gamma)
                     .init()
                     .expect("gamma checked at init")
-                    .forward_no_reduction(logits, t.clone());
-                (focal * s).sum() / t.sum()
-            }
-        }
+                    .forward_no_reduction(logits, t),
+                1.0,
+            ),
+        };
+        ((terms * s).sum_dim(1) / divisor).reshape([b])
     }
 }

@@ -75,6 +75,11 @@ pub struct CrossEntropyLoss {
 }
 
 impl CrossEntropyLoss {
+    /// Whether class weights are set.
+    pub fn is_weighted(&self) -> bool {
+        self.weight.is_some()
+    }
+
     /// The reduced loss, `[1]`.
     ///
     /// # Panics
@@ -86,7 +91,8 @@ impl CrossEntropyLoss {
             (Reduction::Sum, _) => per_sample.sum(),
             (Reduction::Mean, None) => per_sample.mean(),
             (Reduction::Mean, Some(w)) => {
-                let w = Tensor::<1>::from_data(TensorData::new(w.clone(), [w.len()]), &logits.device());
+                let w =
+                    Tensor::<1>::from_data(TensorData::new(w.clone(), [w.len()]), &logits.device());
                 per_sample.sum() / w.select(0, targets).sum()
             }
         }
@@ -101,7 +107,11 @@ impl CrossEntropyLoss {
         let [b, c] = logits.dims();
         let device = logits.device();
         let logp = log_softmax(logits, 1);
-        let nll = logp.clone().gather(1, targets.clone().reshape([b, 1])).neg().reshape([b]);
+        let nll = logp
+            .clone()
+            .gather(1, targets.clone().reshape([b, 1]))
+            .neg()
+            .reshape([b]);
         let weight = self.weight.as_ref().map(|w| {
             check_classes("CrossEntropyLoss", "weight", w.len(), logp.dims());
             Tensor::<1>::from_data(TensorData::new(w.clone(), [c]), &device)

@@ -30,7 +30,11 @@ impl KnowledgeDistillationLossConfig {
     pub fn init(&self) -> Result<KnowledgeDistillationLoss> {
         check_positive("temperature", self.temperature as f64)?;
         if !(0.0..=1.0).contains(&self.alpha) {
-            return Err(PodiumError::config("alpha", self.alpha, "must be in [0, 1]"));
+            return Err(PodiumError::config(
+                "alpha",
+                self.alpha,
+                "must be in [0, 1]",
+            ));
         }
         check_unit_interval("label_smoothing", self.label_smoothing as f64)?;
         Ok(KnowledgeDistillationLoss {

@@ -4,7 +4,10 @@ use burn::config::Config;
 use burn::tensor::activation::{log_softmax, sigmoid};
 use burn::tensor::{Int, Tensor, TensorData};
 
-use super::{BceWithLogitsLossConfig, Reduction, check_classes, check_hard, check_non_negative, check_weights};
+use super::{
+    BceWithLogitsLossConfig, Reduction, check_classes, check_hard, check_non_negative,
+    check_weights,
+};
 use crate::error::{PodiumError, Result};
 
 /// Configuration of [`SigmoidFocalLoss`], with torchvision's defaults.
@@ -32,7 +35,11 @@ impl SigmoidFocalLossConfig {
         if let Some(a) = self.alpha
             && !(0.0..=1.0).contains(&a)
         {
-            return Err(PodiumError::config("alpha", a, "must be in [0, 1] (or None)"));
+            return Err(PodiumError::config(
+                "alpha",
+                a,
+                "must be in [0, 1] (or None)",
+            ));
         }
         Ok(SigmoidFocalLoss {
             alpha: self.alpha,
@@ -58,7 +65,8 @@ impl SigmoidFocalLoss {
     /// # Panics
     /// If `logits` and `targets` differ in shape.
     pub fn forward(&self, logits: Tensor<2>, targets: Tensor<2>) -> Tensor<1> {
-        self.reduction.reduce(self.forward_no_reduction(logits, targets))
+        self.reduction
+            .reduce(self.forward_no_reduction(logits, targets))
     }
 
     /// Element-wise losses, `[B, C]`.
@@ -134,7 +142,8 @@ impl SoftmaxFocalLoss {
     /// # Panics
     /// If `logits` is not `[B, C]` with `B = targets.len()`, or alpha does not have `C` entries.
     pub fn forward(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
-        self.reduction.reduce(self.forward_no_reduction(logits, targets))
+        self.reduction
+            .reduce(self.forward_no_reduction(logits, targets))
     }
 
     /// Per-sample losses, `[B]`.

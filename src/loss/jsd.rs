@@ -31,7 +31,11 @@ impl JsdCrossEntropyConfig {
     /// `[0, 1)`.
     pub fn init(&self) -> Result<JsdCrossEntropy> {
         if self.num_splits < 2 {
-            return Err(PodiumError::config("num_splits", self.num_splits, "must be at least 2"));
+            return Err(PodiumError::config(
+                "num_splits",
+                self.num_splits,
+                "must be at least 2",
+            ));
         }
         check_non_negative("alpha", self.alpha as f64)?;
         check_unit_interval("smoothing", self.smoothing as f64)?;

@@ -29,10 +29,17 @@ pub fn lovasz_grad(gt_sorted: &[f32]) -> Vec<f32> {
 
 /// `dot(values sorted by decreasing errors, lovasz_grad(gt sorted alike))`, differentiable in
 /// `values` (which may be a function of `errors`).
-fn sorted_dot(errors: Tensor<1>, values_of_sorted: impl FnOnce(Tensor<1>) -> Tensor<1>, gt: &[f32]) -> Tensor<1> {
+fn sorted_dot(
+    errors: Tensor<1>,
+    values_of_sorted: impl FnOnce(Tensor<1>) -> Tensor<1>,
+    gt: &[f32],
+) -> Tensor<1> {
     let device = errors.device();
     let (_, perm) = errors.clone().detach().sort_descending_with_indices(0);
-    let perm_host: Vec<i64> = perm.clone().try_into_vec_as::<i64>().expect("read permutation");
+    let perm_host: Vec<i64> = perm
+        .clone()
+        .try_into_vec_as::<i64>()
+        .expect("read permutation");
     let gt_sorted: Vec<f32> = perm_host.iter().map(|&i| gt[i as usize]).collect();
     let grad = lovasz_grad(&gt_sorted);
     let n = grad.len();
@@ -94,7 +101,10 @@ fn softmax_flat(probas: Tensor<2>, labels: &[i64]) -> Tensor<1> {
     let device = probas.device();
     let mut losses = Vec::new();
     for class in 0..c {
-        let fg: Vec<f32> = labels.iter().map(|&l| f32::from(l == class as i64)).collect();
+        let fg: Vec<f32> = labels
+            .iter()
+            .map(|&l| f32::from(l == class as i64))
+            .collect();
         if !fg.iter().any(|&v| v > 0.0) {
             continue; // classes = 'present'
         }
@@ -134,7 +144,10 @@ pub fn lovasz_softmax(logits: Tensor<4>, labels: Tensor<3, Int>, per_image: bool
         let n = h * w;
         (0..b)
             .map(|i| {
-                let p = probas.clone().slice([i..i + 1, 0..h, 0..w, 0..c]).reshape([n, c]);
+                let p = probas
+                    .clone()
+                    .slice([i..i + 1, 0..h, 0..w, 0..c])
+                    .reshape([n, c]);
                 softmax_flat(p, &labels[i * n..(i + 1) * n])
             })
             .reduce(|a, l| a + l)

@@ -7,7 +7,10 @@ use burn::nn::Initializer;
 use burn::tensor::{Device, Int, Tensor};
 use serde::{Deserialize, Serialize};
 
-use super::{CrossEntropyLoss, CrossEntropyLossConfig, check_hard, check_non_negative, check_positive, one_hot};
+use super::{
+    CrossEntropyLoss, CrossEntropyLossConfig, check_hard, check_non_negative, check_positive,
+    one_hot,
+};
 use crate::error::{PodiumError, Result};
 
 /// The margin a [`MarginHead`] applies to the target class.
@@ -43,7 +46,13 @@ pub struct MarginHeadConfig {
 impl MarginHeadConfig {
     /// ArcFace with insightface's defaults `s = 64`, `m = 0.5`, `easy_margin = false`.
     pub fn arcface(in_features: usize, num_classes: usize) -> Self {
-        Self::new(in_features, num_classes, MarginKind::ArcFace { easy_margin: false }, 64.0, 0.5)
+        Self::new(
+            in_features,
+            num_classes,
+            MarginKind::ArcFace { easy_margin: false },
+            64.0,
+            0.5,
+        )
     }
 
     /// CosFace with the paper's `s = 64`, `m = 0.35`.
@@ -128,7 +137,12 @@ pub struct MarginHead {
 }
 
 fn l2_normalize(x: Tensor<2>) -> Tensor<2> {
-    let norm = x.clone().powf_scalar(2.0).sum_dim(1).sqrt().clamp_min(1e-12);
+    let norm = x
+        .clone()
+        .powf_scalar(2.0)
+        .sum_dim(1)
+        .sqrt()
+        .clamp_min(1e-12);
     x / norm
 }
 
@@ -170,7 +184,9 @@ impl MarginHead {
         let phi = match self.kind {
             MarginKind::CosFace | MarginKind::AmSoftmax => cos.clone() - m,
             MarginKind::ArcFace { easy_margin } => {
-                let sine = (cos.clone().powf_scalar(2.0).neg() + 1.0).clamp(0.0, 1.0).sqrt();
+                let sine = (cos.clone().powf_scalar(2.0).neg() + 1.0)
+                    .clamp(0.0, 1.0)
+                    .sqrt();
                 let phi = cos.clone() * m.cos() - sine * m.sin();
                 if easy_margin {
                     cos.clone().mask_where(cos.clone().greater_elem(0.0), phi)
@@ -191,7 +207,9 @@ impl MarginHead {
     /// As [`Self::forward_train`].
     pub fn loss(&self, x: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
         let logits = self.forward_train(x, targets.clone());
-        let ce: CrossEntropyLoss = CrossEntropyLossConfig::new().init().expect("default config");
+        let ce: CrossEntropyLoss = CrossEntropyLossConfig::new()
+            .init()
+            .expect("default config");
         ce.forward(logits, targets)
     }
 

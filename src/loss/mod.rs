@@ -34,6 +34,7 @@ mod focal;
 mod jsd;
 mod lovasz;
 mod margin;
+mod objective;
 mod poly;
 mod soft_f_beta;
 mod soft_target;
@@ -47,12 +48,19 @@ pub use bce::{BceWithLogitsLoss, BceWithLogitsLossConfig};
 pub use class_balanced::{
     ClassBalancedLoss, ClassBalancedLossConfig, ClassBalancedLossType, effective_number_weights,
 };
-pub use cross_entropy::{CrossEntropyLoss, CrossEntropyLossConfig, LabelSmoothingCrossEntropyConfig};
-pub use distillation::{DistillationOutput, KnowledgeDistillationLoss, KnowledgeDistillationLossConfig};
-pub use focal::{SigmoidFocalLoss, SigmoidFocalLossConfig, SoftmaxFocalLoss, SoftmaxFocalLossConfig};
+pub use cross_entropy::{
+    CrossEntropyLoss, CrossEntropyLossConfig, LabelSmoothingCrossEntropyConfig,
+};
+pub use distillation::{
+    DistillationOutput, KnowledgeDistillationLoss, KnowledgeDistillationLossConfig,
+};
+pub use focal::{
+    SigmoidFocalLoss, SigmoidFocalLossConfig, SoftmaxFocalLoss, SoftmaxFocalLossConfig,
+};
 pub use jsd::{JsdCrossEntropy, JsdCrossEntropyConfig};
 pub use lovasz::{lovasz_grad, lovasz_hinge, lovasz_softmax};
 pub use margin::{MarginHead, MarginHeadConfig, MarginKind};
+pub use objective::{LossConfig, MixTargets, Objective};
 pub use poly::{Poly1CrossEntropy, Poly1CrossEntropyConfig};
 pub use soft_f_beta::{SoftFBetaLoss, SoftFBetaLossConfig};
 pub use soft_target::SoftTargetCrossEntropy;
@@ -150,7 +158,11 @@ pub(crate) fn check_weights(key: &str, w: &[f32]) -> Result<()> {
         return Err(PodiumError::config(key, "[]", "needs one value per class"));
     }
     if let Some(v) = w.iter().find(|v| !(v.is_finite() && **v >= 0.0)) {
-        return Err(PodiumError::config(key, v, "weights must be finite and >= 0"));
+        return Err(PodiumError::config(
+            key,
+            v,
+            "weights must be finite and >= 0",
+        ));
     }
     Ok(())
 }

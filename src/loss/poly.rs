@@ -28,7 +28,11 @@ impl Poly1CrossEntropyConfig {
     /// [`PodiumError::Config`] for a non-finite epsilon or smoothing outside `[0, 1)`.
     pub fn init(&self) -> Result<Poly1CrossEntropy> {
         if !self.epsilon.is_finite() {
-            return Err(PodiumError::config("epsilon", self.epsilon, "must be finite"));
+            return Err(PodiumError::config(
+                "epsilon",
+                self.epsilon,
+                "must be finite",
+            ));
         }
         check_unit_interval("label_smoothing", self.label_smoothing as f64)?;
         Ok(Poly1CrossEntropy {
@@ -54,7 +58,8 @@ impl Poly1CrossEntropy {
     /// # Panics
     /// If `logits` is not `[B, C]` with `B = targets.len()`.
     pub fn forward(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
-        self.reduction.reduce(self.forward_no_reduction(logits, targets))
+        self.reduction
+            .reduce(self.forward_no_reduction(logits, targets))
     }
 
     /// Per-sample losses against class indices, `[B]`.

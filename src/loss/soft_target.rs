@@ -26,6 +26,9 @@ impl SoftTargetCrossEntropy {
     pub fn forward_no_reduction(&self, logits: Tensor<2>, targets: Tensor<2>) -> Tensor<1> {
         check_same("SoftTargetCrossEntropy", &logits, &targets);
         let [b, _] = logits.dims();
-        (log_softmax(logits, 1) * targets).sum_dim(1).neg().reshape([b])
+        (log_softmax(logits, 1) * targets)
+            .sum_dim(1)
+            .neg()
+            .reshape([b])
     }
 }

@@ -26,7 +26,12 @@ pub fn cutmix_bbox_minmax(
     [cut_h, cut_w]: [usize; 2],
     [y0, x0]: [usize; 2],
 ) -> [usize; 4] {
-    [y0.min(h), (y0 + cut_h).min(h), x0.min(w), (x0 + cut_w).min(w)]
+    [
+        y0.min(h),
+        (y0 + cut_h).min(h),
+        x0.min(w),
+        (x0 + cut_w).min(w),
+    ]
 }
 
 /// The lam a box leaves: `1 - box area / (H W)`.

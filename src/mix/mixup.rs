@@ -65,7 +65,10 @@ impl MixupConfig {
         if self.num_classes == 0 {
             return Err(PodiumError::config("num_classes", 0, "must be at least 1"));
         }
-        for (key, v) in [("mixup_alpha", self.mixup_alpha), ("cutmix_alpha", self.cutmix_alpha)] {
+        for (key, v) in [
+            ("mixup_alpha", self.mixup_alpha),
+            ("cutmix_alpha", self.cutmix_alpha),
+        ] {
             if !(v >= 0.0 && v.is_finite()) {
                 return Err(PodiumError::config(key, v, "must be a finite number >= 0"));
             }
@@ -227,8 +230,18 @@ impl MixedBatch {
     /// If the loss vectors do not have one value per sample.
     pub fn mix_losses(&self, loss_a: Tensor<1>, loss_b: Tensor<1>) -> Tensor<1> {
         let b = self.lam.len();
-        assert_eq!(loss_a.dims(), [b], "mix_losses: loss_a {:?} for {b} samples", loss_a.dims());
-        assert_eq!(loss_b.dims(), [b], "mix_losses: loss_b {:?} for {b} samples", loss_b.dims());
+        assert_eq!(
+            loss_a.dims(),
+            [b],
+            "mix_losses: loss_a {:?} for {b} samples",
+            loss_a.dims()
+        );
+        assert_eq!(
+            loss_b.dims(),
+            [b],
+            "mix_losses: loss_b {:?} for {b} samples",
+            loss_b.dims()
+        );
         let device = loss_a.device();
         let lam: Vec<f32> = self.lam.iter().map(|&l| l as f32).collect();
         let lam = Tensor::<1>::from_data(TensorData::new(lam, [b]), &device);
@@ -265,7 +278,11 @@ impl Mixup {
         }
         if mixup_alpha > 0.0 && cutmix_alpha > 0.0 {
             let use_cutmix = self.rng.random::<f64>() < switch_prob;
-            let alpha = if use_cutmix { cutmix_alpha } else { mixup_alpha };
+            let alpha = if use_cutmix {
+                cutmix_alpha
+            } else {
+                mixup_alpha
+            };
             (self.beta(alpha), use_cutmix)
         } else if mixup_alpha > 0.0 {
             (self.beta(mixup_alpha), false)
@@ -367,18 +384,28 @@ impl Mixup {
         let mut own = vec![1f32; b * plane];
         let mut other = vec![0f32; b * plane];
         for (i, op) in ops.iter().enumerate() {
-            let (o, p) = (&mut own[i * plane..(i + 1) * plane], &mut other[i * plane..(i + 1) * plane]);
+            let (o, p) = (
+                &mut own[i * plane..(i + 1) * plane],
+                &mut other[i * plane..(i + 1) * plane],
+            );
             match *op {
                 MixOp::Keep => {}
                 MixOp::Mixup { lam } => {
                     let lam32 = lam as f32;
                     // timm: batch mode multiplies by the f64 lam and (1 - lam) cast to f32; the
                     // per-sample modes hold lam in f32 and compute 1 - lam in f32.
-                    let rest = if batch_mode { (1.0 - lam) as f32 } else { 1.0 - lam32 };
+                    let rest = if batch_mode {
+                        (1.0 - lam) as f32
+                    } else {
+                        1.0 - lam32
+                    };
                     o.fill(lam32);
                     p.fill(rest);
                 }
-                MixOp::CutMix { bbox: [y0, y1, x0, x1], .. } => {
+                MixOp::CutMix {
+                    bbox: [y0, y1, x0, x1],
+                    ..
+                } => {
                     assert!(
                         y1 <= h && x1 <= w && y0 <= y1 && x0 <= x1,
                         "Mixup::apply: box {:?} outside a {h}x{w} image",

@@ -62,7 +62,9 @@ pub fn mixup_target_multi_label(
         "mixup_target_multi_label: {} values for {b} x {num_classes} targets",
         targets.len()
     );
-    let y = |i: usize, c: usize| targets[i * num_classes + c] as f64 * (1.0 - smoothing) + 0.5 * smoothing;
+    let y = |i: usize, c: usize| {
+        targets[i * num_classes + c] as f64 * (1.0 - smoothing) + 0.5 * smoothing
+    };
     let mut out = vec![0f32; b * num_classes];
     for i in 0..b {
         for c in 0..num_classes {

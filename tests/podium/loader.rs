@@ -117,3 +117,60 @@ fn slice_covers_a_range_of_items() {
     let indices: Vec<usize> = part.iter().flat_map(|b| b.unwrap().indices).collect();
     assert_eq!(indices, (0..10).collect::<Vec<_>>());
 }
+
+#[test]
+fn mixing_loader_is_seeded_per_epoch_and_batch() {
+    use burn_podium::mix::MixupConfig;
+    let data = digits().unwrap().subset(&(0..64).collect::<Vec<_>>());
+    let make = || {
+        ImageLoader::new(
+            data.clone(),
+            ClassificationBatcher::new(Normalize::unit(1)),
+            16,
+        )
+        .unwrap()
+        .shuffle(1)
+        .mixing(MixupConfig::new(10).with_mixup_alpha(1.0), 9)
+        .unwrap()
+    };
+    let plain = ImageLoader::new(
+        data.clone(),
+        ClassificationBatcher::new(Normalize::unit(1)),
+        16,
+    )
+    .unwrap()
+    .shuffle(1);
+    let mixed = |l: &ImageLoader| -> Vec<(Vec<f32>, Vec<f32>)> {
+        l.iter()
+            .map(|b| {
+                let b = b.unwrap();
+                let mix = b.mix.expect("mixed batch");
+                (
+                    b.images.try_into_vec_as::<f32>().unwrap(),
+                    mix.lam.try_into_vec_as::<f32>().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let (a, b) = (make(), make());
+    let first = mixed(&a);
+    assert_eq!(first, mixed(&b));
+    assert_ne!(first, mixed(&a), "a new epoch draws new lam");
+    let unmixed: Vec<Vec<f32>> = plain
+        .iter()
+        .map(|b| b.unwrap().images.try_into_vec_as::<f32>().unwrap())
+        .collect();
+    assert_ne!(first[0].0, unmixed[0]);
+    assert!(
+        first
+            .iter()
+            .all(|(_, lam)| lam.iter().all(|l| (0.0..=1.0).contains(l)))
+    );
+    match ImageLoader::new(data, ClassificationBatcher::new(Normalize::unit(1)), 16)
+        .unwrap()
+        .mixing(MixupConfig::new(10).with_prob(3.0), 0)
+    {
+        Err(burn_podium::PodiumError::Config { key, .. }) => assert_eq!(key, "mixup.prob"),
+        other => panic!("expected a config error, got {other:?}"),
+    }
+}

@@ -77,7 +77,10 @@ fn soft_target_cross_entropy_matches_timm() {
     let topic = load_topic("losses.json");
     let d = device();
     for case in topic.cases_of("soft_target_cross_entropy") {
-        let v = SoftTargetCrossEntropy.forward(case.input("logits").float(&d), case.input("target").float(&d));
+        let v = SoftTargetCrossEntropy.forward(
+            case.input("logits").float(&d),
+            case.input("target").float(&d),
+        );
         case.assert_tensor("loss", scalar(v));
         // the target is timm's mixup_target of the labels, which podium's mixer gives too
         let labels = case.input("labels").usizes();
@@ -112,7 +115,10 @@ fn bce_with_logits_matches_torch() {
             .with_reduction(red.unwrap_or_default())
             .init()
             .unwrap();
-        let (x, t) = (case.input("logits").float(&d), case.input("target").float(&d));
+        let (x, t) = (
+            case.input("logits").float(&d),
+            case.input("target").float(&d),
+        );
         match red {
             None => case.assert_tensor("loss", loss.forward_no_reduction(x, t)),
             Some(_) => case.assert_tensor("loss", scalar(loss.forward(x, t))),
@@ -205,7 +211,10 @@ fn topk_loss_matches() {
     let d = device();
     for case in topic.cases_of("topk_loss") {
         let loss = TopKLossConfig::new(case.usize("k")).init().unwrap();
-        let (x, y) = (case.input("logits").float::<2>(&d), case.input("target").int::<1>(&d));
+        let (x, y) = (
+            case.input("logits").float::<2>(&d),
+            case.input("target").int::<1>(&d),
+        );
         case.assert_tensor("per_sample_loss", loss.per_sample(x.clone(), y.clone()));
         case.assert_tensor("loss", scalar(loss.forward(x, y)));
     }
@@ -264,7 +273,10 @@ fn asymmetric_losses_match_timm() {
             .with_reduction(red.unwrap_or_default())
             .init()
             .unwrap();
-        let (x, t) = (case.input("logits").float(&d), case.input("target").float(&d));
+        let (x, t) = (
+            case.input("logits").float(&d),
+            case.input("target").float(&d),
+        );
         match red {
             None => case.assert_tensor("loss", loss.forward_no_reduction(x, t)),
             Some(_) => case.assert_tensor("loss", scalar(loss.forward(x, t))),
@@ -334,13 +346,16 @@ fn margin_heads_match_with_gradients() {
             let w = case.input("w").float::<2>(&d).require_grad();
             let [c, dim] = w.dims();
             let kind = match op {
-                "arcface" => MarginKind::ArcFace { easy_margin: case.bool("easy_margin") },
+                "arcface" => MarginKind::ArcFace {
+                    easy_margin: case.bool("easy_margin"),
+                },
                 "cosface" => MarginKind::CosFace,
                 _ => MarginKind::AmSoftmax,
             };
-            let head = MarginHeadConfig::new(dim, c, kind, case.f64("s") as f32, case.f64("m") as f32)
-                .init_with_weight(w.clone())
-                .unwrap();
+            let head =
+                MarginHeadConfig::new(dim, c, kind, case.f64("s") as f32, case.f64("m") as f32)
+                    .init_with_weight(w.clone())
+                    .unwrap();
             let y = case.input("target").int::<1>(&d);
             case.assert_tensor("cosine", head.cosine(x.clone()));
             case.assert_tensor("logits", head.forward_train(x.clone(), y.clone()));
@@ -363,13 +378,20 @@ fn lovasz_losses_match_the_reference_implementation() {
     let topic = load_topic("losses.json");
     let d = device();
     for case in topic.cases_of("lovasz_hinge") {
-        let v = lovasz_hinge(case.input("logits").float(&d), case.input("labels").int(&d), case.bool("per_image"));
+        let v = lovasz_hinge(
+            case.input("logits").float(&d),
+            case.input("labels").int(&d),
+            case.bool("per_image"),
+        );
         case.assert_tensor("loss", scalar(v));
     }
     for case in topic.cases_of("lovasz_softmax") {
         assert_eq!(case.str("classes"), "present");
         let logits = case.input("logits").float::<4>(&d);
-        case.assert_tensor("probas", burn::tensor::activation::softmax(logits.clone(), 1));
+        case.assert_tensor(
+            "probas",
+            burn::tensor::activation::softmax(logits.clone(), 1),
+        );
         let v = lovasz_softmax(logits, case.input("labels").int(&d), case.bool("per_image"));
         case.assert_tensor("loss", scalar(v));
     }
@@ -385,8 +407,14 @@ fn soft_f_beta_matches() {
             .with_eps(case.f64("eps") as f32)
             .init()
             .unwrap();
-        let (x, t) = (case.input("logits").float::<2>(&d), case.input("target").float::<2>(&d));
-        case.assert_tensor("f_beta_per_class", loss.f_beta_per_class(x.clone(), t.clone()));
+        let (x, t) = (
+            case.input("logits").float::<2>(&d),
+            case.input("target").float::<2>(&d),
+        );
+        case.assert_tensor(
+            "f_beta_per_class",
+            loss.f_beta_per_class(x.clone(), t.clone()),
+        );
         case.assert_tensor("loss", scalar(loss.forward(x, t)));
     }
 }
@@ -400,21 +428,85 @@ fn config_key<T: std::fmt::Debug>(r: Result<T, PodiumError>) -> String {
 
 #[test]
 fn invalid_loss_configs_are_typed_errors_at_init() {
-    assert_eq!(config_key(CrossEntropyLossConfig::new().with_label_smoothing(1.0).init()), "label_smoothing");
-    assert_eq!(config_key(CrossEntropyLossConfig::new().with_label_smoothing(-0.1).init()), "label_smoothing");
-    assert_eq!(config_key(CrossEntropyLossConfig::new().with_weight(Some(vec![])).init()), "weight");
-    assert_eq!(config_key(SigmoidFocalLossConfig::new().with_gamma(-1.0).init()), "gamma");
-    assert_eq!(config_key(SigmoidFocalLossConfig::new().with_alpha(Some(1.5)).init()), "alpha");
-    assert_eq!(config_key(SoftmaxFocalLossConfig::new().with_gamma(-0.5).init()), "gamma");
-    assert_eq!(config_key(ClassBalancedLossConfig::new(vec![]).init()), "samples_per_class");
-    assert_eq!(config_key(ClassBalancedLossConfig::new(vec![3, 0]).init()), "samples_per_class[1]");
-    assert_eq!(config_key(ClassBalancedLossConfig::new(vec![3]).with_beta(1.0).init()), "beta");
+    assert_eq!(
+        config_key(
+            CrossEntropyLossConfig::new()
+                .with_label_smoothing(1.0)
+                .init()
+        ),
+        "label_smoothing"
+    );
+    assert_eq!(
+        config_key(
+            CrossEntropyLossConfig::new()
+                .with_label_smoothing(-0.1)
+                .init()
+        ),
+        "label_smoothing"
+    );
+    assert_eq!(
+        config_key(
+            CrossEntropyLossConfig::new()
+                .with_weight(Some(vec![]))
+                .init()
+        ),
+        "weight"
+    );
+    assert_eq!(
+        config_key(SigmoidFocalLossConfig::new().with_gamma(-1.0).init()),
+        "gamma"
+    );
+    assert_eq!(
+        config_key(SigmoidFocalLossConfig::new().with_alpha(Some(1.5)).init()),
+        "alpha"
+    );
+    assert_eq!(
+        config_key(SoftmaxFocalLossConfig::new().with_gamma(-0.5).init()),
+        "gamma"
+    );
+    assert_eq!(
+        config_key(ClassBalancedLossConfig::new(vec![]).init()),
+        "samples_per_class"
+    );
+    assert_eq!(
+        config_key(ClassBalancedLossConfig::new(vec![3, 0]).init()),
+        "samples_per_class[1]"
+    );
+    assert_eq!(
+        config_key(ClassBalancedLossConfig::new(vec![3]).with_beta(1.0).init()),
+        "beta"
+    );
     assert_eq!(config_key(TopKLossConfig::new(0).init()), "k");
-    assert_eq!(config_key(JsdCrossEntropyConfig::new().with_num_splits(1).init()), "num_splits");
-    assert_eq!(config_key(KnowledgeDistillationLossConfig::new().with_temperature(0.0).init()), "temperature");
-    assert_eq!(config_key(AsymmetricLossMultiLabelConfig::new().with_gamma_neg(-1.0).init()), "gamma_neg");
-    assert_eq!(config_key(SoftFBetaLossConfig::new().with_beta(0.0).init()), "beta");
-    assert_eq!(config_key(MarginHeadConfig::new(8, 4, MarginKind::CosFace, 0.0, 0.35).init(&Device::default())), "s");
+    assert_eq!(
+        config_key(JsdCrossEntropyConfig::new().with_num_splits(1).init()),
+        "num_splits"
+    );
+    assert_eq!(
+        config_key(
+            KnowledgeDistillationLossConfig::new()
+                .with_temperature(0.0)
+                .init()
+        ),
+        "temperature"
+    );
+    assert_eq!(
+        config_key(
+            AsymmetricLossMultiLabelConfig::new()
+                .with_gamma_neg(-1.0)
+                .init()
+        ),
+        "gamma_neg"
+    );
+    assert_eq!(
+        config_key(SoftFBetaLossConfig::new().with_beta(0.0).init()),
+        "beta"
+    );
+    assert_eq!(
+        config_key(
+            MarginHeadConfig::new(8, 4, MarginKind::CosFace, 0.0, 0.35).init(&Device::default())
+        ),
+        "s"
+    );
 }
 
 #[test]
@@ -429,7 +521,10 @@ fn mismatched_shapes_panic_naming_both() {
 #[should_panic(expected = "weight has 2 entries for logits [4, 3]")]
 fn a_weight_vector_of_the_wrong_length_panics() {
     let d = Device::default();
-    let loss = CrossEntropyLossConfig::new().with_weight(Some(vec![1.0, 2.0])).init().unwrap();
+    let loss = CrossEntropyLossConfig::new()
+        .with_weight(Some(vec![1.0, 2.0]))
+        .init()
+        .unwrap();
     loss.forward(Tensor::zeros([4, 3], &d), Tensor::zeros([4], &d));
 }
 
@@ -440,11 +535,27 @@ fn losses_stay_finite_for_logits_of_30() {
     let y = Tensor::<1, burn::tensor::Int>::from_ints([1, 0], &d);
     let t = Tensor::<2>::from_floats([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]], &d);
     let values = [
-        CrossEntropyLossConfig::new().with_label_smoothing(0.1).init().unwrap().forward(x.clone(), y.clone()),
-        BceWithLogitsLossConfig::new().init().unwrap().forward(x.clone(), t.clone()),
-        SigmoidFocalLossConfig::new().init().unwrap().forward(x.clone(), t.clone()),
-        SoftmaxFocalLossConfig::new().init().unwrap().forward(x.clone(), y.clone()),
-        Poly1CrossEntropyConfig::new().init().unwrap().forward(x.clone(), y.clone()),
+        CrossEntropyLossConfig::new()
+            .with_label_smoothing(0.1)
+            .init()
+            .unwrap()
+            .forward(x.clone(), y.clone()),
+        BceWithLogitsLossConfig::new()
+            .init()
+            .unwrap()
+            .forward(x.clone(), t.clone()),
+        SigmoidFocalLossConfig::new()
+            .init()
+            .unwrap()
+            .forward(x.clone(), t.clone()),
+        SoftmaxFocalLossConfig::new()
+            .init()
+            .unwrap()
+            .forward(x.clone(), y.clone()),
+        Poly1CrossEntropyConfig::new()
+            .init()
+            .unwrap()
+            .forward(x.clone(), y.clone()),
     ];
     for v in values {
         let g = v.clone().backward();

@@ -8,12 +8,21 @@ use burn_podium::mix::*;
 use crate::reference::{Case, load_topic};
 
 fn pair(case: &Case, key: &str) -> [usize; 2] {
-    let v = case.params[key].as_array().unwrap_or_else(|| panic!("{}: {key}", case.name));
-    [v[0].as_u64().unwrap() as usize, v[1].as_u64().unwrap() as usize]
+    let v = case.params[key]
+        .as_array()
+        .unwrap_or_else(|| panic!("{}: {key}", case.name));
+    [
+        v[0].as_u64().unwrap() as usize,
+        v[1].as_u64().unwrap() as usize,
+    ]
 }
 
 fn tensor_values<const D: usize>(t: Tensor<D>) -> Vec<f64> {
-    t.try_into_vec_as::<f32>().unwrap().into_iter().map(f64::from).collect()
+    t.try_into_vec_as::<f32>()
+        .unwrap()
+        .into_iter()
+        .map(f64::from)
+        .collect()
 }
 
 fn check_mixed(case: &Case, mixer: &Mixup, plan: &MixPlan) -> MixedBatch {
@@ -48,7 +57,13 @@ fn mixup_target_matches_timm() {
             mixup_target_multi_label(&dense.f32s(), c, &vec![lam; b], case.f64("smoothing"), &d)
         } else {
             let labels = case.input("target").usizes();
-            mixup_target(&labels, c, &vec![lam; labels.len()], case.f64("smoothing"), &d)
+            mixup_target(
+                &labels,
+                c,
+                &vec![lam; labels.len()],
+                case.f64("smoothing"),
+                &d,
+            )
         };
         case.assert_tensor("target_mixed", t);
     }
@@ -61,7 +76,10 @@ fn batch_mixup_matches_timm() {
         assert_eq!(case.str("mode"), "batch");
         let lam = case.f64("lam");
         let m = mixer(case, MixMode::Batch);
-        let plan = MixPlan { mode: MixMode::Batch, ops: vec![MixOp::Mixup { lam }] };
+        let plan = MixPlan {
+            mode: MixMode::Batch,
+            ops: vec![MixOp::Mixup { lam }],
+        };
         let out = check_mixed(case, &m, &plan);
         case.assert_close("lam", &[out.lam[0]], &[]);
     }
@@ -72,13 +90,28 @@ fn cutmix_boxes_and_corrected_lam_match_timm() {
     let topic = load_topic("mixing.json");
     for case in topic.cases_of("cutmix") {
         let hw = pair(case, "img_size");
-        let op = MixOp::from_draw(case.f64("lam"), true, Some(pair(case, "center")), hw, case.bool("correct_lam"));
-        let MixOp::CutMix { lam, bbox } = op else { panic!("{}: {op:?}", case.name) };
+        let op = MixOp::from_draw(
+            case.f64("lam"),
+            true,
+            Some(pair(case, "center")),
+            hw,
+            case.bool("correct_lam"),
+        );
+        let MixOp::CutMix { lam, bbox } = op else {
+            panic!("{}: {op:?}", case.name)
+        };
         let bbox_f: Vec<f64> = bbox.iter().map(|&v| v as f64).collect();
         case.assert_close("bbox", &bbox_f, &[4]);
         case.assert_close("lam", &[lam], &[]);
         let m = mixer(case, MixMode::Batch);
-        let out = check_mixed(case, &m, &MixPlan { mode: MixMode::Batch, ops: vec![op] });
+        let out = check_mixed(
+            case,
+            &m,
+            &MixPlan {
+                mode: MixMode::Batch,
+                ops: vec![op],
+            },
+        );
         assert!(out.bboxes.iter().all(|b| *b == Some(bbox)));
     }
     for case in topic.cases_of("cutmix_minmax") {
@@ -93,7 +126,14 @@ fn cutmix_boxes_and_corrected_lam_match_timm() {
         case.assert_close("bbox", &bbox_f, &[4]);
         case.assert_close("lam", &[lam], &[]);
         let m = mixer(case, MixMode::Batch);
-        check_mixed(case, &m, &MixPlan { mode: MixMode::Batch, ops: vec![MixOp::CutMix { lam, bbox }] });
+        check_mixed(
+            case,
+            &m,
+            &MixPlan {
+                mode: MixMode::Batch,
+                ops: vec![MixOp::CutMix { lam, bbox }],
+            },
+        );
     }
 }
 
@@ -107,16 +147,29 @@ fn per_draw_ops(case: &Case) -> Vec<MixOp> {
         .zip(centers)
         .map(|((lam, cut), center)| {
             let center = center.as_array().unwrap();
-            let center = (!center.is_empty())
-                .then(|| [center[0].as_u64().unwrap() as usize, center[1].as_u64().unwrap() as usize]);
-            MixOp::from_draw(lam.as_f64().unwrap(), cut.as_bool().unwrap(), center, hw, case.bool("correct_lam"))
+            let center = (!center.is_empty()).then(|| {
+                [
+                    center[0].as_u64().unwrap() as usize,
+                    center[1].as_u64().unwrap() as usize,
+                ]
+            });
+            MixOp::from_draw(
+                lam.as_f64().unwrap(),
+                cut.as_bool().unwrap(),
+                center,
+                hw,
+                case.bool("correct_lam"),
+            )
         })
         .collect()
 }
 
 fn check_per_sample(case: &Case, mode: MixMode) {
     let m = mixer(case, mode);
-    let plan = MixPlan { mode, ops: per_draw_ops(case) };
+    let plan = MixPlan {
+        mode,
+        ops: per_draw_ops(case),
+    };
     let out = check_mixed(case, &m, &plan);
     let b = out.lam.len();
     case.assert_close("lam", &out.lam, &[b, 1]);
@@ -165,7 +218,11 @@ fn random_draws_are_seeded_and_mix_correctly() {
                 assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-5);
                 let (ya, yb) = (out.labels_a[i], out.labels_b[i]);
                 let expect_a = if ya == yb { 1.0 } else { out.lam[i] };
-                assert!((row[ya] - expect_a).abs() < 1e-5, "{mode:?} row {i}: {row:?} lam {}", out.lam[i]);
+                assert!(
+                    (row[ya] - expect_a).abs() < 1e-5,
+                    "{mode:?} row {i}: {row:?} lam {}",
+                    out.lam[i]
+                );
             }
             assert_eq!(out.images.dims(), [8, 3, 6, 8]);
         }
@@ -177,7 +234,10 @@ fn fastai_loss_mixing_weighs_the_two_losses_by_lam() {
     let d = Device::default();
     let m = MixupConfig::new(3).init(0).unwrap();
     let x = Tensor::<4>::zeros([2, 1, 2, 2], &d);
-    let plan = MixPlan { mode: MixMode::Elem, ops: vec![MixOp::Mixup { lam: 0.25 }, MixOp::Keep] };
+    let plan = MixPlan {
+        mode: MixMode::Elem,
+        ops: vec![MixOp::Mixup { lam: 0.25 }, MixOp::Keep],
+    };
     let out = m.apply(x, &[0, 2], &plan);
     assert_eq!(out.labels_b, vec![2, 0]);
     let la = Tensor::<1>::from_floats([1.0, 3.0], &d);
@@ -199,10 +259,24 @@ fn odd_batches_and_bad_configs_are_typed_errors() {
         other => panic!("expected a config error, got {other:?}"),
     };
     assert_eq!(key(MixupConfig::new(3).with_prob(1.5).init(0)), "prob");
-    assert_eq!(key(MixupConfig::new(3).with_mixup_alpha(-1.0).init(0)), "mixup_alpha");
-    assert_eq!(key(MixupConfig::new(3).with_mixup_alpha(0.0).init(0)), "mixup_alpha/cutmix_alpha");
-    assert_eq!(key(MixupConfig::new(3).with_cutmix_minmax(Some([0.8, 0.2])).init(0)), "cutmix_minmax");
-    assert_eq!(key(MixupConfig::new(3).with_label_smoothing(1.0).init(0)), "label_smoothing");
+    assert_eq!(
+        key(MixupConfig::new(3).with_mixup_alpha(-1.0).init(0)),
+        "mixup_alpha"
+    );
+    assert_eq!(
+        key(MixupConfig::new(3).with_mixup_alpha(0.0).init(0)),
+        "mixup_alpha/cutmix_alpha"
+    );
+    assert_eq!(
+        key(MixupConfig::new(3)
+            .with_cutmix_minmax(Some([0.8, 0.2]))
+            .init(0)),
+        "cutmix_minmax"
+    );
+    assert_eq!(
+        key(MixupConfig::new(3).with_label_smoothing(1.0).init(0)),
+        "label_smoothing"
+    );
     assert_eq!(key(MixupConfig::new(0).init(0)), "num_classes");
 }
 
@@ -211,6 +285,9 @@ fn odd_batches_and_bad_configs_are_typed_errors() {
 fn apply_panics_naming_the_shapes() {
     let d = Device::default();
     let m = MixupConfig::new(3).init(0).unwrap();
-    let plan = MixPlan { mode: MixMode::Batch, ops: vec![MixOp::Keep] };
+    let plan = MixPlan {
+        mode: MixMode::Batch,
+        ops: vec![MixOp::Keep],
+    };
     m.apply(Tensor::zeros([4, 1, 2, 2], &d), &[0, 1, 2], &plan);
 }
