@@ -18,8 +18,9 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Layout: [`data`] (readers, splits, batching, loading), [`model`] (networks), [`learner`]
-//! (training on burn-train), [`infer`] (prediction and submission files), [`util`].
+//! Layout: [`data`] (readers, splits, batching, loading), [`mix`] (mixup and CutMix), [`loss`]
+//! (losses matching torch/timm), [`model`] (networks), [`schedule`] (learning rates),
+//! [`learner`] (training on burn-train), [`infer`] (prediction and submission files), [`util`].
 
 pub mod data;
 pub mod device;

@@ -341,7 +341,7 @@ impl LearnerConfig {
         }
         self.loss.validate()?;
         if let Some(mix) = &self.mixup {
-            if self.batch_size % 2 != 0 {
+            if !self.batch_size.is_multiple_of(2) {
                 return Err(PodiumError::config(
                     "batch_size",
                     self.batch_size,

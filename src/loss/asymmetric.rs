@@ -2,11 +2,13 @@
 //! timm's `AsymmetricLossMultiLabel` and `AsymmetricLossSingleLabel`.
 
 use burn::config::Config;
-use burn::tensor::activation::{log_softmax, sigmoid};
 use burn::tensor::{Int, Tensor};
 use serde::{Deserialize, Serialize};
 
-use super::{Reduction, check_hard, check_non_negative, check_same, check_unit_interval, one_hot};
+use super::{
+    Reduction, SoftmaxParts, check_hard, check_non_negative, check_same, check_unit_interval,
+    logistic, one_hot, pow_scalar,
+};
 use crate::error::{PodiumError, Result};
 
 /// Reductions of the multi-label asymmetric loss.
@@ -50,7 +52,7 @@ impl AsymmetricLossMultiLabelConfig {
         check_non_negative("gamma_neg", self.gamma_neg as f64)?;
         check_non_negative("gamma_pos", self.gamma_pos as f64)?;
         check_unit_interval("clip", self.clip as f64)?;
-        if !(self.eps > 0.0) {
+        if self.eps.is_nan() || self.eps <= 0.0 {
             return Err(PodiumError::config("eps", self.eps, "must be > 0"));
         }
         Ok(AsymmetricLossMultiLabel {
@@ -90,13 +92,15 @@ impl AsymmetricLossMultiLabel {
     pub fn forward_no_reduction(&self, logits: Tensor<2>, targets: Tensor<2>) -> Tensor<2> {
         check_same("AsymmetricLossMultiLabel", &logits, &targets);
         let c = &self.config;
-        let p = sigmoid(logits);
+        let (nls, p) = logistic(logits);
         let mut p_neg = p.clone().neg() + 1.0;
         if c.clip > 0.0 {
             p_neg = (p_neg + c.clip as f64).clamp_max(1.0);
         }
         let anti = targets.clone().neg() + 1.0;
-        let loss = targets.clone() * p.clone().clamp_min(c.eps as f64).log()
+        // log(max(p, eps)) = max(log sigmoid(x), log eps)
+        let log_eps = (c.eps as f64).ln();
+        let loss = targets.clone() * nls.neg().clamp_min(log_eps)
             + anti.clone() * p_neg.clone().clamp_min(c.eps as f64).log();
         let loss = if c.gamma_neg > 0.0 || c.gamma_pos > 0.0 {
             let p_t = p * targets.clone() + p_neg * anti.clone();
@@ -170,12 +174,13 @@ impl AsymmetricLossSingleLabel {
         let cfg = &self.config;
         let t = one_hot(targets, c);
         let anti = t.clone().neg() + 1.0;
-        let logp = log_softmax(logits, 1);
-        let p = logp.clone().exp();
-        let xs_pos = p.clone() * t.clone();
-        let xs_neg = (p.neg() + 1.0) * anti.clone();
-        let gamma = t.clone() * cfg.gamma_pos as f64 + anti * cfg.gamma_neg as f64;
-        let w = (xs_pos.neg() - xs_neg + 1.0).powf(gamma);
+        let parts = SoftmaxParts::new(logits.clone());
+        let logp = logits - parts.lse.clone();
+        let p = parts.probs();
+        // timm's base 1 - p t - (1 - p)(1 - t) is 1 - p at the target and p elsewhere; with a
+        // one-hot t the exponent splits into the two scalar powers
+        let w = t.clone() * pow_scalar(p.clone().neg() + 1.0, cfg.gamma_pos)
+            + anti * pow_scalar(p, cfg.gamma_neg);
         let eps = cfg.eps as f64;
         let smoothed = t * (1.0 - eps) + eps / c as f64;
         (smoothed * logp * w).sum_dim(1).neg().reshape([b])

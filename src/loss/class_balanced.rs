@@ -2,12 +2,12 @@
 //! Samples").
 
 use burn::config::Config;
-use burn::tensor::activation::log_softmax;
 use burn::tensor::{Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    BceWithLogitsLossConfig, SigmoidFocalLossConfig, check_hard, check_non_negative, one_hot,
+    BceWithLogitsLossConfig, SigmoidFocalLossConfig, SoftmaxParts, check_hard, check_non_negative,
+    one_hot,
 };
 use crate::error::{PodiumError, Result};
 
@@ -143,9 +143,9 @@ impl ClassBalancedLoss {
                 c as f64,
             ),
             ClassBalancedLossType::Softmax => {
-                let logp = log_softmax(logits, 1);
-                let p = logp.clone().exp();
-                let log_p = logp.clamp_min(-100.0);
+                let parts = SoftmaxParts::new(logits.clone());
+                let p = parts.probs();
+                let log_p = (logits - parts.lse).clamp_min(-100.0);
                 let log_1mp = (p.neg() + 1.0).log().clamp_min(-100.0);
                 (
                     (t.clone() * log_p + (t.neg() + 1.0) * log_1mp).neg(),

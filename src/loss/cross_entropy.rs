@@ -2,10 +2,11 @@
 //! (`torch.nn.functional.cross_entropy`).
 
 use burn::config::Config;
-use burn::tensor::activation::log_softmax;
 use burn::tensor::{Int, Tensor, TensorData};
 
-use super::{Reduction, check_classes, check_hard, check_unit_interval, check_weights};
+use super::{
+    Reduction, SoftmaxParts, check_classes, check_hard, check_unit_interval, check_weights,
+};
 use crate::error::Result;
 
 /// Configuration of [`CrossEntropyLoss`].
@@ -106,14 +107,12 @@ impl CrossEntropyLoss {
         check_hard("CrossEntropyLoss", &logits, &targets);
         let [b, c] = logits.dims();
         let device = logits.device();
-        let logp = log_softmax(logits, 1);
-        let nll = logp
-            .clone()
-            .gather(1, targets.clone().reshape([b, 1]))
-            .neg()
-            .reshape([b]);
+        // -log p_ic = lse_i - x_ic, from one exp pass (see SoftmaxParts)
+        let lse = SoftmaxParts::new(logits.clone()).lse;
+        let x_y = logits.clone().gather(1, targets.clone().reshape([b, 1]));
+        let nll = (lse.clone() - x_y).reshape([b]);
         let weight = self.weight.as_ref().map(|w| {
-            check_classes("CrossEntropyLoss", "weight", w.len(), logp.dims());
+            check_classes("CrossEntropyLoss", "weight", w.len(), [b, c]);
             Tensor::<1>::from_data(TensorData::new(w.clone(), [c]), &device)
         });
         let nll = match &weight {
@@ -124,11 +123,17 @@ impl CrossEntropyLoss {
             return nll;
         }
         let eps = self.label_smoothing as f64;
+        // sum_c w_c (-log p_ic) = lse_i sum_c w_c - sum_c w_c x_ic
         let all = match &weight {
-            Some(w) => (logp * w.clone().reshape([1, c])).sum_dim(1),
-            None => logp.sum_dim(1),
+            Some(w) => {
+                let w_sum: f64 = self
+                    .weight
+                    .as_ref()
+                    .map_or(0.0, |v| v.iter().map(|&x| x as f64).sum());
+                lse * w_sum - (logits * w.clone().reshape([1, c])).sum_dim(1)
+            }
+            None => lse * c as f64 - logits.sum_dim(1),
         }
-        .neg()
         .reshape([b]);
         nll * (1.0 - eps) + all * (eps / c as f64)
     }

@@ -4,7 +4,10 @@ use burn::config::Config;
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Int, Tensor};
 
-use super::{CrossEntropyLossConfig, check_hard, check_positive, check_same, check_unit_interval};
+use super::{
+    CrossEntropyLossConfig, SoftmaxParts, check_hard, check_positive, check_same,
+    check_unit_interval,
+};
 use crate::error::{PodiumError, Result};
 
 /// Configuration of [`KnowledgeDistillationLoss`].
@@ -77,7 +80,8 @@ impl KnowledgeDistillationLoss {
         check_hard("KnowledgeDistillationLoss", &student, &targets);
         let [b, _] = student.dims();
         let t = self.config.temperature as f64;
-        let log_q = log_softmax(student.clone() / t, 1);
+        let scaled = student.clone() / t;
+        let log_q = scaled.clone() - SoftmaxParts::new(scaled).lse;
         let log_p = log_softmax(teacher.detach() / t, 1);
         let kl = (log_p.clone().exp() * (log_p - log_q)).sum() / b as f64;
         let kd_term = kl * (t * t);

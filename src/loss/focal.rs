@@ -1,12 +1,11 @@
 //! Focal losses (Lin et al. 2017, "Focal Loss for Dense Object Detection").
 
 use burn::config::Config;
-use burn::tensor::activation::{log_softmax, sigmoid};
 use burn::tensor::{Int, Tensor, TensorData};
 
 use super::{
-    BceWithLogitsLossConfig, Reduction, check_classes, check_hard, check_non_negative,
-    check_weights,
+    BceWithLogitsLossConfig, Reduction, SoftmaxParts, check_classes, check_hard,
+    check_non_negative, check_same, check_weights, logistic, pow_scalar,
 };
 use crate::error::{PodiumError, Result};
 
@@ -74,16 +73,18 @@ impl SigmoidFocalLoss {
     /// # Panics
     /// As [`Self::forward`].
     pub fn forward_no_reduction(&self, logits: Tensor<2>, targets: Tensor<2>) -> Tensor<2> {
+        check_same("SigmoidFocalLoss", &logits, &targets);
+        let (nls, p) = logistic(logits.clone());
         let bce = BceWithLogitsLossConfig::new()
             .init()
             .expect("default BCE config")
-            .forward_no_reduction(logits.clone(), targets.clone());
+            .with_neg_log_sigmoid(logits, targets.clone(), nls);
         let loss = if self.gamma == 0.0 {
             bce
         } else {
-            let p = sigmoid(logits);
-            let p_t = p.clone() * targets.clone() + (p.neg() + 1.0) * (targets.clone().neg() + 1.0);
-            bce * (p_t.neg() + 1.0).powf_scalar(self.gamma)
+            // 1 - p_t = p (1 - t) + (1 - p) t = p + t - 2 p t
+            let one_minus_pt = p.clone() + targets.clone() - p * targets.clone() * 2.0;
+            bce * pow_scalar(one_minus_pt, self.gamma)
         };
         match self.alpha {
             Some(a) => {
@@ -157,12 +158,11 @@ impl SoftmaxFocalLoss {
         if let Some(a) = &self.alpha {
             check_classes("SoftmaxFocalLoss", "alpha", a.len(), logits.dims());
         }
-        let logp = log_softmax(logits, 1)
-            .gather(1, targets.clone().reshape([b, 1]))
-            .reshape([b]);
+        let lse = SoftmaxParts::new(logits.clone()).lse;
+        let logp = (logits.gather(1, targets.clone().reshape([b, 1])) - lse).reshape([b]);
         let mut loss = logp.clone().neg();
         if self.gamma != 0.0 {
-            loss = loss * (logp.exp().neg() + 1.0).powf_scalar(self.gamma);
+            loss = loss * pow_scalar(logp.exp().neg() + 1.0, self.gamma);
         }
         match &self.alpha {
             Some(a) => {

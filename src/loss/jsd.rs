@@ -2,10 +2,9 @@
 //! `timm.loss.JsdCrossEntropy`.
 
 use burn::config::Config;
-use burn::tensor::activation::log_softmax;
 use burn::tensor::{Int, Tensor};
 
-use super::{CrossEntropyLossConfig, check_non_negative, check_unit_interval};
+use super::{CrossEntropyLossConfig, SoftmaxParts, check_non_negative, check_unit_interval};
 use crate::error::{PodiumError, Result};
 
 /// Configuration of [`JsdCrossEntropy`], with timm's defaults.
@@ -74,19 +73,24 @@ impl JsdCrossEntropy {
             .init()
             .expect("checked at init")
             .forward(logits.clone().slice([0..b, 0..c]), targets);
-        let logps: Vec<Tensor<2>> = (0..s)
-            .map(|k| log_softmax(logits.clone().slice([k * b..(k + 1) * b, 0..c]), 1))
+        // (log p_k, p_k) per split from one exp pass each
+        let splits: Vec<(Tensor<2>, Tensor<2>)> = (0..s)
+            .map(|k| {
+                let x = logits.clone().slice([k * b..(k + 1) * b, 0..c]);
+                let parts = SoftmaxParts::new(x.clone());
+                (x - parts.lse.clone(), parts.probs())
+            })
             .collect();
-        let mixture = logps
+        let mixture = splits
             .iter()
-            .map(|l| l.clone().exp())
+            .map(|(_, p)| p.clone())
             .reduce(|a, p| a + p)
             .expect("at least 2 splits")
             / s as f64;
         let log_m = mixture.clamp(1e-7, 1.0).log();
-        let kl = logps
+        let kl = splits
             .into_iter()
-            .map(|logp| (logp.clone().exp() * (logp - log_m.clone())).sum() / b as f64)
+            .map(|(logp, p)| (p * (logp - log_m.clone())).sum() / b as f64)
             .reduce(|a, k| a + k)
             .expect("at least 2 splits")
             / s as f64;

@@ -1,10 +1,9 @@
 //! Poly-1 cross-entropy (Leng et al. 2022, "PolyLoss"), as `timm.loss.PolyCrossEntropy`.
 
 use burn::config::Config;
-use burn::tensor::activation::log_softmax;
 use burn::tensor::{Int, Tensor};
 
-use super::{Reduction, check_hard, check_same, check_unit_interval, one_hot};
+use super::{Reduction, SoftmaxParts, check_hard, check_same, check_unit_interval, one_hot};
 use crate::error::{PodiumError, Result};
 
 /// Configuration of [`Poly1CrossEntropy`].
@@ -94,9 +93,10 @@ impl Poly1CrossEntropy {
 
     fn per_sample(&self, logits: Tensor<2>, t: Tensor<2>) -> Tensor<1> {
         let [b, _] = logits.dims();
-        let logp = log_softmax(logits, 1);
-        let ce = (logp.clone() * t.clone()).sum_dim(1).neg();
-        let pt = (logp.exp() * t).sum_dim(1);
+        let parts = SoftmaxParts::new(logits.clone());
+        let logp = logits - parts.lse.clone();
+        let ce = (logp * t.clone()).sum_dim(1).neg();
+        let pt = (parts.probs() * t).sum_dim(1);
         (ce + (pt.neg() + 1.0) * self.epsilon as f64).reshape([b])
     }
 }

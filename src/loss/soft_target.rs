@@ -1,9 +1,8 @@
 //! Cross-entropy against soft (dense) targets, `timm.loss.SoftTargetCrossEntropy`.
 
 use burn::tensor::Tensor;
-use burn::tensor::activation::log_softmax;
 
-use super::check_same;
+use super::{SoftmaxParts, check_same};
 
 /// `mean_i sum_c -t_{ic} log softmax(x)_{ic}` for logits and targets `[B, C]`: the loss for
 /// mixup/cutmix targets ([`crate::mix`]) and distillation targets.
@@ -26,9 +25,8 @@ impl SoftTargetCrossEntropy {
     pub fn forward_no_reduction(&self, logits: Tensor<2>, targets: Tensor<2>) -> Tensor<1> {
         check_same("SoftTargetCrossEntropy", &logits, &targets);
         let [b, _] = logits.dims();
-        (log_softmax(logits, 1) * targets)
-            .sum_dim(1)
-            .neg()
-            .reshape([b])
+        // sum_c -t_ic log p_ic = lse_i sum_c t_ic - sum_c t_ic x_ic (one exp pass)
+        let lse = SoftmaxParts::new(logits.clone()).lse;
+        (lse * targets.clone().sum_dim(1) - (logits * targets).sum_dim(1)).reshape([b])
     }
 }

@@ -329,7 +329,7 @@ impl Mixup {
     /// [`PodiumError::Config`] for an odd batch size (timm's `Mixup` requires even batches: use
     /// `drop_last`).
     pub fn draw(&mut self, batch: usize, image_hw: [usize; 2]) -> Result<MixPlan> {
-        if batch % 2 != 0 {
+        if !batch.is_multiple_of(2) {
             return Err(PodiumError::config(
                 "batch_size",
                 batch,
