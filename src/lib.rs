@@ -19,7 +19,7 @@
 //! ```
 //!
 //! Layout: [`data`] (readers, splits, batching, loading), [`mix`] (mixup and CutMix), [`loss`]
-//! (losses matching torch/timm), [`model`] (networks), [`schedule`] (learning rates),
+//! (losses matching torch/timm), [`sample`] (samplers for imbalanced data), [`model`] (networks), [`schedule`] (learning rates),
 //! [`learner`] (training on burn-train), [`infer`] (prediction and submission files), [`util`].
 
 pub mod data;
@@ -31,6 +31,7 @@ pub mod loss;
 pub mod mix;
 pub mod model;
 pub mod prelude;
+pub mod sample;
 pub mod schedule;
 pub mod util;
 

@@ -2,8 +2,8 @@
 
 pub use crate::data::{
     ClassificationBatch, ClassificationBatcher, ColorMode, CorruptPolicy, DecodeOptions,
-    ImageDataset, ImageItem, ImageLoader, Normalize, digits, read_cifar10, read_cifar100,
-    read_idx_dataset,
+    ImageDataset, ImageItem, ImageLoader, ImbalanceProfile, Normalize, OofStore, digits,
+    read_cifar10, read_cifar100, read_idx_dataset,
 };
 pub use crate::device::{default_device, device_from_name};
 pub use crate::error::{PodiumError, Result};
@@ -15,4 +15,5 @@ pub use crate::learner::{
 pub use crate::loss::LossConfig;
 pub use crate::mix::{MixMode, MixupConfig};
 pub use crate::model::{ImageClassifier, SimpleCnn, SimpleCnnConfig};
+pub use crate::sample::SamplerConfig;
 pub use burn::tensor::Device;

@@ -23,6 +23,7 @@ use super::{ClassificationBatch, ClassificationBatcher, ImageDataset, ImageItem}
 use crate::error::{PodiumError, Result};
 use crate::loss::MixTargets;
 use crate::mix::MixupConfig;
+use crate::sample::Sampler;
 use crate::util::derive_seed;
 
 #[derive(Clone)]
@@ -35,6 +36,7 @@ struct Inner {
     prefetch: usize,
     pool: Option<Arc<rayon::ThreadPool>>,
     mix: Option<(MixupConfig, u64)>,
+    sampler: Option<Arc<dyn Sampler>>,
 }
 
 /// Reproducible, parallel data loader of [`ClassificationBatch`]es (see the module docs).
@@ -83,6 +85,7 @@ impl ImageLoader {
                 prefetch: 2,
                 pool: None,
                 mix: None,
+                sampler: None,
             }),
             device: Device::default(),
             epoch: Arc::new(AtomicU64::new(0)),
@@ -150,6 +153,13 @@ impl ImageLoader {
         Ok(self.map_inner(|i| i.mix = Some((config, seed))))
     }
 
+    /// Draws each epoch's items from `sampler` (class-aware, weighted, sharded ...) instead of
+    /// the dataset order or [`Self::shuffle`]; the sampler's indices refer to this loader's
+    /// dataset.
+    pub fn sampler(self, sampler: Arc<dyn Sampler>) -> Self {
+        self.map_inner(|i| i.sampler = Some(sampler))
+    }
+
     /// Puts the batches on `device`.
     pub fn with_device(mut self, device: &Device) -> Self {
         self.device = device.clone();
@@ -168,7 +178,7 @@ impl ImageLoader {
 
     /// Number of batches one epoch yields.
     pub fn num_batches(&self) -> usize {
-        let (n, b) = (self.inner.dataset.len(), self.inner.batch_size);
+        let (n, b) = (self.epoch_len(), self.inner.batch_size);
         if self.inner.drop_last {
             n / b
         } else {
@@ -176,8 +186,19 @@ impl ImageLoader {
         }
     }
 
+    /// Number of items one epoch visits (the sampler's length, or the dataset's).
+    pub fn epoch_len(&self) -> usize {
+        match &self.inner.sampler {
+            Some(s) => s.len(),
+            None => self.inner.dataset.len(),
+        }
+    }
+
     /// The item order of epoch `epoch`.
     pub fn order(&self, epoch: u64) -> Vec<usize> {
+        if let Some(sampler) = &self.inner.sampler {
+            return sampler.indices(epoch);
+        }
         let mut order: Vec<usize> = (0..self.inner.dataset.len()).collect();
         if let Some(seed) = self.inner.shuffle {
             order.shuffle(&mut StdRng::seed_from_u64(derive_seed(seed, &[epoch])));
@@ -297,7 +318,7 @@ impl DataLoader<ClassificationBatch> for ImageLoader {
     }
 
     fn num_items(&self) -> usize {
-        self.inner.dataset.len()
+        self.epoch_len()
     }
 
     fn to_device(&self, device: &Device) -> Arc<dyn DataLoader<ClassificationBatch>> {
@@ -309,7 +330,10 @@ impl DataLoader<ClassificationBatch> for ImageLoader {
         let sliced = self.inner.dataset.subset(&indices);
         Arc::new(
             self.clone()
-                .map_inner(|i| i.dataset = sliced)
+                .map_inner(|i| {
+                    i.dataset = sliced;
+                    i.sampler = None;
+                })
                 .with_epoch_counter(Arc::new(AtomicU64::new(self.epoch.load(Ordering::SeqCst)))),
         )
     }

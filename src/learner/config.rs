@@ -10,6 +10,7 @@ use crate::data::{CorruptPolicy, Normalize};
 use crate::error::{PodiumError, Result};
 use crate::loss::LossConfig;
 use crate::mix::MixupConfig;
+use crate::sample::SamplerConfig;
 
 /// The optimizer, with PyTorch's defaults (not burn's: burn's Adam epsilon is `1e-5` and its
 /// momentum dampening `0.1`; torch's are `1e-8` and `0`).
@@ -291,6 +292,10 @@ pub struct LearnerConfig {
     /// (`mixup.label_smoothing`, timm's recipe), the batch size must be even, and the last
     /// smaller batch of each epoch is dropped.
     pub mixup: Option<MixupConfig>,
+    /// The training sampler (default: every item once per epoch, shuffled); class-aware and
+    /// progressively balanced samplers fight class imbalance ([`crate::sample`]).
+    #[config(default = "SamplerConfig::Shuffle")]
+    pub sampler: SamplerConfig,
     /// The run seed: model initialisation (through [`Learner::new`](super::Learner::new)),
     /// shuffling and dropout derive from it, so a CPU run with the same seed gives the same
     /// metrics.

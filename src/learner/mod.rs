@@ -288,6 +288,20 @@ impl Learner {
         if let Some(mix) = &cfg.mixup {
             train_loader = train_loader.mixing(mix.clone(), derive_seed(cfg.seed, &[3]))?;
         }
+        let train_labels: Vec<usize> = train_loader
+            .dataset()
+            .labels()
+            .into_iter()
+            .map(|l| l.unwrap_or(0))
+            .collect();
+        if let Some(sampler) = cfg.sampler.build(
+            &train_labels,
+            num_classes,
+            cfg.epochs,
+            derive_seed(cfg.seed, &[4]),
+        )? {
+            train_loader = train_loader.sampler(sampler);
+        }
         let valid_loader =
             ImageLoader::new(valid, batcher, cfg.batch_size)?.num_workers(cfg.num_workers)?;
 

@@ -13,35 +13,21 @@ use crate::error::{PodiumError, Result};
 
 /// Effective-number class weights, computed in f64:
 /// `w_c = (1 - beta) / (1 - beta^{n_c})`, rescaled so that `sum_c w_c = C`
-/// (timm's `compute_class_weights(method='effective_num')`).
+/// (timm's `compute_class_weights(method='effective_num')`; the `w_norm` of
+/// [`crate::sample::effective_number`]).
 ///
 /// # Errors
 /// [`PodiumError::Config`] for an empty count list, a zero count, or `beta` outside `[0, 1)`.
 pub fn effective_number_weights(counts: &[usize], beta: f64) -> Result<Vec<f64>> {
-    if counts.is_empty() {
-        return Err(PodiumError::config(
-            "samples_per_class",
-            "[]",
-            "needs one count per class",
-        ));
-    }
-    if let Some(c) = counts.iter().position(|&n| n == 0) {
-        return Err(PodiumError::config(
-            format!("samples_per_class[{c}]"),
-            0,
-            "every class needs at least one sample",
-        ));
-    }
-    if !(0.0..1.0).contains(&beta) {
-        return Err(PodiumError::config("beta", beta, "must be in [0, 1)"));
-    }
-    let raw: Vec<f64> = counts
-        .iter()
-        .map(|&n| (1.0 - beta) / (1.0 - beta.powf(n as f64)))
-        .collect();
-    let sum: f64 = raw.iter().sum();
-    let c = counts.len() as f64;
-    Ok(raw.iter().map(|w| w / sum * c).collect())
+    let e = crate::sample::effective_number(counts, beta).map_err(|e| match e {
+        PodiumError::Config { key, value, reason } => PodiumError::Config {
+            key: key.replace("class_counts", "samples_per_class"),
+            value,
+            reason,
+        },
+        other => other,
+    })?;
+    Ok(e.w_norm)
 }
 
 /// The loss a [`ClassBalancedLoss`] weights.

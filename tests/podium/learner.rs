@@ -423,3 +423,36 @@ fn mixup_and_cutmix_train_reproducibly_with_any_loss() {
     assert!(focal.iter().all(|(l, _)| l.is_finite()));
     assert_ne!(focal, a);
 }
+
+#[test]
+fn a_class_balanced_sampler_changes_what_the_learner_sees() {
+    let _guard = lock();
+    let device = burn_podium::device::default_device();
+    let lt = digits()
+        .unwrap()
+        .long_tailed(0.05, burn_podium::data::ImbalanceProfile::Exponential, 0)
+        .unwrap();
+    let (train, valid) = lt.split_stratified(0.2, 0).unwrap();
+    let run = |sampler: burn_podium::sample::SamplerConfig| {
+        let dir = tempfile::tempdir().unwrap();
+        let learner = Learner::new(
+            config(dir.path()).with_epochs(2).with_sampler(sampler),
+            &device,
+        );
+        let model = SimpleCnnConfig::new(10)
+            .with_in_channels(1)
+            .with_width(8)
+            .init(&device);
+        let fitted = learner.fit(model, train.clone(), valid.clone()).unwrap();
+        fitted
+            .history
+            .iter()
+            .map(|r| (r.loss, r.accuracy))
+            .collect::<Vec<_>>()
+    };
+    use burn_podium::sample::SamplerConfig;
+    let plain = run(SamplerConfig::Shuffle);
+    let balanced = run(SamplerConfig::ClassBalanced);
+    assert_eq!(balanced, run(SamplerConfig::ClassBalanced), "seeded");
+    assert_ne!(plain, balanced);
+}

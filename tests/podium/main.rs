@@ -9,4 +9,5 @@ mod losses;
 mod mixing;
 mod reference;
 mod reference_harness;
+mod sampling;
 mod splits;

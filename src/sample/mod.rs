@@ -1,0 +1,19 @@
+//! Sampling for imbalanced data: class-aware sampling probabilities (instance-, class-,
+//! square-root- and progressively balanced), weighted random sampling with torch's semantics,
+//! a distributed shard sampler, and effective-number class weights.
+//!
+//! A [`Sampler`] decides which dataset items an epoch visits, in which order; give one to an
+//! [`ImageLoader`](crate::data::ImageLoader) with `sampler(...)`, or to the
+//! [`Learner`](crate::learner::Learner) through [`SamplerConfig`].
+
+mod probs;
+mod samplers;
+
+pub use probs::{
+    EffectiveNumber, class_sampling_probs, effective_number, progressive_balanced_probs,
+    sample_weights,
+};
+pub use samplers::{
+    ClassAwareSampler, DistributedShardSampler, ProgressivelyBalancedSampler, Sampler,
+    SamplerConfig, WeightedRandomSampler,
+};
