@@ -3,12 +3,15 @@
 //! a distributed shard sampler, and effective-number class weights.
 //!
 //! A [`Sampler`] decides which dataset items an epoch visits, in which order; give one to an
-//! [`ImageLoader`](crate::data::ImageLoader) with `sampler(...)`, or to the
+//! [`ImageLoader`](crate::data::ImageLoader) with `sampler(...)`, wrap any burn dataset in a
+//! [`SampledDataset`] for burn's own `DataLoaderBuilder`, or give one to the
 //! [`Learner`](crate::learner::Learner) through [`SamplerConfig`].
 
+mod dataset;
 mod probs;
 mod samplers;
 
+pub use dataset::SampledDataset;
 pub use probs::{
     EffectiveNumber, class_sampling_probs, effective_number, progressive_balanced_probs,
     sample_weights,

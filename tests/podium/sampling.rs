@@ -295,3 +295,36 @@ fn long_tailed_subset_has_the_profile_counts() {
         Err(PodiumError::Config { .. })
     ));
 }
+
+#[test]
+fn sampled_dataset_feeds_burns_own_data_loader() {
+    use burn::data::dataloader::DataLoaderBuilder;
+    use burn::data::dataloader::batcher::Batcher;
+    use burn::data::dataset::{Dataset, InMemDataset};
+    use std::sync::Arc;
+
+    #[derive(Clone)]
+    struct Labels;
+    impl Batcher<usize, Vec<usize>> for Labels {
+        fn batch(&self, items: Vec<usize>, _device: &burn::tensor::Device) -> Vec<usize> {
+            items
+        }
+    }
+    // 90 items of class 0, 10 of class 1; the item is its own label
+    let labels: Vec<usize> = (0..100).map(|i| usize::from(i >= 90)).collect();
+    let inner: Arc<dyn Dataset<usize>> = Arc::new(InMemDataset::new(labels.clone()));
+    let sampler = Arc::new(ClassAwareSampler::new(&labels, 2, 0.0, 4).unwrap());
+    let sampled = Arc::new(SampledDataset::new(inner, sampler));
+    assert_eq!(sampled.len(), 100);
+    let loader = DataLoaderBuilder::new(Labels)
+        .batch_size(25)
+        .build(sampled.clone());
+    let seen: Vec<usize> = loader.iter().flat_map(|b| b.unwrap()).collect();
+    let minority = seen.iter().filter(|&&l| l == 1).count();
+    // class-balanced: about half the draws come from the 10% class
+    assert!(
+        (35..=65).contains(&minority),
+        "{minority} of {}",
+        seen.len()
+    );
+}
