@@ -11,6 +11,12 @@ use crate::error::{PodiumError, Result};
 use crate::loss::LossConfig;
 use crate::mix::MixupConfig;
 use crate::sample::SamplerConfig;
+use crate::schedule::{
+    OneCycle, ScheduleRunner, StepUnit, TimmSchedule, TorchSchedule, WarmupCosineLr,
+};
+use burn::optim::lr_scheduler::constant::ConstantLr;
+use burn::optim::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
+use std::sync::Arc;
 
 /// The optimizer, with PyTorch's defaults (not burn's: burn's Adam epsilon is `1e-5` and its
 /// momentum dampening `0.1`; torch's are `1e-8` and `0`).
@@ -221,6 +227,55 @@ pub enum ScheduleConfig {
         /// The floor of the annealing.
         min_lr: f64,
     },
+    /// A timm schedule stepped per epoch (timm's `t_in_epochs=True`), peaking at the config's
+    /// `lr`; `schedule.base_lr` is replaced by it. See [`TimmSchedule`].
+    Timm(TimmSchedule),
+    /// torch's `OneCycleLR` over all updates of the run, peaking at the config's `lr`
+    /// (`max_lr` and `total_steps` are replaced). The Learner applies the rate; burn's optimizers
+    /// do not expose momentum, so [`OneCycle`]'s momentum cycling is not applied.
+    OneCycle(OneCycle),
+}
+
+impl ScheduleConfig {
+    /// Builds the burn-train scheduler for a run of `epochs` epochs of `updates_per_epoch`
+    /// updates, peaking at `lr`.
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`] for invalid schedule values.
+    pub fn build(
+        &self,
+        lr: f64,
+        epochs: usize,
+        updates_per_epoch: usize,
+    ) -> Result<ModuleLrScheduler> {
+        let total = epochs * updates_per_epoch;
+        Ok(match self {
+            ScheduleConfig::Constant => ConstantLr::new(lr).into(),
+            ScheduleConfig::Cosine {
+                warmup_epochs,
+                min_lr,
+            } => WarmupCosineLr::new(
+                lr,
+                *min_lr,
+                (warmup_epochs * updates_per_epoch).min(total),
+                total,
+            )?
+            .into(),
+            ScheduleConfig::Timm(t) => {
+                let mut t = t.clone();
+                t.base_lr = lr;
+                t.validate()?;
+                ScheduleRunner::new(Arc::new(t), StepUnit::Epoch { updates_per_epoch }).into()
+            }
+            ScheduleConfig::OneCycle(c) => {
+                let mut c = c.clone();
+                c.max_lr = lr;
+                c.total_steps = total;
+                c.validate()?;
+                ScheduleRunner::new(Arc::new(TorchSchedule::OneCycle(c)), StepUnit::Update).into()
+            }
+        })
+    }
 }
 
 impl Default for ScheduleConfig {
@@ -386,6 +441,16 @@ impl LearnerConfig {
                 format!("must be in [0, lr = {}]", self.lr),
             ));
         }
+        self.schedule
+            .build(self.lr, self.epochs, 1)
+            .map_err(|e| match e {
+                PodiumError::Config { key, value, reason } => PodiumError::Config {
+                    key: format!("schedule.{key}"),
+                    value,
+                    reason,
+                },
+                other => other,
+            })?;
         if let Some(es) = self.early_stopping
             && es.patience == 0
         {

@@ -31,7 +31,7 @@ pub struct EpochMetrics {
     pub accuracy: f64,
     /// Top-5 accuracy, percent (100 when there are 5 classes or fewer).
     pub top5_accuracy: f64,
-    /// Learning rate of the epoch's last update.
+    /// Mean learning rate over the epoch's updates (burn-train's learning-rate metric).
     pub lr: f64,
     /// Wall time of the split (from the end of the previous split to the end of this one),
     /// seconds.

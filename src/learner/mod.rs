@@ -39,8 +39,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use burn::module::Module;
-use burn::optim::lr_scheduler::constant::ConstantLr;
-use burn::optim::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
 use burn::store::ModuleRecord;
 use burn::tensor::Device;
 use burn::train::checkpoint::{
@@ -59,7 +57,6 @@ use crate::data::{ClassificationBatcher, ImageDataset, ImageLoader, Normalize};
 use crate::error::{PodiumError, Result};
 use crate::infer::{EvalReport, Predictions, evaluate, predict};
 use crate::model::ImageClassifier;
-use crate::schedule::WarmupCosineLr;
 use crate::util::derive_seed;
 use history::HistoryLogger;
 
@@ -306,19 +303,7 @@ impl Learner {
             ImageLoader::new(valid, batcher, cfg.batch_size)?.num_workers(cfg.num_workers)?;
 
         let updates_per_epoch = train_loader.num_batches();
-        let scheduler: ModuleLrScheduler = match cfg.schedule {
-            ScheduleConfig::Constant => ConstantLr::new(cfg.lr).into(),
-            ScheduleConfig::Cosine {
-                warmup_epochs,
-                min_lr,
-            } => WarmupCosineLr::new(
-                cfg.lr,
-                min_lr,
-                (warmup_epochs * updates_per_epoch).min(cfg.epochs * updates_per_epoch),
-                cfg.epochs * updates_per_epoch,
-            )?
-            .into(),
-        };
+        let scheduler = cfg.schedule.build(cfg.lr, cfg.epochs, updates_per_epoch)?;
         let learner = burn::train::Learner::new(
             // `train()` puts the parameters on autodiff, wherever the model was built.
             Classification::new(model, objective).train(),

@@ -456,3 +456,73 @@ fn a_class_balanced_sampler_changes_what_the_learner_sees() {
     assert_eq!(balanced, run(SamplerConfig::ClassBalanced), "seeded");
     assert_ne!(plain, balanced);
 }
+
+#[test]
+fn timm_and_one_cycle_schedules_drive_the_learning_rate() {
+    use burn_podium::schedule::{OneCycle, TimmKind, TimmSchedule};
+    let _guard = lock();
+    let device = burn_podium::device::default_device();
+    let (train, valid) = digits().unwrap().split_stratified(0.5, 0).unwrap();
+    let lrs = |schedule: ScheduleConfig, epochs: usize| {
+        let dir = tempfile::tempdir().unwrap();
+        let learner = Learner::new(
+            config(dir.path())
+                .with_epochs(epochs)
+                .with_lr(1e-3)
+                .with_schedule(schedule),
+            &device,
+        );
+        let model = Probe {
+            fc: LinearConfig::new(64, 10).init(&device),
+        };
+        let fitted = learner.fit(model, train.clone(), valid.clone()).unwrap();
+        fitted
+            .history
+            .iter()
+            .filter(|r| r.split == "train")
+            .map(|r| r.lr)
+            .collect::<Vec<_>>()
+    };
+    // timm step decay per epoch: the base rate is the config's lr
+    let step = TimmSchedule::new(
+        TimmKind::Step {
+            decay_t: 1,
+            decay_rate: 0.5,
+        },
+        123.0,
+        0,
+    );
+    let got = lrs(ScheduleConfig::Timm(step), 3);
+    for (g, e) in got.iter().zip([1e-3, 5e-4, 2.5e-4]) {
+        assert!((g - e).abs() < 1e-12, "{got:?}");
+    }
+    // one-cycle over the whole run (the CSV holds each epoch's mean rate): the first epoch
+    // rises to the peak, the second anneals towards max_lr / 25 / 1e4
+    let got = lrs(ScheduleConfig::OneCycle(OneCycle::new(0.0, 0)), 2);
+    assert!(
+        got[0] > got[1] && got[0] < 1e-3 && got[1] > 1e-3 / 25.0 / 1e4,
+        "{got:?}"
+    );
+    let constant = lrs(ScheduleConfig::Constant, 2);
+    assert!(
+        constant.iter().all(|l| (l - 1e-3).abs() < 1e-12),
+        "{constant:?}"
+    );
+    // invalid schedule values are config errors before training
+    let bad = TimmSchedule::new(TimmKind::Cosine, 1.0, 0);
+    let dir = tempfile::tempdir().unwrap();
+    match Learner::new(
+        config(dir.path()).with_schedule(ScheduleConfig::Timm(bad)),
+        &device,
+    )
+    .fit(
+        Probe {
+            fc: LinearConfig::new(64, 10).init(&device),
+        },
+        train.clone(),
+        valid.clone(),
+    ) {
+        Err(PodiumError::Config { key, .. }) => assert_eq!(key, "schedule.t_initial"),
+        other => panic!("expected a config error, got {other:?}"),
+    }
+}

@@ -10,4 +10,5 @@ mod mixing;
 mod reference;
 mod reference_harness;
 mod sampling;
+mod schedules;
 mod splits;
