@@ -115,5 +115,25 @@ impl PodiumError {
     }
 }
 
+impl PodiumError {
+    /// Renames the key of a [`PodiumError::Config`] with `rename` (e.g. to prefix it with the
+    /// config section it sits in: `prob` becomes `mixup.prob`); other errors pass unchanged.
+    pub fn map_key(self, rename: impl FnOnce(&str) -> String) -> Self {
+        match self {
+            Self::Config { key, value, reason } => Self::Config {
+                key: rename(&key),
+                value,
+                reason,
+            },
+            other => other,
+        }
+    }
+
+    /// Prefixes the key of a [`PodiumError::Config`] with `section.`.
+    pub fn in_section(self, section: &str) -> Self {
+        self.map_key(|key| format!("{section}.{key}"))
+    }
+}
+
 /// `Result` with [`PodiumError`].
 pub type Result<T, E = PodiumError> = std::result::Result<T, E>;

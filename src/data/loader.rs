@@ -142,14 +142,7 @@ impl ImageLoader {
     /// The mixer's config errors (keys prefixed `mixup.`). An odd batch at run time is an error
     /// item (use an even batch size and [`Self::drop_last`]).
     pub fn mixing(self, config: MixupConfig, seed: u64) -> Result<Self> {
-        config.init(seed).map_err(|e| match e {
-            PodiumError::Config { key, value, reason } => PodiumError::Config {
-                key: format!("mixup.{key}"),
-                value,
-                reason,
-            },
-            other => other,
-        })?;
+        config.init(seed).map_err(|e| e.in_section("mixup"))?;
         Ok(self.map_inner(|i| i.mix = Some((config, seed))))
     }
 

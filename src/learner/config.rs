@@ -423,14 +423,7 @@ impl LearnerConfig {
                     "the top-k loss does not combine with batch mixing",
                 ));
             }
-            mix.init(0).map_err(|e| match e {
-                PodiumError::Config { key, value, reason } => PodiumError::Config {
-                    key: format!("mixup.{key}"),
-                    value,
-                    reason,
-                },
-                other => other,
-            })?;
+            mix.init(0).map_err(|e| e.in_section("mixup"))?;
         }
         if let ScheduleConfig::Cosine { min_lr, .. } = self.schedule
             && !(0.0..=self.lr).contains(&min_lr)
@@ -443,14 +436,7 @@ impl LearnerConfig {
         }
         self.schedule
             .build(self.lr, self.epochs, 1)
-            .map_err(|e| match e {
-                PodiumError::Config { key, value, reason } => PodiumError::Config {
-                    key: format!("schedule.{key}"),
-                    value,
-                    reason,
-                },
-                other => other,
-            })?;
+            .map_err(|e| e.in_section("schedule"))?;
         if let Some(es) = self.early_stopping
             && es.patience == 0
         {

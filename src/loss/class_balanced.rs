@@ -9,7 +9,7 @@ use super::{
     BceWithLogitsLossConfig, SigmoidFocalLossConfig, SoftmaxParts, check_hard, check_non_negative,
     one_hot,
 };
-use crate::error::{PodiumError, Result};
+use crate::error::Result;
 
 /// Effective-number class weights, computed in f64:
 /// `w_c = (1 - beta) / (1 - beta^{n_c})`, rescaled so that `sum_c w_c = C`
@@ -17,16 +17,11 @@ use crate::error::{PodiumError, Result};
 /// [`crate::sample::effective_number`]).
 ///
 /// # Errors
-/// [`PodiumError::Config`] for an empty count list, a zero count, or `beta` outside `[0, 1)`.
+/// [`PodiumError::Config`](crate::PodiumError::Config) for an empty count list, a zero count, or
+/// `beta` outside `[0, 1)`.
 pub fn effective_number_weights(counts: &[usize], beta: f64) -> Result<Vec<f64>> {
-    let e = crate::sample::effective_number(counts, beta).map_err(|e| match e {
-        PodiumError::Config { key, value, reason } => PodiumError::Config {
-            key: key.replace("class_counts", "samples_per_class"),
-            value,
-            reason,
-        },
-        other => other,
-    })?;
+    let e = crate::sample::effective_number(counts, beta)
+        .map_err(|e| e.map_key(|key| key.replace("class_counts", "samples_per_class")))?;
     Ok(e.w_norm)
 }
 

@@ -110,14 +110,7 @@ impl LossConfig {
     /// # Errors
     /// The loss's own [`PodiumError::Config`] (keys prefixed with `loss.`).
     pub fn init(&self, class_counts: &[usize]) -> Result<Objective> {
-        let prefix = |e: PodiumError| match e {
-            PodiumError::Config { key, value, reason } => PodiumError::Config {
-                key: format!("loss.{key}"),
-                value,
-                reason,
-            },
-            other => other,
-        };
+        let prefix = |e: PodiumError| e.in_section("loss");
         let kind = match self.clone() {
             Self::CrossEntropy {
                 label_smoothing,
