@@ -1,5 +1,6 @@
 //! podium's integration tests, in one binary (one link of burn, not one per file).
 
+mod averaging;
 mod data_files;
 mod examples;
 mod fixtures;
