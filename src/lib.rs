@@ -18,7 +18,7 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Layout: [`data`] (readers, splits, batching, loading), [`mix`] (mixup and CutMix), [`loss`]
+//! Layout: [`data`] (readers, splits, batching, loading), [`average`] (EMA and SWA), [`mix`] (mixup and CutMix), [`loss`]
 //! (losses matching torch/timm), [`sample`] (samplers for imbalanced data), [`model`] (networks), [`schedule`] (learning rates),
 //! [`learner`] (training on burn-train), [`infer`] (prediction and submission files), [`util`].
 

@@ -141,6 +141,7 @@ pub struct ModelEma<M> {
     ema: M,
     decay: EmaDecay,
     last_decay: Option<f64>,
+    updates: usize,
 }
 
 impl<M: Module> ModelEma<M> {
@@ -154,6 +155,7 @@ impl<M: Module> ModelEma<M> {
             ema: model.valid(),
             decay,
             last_decay: None,
+            updates: 0,
         })
     }
 
@@ -173,6 +175,24 @@ impl<M: Module> ModelEma<M> {
         });
         self.last_decay = Some(d);
         d
+    }
+
+    /// Counts an optimizer update and folds the model in with that count (what timm's
+    /// `train.py` does after each optimizer step). Returns the decay used.
+    pub fn step(&mut self, model: &M) -> f64 {
+        self.updates += 1;
+        self.update(model, Some(self.updates))
+    }
+
+    /// Number of [`Self::step`] calls.
+    pub fn updates(&self) -> usize {
+        self.updates
+    }
+
+    /// An independent copy of the averaged model (its BatchNorm statistics no longer follow
+    /// later updates), for checkpoints.
+    pub fn snapshot(&self) -> M {
+        self.ema.valid()
     }
 
     /// The averaged model (no autodiff), for validation, inference or saving.

@@ -54,3 +54,53 @@ impl<R: Checkpoint> Checkpointer<R> for AtomicFileCheckpointer {
         R::load(self.path(epoch))
     }
 }
+
+/// The model checkpointer of a run that keeps an EMA: each model checkpoint `model-N.bpk` gets an
+/// `ema-N.bpk` beside it with the averaged weights that epoch's validation ran, and the two are
+/// deleted together.
+#[derive(Debug)]
+pub struct EmaCheckpointer {
+    model: AtomicFileCheckpointer,
+    ema_files: AtomicFileCheckpointer,
+    ema: std::sync::Arc<dyn super::step::EmaHandle>,
+}
+
+impl EmaCheckpointer {
+    /// Model checkpoints in `directory`, EMA checkpoints beside them.
+    ///
+    /// # Errors
+    /// The I/O error if `directory` cannot be created.
+    pub fn new(
+        directory: impl AsRef<Path>,
+        ema: std::sync::Arc<dyn super::step::EmaHandle>,
+    ) -> std::io::Result<Self> {
+        Ok(Self {
+            model: AtomicFileCheckpointer::new(&directory, "model")?,
+            ema_files: AtomicFileCheckpointer::new(&directory, "ema")?,
+            ema,
+        })
+    }
+}
+
+impl Checkpointer<burn::store::ModuleRecord> for EmaCheckpointer {
+    fn save(
+        &self,
+        epoch: usize,
+        record: burn::store::ModuleRecord,
+    ) -> Result<(), CheckpointerError> {
+        self.model.save(epoch, record)?;
+        match self.ema.validated_record() {
+            Some(ema) => self.ema_files.save(epoch, ema),
+            None => Ok(()),
+        }
+    }
+
+    fn delete(&self, epoch: usize) -> Result<(), CheckpointerError> {
+        Checkpointer::<burn::store::ModuleRecord>::delete(&self.model, epoch)?;
+        Checkpointer::<burn::store::ModuleRecord>::delete(&self.ema_files, epoch)
+    }
+
+    fn restore(&self, epoch: usize) -> Result<burn::store::ModuleRecord, CheckpointerError> {
+        self.model.restore(epoch)
+    }
+}

@@ -6,6 +6,7 @@ use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer, SgdConfig};
 use serde::{Deserialize, Serialize};
 
+use crate::average::EmaDecay;
 use crate::data::{CorruptPolicy, Normalize};
 use crate::error::{PodiumError, Result};
 use crate::loss::LossConfig;
@@ -347,6 +348,10 @@ pub struct LearnerConfig {
     /// (`mixup.label_smoothing`, timm's recipe), the batch size must be even, and the last
     /// smaller batch of each epoch is dropped.
     pub mixup: Option<MixupConfig>,
+    /// An exponential moving average of the weights (timm's ModelEmaV2/V3), updated after every
+    /// optimizer step; validation, the best-checkpoint choice and the returned model then use the
+    /// averaged weights, and each checkpoint gets an `ema-N.bpk` beside it.
+    pub ema: Option<EmaDecay>,
     /// The training sampler (default: every item once per epoch, shuffled); class-aware and
     /// progressively balanced samplers fight class imbalance ([`crate::sample`]).
     #[config(default = "SamplerConfig::Shuffle")]

@@ -26,13 +26,13 @@ mod history;
 mod renderer;
 mod step;
 
-pub use checkpoint::AtomicFileCheckpointer;
+pub use checkpoint::{AtomicFileCheckpointer, EmaCheckpointer};
 pub use config::{
     EarlyStoppingConfig, LearnerConfig, Monitor, OptimizerConfig, ProgressMode, ScheduleConfig,
 };
 pub use history::{EpochMetrics, METRICS_CSV_HEADER};
 pub use renderer::QuietRenderer;
-pub use step::Classification;
+pub use step::{Classification, EmaCell, EmaHandle};
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -53,6 +53,7 @@ use burn::train::renderer::MetricsRenderer;
 use burn::train::{MetricEarlyStoppingStrategy, StoppingCondition, SupervisedTraining};
 use serde::{Deserialize, Serialize};
 
+use crate::average::ModelEma;
 use crate::data::{ClassificationBatcher, ImageDataset, ImageLoader, Normalize};
 use crate::error::{PodiumError, Result};
 use crate::infer::{EvalReport, Predictions, evaluate, predict};
@@ -88,8 +89,8 @@ impl RunInfo {
 /// The result of [`Learner::fit`]: the best model, the metric history and the run directory.
 #[derive(Debug)]
 pub struct Fitted<M> {
-    /// The model with the weights of the best epoch (by [`LearnerConfig::monitor`]), without
-    /// autodiff, ready for inference.
+    /// The model with the weights of the best epoch (by [`LearnerConfig::monitor`]; the EMA
+    /// weights when [`LearnerConfig::ema`] is set), without autodiff, ready for inference.
     pub model: M,
     /// One row per epoch and split, as in `metrics.csv`.
     pub history: Vec<EpochMetrics>,
@@ -101,6 +102,7 @@ pub struct Fitted<M> {
     pub stopped_early: bool,
     device: Device,
     batch_size: usize,
+    ema: bool,
 }
 
 impl<M: ImageClassifier> Fitted<M> {
@@ -125,9 +127,11 @@ impl<M: ImageClassifier> Fitted<M> {
         self.valid_rows().count()
     }
 
-    /// The best checkpoint's file (`checkpoint/model-{best_epoch}.bpk`).
+    /// The best checkpoint's file: `checkpoint/model-{best_epoch}.bpk`, or `ema-{best_epoch}.bpk`
+    /// when the run kept an EMA (whose weights validation used).
     pub fn best_checkpoint(&self) -> PathBuf {
-        checkpoint_dir(&self.run_dir).join(format!("model-{}.bpk", self.info.best_epoch))
+        let prefix = if self.ema { "ema" } else { "model" };
+        checkpoint_dir(&self.run_dir).join(format!("{prefix}-{}.bpk", self.info.best_epoch))
     }
 
     /// Scores the best model on a labelled dataset with the run's normalization.
@@ -304,9 +308,17 @@ impl Learner {
 
         let updates_per_epoch = train_loader.num_batches();
         let scheduler = cfg.schedule.build(cfg.lr, cfg.epochs, updates_per_epoch)?;
+        let ema: Option<Arc<dyn EmaHandle>> = match cfg.ema {
+            Some(decay) => Some(Arc::new(EmaCell::new(ModelEma::new(&model, decay)?))),
+            None => None,
+        };
+        let mut wrapped = Classification::new(model, objective);
+        if let Some(ema) = &ema {
+            wrapped = wrapped.with_ema(ema.clone());
+        }
         let learner = burn::train::Learner::new(
             // `train()` puts the parameters on autodiff, wherever the model was built.
-            Classification::new(model, objective).train(),
+            wrapped.train(),
             cfg.optimizer.init(),
             scheduler,
         );
@@ -350,6 +362,7 @@ impl Learner {
         let checkpointer = |name: &str| {
             AtomicFileCheckpointer::new(&ckpt, name).map_err(|e| PodiumError::io(&ckpt, e))
         };
+        let io = |e| PodiumError::io(&ckpt, e);
 
         let mut training =
             SupervisedTraining::new(&run_dir, Arc::new(train_loader), Arc::new(valid_loader))
@@ -365,6 +378,18 @@ impl Learner {
                 )
                 .with_checkpointing_strategy(checkpointing)
                 .with_application_logger(None);
+        training = match &ema {
+            Some(ema) => training.with_custom_checkpointers(
+                EmaCheckpointer::new(&ckpt, ema.clone()).map_err(io)?,
+                checkpointer("optim")?,
+                checkpointer("scheduler")?,
+            ),
+            None => training.with_custom_checkpointers(
+                checkpointer("model")?,
+                checkpointer("optim")?,
+                checkpointer("scheduler")?,
+            ),
+        };
         if num_classes > 5 {
             training = training.metrics((TopKAccuracyMetric::new(5),));
         }
@@ -409,8 +434,9 @@ impl Learner {
         let best_epoch = best.map_or(0, |r| r.epoch);
         let last_epoch = valid_rows.last().map_or(0, |r| r.epoch);
         let model = result.model.model;
-        let best_path = ckpt.join(format!("model-{best_epoch}.bpk"));
-        let model = if best_epoch != last_epoch && best_path.exists() {
+        let prefix = if ema.is_some() { "ema" } else { "model" };
+        let best_path = ckpt.join(format!("{prefix}-{best_epoch}.bpk"));
+        let model = if (best_epoch != last_epoch || ema.is_some()) && best_path.exists() {
             load_checkpoint(model, &best_path)?
         } else {
             model
@@ -435,6 +461,7 @@ impl Learner {
             run_dir,
             device: self.device.clone(),
             batch_size: cfg.batch_size,
+            ema: ema.is_some(),
         })
     }
 }

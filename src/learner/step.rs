@@ -5,6 +5,15 @@ use burn::module::Module;
 use burn::tensor::{Int, Tensor};
 use burn::train::{ClassificationOutput, InferenceStep, TrainOutput, TrainStep};
 
+use std::any::Any;
+use std::sync::{Arc, Mutex};
+
+use burn::store::ModuleRecord;
+
+use burn::optim::lr_scheduler::module_lr_scheduler::ModuleLearningRate;
+use burn::optim::{GradientsParams, ModuleOptimizer};
+
+use crate::average::ModelEma;
 use crate::data::ClassificationBatch;
 use crate::loss::{CrossEntropyLossConfig, LossConfig, Objective};
 use crate::model::ImageClassifier;
@@ -21,12 +30,90 @@ pub struct Classification<M> {
     pub model: M,
     #[module(skip)]
     objective: Objective,
+    #[module(skip)]
+    ema: Option<Arc<dyn EmaHandle>>,
+}
+
+/// An EMA of the weights shared between the training step (which updates it after each
+/// optimizer step), validation (which runs it) and the checkpointer (which saves it); the
+/// model type is erased so [`Classification`] can hold it.
+pub trait EmaHandle: Send + Sync + std::fmt::Debug {
+    /// Folds in the model after an optimizer step ([`ModelEma::step`]).
+    ///
+    /// # Panics
+    /// If `model` is not of the EMA's model type.
+    fn step_any(&self, model: &dyn Any);
+    /// Logits of the averaged model.
+    fn forward(&self, images: Tensor<4>) -> Tensor<2>;
+    /// The record (wrapped as a [`Classification`], like the model checkpoints) of the averaged
+    /// weights as the last validation saw them, for that epoch's checkpoint.
+    fn validated_record(&self) -> Option<ModuleRecord>;
+}
+
+/// A [`ModelEma`] with the copy of the weights the last validation ran.
+#[derive(Debug)]
+pub struct EmaCell<M> {
+    ema: ModelEma<M>,
+    validated: Option<(usize, M)>,
+}
+
+impl<M: ImageClassifier> EmaCell<M> {
+    /// Wraps an EMA for sharing.
+    pub fn new(ema: ModelEma<M>) -> Mutex<Self> {
+        Mutex::new(Self {
+            ema,
+            validated: None,
+        })
+    }
+}
+
+impl<M: ImageClassifier> EmaHandle for Mutex<EmaCell<M>> {
+    fn step_any(&self, model: &dyn Any) {
+        let model = model
+            .downcast_ref::<M>()
+            .expect("EmaHandle::step_any: the EMA's model type");
+        self.lock().expect("ema lock").ema.step(model);
+    }
+
+    fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        let mut cell = self.lock().expect("ema lock");
+        let updates = cell.ema.updates();
+        if cell.validated.as_ref().is_none_or(|(u, _)| *u != updates) {
+            // an independent copy: the checkpoint of this epoch must not follow later updates
+            let snapshot = cell.ema.snapshot();
+            cell.validated = Some((updates, snapshot));
+        }
+        cell.validated.as_ref().expect("just set").1.forward(images)
+    }
+
+    fn validated_record(&self) -> Option<ModuleRecord> {
+        let cell = self.lock().expect("ema lock");
+        cell.validated
+            .as_ref()
+            .map(|(_, m)| Classification::with_cross_entropy(m.clone()).into_record())
+    }
 }
 
 impl<M: ImageClassifier> Classification<M> {
     /// Wraps `model` with a training objective.
     pub fn new(model: M, objective: Objective) -> Self {
-        Self { model, objective }
+        Self {
+            model,
+            objective,
+            ema: None,
+        }
+    }
+
+    /// Keeps an exponential moving average of the weights: updated after every optimizer step
+    /// ([`ModelEma::step`]) and used by validation instead of the live weights.
+    pub fn with_ema(mut self, ema: Arc<dyn EmaHandle>) -> Self {
+        self.ema = Some(ema);
+        self
+    }
+
+    /// The EMA, if any.
+    pub fn ema(&self) -> Option<&Arc<dyn EmaHandle>> {
+        self.ema.as_ref()
     }
 
     /// Wraps `model` with plain cross-entropy.
@@ -56,9 +143,13 @@ impl<M: ImageClassifier> Classification<M> {
         ClassificationOutput::new(loss, logits, batch.targets)
     }
 
-    /// Logits and the plain mean cross-entropy of a batch.
+    /// Logits and the plain mean cross-entropy of a batch (with the EMA weights when an EMA is
+    /// kept).
     pub fn forward_eval(&self, batch: ClassificationBatch) -> ClassificationOutput {
-        let logits = self.model.forward(batch.images);
+        let logits = match &self.ema {
+            Some(ema) => ema.forward(batch.images),
+            None => self.model.forward(batch.images),
+        };
         let loss = plain_cross_entropy(logits.clone(), batch.targets.clone());
         ClassificationOutput::new(loss, logits, batch.targets)
     }
@@ -78,6 +169,19 @@ impl<M: ImageClassifier> TrainStep for Classification<M> {
     fn step(&self, batch: ClassificationBatch) -> TrainOutput<ClassificationOutput> {
         let item = self.forward_train(batch);
         TrainOutput::new(self, item.loss.backward(), item)
+    }
+
+    fn optimize(
+        self,
+        optim: &mut ModuleOptimizer,
+        lr_module: ModuleLearningRate,
+        grads: GradientsParams,
+    ) -> Self {
+        let updated = optim.step(lr_module, self, grads);
+        if let Some(ema) = &updated.ema {
+            ema.step_any(&updated.model);
+        }
+        updated
     }
 }
 

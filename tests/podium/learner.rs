@@ -526,3 +526,86 @@ fn timm_and_one_cycle_schedules_drive_the_learning_rate() {
         other => panic!("expected a config error, got {other:?}"),
     }
 }
+
+#[test]
+fn an_ema_validates_is_checkpointed_and_is_the_returned_model() {
+    use burn_podium::average::EmaDecay;
+    let _guard = lock();
+    let device = burn_podium::device::default_device();
+    let (train, valid) = digits().unwrap().split_stratified(0.3, 0).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let learner = Learner::new(
+        config(dir.path())
+            .with_epochs(3)
+            .with_lr(3e-3)
+            .with_ema(Some(EmaDecay::v3(0.9))),
+        &device,
+    );
+    let model = SimpleCnnConfig::new(10)
+        .with_in_channels(1)
+        .with_width(8)
+        .init(&device);
+    let fitted = learner.fit(model, train, valid.clone()).unwrap();
+    let best = fitted.best_checkpoint();
+    assert!(
+        best.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("ema-"),
+        "{}",
+        best.display()
+    );
+    assert!(best.exists());
+    let live = dir
+        .path()
+        .join(format!("checkpoint/model-{}.bpk", fitted.info.best_epoch));
+    assert!(live.exists());
+    let fresh = || {
+        SimpleCnnConfig::new(10)
+            .with_in_channels(1)
+            .with_width(8)
+            .init(&device)
+    };
+    let probs = |m: &burn_podium::model::SimpleCnn| {
+        burn_podium::infer::predict(
+            m,
+            &valid,
+            &fitted.info.classes,
+            &fitted.info.normalize,
+            64,
+            &device,
+        )
+        .unwrap()
+        .probabilities
+    };
+    let from_ema = probs(&load_checkpoint(fresh(), &best).unwrap());
+    let returned = fitted.predict(&valid).unwrap().probabilities;
+    let close = |a: &Vec<Vec<f32>>, b: &Vec<Vec<f32>>| {
+        a.iter()
+            .flatten()
+            .zip(b.iter().flatten())
+            .all(|(x, y)| (x - y).abs() < 1e-5)
+    };
+    assert!(
+        close(&from_ema, &returned),
+        "the returned model holds the EMA weights"
+    );
+    let from_live = probs(&load_checkpoint(fresh(), &live).unwrap());
+    assert!(
+        !close(&from_ema, &from_live),
+        "the EMA differs from the live weights"
+    );
+    // the validation accuracy of the best epoch is the EMA's
+    let report = fitted.evaluate(&valid).unwrap();
+    let best_row = fitted
+        .history
+        .iter()
+        .find(|r| r.split == "valid" && r.epoch == fitted.info.best_epoch)
+        .unwrap();
+    assert!(
+        (report.accuracy - best_row.accuracy).abs() < 1e-6,
+        "{} vs {}",
+        report.accuracy,
+        best_row.accuracy
+    );
+}
