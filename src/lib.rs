@@ -31,6 +31,7 @@ pub mod learner;
 pub mod loss;
 pub mod mix;
 pub mod model;
+pub mod optim;
 pub mod prelude;
 pub mod sample;
 pub mod schedule;

@@ -8,6 +8,7 @@ mod learner;
 mod loader;
 mod losses;
 mod mixing;
+mod optimizers;
 mod reference;
 mod reference_harness;
 mod sampling;

@@ -1,0 +1,146 @@
+//! AdaBelief (Zhuang et al. 2020, "AdaBelief Optimizer: Adapting Stepsizes by the Belief in
+//! Observed Gradients"), as `timm.optim.AdaBelief` (single-tensor path).
+
+use burn::optim::{LearningRate, Optimizer};
+use burn::tensor::{Device, Tensor};
+
+use super::{check_betas, check_non_negative};
+use crate::error::Result;
+
+/// `timm.optim.AdaBelief`: decoupled decay `p *= 1 - lr wd` (or L2 on the gradient);
+/// `m = b1 m + (1 - b1) g`, `s = b2 s + (1 - b2)(g - m)^2 + eps` (eps added to the state, as
+/// timm does in place). Without rectification
+/// `p -= lr / (1 - b1^t) m / (sqrt(s) / sqrt(1 - b2^t) + eps)`; with it (RAdaBelief), RAdam's
+/// rectified step `p -= lr step_size m / (sqrt(s) + eps)` when `N_sma >= 5`, else (with
+/// `degenerated_to_sgd`) `p -= lr m / (1 - b1^t)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AdaBelief {
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+    weight_decay: f64,
+    decoupled_decay: bool,
+    rectify: bool,
+    degenerated_to_sgd: bool,
+}
+
+/// Moments and step count of [`AdaBelief`].
+#[derive(Clone)]
+pub struct AdaBeliefState<const D: usize> {
+    /// First moment.
+    pub m: Tensor<D>,
+    /// The belief (variance of the gradient around `m`).
+    pub s: Tensor<D>,
+    /// Steps taken.
+    pub t: usize,
+}
+
+impl AdaBelief {
+    /// AdaBelief with timm's defaults: betas `(0.9, 0.999)`, eps `1e-16`, no weight decay,
+    /// decoupled decay, no rectification (`rectify = true` gives timm's `radabelief`).
+    pub fn timm_default(rectify: bool) -> Self {
+        Self {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-16,
+            weight_decay: 0.0,
+            decoupled_decay: true,
+            rectify,
+            degenerated_to_sgd: true,
+        }
+    }
+
+    /// AdaBelief with the given hyperparameters.
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`](crate::PodiumError::Config) for betas outside `[0, 1)` or negative
+    /// values.
+    pub fn new(
+        beta1: f64,
+        beta2: f64,
+        eps: f64,
+        weight_decay: f64,
+        decoupled_decay: bool,
+        rectify: bool,
+        degenerated_to_sgd: bool,
+    ) -> Result<Self> {
+        check_betas(beta1, beta2)?;
+        check_non_negative("eps", eps)?;
+        check_non_negative("weight_decay", weight_decay)?;
+        Ok(Self {
+            beta1,
+            beta2,
+            eps,
+            weight_decay,
+            decoupled_decay,
+            rectify,
+            degenerated_to_sgd,
+        })
+    }
+}
+
+impl Optimizer for AdaBelief {
+    type State<const D: usize> = AdaBeliefState<D>;
+
+    fn step<const D: usize>(
+        &self,
+        lr: LearningRate,
+        tensor: Tensor<D>,
+        grad: Tensor<D>,
+        state: Option<Self::State<D>>,
+    ) -> (Tensor<D>, Option<Self::State<D>>) {
+        let (b1, b2) = (self.beta1, self.beta2);
+        let (p, g) = if self.decoupled_decay {
+            (tensor * (1.0 - lr * self.weight_decay), grad)
+        } else if self.weight_decay != 0.0 {
+            (tensor.clone(), grad + tensor * self.weight_decay)
+        } else {
+            (tensor, grad)
+        };
+        let (m_prev, s_prev, t) = match state {
+            None => (g.zeros_like(), g.zeros_like(), 1),
+            Some(st) => (st.m, st.s, st.t + 1),
+        };
+        // timm: exp_avg.lerp_(grad, 1 - beta1)
+        let m = m_prev.clone() + (g.clone() - m_prev) * (1.0 - b1);
+        let r = g - m.clone();
+        let s = s_prev * b2 + r.clone() * r * (1.0 - b2) + self.eps;
+        let tf = t as i32;
+        let (bc1, bc2) = (1.0 - b1.powi(tf), 1.0 - b2.powi(tf));
+        let p = if !self.rectify {
+            let denom = s.clone().sqrt() / bc2.sqrt() + self.eps;
+            p - m.clone() / denom * (lr / bc1)
+        } else {
+            let beta2_t = b2.powi(tf);
+            let sma_max = 2.0 / (1.0 - b2) - 1.0;
+            let sma = sma_max - 2.0 * t as f64 * beta2_t / (1.0 - beta2_t);
+            if sma >= 5.0 {
+                let step = ((1.0 - beta2_t) * (sma - 4.0) / (sma_max - 4.0) * (sma - 2.0) / sma
+                    * sma_max
+                    / (sma_max - 2.0))
+                    .sqrt()
+                    / bc1;
+                p - m.clone() / (s.clone().sqrt() + self.eps) * (step * lr)
+            } else if self.degenerated_to_sgd {
+                p - m.clone() * (lr / bc1)
+            } else {
+                p
+            }
+        };
+        (p, Some(AdaBeliefState { m, s, t }))
+    }
+
+    fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
+        AdaBeliefState {
+            m: state.m.to_device(device),
+            s: state.s.to_device(device),
+            t: state.t,
+        }
+    }
+}
+
+super::record_state!(AdaBeliefState {
+    tensors: [m, s],
+    counts: [t],
+    floats: []
+});

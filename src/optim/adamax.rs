@@ -1,0 +1,104 @@
+//! `torch.optim.Adamax` (Kingma and Ba 2015, the infinity-norm variant of Adam).
+
+use burn::optim::{LearningRate, Optimizer};
+use burn::tensor::{Device, Tensor};
+
+use super::{check_betas, check_non_negative};
+use crate::error::Result;
+
+/// `torch.optim.Adamax`: `m = b1 m + (1 - b1) g`, `u = max(b2 u, |g| + eps)` (eps inside the
+/// max), `p -= lr / (1 - b1^t) m / u`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Adamax {
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+    weight_decay: f64,
+}
+
+/// Moments and step count of [`Adamax`].
+#[derive(Clone)]
+pub struct AdamaxState<const D: usize> {
+    /// First moment.
+    pub m: Tensor<D>,
+    /// Infinity norm.
+    pub u: Tensor<D>,
+    /// Steps taken.
+    pub t: usize,
+}
+
+impl Adamax {
+    /// Adamax with torch's defaults: betas `(0.9, 0.999)`, eps `1e-8`, no weight decay.
+    pub fn torch_default() -> Self {
+        Self {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+        }
+    }
+
+    /// Adamax with the given hyperparameters (L2 weight decay).
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`](crate::PodiumError::Config) for betas outside `[0, 1)` or negative
+    /// values.
+    pub fn new(beta1: f64, beta2: f64, eps: f64, weight_decay: f64) -> Result<Self> {
+        check_betas(beta1, beta2)?;
+        check_non_negative("eps", eps)?;
+        check_non_negative("weight_decay", weight_decay)?;
+        Ok(Self {
+            beta1,
+            beta2,
+            eps,
+            weight_decay,
+        })
+    }
+}
+
+impl Optimizer for Adamax {
+    type State<const D: usize> = AdamaxState<D>;
+
+    fn step<const D: usize>(
+        &self,
+        lr: LearningRate,
+        tensor: Tensor<D>,
+        grad: Tensor<D>,
+        state: Option<Self::State<D>>,
+    ) -> (Tensor<D>, Option<Self::State<D>>) {
+        let b1 = self.beta1;
+        let g = if self.weight_decay != 0.0 {
+            grad + tensor.clone() * self.weight_decay
+        } else {
+            grad
+        };
+        let g_abs = g.clone().abs() + self.eps;
+        let (m, u, t) = match state {
+            None => (g * (1.0 - b1), g_abs, 1),
+            Some(s) => (
+                s.m * b1 + g * (1.0 - b1),
+                (s.u * self.beta2).max_pair(g_abs),
+                s.t + 1,
+            ),
+        };
+        let step = lr / (1.0 - b1.powi(t as i32));
+        (
+            tensor - m.clone() / u.clone() * step,
+            Some(AdamaxState { m, u, t }),
+        )
+    }
+
+    fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
+        AdamaxState {
+            m: state.m.to_device(device),
+            u: state.u.to_device(device),
+            t: state.t,
+        }
+    }
+}
+
+super::record_state!(AdamaxState {
+    tensors: [m, u],
+    counts: [t],
+    floats: []
+});

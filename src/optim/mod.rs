@@ -1,0 +1,81 @@
+//! Optimizers with torch's and timm's exact update rules, as burn [`Optimizer`]s (build a
+//! [`ModuleOptimizer`] with `into()`, usable by burn-train's `Learner` and in a hand-written
+//! loop), plus torch's gradient clipping by global norm and by value, and gradient accumulation
+//! that reproduces the full-batch gradient.
+//!
+//! | optimizer | follows |
+//! |---|---|
+//! | [`TorchSgd`] (momentum, dampening, Nesterov, L2) | `torch.optim.SGD` |
+//! | [`RAdam`] | `torch.optim.RAdam` (Liu et al. 2020) |
+//! | [`NAdam`] | `torch.optim.NAdam` (Dozat 2016) |
+//! | [`Adamax`] | `torch.optim.Adamax` (Kingma and Ba 2015) |
+//! | [`AdaBelief`] (and RAdaBelief) | `timm.optim.AdaBelief` (Zhuang et al. 2020) |
+//!
+//! burn's own Adam and AdamW match torch once built with torch's epsilon (`1e-8`), as
+//! [`OptimizerConfig`](crate::learner::OptimizerConfig) does.
+//!
+//! [`Optimizer`]: burn::optim::Optimizer
+//! [`ModuleOptimizer`]: burn::optim::ModuleOptimizer
+
+mod accumulate;
+mod adabelief;
+mod adamax;
+mod clip;
+mod nadam;
+mod radam;
+mod sgd;
+
+pub use accumulate::WeightedGradAccumulator;
+pub use adabelief::AdaBelief;
+pub use adamax::Adamax;
+pub use clip::{
+    GradNorm, clip_grad_norm, clip_grad_norm_tensors, clip_grad_value, clip_grad_value_tensors,
+};
+pub use nadam::NAdam;
+pub use radam::RAdam;
+pub use sgd::TorchSgd;
+
+use crate::error::{PodiumError, Result};
+
+/// Implements burn's `RecordState` (optimizer state in checkpoints) for a state struct of
+/// tensors and `u64`-convertible or `f64` scalars (burn's derive only works inside burn-optim).
+macro_rules! record_state {
+    ($name:ident { tensors: [$($t:ident),*], counts: [$($c:ident),*], floats: [$($f:ident),*] }) => {
+        impl<const D: usize> burn::optim::RecordState for $name<D> {
+            fn state_flatten(&self, prefix: &str, out: &mut burn::optim::StateSink) {
+                $(out.push_tensor(prefix, stringify!($t), self.$t.to_data());)*
+                $(out.push_scalar(prefix, stringify!($c), (self.$c as u64).into());)*
+                $(out.push_scalar(prefix, stringify!($f), self.$f.into());)*
+            }
+
+            fn state_unflatten(
+                prefix: &str,
+                src: &mut burn::optim::StateSource,
+                device: &burn::tensor::Device,
+            ) -> Option<Self> {
+                Some(Self {
+                    $($t: burn::tensor::Tensor::from_data(src.take_tensor(prefix, stringify!($t))?, device),)*
+                    $($c: u64::try_from(src.take_scalar(prefix, stringify!($c))?).ok()? as usize,)*
+                    $($f: f64::try_from(src.take_scalar(prefix, stringify!($f))?).ok()?,)*
+                })
+            }
+        }
+    };
+}
+pub(crate) use record_state;
+
+pub(crate) fn check_betas(beta1: f64, beta2: f64) -> Result<()> {
+    for (k, b) in [("beta1", beta1), ("beta2", beta2)] {
+        if !(0.0..1.0).contains(&b) {
+            return Err(PodiumError::config(k, b, "must be in [0, 1)"));
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn check_non_negative(key: &str, v: f64) -> Result<()> {
+    if v.is_nan() || v < 0.0 {
+        return Err(PodiumError::config(key, v, "must be >= 0"));
+    }
+    Ok(())
+}

@@ -1,0 +1,123 @@
+//! `torch.optim.RAdam` (Liu et al. 2020, "On the Variance of the Adaptive Learning Rate and
+//! Beyond").
+
+use burn::optim::{LearningRate, Optimizer};
+use burn::tensor::{Device, Tensor};
+
+use super::{check_betas, check_non_negative};
+use crate::error::Result;
+
+/// `torch.optim.RAdam` (L2 weight decay, `decoupled_weight_decay=False`):
+/// `m = b1 m + (1 - b1) g`, `v = b2 v + (1 - b2) g^2`, `rho_inf = 2 / (1 - b2) - 1`,
+/// `rho_t = rho_inf - 2 t b2^t / (1 - b2^t)`. When `rho_t > 5`:
+/// `p -= lr m_hat r sqrt(1 - b2^t) / (sqrt(v) + eps)` with the rectification
+/// `r = sqrt((rho_t - 4)(rho_t - 2) rho_inf / ((rho_inf - 4)(rho_inf - 2) rho_t))`;
+/// otherwise the un-adapted `p -= lr m_hat` (`m_hat = m / (1 - b1^t)`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RAdam {
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+    weight_decay: f64,
+}
+
+/// Moments and step count of [`RAdam`].
+#[derive(Clone)]
+pub struct RAdamState<const D: usize> {
+    /// First moment.
+    pub m: Tensor<D>,
+    /// Second moment.
+    pub v: Tensor<D>,
+    /// Steps taken.
+    pub t: usize,
+}
+
+impl RAdam {
+    /// RAdam with torch's defaults: betas `(0.9, 0.999)`, eps `1e-8`, no weight decay.
+    pub fn torch_default() -> Self {
+        Self {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+        }
+    }
+
+    /// RAdam with the given hyperparameters.
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`](crate::PodiumError::Config) for betas outside `[0, 1)` or negative
+    /// eps or weight decay.
+    pub fn new(beta1: f64, beta2: f64, eps: f64, weight_decay: f64) -> Result<Self> {
+        check_betas(beta1, beta2)?;
+        check_non_negative("eps", eps)?;
+        check_non_negative("weight_decay", weight_decay)?;
+        Ok(Self {
+            beta1,
+            beta2,
+            eps,
+            weight_decay,
+        })
+    }
+}
+
+impl Optimizer for RAdam {
+    type State<const D: usize> = RAdamState<D>;
+
+    fn step<const D: usize>(
+        &self,
+        lr: LearningRate,
+        tensor: Tensor<D>,
+        grad: Tensor<D>,
+        state: Option<Self::State<D>>,
+    ) -> (Tensor<D>, Option<Self::State<D>>) {
+        let (b1, b2) = (self.beta1, self.beta2);
+        let g = if self.weight_decay != 0.0 {
+            grad + tensor.clone() * self.weight_decay
+        } else {
+            grad
+        };
+        let (m, v, t) = match state {
+            None => (
+                g.clone() * (1.0 - b1),
+                g.clone().powf_scalar(2.0) * (1.0 - b2),
+                1,
+            ),
+            Some(s) => (
+                s.m * b1 + g.clone() * (1.0 - b1),
+                s.v * b2 + g.clone().powf_scalar(2.0) * (1.0 - b2),
+                s.t + 1,
+            ),
+        };
+        let tf = t as i32;
+        let bc1 = 1.0 - b1.powi(tf);
+        let bc2 = 1.0 - b2.powi(tf);
+        let m_hat = m.clone() / bc1;
+        let rho_inf = 2.0 / (1.0 - b2) - 1.0;
+        let rho_t = rho_inf - 2.0 * t as f64 * b2.powi(tf) / bc2;
+        let update = if rho_t > 5.0 {
+            let rect = ((rho_t - 4.0) * (rho_t - 2.0) * rho_inf
+                / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t))
+                .sqrt();
+            let adaptive = (v.clone().sqrt() + self.eps).recip() * bc2.sqrt();
+            m_hat * adaptive * rect
+        } else {
+            m_hat
+        };
+        (tensor - update * lr, Some(RAdamState { m, v, t }))
+    }
+
+    fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
+        RAdamState {
+            m: state.m.to_device(device),
+            v: state.v.to_device(device),
+            t: state.t,
+        }
+    }
+}
+
+super::record_state!(RAdamState {
+    tensors: [m, v],
+    counts: [t],
+    floats: []
+});

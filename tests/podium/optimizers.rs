@@ -1,0 +1,314 @@
+//! Cases of `optim.json`: optimizers step by step on the quadratic objective, torch's gradient
+//! clipping, and gradient accumulation.
+
+use burn::module::{Module, Param};
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::{AdamConfig, AdamWConfig, GradientsParams, ModuleOptimizer};
+use burn::tensor::{Device, Tensor};
+use burn_podium::optim::*;
+
+use crate::reference::{Case, load_topic};
+
+#[derive(Module, Debug)]
+struct Quad {
+    w: Param<Tensor<2>>,
+    v: Param<Tensor<1>>,
+}
+
+fn objective(q: &Quad, a: &Tensor<2>, b: &Tensor<1>) -> Tensor<1> {
+    let [r, c] = q.w.dims();
+    let [m] = q.v.dims();
+    let n = r * c + m;
+    let theta = Tensor::cat(vec![q.w.val().reshape([r * c]), q.v.val()], 0);
+    let quad = theta
+        .clone()
+        .reshape([1, n])
+        .matmul(a.clone())
+        .matmul(theta.clone().reshape([n, 1]));
+    quad.reshape([1]) * 0.5 + (theta * b.clone()).sum()
+}
+
+fn floats<const D: usize>(t: Tensor<D>) -> Vec<f64> {
+    t.try_into_vec_as::<f32>()
+        .unwrap()
+        .into_iter()
+        .map(f64::from)
+        .collect()
+}
+
+fn betas(case: &Case) -> (f64, f64) {
+    let b = case.params["betas"].as_array().unwrap();
+    (b[0].as_f64().unwrap(), b[1].as_f64().unwrap())
+}
+
+fn opt_f64(case: &Case, key: &str, default: f64) -> f64 {
+    if case.has_param(key) {
+        case.f64(key)
+    } else {
+        default
+    }
+}
+
+fn run(case: &Case, mut optim: ModuleOptimizer) {
+    let d = Device::default().autodiff();
+    let a = case.input("A").float::<2>(&d);
+    let b = case.input("b").float::<1>(&d);
+    let mut q = Quad {
+        w: Param::from_tensor(case.input("W0").float::<2>(&d)),
+        v: Param::from_tensor(case.input("v0").float::<1>(&d)),
+    };
+    let steps = case.usize("n_steps");
+    let lr = case.f64("lr");
+    let (mut w, mut v, mut gw, mut gv, mut loss) = (vec![], vec![], vec![], vec![], vec![]);
+    for _ in 0..steps {
+        let l = objective(&q, &a, &b);
+        loss.extend(floats(l.clone()));
+        let grads = l.backward();
+        gw.extend(floats(q.w.grad(&grads).unwrap()));
+        gv.extend(floats(q.v.grad(&grads).unwrap()));
+        let gp = GradientsParams::from_grads(grads, &q);
+        q = optim.step(lr, q, gp);
+        w.extend(floats(q.w.val()));
+        v.extend(floats(q.v.val()));
+    }
+    let [r, c] = q.w.dims();
+    let [m] = q.v.dims();
+    case.assert_close("loss", &loss, &[steps]);
+    case.assert_close("grad_W", &gw, &[steps, r, c]);
+    case.assert_close("grad_v", &gv, &[steps, m]);
+    case.assert_close("W", &w, &[steps, r, c]);
+    case.assert_close("v", &v, &[steps, m]);
+}
+
+#[test]
+fn torch_sgd_matches() {
+    let topic = load_topic("optim.json");
+    for case in topic.cases_of("sgd") {
+        let o = TorchSgd::new(
+            case.f64("momentum"),
+            opt_f64(case, "dampening", 0.0),
+            case.f64("weight_decay"),
+            case.bool("nesterov"),
+        )
+        .unwrap();
+        run(case, o.into());
+    }
+}
+
+#[test]
+fn burns_adam_and_adamw_match_torch_with_torch_eps() {
+    let topic = load_topic("optim.json");
+    for case in topic.cases_of("adam") {
+        let (b1, b2) = betas(case);
+        let wd = opt_f64(case, "weight_decay", 0.0);
+        let mut c = AdamConfig::new()
+            .with_beta_1(b1 as f32)
+            .with_beta_2(b2 as f32)
+            .with_epsilon(case.f64("eps") as f32)
+            .with_amsgrad(case.has_param("amsgrad") && case.bool("amsgrad"));
+        if wd > 0.0 {
+            c = c.with_weight_decay(Some(WeightDecayConfig::new(wd as f32)));
+        }
+        run(case, c.init());
+    }
+    for case in topic.cases_of("adamw") {
+        let (b1, b2) = betas(case);
+        let c = AdamWConfig::new()
+            .with_beta_1(b1 as f32)
+            .with_beta_2(b2 as f32)
+            .with_epsilon(case.f64("eps") as f32)
+            .with_weight_decay(case.f64("weight_decay") as f32);
+        run(case, c.init());
+    }
+}
+
+#[test]
+fn radam_nadam_adamax_adabelief_match() {
+    let topic = load_topic("optim.json");
+    for case in topic.cases_of("radam") {
+        let (b1, b2) = betas(case);
+        run(
+            case,
+            RAdam::new(b1, b2, case.f64("eps"), case.f64("weight_decay"))
+                .unwrap()
+                .into(),
+        );
+    }
+    for case in topic.cases_of("nadam") {
+        let (b1, b2) = betas(case);
+        let o = NAdam::new(
+            b1,
+            b2,
+            case.f64("eps"),
+            opt_f64(case, "weight_decay", 0.0),
+            case.f64("momentum_decay"),
+        )
+        .unwrap();
+        run(case, o.into());
+    }
+    for case in topic.cases_of("adamax") {
+        let (b1, b2) = betas(case);
+        run(
+            case,
+            Adamax::new(b1, b2, case.f64("eps"), opt_f64(case, "weight_decay", 0.0))
+                .unwrap()
+                .into(),
+        );
+    }
+    for case in topic.cases_of("adabelief") {
+        let (b1, b2) = betas(case);
+        let o = AdaBelief::new(
+            b1,
+            b2,
+            case.f64("eps"),
+            case.f64("weight_decay"),
+            case.bool("decoupled_decay"),
+            case.bool("rectify"),
+            !case.has_param("degenerated_to_sgd") || case.bool("degenerated_to_sgd"),
+        )
+        .unwrap();
+        run(case, o.into());
+    }
+}
+
+fn grads3(case: &Case, d: &Device) -> Vec<Tensor<1>> {
+    ["g0", "g1", "g2"]
+        .iter()
+        .map(|k| {
+            let t = case.input(k);
+            Tensor::<1>::from_floats(t.f32s().as_slice(), d)
+        })
+        .collect()
+}
+
+#[test]
+fn gradient_clipping_matches_torch() {
+    let topic = load_topic("optim.json");
+    let d = Device::default();
+    for case in topic.cases_of("clip_grad_norm") {
+        let norm = match case.str("norm_type") {
+            "1" => GradNorm::L1,
+            "2" => GradNorm::L2,
+            "inf" => GradNorm::Inf,
+            other => panic!("{other}"),
+        };
+        let (clipped, total) =
+            clip_grad_norm_tensors(grads3(case, &d), case.f64("max_norm"), norm).unwrap();
+        case.assert_close("total_norm", &[total], &[]);
+        for (k, g) in ["g0", "g1", "g2"].iter().zip(clipped) {
+            let shape = case.expected(k).shape.clone();
+            case.assert_close(k, &floats(g), &shape);
+        }
+    }
+    for case in topic.cases_of("clip_grad_value") {
+        let clipped = clip_grad_value_tensors(grads3(case, &d), case.f64("clip_value")).unwrap();
+        for (k, g) in ["g0", "g1", "g2"].iter().zip(clipped) {
+            let shape = case.expected(k).shape.clone();
+            case.assert_close(k, &floats(g), &shape);
+        }
+    }
+    assert!(clip_grad_norm_tensors(vec![], 0.0, GradNorm::L2).is_err());
+    assert!(clip_grad_value_tensors(vec![], -1.0).is_err());
+}
+
+#[test]
+fn module_level_clipping_uses_one_global_norm() {
+    let d = Device::default().autodiff();
+    let q = Quad {
+        w: Param::from_tensor(Tensor::<2>::from_floats([[3.0, 0.0]], &d)),
+        v: Param::from_tensor(Tensor::<1>::from_floats([4.0], &d)),
+    };
+    // loss = sum(w^2)/2 + sum(v^2)/2: gradients are w and v, global L2 norm 5
+    let loss = q.w.val().powf_scalar(2.0).sum() * 0.5 + q.v.val().powf_scalar(2.0).sum() * 0.5;
+    let mut gp = GradientsParams::from_grads(loss.backward(), &q);
+    let total = clip_grad_norm(&q, &mut gp, 1.0, GradNorm::L2).unwrap();
+    assert!((total - 5.0).abs() < 1e-6);
+    let gw = floats(gp.get::<2>(q.w.id).unwrap());
+    let gv = floats(gp.get::<1>(q.v.id).unwrap());
+    assert!(
+        (gw[0] - 0.6).abs() < 1e-5 && (gv[0] - 0.8).abs() < 1e-5,
+        "{gw:?} {gv:?}"
+    );
+}
+
+#[derive(Module, Debug)]
+struct LinearModel {
+    w: Param<Tensor<1>>,
+    c: Param<Tensor<1>>,
+}
+
+#[test]
+fn weighted_accumulation_reproduces_the_full_batch_gradient() {
+    let topic = load_topic("optim.json");
+    let d = Device::default().autodiff();
+    for case in topic.cases_of("grad_accumulation") {
+        let x = case.input("X").float::<2>(&d);
+        let y = case.input("y").float::<1>(&d);
+        let [n, k] = x.dims();
+        let model = LinearModel {
+            w: Param::from_tensor(case.input("w").float::<1>(&d)),
+            c: Param::from_tensor(case.input("c").float::<1>(&d)),
+        };
+        let loss_of = |xs: Tensor<2>, ys: Tensor<1>| {
+            let [b, _] = xs.dims();
+            let pred = xs.matmul(model.w.val().reshape([k, 1])).reshape([b]) + model.c.val();
+            (pred - ys).powf_scalar(2.0).mean()
+        };
+        let sizes: Vec<usize> = case.params["micro_batch_sizes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as usize)
+            .collect();
+        let count = sizes.len() as f64;
+        let (mut plain, mut weighted) = (
+            WeightedGradAccumulator::new(),
+            WeightedGradAccumulator::new(),
+        );
+        let mut start = 0;
+        for &s in &sizes {
+            let micro = || {
+                loss_of(
+                    x.clone().slice([start..start + s, 0..k]),
+                    y.clone().slice([start..start + s]),
+                )
+            };
+            plain.add(
+                &model,
+                GradientsParams::from_grads(micro().backward(), &model),
+                1.0 / count,
+            );
+            weighted.add(
+                &model,
+                GradientsParams::from_grads(micro().backward(), &model),
+                s as f64 / n as f64,
+            );
+            start += s;
+        }
+        let full = GradientsParams::from_grads(loss_of(x.clone(), y.clone()).backward(), &model);
+        let check = |gp: &GradientsParams, prefix: &str| {
+            case.assert_close(
+                &format!("{prefix}_grad_w"),
+                &floats(gp.get::<1>(model.w.id).unwrap()),
+                &[k],
+            );
+            case.assert_close(
+                &format!("{prefix}_grad_c"),
+                &floats(gp.get::<1>(model.c.id).unwrap()),
+                &[1],
+            );
+        };
+        check(&full, "full");
+        check(&plain.finish(&model), "accumulated");
+        check(&weighted.finish(&model), "weighted");
+    }
+}
+
+#[test]
+fn bad_optimizer_values_are_typed_errors() {
+    assert!(TorchSgd::new(0.0, 0.0, 0.0, true).is_err());
+    assert!(RAdam::new(1.0, 0.999, 1e-8, 0.0).is_err());
+    assert!(NAdam::new(0.9, 0.999, -1.0, 0.0, 4e-3).is_err());
+    assert!(Adamax::new(0.9, 0.999, 1e-8, -0.1).is_err());
+    assert!(AdaBelief::new(0.9, 1.5, 1e-16, 0.0, true, false, true).is_err());
+}
