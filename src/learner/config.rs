@@ -2,8 +2,7 @@
 
 use burn::config::Config;
 use burn::optim::decay::WeightDecayConfig;
-use burn::optim::momentum::MomentumConfig;
-use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer, SgdConfig};
+use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer};
 use serde::{Deserialize, Serialize};
 
 use crate::average::EmaDecay;
@@ -11,6 +10,10 @@ use crate::data::{CorruptPolicy, Normalize};
 use crate::error::{PodiumError, Result};
 use crate::loss::LossConfig;
 use crate::mix::MixupConfig;
+use crate::optim::{
+    AdaBelief, Adamax, GradNorm, NAdam, RAdam, TorchSgd, clip_grad_norm_tensors,
+    clip_grad_value_tensors,
+};
 use crate::sample::SamplerConfig;
 use crate::schedule::{
     OneCycle, ScheduleRunner, StepUnit, TimmSchedule, TorchSchedule, WarmupCosineLr,
@@ -23,8 +26,9 @@ use std::sync::Arc;
 /// momentum dampening `0.1`; torch's are `1e-8` and `0`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum OptimizerConfig {
-    /// `torch.optim.SGD`: `v = momentum * v + g + weight_decay * w`, then
-    /// `w -= lr * (g + momentum * v)` with Nesterov or `w -= lr * v` without (no dampening).
+    /// `torch.optim.SGD` ([`TorchSgd`]): `g += weight_decay w`; the momentum buffer starts as
+    /// `g`, then `buf = momentum buf + g`; `w -= lr (g + momentum buf)` with Nesterov,
+    /// `w -= lr buf` without.
     Sgd {
         /// Momentum factor (torch default 0; 0.9 is the usual choice).
         momentum: f64,
@@ -55,6 +59,54 @@ pub enum OptimizerConfig {
         eps: f32,
         /// Decoupled weight decay (torch default 0.01).
         weight_decay: f32,
+    },
+    /// [`RAdam`](crate::optim::RAdam) (torch).
+    RAdam {
+        /// First-moment decay (0.9).
+        beta1: f64,
+        /// Second-moment decay (0.999).
+        beta2: f64,
+        /// Denominator term (1e-8).
+        eps: f64,
+        /// L2 penalty (0).
+        weight_decay: f64,
+    },
+    /// [`NAdam`](crate::optim::NAdam) (torch).
+    NAdam {
+        /// First-moment decay (0.9).
+        beta1: f64,
+        /// Second-moment decay (0.999).
+        beta2: f64,
+        /// Denominator term (1e-8).
+        eps: f64,
+        /// L2 penalty (0).
+        weight_decay: f64,
+        /// Momentum schedule decay (4e-3).
+        momentum_decay: f64,
+    },
+    /// [`Adamax`](crate::optim::Adamax) (torch).
+    Adamax {
+        /// First-moment decay (0.9).
+        beta1: f64,
+        /// Infinity-norm decay (0.999).
+        beta2: f64,
+        /// Added inside the max (1e-8).
+        eps: f64,
+        /// L2 penalty (0).
+        weight_decay: f64,
+    },
+    /// [`AdaBelief`](crate::optim::AdaBelief) (timm; `rectify` gives RAdaBelief).
+    AdaBelief {
+        /// First-moment decay (0.9).
+        beta1: f64,
+        /// Belief decay (0.999).
+        beta2: f64,
+        /// Denominator term (timm default 1e-16).
+        eps: f64,
+        /// Decoupled weight decay.
+        weight_decay: f64,
+        /// RAdam's rectification.
+        rectify: bool,
     },
 }
 
@@ -97,34 +149,41 @@ impl OptimizerConfig {
     /// Checks the hyperparameters.
     ///
     /// # Errors
-    /// [`PodiumError::Config`] naming the key for a beta outside `[0, 1)`, a non-positive eps,
-    /// a negative weight decay or momentum.
+    /// [`PodiumError::Config`] naming the key (`optimizer.beta1` ...) for a beta outside `[0, 1)`,
+    /// a non-positive eps, a negative weight decay or momentum.
     pub fn validate(&self) -> Result<()> {
+        self.init().map(|_| ())
+    }
+
+    /// Builds the burn optimizer.
+    ///
+    /// # Errors
+    /// As [`Self::validate`].
+    pub fn init(&self) -> Result<ModuleOptimizer> {
         let check = |key: &str, v: f64, ok: bool, rule: &str| {
             if ok {
                 Ok(())
             } else {
-                Err(PodiumError::config(format!("optimizer.{key}"), v, rule))
+                Err(PodiumError::config(key, v, rule))
             }
         };
-        match *self {
+        let section = |e: PodiumError| e.in_section("optimizer");
+        Ok(match *self {
             Self::Sgd {
                 momentum,
+                nesterov,
                 weight_decay,
-                ..
             } => {
                 check(
                     "momentum",
                     momentum,
                     (0.0..1.0).contains(&momentum),
                     "must be in [0, 1)",
-                )?;
-                check(
-                    "weight_decay",
-                    weight_decay as f64,
-                    weight_decay >= 0.0,
-                    "must be >= 0",
                 )
+                .map_err(section)?;
+                TorchSgd::new(momentum, 0.0, weight_decay as f64, nesterov)
+                    .map_err(section)?
+                    .into()
             }
             Self::Adam {
                 beta1,
@@ -138,78 +197,101 @@ impl OptimizerConfig {
                 eps,
                 weight_decay,
             } => {
-                check(
-                    "beta1",
-                    beta1 as f64,
-                    (0.0..1.0).contains(&beta1),
-                    "must be in [0, 1)",
-                )?;
-                check(
-                    "beta2",
-                    beta2 as f64,
-                    (0.0..1.0).contains(&beta2),
-                    "must be in [0, 1)",
-                )?;
-                check("eps", eps as f64, eps > 0.0, "must be > 0")?;
+                crate::optim::check_betas(beta1 as f64, beta2 as f64).map_err(section)?;
+                check("eps", eps as f64, eps > 0.0, "must be > 0").map_err(section)?;
                 check(
                     "weight_decay",
                     weight_decay as f64,
                     weight_decay >= 0.0,
                     "must be >= 0",
                 )
+                .map_err(section)?;
+                if matches!(self, Self::Adam { .. }) {
+                    let mut c = AdamConfig::new()
+                        .with_beta_1(beta1)
+                        .with_beta_2(beta2)
+                        .with_epsilon(eps);
+                    if weight_decay > 0.0 {
+                        c = c.with_weight_decay(Some(WeightDecayConfig::new(weight_decay)));
+                    }
+                    c.init()
+                } else {
+                    AdamWConfig::new()
+                        .with_beta_1(beta1)
+                        .with_beta_2(beta2)
+                        .with_epsilon(eps)
+                        .with_weight_decay(weight_decay)
+                        .init()
+                }
             }
-        }
+            Self::RAdam {
+                beta1,
+                beta2,
+                eps,
+                weight_decay,
+            } => RAdam::new(beta1, beta2, eps, weight_decay)
+                .map_err(section)?
+                .into(),
+            Self::NAdam {
+                beta1,
+                beta2,
+                eps,
+                weight_decay,
+                momentum_decay,
+            } => NAdam::new(beta1, beta2, eps, weight_decay, momentum_decay)
+                .map_err(section)?
+                .into(),
+            Self::Adamax {
+                beta1,
+                beta2,
+                eps,
+                weight_decay,
+            } => Adamax::new(beta1, beta2, eps, weight_decay)
+                .map_err(section)?
+                .into(),
+            Self::AdaBelief {
+                beta1,
+                beta2,
+                eps,
+                weight_decay,
+                rectify,
+            } => AdaBelief::new(beta1, beta2, eps, weight_decay, true, rectify, true)
+                .map_err(section)?
+                .into(),
+        })
     }
+}
 
-    /// Builds the burn optimizer.
-    pub fn init(&self) -> ModuleOptimizer {
-        match *self {
-            Self::Sgd {
-                momentum,
-                nesterov,
-                weight_decay,
-            } => {
-                let mut c = SgdConfig::new();
-                if momentum > 0.0 {
-                    c = c.with_momentum(Some(
-                        MomentumConfig::new()
-                            .with_momentum(momentum)
-                            .with_dampening(0.0)
-                            .with_nesterov(nesterov),
-                    ));
-                }
-                if weight_decay > 0.0 {
-                    c = c.with_weight_decay(Some(WeightDecayConfig::new(weight_decay)));
-                }
-                c.init()
+/// Gradient clipping before each optimizer step, with torch's semantics.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ClipGrad {
+    /// `clip_grad_norm_`: one global norm over all gradients.
+    Norm {
+        /// The largest norm allowed.
+        max_norm: f64,
+        /// The norm.
+        norm: GradNorm,
+    },
+    /// `clip_grad_value_`.
+    Value {
+        /// Each gradient value is clamped to `[-clip, clip]`.
+        clip: f64,
+    },
+}
+
+impl ClipGrad {
+    /// Checks the value.
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`] (`clip_grad.max_norm` or `clip_grad.clip_value`).
+    pub fn validate(&self) -> Result<()> {
+        let r = match *self {
+            ClipGrad::Norm { max_norm, norm } => {
+                clip_grad_norm_tensors(Vec::new(), max_norm, norm).map(|_| ())
             }
-            Self::Adam {
-                beta1,
-                beta2,
-                eps,
-                weight_decay,
-            } => {
-                let mut c = AdamConfig::new()
-                    .with_beta_1(beta1)
-                    .with_beta_2(beta2)
-                    .with_epsilon(eps);
-                if weight_decay > 0.0 {
-                    c = c.with_weight_decay(Some(WeightDecayConfig::new(weight_decay)));
-                }
-                c.init()
-            }
-            Self::AdamW {
-                beta1,
-                beta2,
-                eps,
-                weight_decay,
-            } => AdamWConfig::new()
-                .with_beta_1(beta1)
-                .with_beta_2(beta2)
-                .with_epsilon(eps)
-                .with_weight_decay(weight_decay)
-                .init(),
-        }
+            ClipGrad::Value { clip } => clip_grad_value_tensors(Vec::new(), clip).map(|_| ()),
+        };
+        r.map_err(|e| e.in_section("clip_grad"))
     }
 }
 
@@ -348,6 +430,9 @@ pub struct LearnerConfig {
     /// (`mixup.label_smoothing`, timm's recipe), the batch size must be even, and the last
     /// smaller batch of each epoch is dropped.
     pub mixup: Option<MixupConfig>,
+    /// Gradient clipping before each optimizer step (torch's global norm or value); `None`
+    /// leaves the gradients as they are.
+    pub clip_grad: Option<ClipGrad>,
     /// An exponential moving average of the weights (timm's ModelEmaV2/V3), updated after every
     /// optimizer step; validation, the best-checkpoint choice and the returned model then use the
     /// averaged weights, and each checkpoint gets an `ema-N.bpk` beside it.
@@ -460,6 +545,9 @@ impl LearnerConfig {
         }
         if let Some(n) = &self.normalize {
             Normalize::new(n.mean.clone(), n.std.clone())?;
+        }
+        if let Some(clip) = &self.clip_grad {
+            clip.validate()?;
         }
         self.optimizer.validate()
     }

@@ -28,7 +28,8 @@ mod step;
 
 pub use checkpoint::{AtomicFileCheckpointer, EmaCheckpointer};
 pub use config::{
-    EarlyStoppingConfig, LearnerConfig, Monitor, OptimizerConfig, ProgressMode, ScheduleConfig,
+    ClipGrad, EarlyStoppingConfig, LearnerConfig, Monitor, OptimizerConfig, ProgressMode,
+    ScheduleConfig,
 };
 pub use history::{EpochMetrics, METRICS_CSV_HEADER};
 pub use renderer::QuietRenderer;
@@ -312,14 +313,14 @@ impl Learner {
             Some(decay) => Some(Arc::new(EmaCell::new(ModelEma::new(&model, decay)?))),
             None => None,
         };
-        let mut wrapped = Classification::new(model, objective);
+        let mut wrapped = Classification::new(model, objective).with_clip_grad(cfg.clip_grad);
         if let Some(ema) = &ema {
             wrapped = wrapped.with_ema(ema.clone());
         }
         let learner = burn::train::Learner::new(
             // `train()` puts the parameters on autodiff, wherever the model was built.
             wrapped.train(),
-            cfg.optimizer.init(),
+            cfg.optimizer.init()?,
             scheduler,
         );
 

@@ -13,10 +13,12 @@ use burn::store::ModuleRecord;
 use burn::optim::lr_scheduler::module_lr_scheduler::ModuleLearningRate;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 
+use super::config::ClipGrad;
 use crate::average::ModelEma;
 use crate::data::ClassificationBatch;
 use crate::loss::{CrossEntropyLossConfig, LossConfig, Objective};
 use crate::model::ImageClassifier;
+use crate::optim::{clip_grad_norm, clip_grad_value};
 
 /// A classifier with its training objective (a [`LossConfig`] built for the training data).
 ///
@@ -32,6 +34,8 @@ pub struct Classification<M> {
     objective: Objective,
     #[module(skip)]
     ema: Option<Arc<dyn EmaHandle>>,
+    #[module(skip)]
+    clip_grad: Option<ClipGrad>,
 }
 
 /// An EMA of the weights shared between the training step (which updates it after each
@@ -101,7 +105,19 @@ impl<M: ImageClassifier> Classification<M> {
             model,
             objective,
             ema: None,
+            clip_grad: None,
         }
+    }
+
+    /// Clips the gradients (torch's global norm or value) before every optimizer step.
+    ///
+    /// # Panics
+    /// At the first optimizer step, if the clip value is invalid (check it with
+    /// [`ClipGrad::validate`], as [`LearnerConfig::validate`](super::LearnerConfig::validate)
+    /// does).
+    pub fn with_clip_grad(mut self, clip_grad: Option<ClipGrad>) -> Self {
+        self.clip_grad = clip_grad;
+        self
     }
 
     /// Keeps an exponential moving average of the weights: updated after every optimizer step
@@ -177,6 +193,16 @@ impl<M: ImageClassifier> TrainStep for Classification<M> {
         lr_module: ModuleLearningRate,
         grads: GradientsParams,
     ) -> Self {
+        let mut grads = grads;
+        match self.clip_grad {
+            Some(ClipGrad::Norm { max_norm, norm }) => {
+                clip_grad_norm(&self, &mut grads, max_norm, norm).expect("validated clip_grad");
+            }
+            Some(ClipGrad::Value { clip }) => {
+                clip_grad_value(&self, &mut grads, clip).expect("validated clip_grad");
+            }
+            None => {}
+        }
         let updated = optim.step(lr_module, self, grads);
         if let Some(ema) = &updated.ema {
             ema.step_any(&updated.model);

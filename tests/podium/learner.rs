@@ -609,3 +609,124 @@ fn an_ema_validates_is_checkpointed_and_is_the_returned_model() {
         best_row.accuracy
     );
 }
+
+#[test]
+fn podium_optimizers_and_gradient_clipping_train_in_the_learner() {
+    use burn_podium::learner::ClipGrad;
+    use burn_podium::optim::GradNorm;
+    let _guard = lock();
+    let device = burn_podium::device::default_device();
+    let (train, valid) = digits().unwrap().split_stratified(0.3, 0).unwrap();
+    let run = |optimizer: OptimizerConfig, clip: Option<ClipGrad>| {
+        let dir = tempfile::tempdir().unwrap();
+        let learner = Learner::new(
+            config(dir.path())
+                .with_epochs(2)
+                .with_lr(1e-2)
+                .with_optimizer(optimizer)
+                .with_clip_grad(clip),
+            &device,
+        );
+        let fitted = learner
+            .fit(
+                Probe {
+                    fc: LinearConfig::new(64, 10).init(&device),
+                },
+                train.clone(),
+                valid.clone(),
+            )
+            .unwrap();
+        fitted
+            .history
+            .iter()
+            .map(|r| (r.loss, r.accuracy))
+            .collect::<Vec<_>>()
+    };
+    let nadam = OptimizerConfig::NAdam {
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+        weight_decay: 0.0,
+        momentum_decay: 4e-3,
+    };
+    let plain = run(nadam.clone(), None);
+    assert!(plain[3].1 > 70.0, "NAdam learns: {plain:?}");
+    let clipped = run(
+        nadam,
+        Some(ClipGrad::Norm {
+            max_norm: 1e-3,
+            norm: GradNorm::L2,
+        }),
+    );
+    assert_ne!(plain, clipped, "clipping changes the updates");
+    // RAdam's rectification keeps its first steps small (it warms up over ~1/(1 - beta2) steps)
+    let radam = run(
+        OptimizerConfig::RAdam {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+        },
+        None,
+    );
+    assert!(radam.iter().all(|(l, _)| l.is_finite()));
+    let adamax = run(
+        OptimizerConfig::Adamax {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+        },
+        None,
+    );
+    assert!(adamax[3].1 > 70.0, "Adamax learns: {adamax:?}");
+    let belief = run(
+        OptimizerConfig::AdaBelief {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-16,
+            weight_decay: 0.01,
+            rectify: true,
+        },
+        Some(ClipGrad::Value { clip: 1.0 }),
+    );
+    assert!(belief.iter().all(|(l, _)| l.is_finite()));
+    let dir = tempfile::tempdir().unwrap();
+    match Learner::new(
+        config(dir.path()).with_clip_grad(Some(ClipGrad::Norm {
+            max_norm: 0.0,
+            norm: GradNorm::L2,
+        })),
+        &device,
+    )
+    .fit(
+        Probe {
+            fc: LinearConfig::new(64, 10).init(&device),
+        },
+        train.clone(),
+        valid.clone(),
+    ) {
+        Err(PodiumError::Config { key, .. }) => assert_eq!(key, "clip_grad.max_norm"),
+        other => panic!("expected a config error, got {other:?}"),
+    }
+    match Learner::new(
+        config(dir.path()).with_optimizer(OptimizerConfig::NAdam {
+            beta1: 0.9,
+            beta2: 2.0,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            momentum_decay: 4e-3,
+        }),
+        &device,
+    )
+    .fit(
+        Probe {
+            fc: LinearConfig::new(64, 10).init(&device),
+        },
+        train,
+        valid,
+    ) {
+        Err(PodiumError::Config { key, .. }) => assert_eq!(key, "optimizer.beta2"),
+        other => panic!("expected a config error, got {other:?}"),
+    }
+}
