@@ -262,6 +262,25 @@ impl OptimizerConfig {
     }
 }
 
+/// Sharpness-aware minimization settings (davda54/sam's names).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SamConfig {
+    /// Neighbourhood size (0.05 for SAM, about 2 for ASAM).
+    pub rho: f64,
+    /// ASAM's parameter-scaled perturbation.
+    pub adaptive: bool,
+}
+
+impl SamConfig {
+    /// Builds the [`Sam`](crate::optim::Sam) step.
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`] (`sam.rho`) for a negative or non-finite rho.
+    pub fn init(&self) -> Result<crate::optim::Sam> {
+        crate::optim::Sam::new(self.rho, self.adaptive)
+    }
+}
+
 /// Gradient clipping before each optimizer step, with torch's semantics.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ClipGrad {
@@ -430,6 +449,9 @@ pub struct LearnerConfig {
     /// (`mixup.label_smoothing`, timm's recipe), the batch size must be even, and the last
     /// smaller batch of each epoch is dropped.
     pub mixup: Option<MixupConfig>,
+    /// Sharpness-aware minimization (SAM, or ASAM with `adaptive`): two forward/backward passes
+    /// per step ([`Sam`](crate::optim::Sam)); `None` trains plainly.
+    pub sam: Option<SamConfig>,
     /// Gradient clipping before each optimizer step (torch's global norm or value); `None`
     /// leaves the gradients as they are.
     pub clip_grad: Option<ClipGrad>,
@@ -548,6 +570,9 @@ impl LearnerConfig {
         }
         if let Some(clip) = &self.clip_grad {
             clip.validate()?;
+        }
+        if let Some(sam) = &self.sam {
+            sam.init()?;
         }
         self.optimizer.validate()
     }

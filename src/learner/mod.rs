@@ -29,7 +29,7 @@ mod step;
 pub use checkpoint::{AtomicFileCheckpointer, EmaCheckpointer};
 pub use config::{
     ClipGrad, EarlyStoppingConfig, LearnerConfig, Monitor, OptimizerConfig, ProgressMode,
-    ScheduleConfig,
+    SamConfig, ScheduleConfig,
 };
 pub use history::{EpochMetrics, METRICS_CSV_HEADER};
 pub use renderer::QuietRenderer;
@@ -313,7 +313,10 @@ impl Learner {
             Some(decay) => Some(Arc::new(EmaCell::new(ModelEma::new(&model, decay)?))),
             None => None,
         };
-        let mut wrapped = Classification::new(model, objective).with_clip_grad(cfg.clip_grad);
+        let sam = cfg.sam.map(|s| s.init()).transpose()?;
+        let mut wrapped = Classification::new(model, objective)
+            .with_clip_grad(cfg.clip_grad)
+            .with_sam(sam);
         if let Some(ema) = &ema {
             wrapped = wrapped.with_ema(ema.clone());
         }

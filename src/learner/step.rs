@@ -18,7 +18,7 @@ use crate::average::ModelEma;
 use crate::data::ClassificationBatch;
 use crate::loss::{CrossEntropyLossConfig, LossConfig, Objective};
 use crate::model::ImageClassifier;
-use crate::optim::{clip_grad_norm, clip_grad_value};
+use crate::optim::{Sam, clip_grad_norm, clip_grad_value};
 
 /// A classifier with its training objective (a [`LossConfig`] built for the training data).
 ///
@@ -36,6 +36,8 @@ pub struct Classification<M> {
     ema: Option<Arc<dyn EmaHandle>>,
     #[module(skip)]
     clip_grad: Option<ClipGrad>,
+    #[module(skip)]
+    sam: Option<Sam>,
 }
 
 /// An EMA of the weights shared between the training step (which updates it after each
@@ -106,7 +108,17 @@ impl<M: ImageClassifier> Classification<M> {
             objective,
             ema: None,
             clip_grad: None,
+            sam: None,
         }
+    }
+
+    /// Trains with sharpness-aware minimization: each step takes the gradient at the weights
+    /// perturbed by [`Sam::perturb`] (a second forward and backward pass on the same batch), and
+    /// the optimizer applies it to the unperturbed weights. The reported training loss is the
+    /// first pass's. BatchNorm statistics are updated by both passes (davda54/sam's default).
+    pub fn with_sam(mut self, sam: Option<Sam>) -> Self {
+        self.sam = sam;
+        self
     }
 
     /// Clips the gradients (torch's global norm or value) before every optimizer step.
@@ -183,8 +195,20 @@ impl<M: ImageClassifier> TrainStep for Classification<M> {
     type Output = ClassificationOutput;
 
     fn step(&self, batch: ClassificationBatch) -> TrainOutput<ClassificationOutput> {
-        let item = self.forward_train(batch);
-        TrainOutput::new(self, item.loss.backward(), item)
+        match self.sam {
+            None => {
+                let item = self.forward_train(batch);
+                TrainOutput::new(self, item.loss.backward(), item)
+            }
+            Some(sam) => {
+                let first = self.forward_train(batch.clone());
+                let grads = GradientsParams::from_grads(first.loss.backward(), self);
+                let perturbed = sam.perturb(self, &grads);
+                let second = perturbed.forward_train(batch);
+                // keyed by the same parameter ids: the optimizer applies them to `self`
+                TrainOutput::new(&perturbed, second.loss.backward(), first)
+            }
+        }
     }
 
     fn optimize(

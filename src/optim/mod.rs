@@ -10,6 +10,8 @@
 //! | [`NAdam`] | `torch.optim.NAdam` (Dozat 2016) |
 //! | [`Adamax`] | `torch.optim.Adamax` (Kingma and Ba 2015) |
 //! | [`AdaBelief`] (and RAdaBelief) | `timm.optim.AdaBelief` (Zhuang et al. 2020) |
+//! | [`Lookahead`] over any of them (Ranger: over RAdam) | `timm.optim.Lookahead` (Zhang et al. 2019) |
+//! | [`Sam`] (SAM and ASAM) | davda54/sam (Foret et al. 2021; Kwon et al. 2021) |
 //!
 //! burn's own Adam and AdamW match torch once built with torch's epsilon (`1e-8`), as
 //! [`OptimizerConfig`](crate::learner::OptimizerConfig) does.
@@ -21,8 +23,10 @@ mod accumulate;
 mod adabelief;
 mod adamax;
 mod clip;
+mod lookahead;
 mod nadam;
 mod radam;
+mod sam;
 mod sgd;
 
 pub use accumulate::WeightedGradAccumulator;
@@ -31,8 +35,10 @@ pub use adamax::Adamax;
 pub use clip::{
     GradNorm, clip_grad_norm, clip_grad_norm_tensors, clip_grad_value, clip_grad_value_tensors,
 };
+pub use lookahead::{Lookahead, LookaheadState};
 pub use nadam::NAdam;
 pub use radam::RAdam;
+pub use sam::Sam;
 pub use sgd::TorchSgd;
 
 use crate::error::{PodiumError, Result};

@@ -730,3 +730,62 @@ fn podium_optimizers_and_gradient_clipping_train_in_the_learner() {
         other => panic!("expected a config error, got {other:?}"),
     }
 }
+
+#[test]
+fn sam_trains_in_the_learner() {
+    use burn_podium::learner::SamConfig;
+    let _guard = lock();
+    let device = burn_podium::device::default_device();
+    let (train, valid) = digits().unwrap().split_stratified(0.3, 0).unwrap();
+    let run = |sam: Option<SamConfig>| {
+        let dir = tempfile::tempdir().unwrap();
+        let learner = Learner::new(
+            config(dir.path())
+                .with_epochs(2)
+                .with_lr(3e-3)
+                .with_sam(sam),
+            &device,
+        );
+        let model = SimpleCnnConfig::new(10)
+            .with_in_channels(1)
+            .with_width(8)
+            .init(&device);
+        let fitted = learner.fit(model, train.clone(), valid.clone()).unwrap();
+        fitted
+            .history
+            .iter()
+            .map(|r| (r.loss, r.accuracy))
+            .collect::<Vec<_>>()
+    };
+    let plain = run(None);
+    let sam = run(Some(SamConfig {
+        rho: 0.05,
+        adaptive: false,
+    }));
+    assert_ne!(plain, sam, "SAM changes the updates");
+    assert!(
+        sam[3].1 > 50.0 && sam[3].1 > plain[3].1 - 10.0,
+        "SAM learns: {sam:?} (plain {plain:?})"
+    );
+    let asam = run(Some(SamConfig {
+        rho: 2.0,
+        adaptive: true,
+    }));
+    assert!(asam.iter().all(|(l, _)| l.is_finite()));
+    let dir = tempfile::tempdir().unwrap();
+    match Learner::new(
+        config(dir.path()).with_sam(Some(SamConfig {
+            rho: -1.0,
+            adaptive: false,
+        })),
+        &device,
+    )
+    .fit(
+        SimpleCnnConfig::new(10).with_in_channels(1).init(&device),
+        train.clone(),
+        valid.clone(),
+    ) {
+        Err(PodiumError::Config { key, .. }) => assert_eq!(key, "sam.rho"),
+        other => panic!("expected a config error, got {other:?}"),
+    }
+}

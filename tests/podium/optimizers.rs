@@ -312,3 +312,127 @@ fn bad_optimizer_values_are_typed_errors() {
     assert!(Adamax::new(0.9, 0.999, 1e-8, -0.1).is_err());
     assert!(AdaBelief::new(0.9, 1.5, 1e-16, 0.0, true, false, true).is_err());
 }
+
+#[test]
+fn burns_lion_and_adan_match_timm() {
+    use burn::optim::{AdanConfig, LionConfig};
+    let topic = load_topic("optim.json");
+    for case in topic.cases_of("lion") {
+        let (b1, b2) = betas(case);
+        let c = LionConfig::new()
+            .with_beta_1(b1 as f32)
+            .with_beta_2(b2 as f32)
+            .with_weight_decay(case.f64("weight_decay") as f32);
+        run(case, c.init());
+    }
+    for case in topic.cases_of("adan") {
+        let b = case.params["betas"].as_array().unwrap();
+        let c = AdanConfig::new()
+            .with_beta_1(b[0].as_f64().unwrap() as f32)
+            .with_beta_2(b[1].as_f64().unwrap() as f32)
+            .with_beta_3(b[2].as_f64().unwrap() as f32)
+            .with_epsilon(case.f64("eps") as f32)
+            .with_weight_decay(case.f64("weight_decay") as f32)
+            .with_no_prox(case.bool("no_prox"));
+        run(case, c.init());
+    }
+}
+
+#[test]
+fn lookahead_matches_timm_and_the_paper_init() {
+    let topic = load_topic("optim.json");
+    let adam = |case: &Case| {
+        let (b1, b2) = betas(case);
+        burn::optim::AdamConfig::new()
+            .with_beta_1(b1 as f32)
+            .with_beta_2(b2 as f32)
+            .with_epsilon(opt_f64(case, "eps", 1e-8) as f32)
+            .build()
+    };
+    for case in topic.cases_of("lookahead_adam") {
+        let o = Lookahead::new(adam(case), case.f64("alpha"), case.usize("k")).unwrap();
+        run(case, o.into());
+    }
+    for case in topic.cases_of("lookahead_adam_paper_init") {
+        let o = Lookahead::new(adam(case), case.f64("alpha"), case.usize("k"))
+            .unwrap()
+            .with_paper_init(true);
+        run(case, o.into());
+    }
+    for case in topic.cases_of("lookahead_radam") {
+        let (b1, b2) = betas(case);
+        let o = Lookahead::new(
+            RAdam::new(b1, b2, case.f64("eps"), 0.0).unwrap(),
+            case.f64("alpha"),
+            case.usize("k"),
+        )
+        .unwrap();
+        run(case, o.into());
+    }
+    assert!(Lookahead::new(RAdam::torch_default(), 1.5, 6).is_err());
+    assert!(Lookahead::new(RAdam::torch_default(), 0.5, 0).is_err());
+}
+
+#[test]
+fn sam_and_asam_match_the_reference_implementation() {
+    let topic = load_topic("optim.json");
+    let d = Device::default().autodiff();
+    for case in topic.cases_of("sam") {
+        let a = case.input("A").float::<2>(&d);
+        let b = case.input("b").float::<1>(&d);
+        let mut q = Quad {
+            w: Param::from_tensor(case.input("W0").float::<2>(&d)),
+            v: Param::from_tensor(case.input("v0").float::<1>(&d)),
+        };
+        let sam = Sam::new(case.f64("rho"), case.bool("adaptive")).unwrap();
+        let mut optim: ModuleOptimizer = TorchSgd::new(
+            case.f64("momentum"),
+            0.0,
+            case.f64("weight_decay"),
+            case.bool("nesterov"),
+        )
+        .unwrap()
+        .into();
+        let steps = case.usize("n_steps");
+        let mut out: std::collections::BTreeMap<&str, Vec<f64>> = Default::default();
+        for _ in 0..steps {
+            let l = objective(&q, &a, &b);
+            out.entry("loss").or_default().extend(floats(l.clone()));
+            let grads = l.backward();
+            out.entry("grad_W")
+                .or_default()
+                .extend(floats(q.w.grad(&grads).unwrap()));
+            out.entry("grad_v")
+                .or_default()
+                .extend(floats(q.v.grad(&grads).unwrap()));
+            let gp = GradientsParams::from_grads(grads, &q);
+            let perturbed = sam.perturb(&q, &gp);
+            out.entry("W_perturbed")
+                .or_default()
+                .extend(floats(perturbed.w.val()));
+            out.entry("v_perturbed")
+                .or_default()
+                .extend(floats(perturbed.v.val()));
+            let l2 = objective(&perturbed, &a, &b);
+            out.entry("loss_perturbed")
+                .or_default()
+                .extend(floats(l2.clone()));
+            let grads2 = l2.backward();
+            out.entry("grad_W_perturbed")
+                .or_default()
+                .extend(floats(perturbed.w.grad(&grads2).unwrap()));
+            out.entry("grad_v_perturbed")
+                .or_default()
+                .extend(floats(perturbed.v.grad(&grads2).unwrap()));
+            let gp2 = GradientsParams::from_grads(grads2, &perturbed);
+            q = optim.step(case.f64("lr"), q, gp2);
+            out.entry("W").or_default().extend(floats(q.w.val()));
+            out.entry("v").or_default().extend(floats(q.v.val()));
+        }
+        for (key, values) in &out {
+            let shape = case.expected(key).shape.clone();
+            case.assert_close(key, values, &shape);
+        }
+    }
+    assert!(Sam::new(-0.1, false).is_err());
+}
