@@ -11,8 +11,8 @@ use crate::error::{PodiumError, Result};
 use crate::loss::LossConfig;
 use crate::mix::MixupConfig;
 use crate::optim::{
-    AdaBelief, Adamax, GradNorm, NAdam, RAdam, TorchSgd, clip_grad_norm_tensors,
-    clip_grad_value_tensors,
+    AdaBelief, Adamax, GradNorm, Lamb, Lars, Lookahead, Madgrad, NAdam, RAdam, TorchSgd,
+    clip_grad_norm_tensors, clip_grad_value_tensors,
 };
 use crate::sample::SamplerConfig;
 use crate::schedule::{
@@ -94,6 +94,65 @@ pub enum OptimizerConfig {
         eps: f64,
         /// L2 penalty (0).
         weight_decay: f64,
+    },
+    /// [`Lamb`](crate::optim::Lamb) (timm; `trust_clip` gives LAMBC). timm also clips the
+    /// global gradient norm at 1 first: set [`LearnerConfig::clip_grad`] for that.
+    Lamb {
+        /// First-moment decay (0.9).
+        beta1: f64,
+        /// Second-moment decay (0.999).
+        beta2: f64,
+        /// Denominator term (1e-6).
+        eps: f64,
+        /// Weight decay (timm default 0.01).
+        weight_decay: f64,
+        /// Clamp the trust ratio at 1.
+        trust_clip: bool,
+    },
+    /// [`Lars`](crate::optim::Lars) (timm; `trust_clip` gives LARC).
+    Lars {
+        /// Momentum (0.9).
+        momentum: f64,
+        /// Weight decay.
+        weight_decay: f64,
+        /// Trust coefficient (1e-3).
+        trust_coeff: f64,
+        /// Clip the trust ratio (LARC).
+        trust_clip: bool,
+    },
+    /// [`Madgrad`](crate::optim::Madgrad) (timm).
+    Madgrad {
+        /// Momentum (0.9).
+        momentum: f64,
+        /// L2 weight decay.
+        weight_decay: f64,
+        /// Denominator term (1e-6).
+        eps: f64,
+    },
+    /// burn's Lion (Chen et al. 2023), which matches timm's.
+    Lion {
+        /// Interpolation factor of the update (0.9).
+        beta1: f64,
+        /// Momentum decay (0.99).
+        beta2: f64,
+        /// Decoupled weight decay.
+        weight_decay: f64,
+    },
+    /// Ranger: [`Lookahead`](crate::optim::Lookahead) over [`RAdam`](crate::optim::RAdam)
+    /// (timm's `lookahead_radam`: `alpha = 0.5`, `k = 6`).
+    Ranger {
+        /// First-moment decay (0.9).
+        beta1: f64,
+        /// Second-moment decay (0.999).
+        beta2: f64,
+        /// Denominator term (1e-8).
+        eps: f64,
+        /// L2 weight decay.
+        weight_decay: f64,
+        /// Slow-weight step.
+        alpha: f64,
+        /// Sync period.
+        k: usize,
     },
     /// [`AdaBelief`](crate::optim::AdaBelief) (timm; `rectify` gives RAdaBelief).
     AdaBelief {
@@ -258,6 +317,63 @@ impl OptimizerConfig {
             } => AdaBelief::new(beta1, beta2, eps, weight_decay, true, rectify, true)
                 .map_err(section)?
                 .into(),
+            Self::Lamb {
+                beta1,
+                beta2,
+                eps,
+                weight_decay,
+                trust_clip,
+            } => Lamb::new(beta1, beta2, eps, weight_decay, trust_clip, true)
+                .map_err(section)?
+                .into(),
+            Self::Lars {
+                momentum,
+                weight_decay,
+                trust_coeff,
+                trust_clip,
+            } => Lars::new(momentum, weight_decay, trust_coeff, 1e-8, trust_clip, false)
+                .map_err(section)?
+                .into(),
+            Self::Madgrad {
+                momentum,
+                weight_decay,
+                eps,
+            } => Madgrad::new(momentum, weight_decay, eps, false)
+                .map_err(section)?
+                .into(),
+            Self::Lion {
+                beta1,
+                beta2,
+                weight_decay,
+            } => {
+                crate::optim::check_betas(beta1, beta2).map_err(section)?;
+                check(
+                    "weight_decay",
+                    weight_decay,
+                    weight_decay >= 0.0,
+                    "must be >= 0",
+                )
+                .map_err(section)?;
+                burn::optim::LionConfig::new()
+                    .with_beta_1(beta1 as f32)
+                    .with_beta_2(beta2 as f32)
+                    .with_weight_decay(weight_decay as f32)
+                    .init()
+            }
+            Self::Ranger {
+                beta1,
+                beta2,
+                eps,
+                weight_decay,
+                alpha,
+                k,
+            } => Lookahead::new(
+                RAdam::new(beta1, beta2, eps, weight_decay).map_err(section)?,
+                alpha,
+                k,
+            )
+            .map_err(section)?
+            .into(),
         })
     }
 }

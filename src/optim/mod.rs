@@ -10,6 +10,10 @@
 //! | [`NAdam`] | `torch.optim.NAdam` (Dozat 2016) |
 //! | [`Adamax`] | `torch.optim.Adamax` (Kingma and Ba 2015) |
 //! | [`AdaBelief`] (and RAdaBelief) | `timm.optim.AdaBelief` (Zhuang et al. 2020) |
+//! | [`Lamb`] (LAMB, LAMBC) | `timm.optim.Lamb` (You et al. 2020), global clipping apart |
+//! | [`Lars`] (LARS, LARC) | `timm.optim.Lars` (You et al. 2017) |
+//! | [`Madgrad`] | `timm.optim.MADGRAD` (Defazio and Jelassi 2021) |
+//! | [`NvNovoGrad`] | `timm.optim.NvNovoGrad` (Ginsburg et al. 2019) |
 //! | [`Lookahead`] over any of them (Ranger: over RAdam) | `timm.optim.Lookahead` (Zhang et al. 2019) |
 //! | [`Sam`] (SAM and ASAM) | davda54/sam (Foret et al. 2021; Kwon et al. 2021) |
 //!
@@ -23,8 +27,12 @@ mod accumulate;
 mod adabelief;
 mod adamax;
 mod clip;
+mod lamb;
+mod lars;
 mod lookahead;
+mod madgrad;
 mod nadam;
+mod novograd;
 mod radam;
 mod sam;
 mod sgd;
@@ -35,8 +43,12 @@ pub use adamax::Adamax;
 pub use clip::{
     GradNorm, clip_grad_norm, clip_grad_norm_tensors, clip_grad_value, clip_grad_value_tensors,
 };
+pub use lamb::Lamb;
+pub use lars::Lars;
 pub use lookahead::{Lookahead, LookaheadState};
+pub use madgrad::Madgrad;
 pub use nadam::NAdam;
+pub use novograd::NvNovoGrad;
 pub use radam::RAdam;
 pub use sam::Sam;
 pub use sgd::TorchSgd;

@@ -789,3 +789,81 @@ fn sam_trains_in_the_learner() {
         other => panic!("expected a config error, got {other:?}"),
     }
 }
+
+#[test]
+fn every_optimizer_config_builds_and_trains() {
+    let _guard = lock();
+    let device = burn_podium::device::default_device();
+    let (train, valid) = digits().unwrap().split_stratified(0.5, 0).unwrap();
+    let configs = vec![
+        OptimizerConfig::sgd(),
+        OptimizerConfig::adam(),
+        OptimizerConfig::adamw(),
+        OptimizerConfig::Lamb {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-6,
+            weight_decay: 0.01,
+            trust_clip: false,
+        },
+        OptimizerConfig::Lars {
+            momentum: 0.9,
+            weight_decay: 1e-4,
+            trust_coeff: 1e-3,
+            trust_clip: true,
+        },
+        OptimizerConfig::Madgrad {
+            momentum: 0.9,
+            weight_decay: 0.0,
+            eps: 1e-6,
+        },
+        OptimizerConfig::Lion {
+            beta1: 0.9,
+            beta2: 0.99,
+            weight_decay: 0.0,
+        },
+        OptimizerConfig::Ranger {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            alpha: 0.5,
+            k: 6,
+        },
+    ];
+    for optimizer in configs {
+        let dir = tempfile::tempdir().unwrap();
+        let learner = Learner::new(
+            config(dir.path())
+                .with_epochs(1)
+                .with_lr(1e-3)
+                .with_optimizer(optimizer.clone()),
+            &device,
+        );
+        let fitted = learner
+            .fit(
+                Probe {
+                    fc: LinearConfig::new(64, 10).init(&device),
+                },
+                train.clone(),
+                valid.clone(),
+            )
+            .unwrap();
+        assert!(
+            fitted.history.iter().all(|r| r.loss.is_finite()),
+            "{optimizer:?}"
+        );
+    }
+    let bad = OptimizerConfig::Ranger {
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+        weight_decay: 0.0,
+        alpha: 0.5,
+        k: 0,
+    };
+    match bad.validate() {
+        Err(PodiumError::Config { key, .. }) => assert_eq!(key, "optimizer.lookahead.k"),
+        other => panic!("expected a config error, got {other:?}"),
+    }
+}

@@ -49,7 +49,11 @@ fn opt_f64(case: &Case, key: &str, default: f64) -> f64 {
     }
 }
 
-fn run(case: &Case, mut optim: ModuleOptimizer) {
+fn run(case: &Case, optim: ModuleOptimizer) {
+    run_clipped(case, optim, None);
+}
+
+fn run_clipped(case: &Case, mut optim: ModuleOptimizer, max_norm: Option<f64>) {
     let d = Device::default().autodiff();
     let a = case.input("A").float::<2>(&d);
     let b = case.input("b").float::<1>(&d);
@@ -66,7 +70,10 @@ fn run(case: &Case, mut optim: ModuleOptimizer) {
         let grads = l.backward();
         gw.extend(floats(q.w.grad(&grads).unwrap()));
         gv.extend(floats(q.v.grad(&grads).unwrap()));
-        let gp = GradientsParams::from_grads(grads, &q);
+        let mut gp = GradientsParams::from_grads(grads, &q);
+        if let Some(max_norm) = max_norm {
+            clip_grad_norm(&q, &mut gp, max_norm, GradNorm::L2).unwrap();
+        }
         q = optim.step(lr, q, gp);
         w.extend(floats(q.w.val()));
         v.extend(floats(q.v.val()));
@@ -435,4 +442,64 @@ fn sam_and_asam_match_the_reference_implementation() {
         }
     }
     assert!(Sam::new(-0.1, false).is_err());
+}
+
+#[test]
+fn lars_lamb_and_novograd_match_timm() {
+    let topic = load_topic("optim.json");
+    for case in topic.cases_of("lars") {
+        let o = Lars::new(
+            case.f64("momentum"),
+            case.f64("weight_decay"),
+            case.f64("trust_coeff"),
+            case.f64("eps"),
+            case.bool("trust_clip"),
+            case.bool("nesterov"),
+        )
+        .unwrap();
+        run(case, o.into());
+    }
+    for case in topic.cases_of("nvnovograd") {
+        let (b1, b2) = betas(case);
+        let o = NvNovoGrad::new(
+            b1,
+            b2,
+            case.f64("eps"),
+            case.f64("weight_decay"),
+            case.bool("grad_averaging"),
+        )
+        .unwrap();
+        run(case, o.into());
+    }
+    for case in topic.cases_of("lamb") {
+        let (b1, b2) = betas(case);
+        assert!(case.bool("bias_correction"));
+        let o = Lamb::new(
+            b1,
+            b2,
+            case.f64("eps"),
+            case.f64("weight_decay"),
+            case.bool("trust_clip"),
+            case.bool("grad_averaging"),
+        )
+        .unwrap();
+        // timm's Lamb clips the global gradient norm first
+        run_clipped(case, o.into(), Some(case.f64("max_grad_norm")));
+    }
+}
+
+#[test]
+fn madgrad_matches_timm() {
+    let topic = load_topic("optim.json");
+    for case in topic.cases_of("madgrad") {
+        let o = Madgrad::new(
+            case.f64("momentum"),
+            case.f64("weight_decay"),
+            case.f64("eps"),
+            false,
+        )
+        .unwrap();
+        run(case, o.into());
+    }
+    assert!(Madgrad::new(1.0, 0.0, 1e-6, false).is_err());
 }

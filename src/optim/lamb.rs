@@ -1,0 +1,123 @@
+//! LAMB (You et al. 2020, "Large Batch Optimization for Deep Learning"), as `timm.optim.Lamb`.
+
+use burn::optim::{LearningRate, Optimizer};
+use burn::tensor::{Device, Tensor};
+
+use super::lars::{guard_ratio, l2_norm};
+use super::{check_betas, check_non_negative};
+use crate::error::Result;
+
+/// `timm.optim.Lamb`'s per-tensor update: Adam moments (`m` weighted by `1 - b1` with grad
+/// averaging), `u = (m / bc1) / (sqrt(v / bc2) + eps) + wd p`, and with weight decay the trust
+/// ratio `||p|| / ||u||` (1 where a norm is 0; LAMBC clamps it at 1): `p -= lr ratio u`.
+///
+/// timm's Lamb first clips the global gradient norm to `max_grad_norm` (1 by default) across all
+/// parameters, which a per-tensor optimizer cannot see: use
+/// [`LearnerConfig::clip_grad`](crate::learner::LearnerConfig::clip_grad) with
+/// `ClipGrad::Norm { max_norm: 1.0, .. }` (or [`clip_grad_norm`](super::clip_grad_norm) in a custom
+/// loop) to reproduce it. burn's own LAMB does not clip globally either.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Lamb {
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+    weight_decay: f64,
+    trust_clip: bool,
+    grad_averaging: bool,
+}
+
+/// Moments and step count of [`Lamb`].
+#[derive(Clone)]
+pub struct LambState<const D: usize> {
+    /// First moment.
+    pub m: Tensor<D>,
+    /// Second moment.
+    pub v: Tensor<D>,
+    /// Steps taken.
+    pub t: usize,
+}
+
+impl Lamb {
+    /// LAMB (`trust_clip = false`) or LAMBC (`true`), bias-corrected (timm's defaults: betas
+    /// `(0.9, 0.999)`, eps `1e-6`, weight decay 0.01, grad averaging).
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`](crate::PodiumError::Config) for betas outside `[0, 1)` or negative
+    /// values.
+    pub fn new(
+        beta1: f64,
+        beta2: f64,
+        eps: f64,
+        weight_decay: f64,
+        trust_clip: bool,
+        grad_averaging: bool,
+    ) -> Result<Self> {
+        check_betas(beta1, beta2)?;
+        check_non_negative("eps", eps)?;
+        check_non_negative("weight_decay", weight_decay)?;
+        Ok(Self {
+            beta1,
+            beta2,
+            eps,
+            weight_decay,
+            trust_clip,
+            grad_averaging,
+        })
+    }
+}
+
+impl Optimizer for Lamb {
+    type State<const D: usize> = LambState<D>;
+
+    fn step<const D: usize>(
+        &self,
+        lr: LearningRate,
+        tensor: Tensor<D>,
+        grad: Tensor<D>,
+        state: Option<Self::State<D>>,
+    ) -> (Tensor<D>, Option<Self::State<D>>) {
+        let (b1, b2) = (self.beta1, self.beta2);
+        let b3 = if self.grad_averaging { 1.0 - b1 } else { 1.0 };
+        let (m, v, t) = match state {
+            None => (
+                grad.clone() * b3,
+                grad.clone().powf_scalar(2.0) * (1.0 - b2),
+                1,
+            ),
+            Some(s) => (
+                s.m * b1 + grad.clone() * b3,
+                s.v * b2 + grad.powf_scalar(2.0) * (1.0 - b2),
+                s.t + 1,
+            ),
+        };
+        let tf = t as i32;
+        let (bc1, bc2) = (1.0 - b1.powi(tf), 1.0 - b2.powi(tf));
+        let denom = v.clone().sqrt() / bc2.sqrt() + self.eps;
+        let mut update = m.clone() / bc1 / denom;
+        if self.weight_decay != 0.0 {
+            update = update + tensor.clone() * self.weight_decay;
+            let w_norm = l2_norm(&tensor);
+            let u_norm = l2_norm(&update);
+            let mut ratio = guard_ratio(w_norm.clone() / u_norm.clone(), &w_norm, &u_norm);
+            if self.trust_clip {
+                ratio = ratio.clamp_max(1.0);
+            }
+            update = update * ratio;
+        }
+        (tensor - update * lr, Some(LambState { m, v, t }))
+    }
+
+    fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
+        LambState {
+            m: state.m.to_device(device),
+            v: state.v.to_device(device),
+            t: state.t,
+        }
+    }
+}
+
+super::record_state!(LambState {
+    tensors: [m, v],
+    counts: [t],
+    floats: []
+});

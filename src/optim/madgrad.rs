@@ -1,0 +1,125 @@
+//! MADGRAD (Defazio and Jelassi 2021, "Adaptivity without Compromise"), as `timm.optim.MADGRAD`.
+
+use burn::optim::{LearningRate, Optimizer};
+use burn::tensor::{Device, Tensor};
+
+use super::check_non_negative;
+use crate::error::{PodiumError, Result};
+
+/// `timm.optim.MADGRAD` (dense): with `lr' = lr + eps` and `lambda_k = lr' sqrt(k)`,
+/// `S += lambda_k g^2`, `s += lambda_k g`, `z = x0 - s / (S^(1/3) + eps)`; with momentum `mu`,
+/// `p = mu p + (1 - mu) z` (`x0` the initial weights), without it `p = z` (`x0` recovered from
+/// the current state). Weight decay is L2 on the gradient, or decoupled `p *= 1 - lr wd`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Madgrad {
+    momentum: f64,
+    weight_decay: f64,
+    eps: f64,
+    decoupled_decay: bool,
+}
+
+/// Dual-averaging state of [`Madgrad`].
+#[derive(Clone)]
+pub struct MadgradState<const D: usize> {
+    /// `S`, the weighted sum of squared gradients.
+    pub grad_sum_sq: Tensor<D>,
+    /// `s`, the weighted sum of gradients.
+    pub s: Tensor<D>,
+    /// The initial weights (with momentum).
+    pub x0: Tensor<D>,
+    /// Steps taken.
+    pub t: usize,
+}
+
+impl Madgrad {
+    /// MADGRAD (timm's defaults: momentum 0.9, eps 1e-6, no weight decay).
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`] for momentum outside `[0, 1)` or negative values.
+    pub fn new(momentum: f64, weight_decay: f64, eps: f64, decoupled_decay: bool) -> Result<Self> {
+        if !(0.0..1.0).contains(&momentum) {
+            return Err(PodiumError::config(
+                "momentum",
+                momentum,
+                "must be in [0, 1)",
+            ));
+        }
+        check_non_negative("weight_decay", weight_decay)?;
+        check_non_negative("eps", eps)?;
+        Ok(Self {
+            momentum,
+            weight_decay,
+            eps,
+            decoupled_decay,
+        })
+    }
+}
+
+impl Optimizer for Madgrad {
+    type State<const D: usize> = MadgradState<D>;
+
+    fn step<const D: usize>(
+        &self,
+        lr: LearningRate,
+        tensor: Tensor<D>,
+        grad: Tensor<D>,
+        state: Option<Self::State<D>>,
+    ) -> (Tensor<D>, Option<Self::State<D>>) {
+        let eps = self.eps;
+        let state = state.unwrap_or_else(|| MadgradState {
+            grad_sum_sq: tensor.zeros_like(),
+            s: tensor.zeros_like(),
+            x0: tensor.clone(),
+            t: 0,
+        });
+        let t = state.t + 1;
+        let lamb = (lr + eps) * (t as f64).sqrt();
+        let (p, g) = if self.weight_decay == 0.0 {
+            (tensor, grad)
+        } else if self.decoupled_decay {
+            (tensor * (1.0 - lr * self.weight_decay), grad)
+        } else {
+            (tensor.clone(), grad + tensor * self.weight_decay)
+        };
+        let x0 = if self.momentum == 0.0 {
+            let rms = state.grad_sum_sq.clone().powf_scalar(1.0 / 3.0) + eps;
+            p.clone() + state.s.clone() / rms
+        } else {
+            state.x0
+        };
+        let grad_sum_sq = state.grad_sum_sq + g.clone().powf_scalar(2.0) * lamb;
+        let rms = grad_sum_sq.clone().powf_scalar(1.0 / 3.0) + eps;
+        let s = state.s + g * lamb;
+        let z = x0.clone() - s.clone() / rms;
+        let p = if self.momentum == 0.0 {
+            z
+        } else {
+            let ck = 1.0 - self.momentum;
+            p * (1.0 - ck) + z * ck
+        };
+        (
+            p,
+            Some(MadgradState {
+                grad_sum_sq,
+                s,
+                x0,
+                t,
+            }),
+        )
+    }
+
+    fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
+        MadgradState {
+            grad_sum_sq: state.grad_sum_sq.to_device(device),
+            s: state.s.to_device(device),
+            x0: state.x0.to_device(device),
+            t: state.t,
+        }
+    }
+}
+
+super::record_state!(MadgradState {
+    tensors: [grad_sum_sq, s, x0],
+    counts: [t],
+    floats: []
+});
