@@ -16,7 +16,8 @@ use crate::optim::{
 };
 use crate::sample::SamplerConfig;
 use crate::schedule::{
-    OneCycle, ScheduleRunner, StepUnit, TimmSchedule, TorchSchedule, WarmupCosineLr,
+    OneCycle, PlateauMode, PlateauScheduler, ReduceLrOnPlateau, ScheduleRunner, StepUnit,
+    ThresholdMode, TimmSchedule, TorchSchedule, WarmupCosineLr,
 };
 use burn::optim::lr_scheduler::constant::ConstantLr;
 use burn::optim::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
@@ -448,6 +449,23 @@ pub enum ScheduleConfig {
     /// A timm schedule stepped per epoch (timm's `t_in_epochs=True`), peaking at the config's
     /// `lr`; `schedule.base_lr` is replaced by it. See [`TimmSchedule`].
     Timm(TimmSchedule),
+    /// torch's `ReduceLROnPlateau` on the monitored validation metric ([`Monitor`]): the rate
+    /// starts at the config's `lr` and is multiplied by `factor` after `patience` epochs
+    /// without improvement.
+    Plateau {
+        /// Reduction factor (torch default 0.1).
+        factor: f64,
+        /// Epochs without improvement tolerated (torch default 10).
+        patience: usize,
+        /// Improvement threshold (torch default 1e-4, relative).
+        threshold: f64,
+        /// Relative or absolute threshold.
+        threshold_mode: ThresholdMode,
+        /// Epochs to wait after a reduction (torch default 0).
+        cooldown: usize,
+        /// Floor of the rate.
+        min_lr: f64,
+    },
     /// torch's `OneCycleLR` over all updates of the run, peaking at the config's `lr`
     /// (`max_lr` and `total_steps` are replaced). The Learner applies the rate; burn's optimizers
     /// do not expose momentum, so [`OneCycle`]'s momentum cycling is not applied.
@@ -455,6 +473,37 @@ pub enum ScheduleConfig {
 }
 
 impl ScheduleConfig {
+    /// The plateau scheduler of a [`ScheduleConfig::Plateau`] (`None` for other schedules).
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`] for invalid plateau values.
+    pub fn plateau(&self, lr: f64, monitor: Monitor) -> Result<Option<PlateauScheduler>> {
+        let ScheduleConfig::Plateau {
+            factor,
+            patience,
+            threshold,
+            threshold_mode,
+            cooldown,
+            min_lr,
+        } = *self
+        else {
+            return Ok(None);
+        };
+        let mode = match monitor {
+            Monitor::ValidLoss => PlateauMode::Min,
+            Monitor::ValidAccuracy => PlateauMode::Max,
+        };
+        let state = ReduceLrOnPlateau::new(lr, mode).with(
+            factor,
+            patience,
+            threshold,
+            threshold_mode,
+            cooldown,
+            min_lr,
+        )?;
+        Ok(Some(PlateauScheduler::new(state)))
+    }
+
     /// Builds the burn-train scheduler for a run of `epochs` epochs of `updates_per_epoch`
     /// updates, peaking at `lr`.
     ///
@@ -485,6 +534,10 @@ impl ScheduleConfig {
                 t.validate()?;
                 ScheduleRunner::new(Arc::new(t), StepUnit::Epoch { updates_per_epoch }).into()
             }
+            ScheduleConfig::Plateau { .. } => self
+                .plateau(lr, Monitor::ValidLoss)?
+                .expect("a plateau schedule")
+                .into(),
             ScheduleConfig::OneCycle(c) => {
                 let mut c = c.clone();
                 c.max_lr = lr;

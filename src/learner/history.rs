@@ -12,6 +12,9 @@ use burn::train::metric::store::{EpochSummary, MetricsUpdate, Split};
 use burn::train::metric::{MetricDefinition, MetricId, NumericEntry};
 use serde::{Deserialize, Serialize};
 
+use super::config::Monitor;
+use crate::schedule::PlateauScheduler;
+
 /// burn-train's metric names, as registered by the [`Learner`](super::Learner).
 pub(crate) const LOSS: &str = "Loss";
 pub(crate) const ACCURACY: &str = "Accuracy";
@@ -75,6 +78,7 @@ pub(crate) struct HistoryLogger {
     total_epochs: usize,
     print: bool,
     top5_is_top1_or_all: bool,
+    plateau: Option<(PlateauScheduler, Monitor)>,
 }
 
 impl HistoryLogger {
@@ -93,7 +97,18 @@ impl HistoryLogger {
             total_epochs,
             print,
             top5_is_top1_or_all: false,
+            plateau: None,
         }
+    }
+
+    /// Feeds the monitored validation metric of each epoch to a plateau scheduler.
+    pub(crate) fn with_plateau(
+        mut self,
+        plateau: Option<PlateauScheduler>,
+        monitor: Monitor,
+    ) -> Self {
+        self.plateau = plateau.map(|p| (p, monitor));
+        self
     }
 
     /// With 5 classes or fewer no top-5 metric is registered: top-5 accuracy is then 100%.
@@ -202,6 +217,12 @@ impl MetricLogger for HistoryLogger {
                 row.lr,
                 row.seconds
             );
+        }
+        if let (Some((plateau, monitor)), Split::Valid) = (&self.plateau, &summary.split) {
+            plateau.observe(match monitor {
+                Monitor::ValidLoss => row.loss,
+                Monitor::ValidAccuracy => row.accuracy,
+            });
         }
         history.push(row);
         if let Err(e) = write_metrics_csv(&self.csv, &history) {

@@ -308,7 +308,11 @@ impl Learner {
             ImageLoader::new(valid, batcher, cfg.batch_size)?.num_workers(cfg.num_workers)?;
 
         let updates_per_epoch = train_loader.num_batches();
-        let scheduler = cfg.schedule.build(cfg.lr, cfg.epochs, updates_per_epoch)?;
+        let plateau = cfg.schedule.plateau(cfg.lr, cfg.monitor)?;
+        let scheduler = match &plateau {
+            Some(p) => p.clone().into(),
+            None => cfg.schedule.build(cfg.lr, cfg.epochs, updates_per_epoch)?,
+        };
         let ema: Option<Arc<dyn EmaHandle>> = match cfg.ema {
             Some(decay) => Some(Arc::new(EmaCell::new(ModelEma::new(&model, decay)?))),
             None => None,
@@ -336,7 +340,8 @@ impl Learner {
         };
         let print_lines = !dashboard && cfg.progress != ProgressMode::Quiet;
         let logger = HistoryLogger::new(csv, history.clone(), cfg.epochs, print_lines)
-            .with_top5_fallback(num_classes <= 5);
+            .with_top5_fallback(num_classes <= 5)
+            .with_plateau(plateau, cfg.monitor);
 
         let (direction, monitor_is_loss) = match cfg.monitor {
             Monitor::ValidLoss => (Direction::Lowest, true),

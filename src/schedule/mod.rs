@@ -12,7 +12,7 @@ mod warmup_cosine;
 pub use lr_find::{
     SmoothedLoss, Suggested, Suggestion, lr_find_schedule, lr_find_schedule_inclusive, suggest,
 };
-pub use plateau::{PlateauMode, ReduceLrOnPlateau, ThresholdMode, TimmPlateau};
+pub use plateau::{PlateauMode, PlateauScheduler, ReduceLrOnPlateau, ThresholdMode, TimmPlateau};
 pub use timm::{TimmKind, TimmSchedule};
 pub use torch::{OneCycle, TorchSchedule};
 pub use warmup_cosine::WarmupCosineLr;

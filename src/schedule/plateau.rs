@@ -181,3 +181,62 @@ impl TimmPlateau {
         }
     }
 }
+
+/// [`ReduceLrOnPlateau`] as a burn-train learning-rate scheduler: every update uses the current
+/// rate, and [`PlateauScheduler::observe`] feeds it the validation metric after each epoch (the
+/// [`Learner`](crate::learner::Learner) does this with its monitored metric). Clones share the
+/// state.
+#[derive(Clone, Debug)]
+pub struct PlateauScheduler {
+    state: std::sync::Arc<std::sync::Mutex<ReduceLrOnPlateau>>,
+}
+
+impl PlateauScheduler {
+    /// Wraps a configured plateau state machine.
+    pub fn new(plateau: ReduceLrOnPlateau) -> Self {
+        Self {
+            state: std::sync::Arc::new(std::sync::Mutex::new(plateau)),
+        }
+    }
+
+    /// Feeds one epoch's metric; returns the rate for the next epoch.
+    pub fn observe(&self, metric: f64) -> f64 {
+        self.state.lock().expect("plateau lock").step(metric)
+    }
+
+    /// The current rate.
+    pub fn lr(&self) -> f64 {
+        self.state.lock().expect("plateau lock").lr
+    }
+}
+
+impl burn::optim::lr_scheduler::LrScheduler for PlateauScheduler {
+    fn step(&mut self) -> burn::optim::LearningRate {
+        self.lr()
+    }
+
+    fn to_record(&self) -> burn::optim::lr_scheduler::LrSchedulerRecord {
+        let s = self.state.lock().expect("plateau lock");
+        burn::optim::lr_scheduler::LrSchedulerRecord::new()
+            .with_scalar("lr", s.lr)
+            .with_scalar("best", s.best)
+            .with_scalar("num_bad_epochs", s.num_bad_epochs as u64)
+            .with_scalar("cooldown_counter", s.cooldown_counter as u64)
+    }
+
+    fn load_record(&mut self, record: burn::optim::lr_scheduler::LrSchedulerRecord) {
+        let mut s = self.state.lock().expect("plateau lock");
+        if let Some(lr) = record.scalar::<f64>("lr") {
+            s.lr = lr;
+        }
+        if let Some(best) = record.scalar::<f64>("best") {
+            s.best = best;
+        }
+        if let Some(n) = record.scalar::<u64>("num_bad_epochs") {
+            s.num_bad_epochs = n as usize;
+        }
+        if let Some(n) = record.scalar::<u64>("cooldown_counter") {
+            s.cooldown_counter = n as usize;
+        }
+    }
+}

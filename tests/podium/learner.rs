@@ -867,3 +867,47 @@ fn every_optimizer_config_builds_and_trains() {
         other => panic!("expected a config error, got {other:?}"),
     }
 }
+
+#[test]
+fn reduce_on_plateau_follows_the_monitored_metric() {
+    use burn_podium::schedule::ThresholdMode;
+    let _guard = lock();
+    let device = burn_podium::device::default_device();
+    let (train, valid) = digits().unwrap().split_stratified(0.5, 0).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // a relative threshold of 90% is never met: every epoch after the first is a plateau
+    let learner = Learner::new(
+        config(dir.path())
+            .with_epochs(4)
+            .with_lr(1e-2)
+            .with_optimizer(OptimizerConfig::sgd())
+            .with_monitor(Monitor::ValidLoss)
+            .with_schedule(ScheduleConfig::Plateau {
+                factor: 0.5,
+                patience: 0,
+                threshold: 0.9,
+                threshold_mode: ThresholdMode::Rel,
+                cooldown: 0,
+                min_lr: 0.0,
+            }),
+        &device,
+    );
+    let fitted = learner
+        .fit(
+            Probe {
+                fc: LinearConfig::new(64, 10).init(&device),
+            },
+            train,
+            valid,
+        )
+        .unwrap();
+    let lrs: Vec<f64> = fitted
+        .history
+        .iter()
+        .filter(|r| r.split == "train")
+        .map(|r| r.lr)
+        .collect();
+    for (got, want) in lrs.iter().zip([1e-2, 1e-2, 5e-3, 2.5e-3]) {
+        assert!((got - want).abs() < 1e-12, "{lrs:?}");
+    }
+}
