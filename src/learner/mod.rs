@@ -23,6 +23,7 @@
 mod checkpoint;
 mod config;
 mod history;
+mod lr_find;
 mod renderer;
 mod step;
 
@@ -32,6 +33,7 @@ pub use config::{
     SamConfig, ScheduleConfig,
 };
 pub use history::{EpochMetrics, METRICS_CSV_HEADER};
+pub use lr_find::{LrFinderConfig, LrFinderResult};
 pub use renderer::QuietRenderer;
 pub use step::{Classification, EmaCell, EmaHandle};
 

@@ -911,3 +911,68 @@ fn reduce_on_plateau_follows_the_monitored_metric() {
         assert!((got - want).abs() < 1e-12, "{lrs:?}");
     }
 }
+
+#[test]
+fn lr_find_sweeps_suggests_and_leaves_the_model_alone() {
+    use burn_podium::learner::LrFinderConfig;
+    use burn_podium::schedule::Suggestion;
+    let _guard = lock();
+    let device = burn_podium::device::default_device();
+    let data = digits().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let learner = Learner::new(config(dir.path()).with_batch_size(32), &device);
+    let model = SimpleCnnConfig::new(10)
+        .with_in_channels(1)
+        .with_width(8)
+        .init(&device);
+    let normalize = burn_podium::data::Normalize::estimate(&data, 4096).unwrap();
+    let before = burn_podium::infer::predict(
+        &model.valid(),
+        &data,
+        data.classes(),
+        &normalize,
+        256,
+        &device,
+    )
+    .unwrap();
+    let result = learner
+        .lr_find(&model, &data, &LrFinderConfig::default())
+        .unwrap();
+    let n = result.recorded.len();
+    assert!(n > 20 && n <= 100, "{n} points");
+    // the sweep grows the rate exponentially (and may stop early when the loss diverges)
+    assert!(result.recorded.windows(2).all(|w| w[1].0 > w[0].0));
+    for which in [
+        Suggestion::Valley,
+        Suggestion::Steep,
+        Suggestion::Minimum,
+        Suggestion::Slide,
+    ] {
+        let s = result.suggest(which).unwrap();
+        assert!(s.lr > 1e-8 && s.lr < 10.0, "{which:?}: {s:?}");
+    }
+    let csv = dir.path().join("lr_find.csv");
+    result.write_csv(&csv).unwrap();
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(text.lines().count(), n + 1);
+    assert_eq!(text.lines().next(), Some("lr,smoothed_loss"));
+    let after = burn_podium::infer::predict(
+        &model.valid(),
+        &data,
+        data.classes(),
+        &normalize,
+        256,
+        &device,
+    )
+    .unwrap();
+    assert_eq!(before, after, "lr_find must not change the model");
+    let bad = LrFinderConfig {
+        start_lr: 1.0,
+        end_lr: 0.1,
+        ..LrFinderConfig::default()
+    };
+    assert!(matches!(
+        learner.lr_find(&model, &data, &bad),
+        Err(PodiumError::Config { .. })
+    ));
+}
