@@ -1,0 +1,63 @@
+//! Per-step overhead of SAM and of an EMA update, against a plain training step, on the
+//! SimpleCnn (width 32) with a batch of 64 RGB 32x32 images (CIFAR-sized).
+//!
+//! ```sh
+//! cargo bench --bench steps
+//! ```
+
+use burn::module::Module;
+use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::tensor::{Device, Distribution, Int, Tensor};
+use burn::train::TrainStep;
+use burn_podium::average::{EmaDecay, ModelEma};
+use burn_podium::data::ClassificationBatch;
+use burn_podium::learner::{Classification, OptimizerConfig};
+use burn_podium::model::SimpleCnnConfig;
+use burn_podium::optim::Sam;
+use criterion::{Criterion, criterion_group, criterion_main};
+
+fn batch(device: &Device) -> ClassificationBatch {
+    ClassificationBatch {
+        images: Tensor::random([64, 3, 32, 32], Distribution::Normal(0.0, 1.0), device),
+        targets: Tensor::<1, Int>::random([64], Distribution::Uniform(0.0, 10.0), device),
+        indices: (0..64).collect(),
+        mix: None,
+    }
+}
+
+fn steps(c: &mut Criterion) {
+    let device = Device::default();
+    let ad = device.clone().autodiff();
+    let model = Classification::with_cross_entropy(SimpleCnnConfig::new(10).init(&device))
+        .train()
+        .fork(&ad);
+    let b = batch(&ad);
+    let mut optim: ModuleOptimizer = OptimizerConfig::sgd().init().expect("sgd");
+    let mut group = c.benchmark_group("train_step_simplecnn_b64_32px");
+    group.sample_size(20);
+    group.bench_function("plain", |bench| {
+        bench.iter(|| {
+            let out = TrainStep::step(&model, b.clone());
+            std::hint::black_box(model.clone().optimize(&mut optim, 0.01.into(), out.grads))
+        })
+    });
+    let sam = Sam::new(0.05, false).expect("sam");
+    group.bench_function("sam", |bench| {
+        bench.iter(|| {
+            let first = model.forward_train(b.clone());
+            let grads = GradientsParams::from_grads(first.loss.backward(), &model);
+            let perturbed = sam.perturb(&model, &grads);
+            let second = perturbed.forward_train(b.clone());
+            let grads2 = GradientsParams::from_grads(second.loss.backward(), &perturbed);
+            std::hint::black_box(optim.step(0.01, model.clone(), grads2))
+        })
+    });
+    let mut ema = ModelEma::new(&model.model, EmaDecay::v3(0.999)).expect("ema");
+    group.bench_function("ema_update_only", |bench| {
+        bench.iter(|| std::hint::black_box(ema.step(&model.model)))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, steps);
+criterion_main!(benches);
