@@ -104,3 +104,60 @@ impl Checkpointer<burn::store::ModuleRecord> for EmaCheckpointer {
         self.model.restore(epoch)
     }
 }
+
+/// A burn-train checkpointing strategy that keeps the `k` best epochs by a validation metric
+/// (the earliest first among equal values), so their weights can be averaged afterwards
+/// ([`average_checkpoints`](super::average_checkpoints)).
+#[derive(Debug)]
+pub struct TopKCheckpoints {
+    k: usize,
+    name: String,
+    lower_is_better: bool,
+    kept: Vec<(usize, f64)>,
+}
+
+impl TopKCheckpoints {
+    /// Keeps the `k` best epochs by the validation metric `name` (burn-train's metric name).
+    pub fn new(k: usize, name: &str, lower_is_better: bool) -> Self {
+        Self {
+            k: k.max(1),
+            name: name.to_string(),
+            lower_is_better,
+            kept: Vec::new(),
+        }
+    }
+}
+
+impl burn::train::checkpoint::CheckpointingStrategy for TopKCheckpoints {
+    fn checkpointing(
+        &mut self,
+        epoch: usize,
+        store: &burn::train::metric::store::EventStoreClient,
+    ) -> Vec<burn::train::checkpoint::CheckpointingAction> {
+        use burn::train::checkpoint::CheckpointingAction;
+        use burn::train::metric::store::{Aggregate, Split};
+        let Some(value) = store.find_metric(&self.name, epoch, Aggregate::Mean, &Split::Valid)
+        else {
+            return Vec::new();
+        };
+        self.kept.push((epoch, value));
+        let lower = self.lower_is_better;
+        // stable: among equal values the earlier epoch stays ahead
+        self.kept.sort_by(|a, b| {
+            let o = a.1.total_cmp(&b.1);
+            if lower { o } else { o.reverse() }
+        });
+        if self.kept.len() <= self.k {
+            return vec![CheckpointingAction::Save];
+        }
+        let (worst, _) = self.kept.pop().expect("more than k kept");
+        if worst == epoch {
+            Vec::new()
+        } else {
+            vec![
+                CheckpointingAction::Save,
+                CheckpointingAction::Delete(worst),
+            ]
+        }
+    }
+}

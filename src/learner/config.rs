@@ -639,6 +639,10 @@ pub struct LearnerConfig {
     pub seed: u64,
     /// Early stopping; `None` trains every epoch.
     pub early_stopping: Option<EarlyStoppingConfig>,
+    /// Number of best checkpoints kept (by the monitored metric), besides the last one; more
+    /// than one lets [`Fitted::average_best`](super::Fitted::average_best) average them.
+    #[config(default = 1)]
+    pub keep_best: usize,
     /// The metric that selects the best checkpoint (and early stopping's metric).
     #[config(default = "Monitor::ValidLoss")]
     pub monitor: Monitor,

@@ -27,7 +27,7 @@ mod lr_find;
 mod renderer;
 mod step;
 
-pub use checkpoint::{AtomicFileCheckpointer, EmaCheckpointer};
+pub use checkpoint::{AtomicFileCheckpointer, EmaCheckpointer, TopKCheckpoints};
 pub use config::{
     ClipGrad, EarlyStoppingConfig, LearnerConfig, Monitor, OptimizerConfig, ProgressMode,
     SamConfig, ScheduleConfig,
@@ -44,9 +44,7 @@ use std::sync::{Arc, Mutex};
 use burn::module::Module;
 use burn::store::ModuleRecord;
 use burn::tensor::Device;
-use burn::train::checkpoint::{
-    ComposedCheckpointingStrategy, KeepLastNCheckpoints, MetricCheckpointingStrategy,
-};
+use burn::train::checkpoint::{ComposedCheckpointingStrategy, KeepLastNCheckpoints};
 use burn::train::logger::InMemoryMetricLogger;
 use burn::train::metric::store::{Aggregate, Direction, Split};
 use burn::train::metric::{
@@ -106,6 +104,7 @@ pub struct Fitted<M> {
     device: Device,
     batch_size: usize,
     ema: bool,
+    monitor_is_loss: bool,
 }
 
 impl<M: ImageClassifier> Fitted<M> {
@@ -128,6 +127,38 @@ impl<M: ImageClassifier> Fitted<M> {
     /// Number of epochs that ran.
     pub fn epochs_run(&self) -> usize {
         self.valid_rows().count()
+    }
+
+    /// The epochs whose checkpoints a run kept by the monitored metric, best first (as many as
+    /// [`LearnerConfig::keep_best`]).
+    pub fn best_epochs(&self, n: usize) -> Vec<usize> {
+        let monitor_is_loss = self.monitor_is_loss;
+        let mut rows: Vec<&EpochMetrics> = self.valid_rows().collect();
+        rows.sort_by(|a, b| {
+            if monitor_is_loss {
+                a.loss.total_cmp(&b.loss)
+            } else {
+                b.accuracy.total_cmp(&a.accuracy)
+            }
+        });
+        rows.into_iter().take(n).map(|r| r.epoch).collect()
+    }
+
+    /// The uniform average (SWA-style, BatchNorm statistics averaged too) of the `n` best
+    /// epochs' weights (the EMA weights when the run kept an EMA), as competition solutions
+    /// average their best checkpoints.
+    ///
+    /// # Errors
+    /// [`PodiumError::Checkpoint`] when a checkpoint is missing (set
+    /// [`LearnerConfig::keep_best`] to at least `n`) or does not load.
+    pub fn average_best(&self, n: usize, fresh: M) -> Result<M> {
+        let prefix = if self.ema { "ema" } else { "model" };
+        let paths: Vec<PathBuf> = self
+            .best_epochs(n)
+            .into_iter()
+            .map(|e| checkpoint_dir(&self.run_dir).join(format!("{prefix}-{e}.bpk")))
+            .collect();
+        average_checkpoints(fresh, &paths)
     }
 
     /// The best checkpoint's file: `checkpoint/model-{best_epoch}.bpk`, or `ema-{best_epoch}.bpk`
@@ -185,6 +216,35 @@ pub fn load_checkpoint<M: ImageClassifier>(model: M, path: impl AsRef<Path>) -> 
         .try_load_record(record)
         .map_err(|e| err(e.to_string()))?;
     Ok(wrapped.model)
+}
+
+/// The uniform average of the weights in `paths` (checkpoints written by a run, all of
+/// `model`'s architecture), BatchNorm statistics averaged too (torch's `AveragedModel` with
+/// `use_buffers=True`).
+///
+/// # Errors
+/// [`PodiumError::Checkpoint`] naming a file that is missing or does not fit the model;
+/// [`PodiumError::Config`] for an empty list.
+pub fn average_checkpoints<M: ImageClassifier>(model: M, paths: &[PathBuf]) -> Result<M> {
+    let Some(first) = paths.first() else {
+        return Err(PodiumError::config(
+            "paths",
+            "[]",
+            "no checkpoint to average",
+        ));
+    };
+    let base = load_checkpoint(model.clone(), first)?;
+    let mut avg = crate::average::AveragedModel::new(&base, true);
+    for p in paths {
+        if !p.exists() {
+            return Err(PodiumError::Checkpoint {
+                path: p.clone(),
+                reason: "not found (keep more checkpoints with LearnerConfig::keep_best)".into(),
+            });
+        }
+        avg.update(&load_checkpoint(model.clone(), p)?);
+    }
+    Ok(avg.into_model())
 }
 
 fn checkpoint_dir(run_dir: &Path) -> PathBuf {
@@ -349,26 +409,19 @@ impl Learner {
             Monitor::ValidLoss => (Direction::Lowest, true),
             Monitor::ValidAccuracy => (Direction::Highest, false),
         };
-        let checkpointing = {
-            let builder =
-                ComposedCheckpointingStrategy::builder().add(KeepLastNCheckpoints::new(1));
-            let builder = if monitor_is_loss {
-                builder.add(MetricCheckpointingStrategy::new(
-                    &LossMetric::new(),
-                    Aggregate::Mean,
-                    direction,
-                    Split::Valid,
-                ))
-            } else {
-                builder.add(MetricCheckpointingStrategy::new(
-                    &AccuracyMetric::new(),
-                    Aggregate::Mean,
-                    direction,
-                    Split::Valid,
-                ))
-            };
-            builder.build()
+        let metric_name = if monitor_is_loss {
+            LossMetric::new().name()
+        } else {
+            AccuracyMetric::new().name()
         };
+        let checkpointing = ComposedCheckpointingStrategy::builder()
+            .add(KeepLastNCheckpoints::new(1))
+            .add(TopKCheckpoints::new(
+                cfg.keep_best,
+                &metric_name,
+                monitor_is_loss,
+            ))
+            .build();
         let ckpt = checkpoint_dir(&run_dir);
         let checkpointer = |name: &str| {
             AtomicFileCheckpointer::new(&ckpt, name).map_err(|e| PodiumError::io(&ckpt, e))
@@ -473,6 +526,7 @@ impl Learner {
             device: self.device.clone(),
             batch_size: cfg.batch_size,
             ema: ema.is_some(),
+            monitor_is_loss,
         })
     }
 }

@@ -976,3 +976,78 @@ fn lr_find_sweeps_suggests_and_leaves_the_model_alone() {
         Err(PodiumError::Config { .. })
     ));
 }
+
+#[test]
+fn the_best_checkpoints_are_kept_and_averaged() {
+    let _guard = lock();
+    let device = burn_podium::device::default_device();
+    let (train, valid) = digits().unwrap().split_stratified(0.3, 0).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let learner = Learner::new(
+        config(dir.path())
+            .with_epochs(5)
+            .with_lr(3e-3)
+            .with_keep_best(2),
+        &device,
+    );
+    let fresh = || {
+        SimpleCnnConfig::new(10)
+            .with_in_channels(1)
+            .with_width(8)
+            .init(&device)
+    };
+    let fitted = learner.fit(fresh(), train, valid.clone()).unwrap();
+    let best = fitted.best_epochs(2);
+    assert_eq!(best[0], fitted.info.best_epoch);
+    for e in &best {
+        assert!(
+            dir.path()
+                .join(format!("checkpoint/model-{e}.bpk"))
+                .exists(),
+            "epoch {e}"
+        );
+    }
+    let files = std::fs::read_dir(dir.path().join("checkpoint"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("model-")
+        })
+        .count();
+    assert!(
+        files <= 3,
+        "{files} model checkpoints: the 2 best and the last"
+    );
+    let averaged = fitted.average_best(2, fresh()).unwrap();
+    let report =
+        burn_podium::infer::evaluate(&averaged, &valid, &fitted.info.normalize, 64, &device)
+            .unwrap();
+    assert!(report.accuracy > 50.0, "{}", report.accuracy);
+    // the average of one checkpoint is that checkpoint
+    let one = fitted.average_best(1, fresh()).unwrap();
+    let a = burn_podium::infer::predict(
+        &one,
+        &valid,
+        &fitted.info.classes,
+        &fitted.info.normalize,
+        64,
+        &device,
+    )
+    .unwrap();
+    let b = fitted.predict(&valid).unwrap();
+    for (x, y) in a
+        .probabilities
+        .iter()
+        .flatten()
+        .zip(b.probabilities.iter().flatten())
+    {
+        assert!((x - y).abs() < 1e-5);
+    }
+    match fitted.average_best(4, fresh()) {
+        Err(PodiumError::Checkpoint { .. }) => {}
+        other => panic!("expected a checkpoint error, got {:?}", other.map(|_| ())),
+    }
+}
