@@ -155,6 +155,15 @@ pub enum OptimizerConfig {
         /// Sync period.
         k: usize,
     },
+    /// [`Lookahead`](crate::optim::Lookahead) (timm's behaviour) over any other optimizer.
+    Lookahead {
+        /// The fast optimizer.
+        base: Box<OptimizerConfig>,
+        /// Slow-weight step (timm default 0.5).
+        alpha: f64,
+        /// Sync period (timm default 6).
+        k: usize,
+    },
     /// [`AdaBelief`](crate::optim::AdaBelief) (timm; `rectify` gives RAdaBelief).
     AdaBelief {
         /// First-moment decay (0.9).
@@ -220,6 +229,11 @@ impl OptimizerConfig {
     /// # Errors
     /// As [`Self::validate`].
     pub fn init(&self) -> Result<ModuleOptimizer> {
+        self.build_with(Plain)
+    }
+
+    /// Builds the typed optimizer and hands it to `sink` (plain, or wrapped in a Lookahead).
+    fn build_with<S: OptimizerSink>(&self, sink: S) -> Result<ModuleOptimizer> {
         let check = |key: &str, v: f64, ok: bool, rule: &str| {
             if ok {
                 Ok(())
@@ -241,9 +255,9 @@ impl OptimizerConfig {
                     "must be in [0, 1)",
                 )
                 .map_err(section)?;
-                TorchSgd::new(momentum, 0.0, weight_decay as f64, nesterov)
-                    .map_err(section)?
-                    .into()
+                sink.take(
+                    TorchSgd::new(momentum, 0.0, weight_decay as f64, nesterov).map_err(section)?,
+                )?
             }
             Self::Adam {
                 beta1,
@@ -274,14 +288,16 @@ impl OptimizerConfig {
                     if weight_decay > 0.0 {
                         c = c.with_weight_decay(Some(WeightDecayConfig::new(weight_decay)));
                     }
-                    c.init()
+                    sink.take(c.build())?
                 } else {
-                    AdamWConfig::new()
-                        .with_beta_1(beta1)
-                        .with_beta_2(beta2)
-                        .with_epsilon(eps)
-                        .with_weight_decay(weight_decay)
-                        .init()
+                    sink.take(
+                        AdamWConfig::new()
+                            .with_beta_1(beta1)
+                            .with_beta_2(beta2)
+                            .with_epsilon(eps)
+                            .with_weight_decay(weight_decay)
+                            .build(),
+                    )?
                 }
             }
             Self::RAdam {
@@ -289,59 +305,55 @@ impl OptimizerConfig {
                 beta2,
                 eps,
                 weight_decay,
-            } => RAdam::new(beta1, beta2, eps, weight_decay)
-                .map_err(section)?
-                .into(),
+            } => sink.take(RAdam::new(beta1, beta2, eps, weight_decay).map_err(section)?)?,
             Self::NAdam {
                 beta1,
                 beta2,
                 eps,
                 weight_decay,
                 momentum_decay,
-            } => NAdam::new(beta1, beta2, eps, weight_decay, momentum_decay)
-                .map_err(section)?
-                .into(),
+            } => sink.take(
+                NAdam::new(beta1, beta2, eps, weight_decay, momentum_decay).map_err(section)?,
+            )?,
             Self::Adamax {
                 beta1,
                 beta2,
                 eps,
                 weight_decay,
-            } => Adamax::new(beta1, beta2, eps, weight_decay)
-                .map_err(section)?
-                .into(),
+            } => sink.take(Adamax::new(beta1, beta2, eps, weight_decay).map_err(section)?)?,
             Self::AdaBelief {
                 beta1,
                 beta2,
                 eps,
                 weight_decay,
                 rectify,
-            } => AdaBelief::new(beta1, beta2, eps, weight_decay, true, rectify, true)
-                .map_err(section)?
-                .into(),
+            } => sink.take(
+                AdaBelief::new(beta1, beta2, eps, weight_decay, true, rectify, true)
+                    .map_err(section)?,
+            )?,
             Self::Lamb {
                 beta1,
                 beta2,
                 eps,
                 weight_decay,
                 trust_clip,
-            } => Lamb::new(beta1, beta2, eps, weight_decay, trust_clip, true)
-                .map_err(section)?
-                .into(),
+            } => sink.take(
+                Lamb::new(beta1, beta2, eps, weight_decay, trust_clip, true).map_err(section)?,
+            )?,
             Self::Lars {
                 momentum,
                 weight_decay,
                 trust_coeff,
                 trust_clip,
-            } => Lars::new(momentum, weight_decay, trust_coeff, 1e-8, trust_clip, false)
-                .map_err(section)?
-                .into(),
+            } => sink.take(
+                Lars::new(momentum, weight_decay, trust_coeff, 1e-8, trust_clip, false)
+                    .map_err(section)?,
+            )?,
             Self::Madgrad {
                 momentum,
                 weight_decay,
                 eps,
-            } => Madgrad::new(momentum, weight_decay, eps, false)
-                .map_err(section)?
-                .into(),
+            } => sink.take(Madgrad::new(momentum, weight_decay, eps, false).map_err(section)?)?,
             Self::Lion {
                 beta1,
                 beta2,
@@ -355,11 +367,13 @@ impl OptimizerConfig {
                     "must be >= 0",
                 )
                 .map_err(section)?;
-                burn::optim::LionConfig::new()
-                    .with_beta_1(beta1 as f32)
-                    .with_beta_2(beta2 as f32)
-                    .with_weight_decay(weight_decay as f32)
-                    .init()
+                sink.take(
+                    burn::optim::LionConfig::new()
+                        .with_beta_1(beta1 as f32)
+                        .with_beta_2(beta2 as f32)
+                        .with_weight_decay(weight_decay as f32)
+                        .build(),
+                )?
             }
             Self::Ranger {
                 beta1,
@@ -368,14 +382,44 @@ impl OptimizerConfig {
                 weight_decay,
                 alpha,
                 k,
-            } => Lookahead::new(
-                RAdam::new(beta1, beta2, eps, weight_decay).map_err(section)?,
-                alpha,
-                k,
-            )
-            .map_err(section)?
-            .into(),
+            } => sink.take(
+                Lookahead::new(
+                    RAdam::new(beta1, beta2, eps, weight_decay).map_err(section)?,
+                    alpha,
+                    k,
+                )
+                .map_err(section)?,
+            )?,
+            Self::Lookahead { ref base, alpha, k } => {
+                base.build_with(LookaheadSink { alpha, k })?
+            }
         })
+    }
+}
+
+/// Receives a typed optimizer built from an [`OptimizerConfig`].
+trait OptimizerSink {
+    fn take<O: burn::optim::Optimizer>(self, optimizer: O) -> Result<ModuleOptimizer>;
+}
+
+struct Plain;
+
+impl OptimizerSink for Plain {
+    fn take<O: burn::optim::Optimizer>(self, optimizer: O) -> Result<ModuleOptimizer> {
+        Ok(optimizer.into())
+    }
+}
+
+struct LookaheadSink {
+    alpha: f64,
+    k: usize,
+}
+
+impl OptimizerSink for LookaheadSink {
+    fn take<O: burn::optim::Optimizer>(self, optimizer: O) -> Result<ModuleOptimizer> {
+        Ok(Lookahead::new(optimizer, self.alpha, self.k)
+            .map_err(|e| e.in_section("optimizer"))?
+            .into())
     }
 }
 

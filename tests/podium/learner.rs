@@ -830,6 +830,11 @@ fn every_optimizer_config_builds_and_trains() {
             alpha: 0.5,
             k: 6,
         },
+        OptimizerConfig::Lookahead {
+            base: Box::new(OptimizerConfig::adamw()),
+            alpha: 0.5,
+            k: 5,
+        },
     ];
     for optimizer in configs {
         let dir = tempfile::tempdir().unwrap();
@@ -864,6 +869,15 @@ fn every_optimizer_config_builds_and_trains() {
     };
     match bad.validate() {
         Err(PodiumError::Config { key, .. }) => assert_eq!(key, "optimizer.lookahead.k"),
+        other => panic!("expected a config error, got {other:?}"),
+    }
+    let bad = OptimizerConfig::Lookahead {
+        base: Box::new(OptimizerConfig::sgd()),
+        alpha: 2.0,
+        k: 5,
+    };
+    match bad.validate() {
+        Err(PodiumError::Config { key, .. }) => assert_eq!(key, "optimizer.lookahead.alpha"),
         other => panic!("expected a config error, got {other:?}"),
     }
 }
