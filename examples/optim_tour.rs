@@ -1,4 +1,4 @@
-//! A tour of the optimization tools on the embedded digits: the LR finder's curve and
+//! A tour of the optimization tools on the embedded digits: the LR finder's plot and
 //! suggestion, then a one-cycle run at that rate with SAM and an EMA of the weights, printing
 //! test accuracy with and without the EMA.
 //!
@@ -34,10 +34,11 @@ fn main() -> burn_podium::Result<()> {
     std::fs::create_dir_all("runs/optim_tour")
         .map_err(|e| PodiumError::io("runs/optim_tour", e))?;
     sweep.write_csv("runs/optim_tour/lr_find.csv")?;
+    sweep.plot_png("runs/optim_tour/lr_find.png")?;
     let valley = sweep.suggest(Suggestion::Valley)?;
     let steep = sweep.suggest(Suggestion::Steep)?;
     println!(
-        "lr_find: {} points; valley {:.2e}, steep {:.2e} (curve in runs/optim_tour/lr_find.csv)",
+        "lr_find: {} points; valley {:.2e}, steep {:.2e} (plot: runs/optim_tour/lr_find.png)",
         sweep.recorded.len(),
         valley.lr,
         steep.lr

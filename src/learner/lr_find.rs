@@ -60,6 +60,99 @@ impl LrFinderResult {
         suggest(&self.recorded, self.num_it, which)
     }
 
+    /// Draws the curve (smoothed loss against the learning rate on a log axis) with the valley,
+    /// steep and minimum suggestions marked, as a PNG of 800 x 500 pixels (written to a
+    /// temporary file, then renamed). Text uses the embedded DejaVu Sans Mono font.
+    ///
+    /// # Errors
+    /// [`PodiumError::Io`] naming the file; [`PodiumError::Config`] when the sweep recorded
+    /// fewer than two points.
+    pub fn plot_png(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
+        use plotters::prelude::*;
+        let path = path.as_ref();
+        if self.recorded.len() < 2 {
+            return Err(PodiumError::config(
+                "lr_find",
+                format!("{} points", self.recorded.len()),
+                "need at least 2 recorded points to plot",
+            ));
+        }
+        register_font();
+        let (w, h) = (800u32, 500u32);
+        let mut buf = vec![0u8; (w * h * 3) as usize];
+        let plot_err = |e: &dyn std::fmt::Display| PodiumError::format(path, format!("plot: {e}"));
+        {
+            let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
+            root.fill(&WHITE).map_err(|e| plot_err(&e))?;
+            let lo = self.recorded.first().map_or(1e-7, |p| p.0);
+            let hi = self.recorded.last().map_or(1.0, |p| p.0);
+            let losses: Vec<f64> = self
+                .recorded
+                .iter()
+                .map(|p| p.1)
+                .filter(|l| l.is_finite())
+                .collect();
+            let ymin = losses.iter().copied().fold(f64::INFINITY, f64::min);
+            // the divergence at the end would squash the interesting part: cap at 3x the start
+            let ymax = losses
+                .iter()
+                .copied()
+                .fold(f64::NEG_INFINITY, f64::max)
+                .min(losses[0] * 3.0)
+                .max(ymin + 1e-6);
+            let mut chart = ChartBuilder::on(&root)
+                .caption("learning-rate finder", ("sans-serif", 22))
+                .margin(12)
+                .x_label_area_size(45)
+                .y_label_area_size(65)
+                .build_cartesian_2d((lo..hi).log_scale(), ymin..ymax)
+                .map_err(|e| plot_err(&e))?;
+            chart
+                .configure_mesh()
+                .x_desc("learning rate (log scale)")
+                .y_desc("smoothed loss")
+                .x_label_formatter(&|v| format!("{v:.0e}"))
+                .draw()
+                .map_err(|e| plot_err(&e))?;
+            chart
+                .draw_series(LineSeries::new(
+                    self.recorded.iter().map(|&(lr, l)| (lr, l.min(ymax))),
+                    BLUE.stroke_width(2),
+                ))
+                .map_err(|e| plot_err(&e))?;
+            for (which, color) in [
+                (Suggestion::Valley, RED),
+                (Suggestion::Steep, GREEN),
+                (Suggestion::Minimum, MAGENTA),
+            ] {
+                let Ok(s) = self.suggest(which) else { continue };
+                let loss = self.recorded[s.index].1.min(ymax);
+                chart
+                    .draw_series(std::iter::once(Circle::new(
+                        (s.lr, loss),
+                        6,
+                        color.filled(),
+                    )))
+                    .map_err(|e| plot_err(&e))?
+                    .label(format!("{which:?}: {:.2e}", s.lr))
+                    .legend(move |(x, y)| Circle::new((x, y), 5, color.filled()));
+            }
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .draw()
+                .map_err(|e| plot_err(&e))?;
+            root.present().map_err(|e| plot_err(&e))?;
+        }
+        let image = image::RgbImage::from_raw(w, h, buf).expect("sized buffer");
+        let tmp = path.with_extension("png.tmp");
+        image
+            .save_with_format(&tmp, image::ImageFormat::Png)
+            .map_err(|e| PodiumError::format(path, e.to_string()))?;
+        std::fs::rename(&tmp, path).map_err(|e| PodiumError::io(path, e))
+    }
+
     /// Writes the curve as `lr,smoothed_loss` rows (through a temporary file and a rename), for
     /// plotting.
     ///
@@ -166,4 +259,15 @@ impl Learner {
             num_it: finder.num_it,
         })
     }
+}
+
+/// Registers the embedded DejaVu Sans Mono (Bitstream Vera license, `assets/`) as plotters'
+/// "sans-serif" font, once.
+fn register_font() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let font: &'static [u8] = include_bytes!("../../assets/DejaVuSansMono.ttf");
+        let _ =
+            plotters::style::register_font("sans-serif", plotters::style::FontStyle::Normal, font);
+    });
 }

@@ -965,6 +965,20 @@ fn lr_find_sweeps_suggests_and_leaves_the_model_alone() {
         let s = result.suggest(which).unwrap();
         assert!(s.lr > 1e-8 && s.lr < 10.0, "{which:?}: {s:?}");
     }
+    let png = dir.path().join("lr_find.png");
+    result.plot_png(&png).unwrap();
+    let img = image::open(&png).unwrap().to_rgb8();
+    assert_eq!(img.dimensions(), (800, 500));
+    let non_white = img.pixels().filter(|p| p.0 != [255, 255, 255]).count();
+    assert!(
+        non_white > 5_000,
+        "the plot draws something: {non_white} pixels"
+    );
+    let red = img
+        .pixels()
+        .filter(|p| p.0[0] > 200 && p.0[1] < 60 && p.0[2] < 60)
+        .count();
+    assert!(red > 20, "the valley suggestion is marked");
     let csv = dir.path().join("lr_find.csv");
     result.write_csv(&csv).unwrap();
     let text = std::fs::read_to_string(&csv).unwrap();
