@@ -114,6 +114,34 @@ def arcface(x, y, s=64.0, m=0.5):
     return F.cross_entropy(s * (onehot * phi + (1 - onehot) * cos), y)
 
 
+def cosface(x, y, s=64.0, m=0.35):
+    cos = F.normalize(x) @ F.normalize(W).t()
+    onehot = F.one_hot(y, C).float()
+    return F.cross_entropy(s * (onehot * (cos - m) + (1 - onehot) * cos), y)
+
+
+MASKS = (torch.rand(B, C) < 0.3).float().reshape(16, 100, 160)
+
+
+def lovasz_grad(gt_sorted):
+    gts = gt_sorted.sum()
+    intersection = gts - gt_sorted.cumsum(0)
+    union = gts + (1 - gt_sorted).cumsum(0)
+    jaccard = 1.0 - intersection / union
+    jaccard[1:] = jaccard[1:] - jaccard[:-1]
+    return jaccard
+
+
+def lovasz_hinge(x):
+    losses = []
+    for logit, label in zip(x.reshape(16, 100, 160), MASKS):
+        logit, label = logit.reshape(-1), label.reshape(-1)
+        errors = 1.0 - logit * (2.0 * label - 1.0)
+        errors_sorted, perm = torch.sort(errors, descending=True)
+        losses.append(torch.dot(F.relu(errors_sorted), lovasz_grad(label[perm])))
+    return torch.stack(losses).mean()
+
+
 CASES = {
     "cross_entropy": (logits, lambda x: F.cross_entropy(x, y)),
     "cross_entropy_smoothing": (logits, lambda x: F.cross_entropy(x, y, label_smoothing=0.1)),
@@ -130,6 +158,8 @@ CASES = {
     "knowledge_distillation": (logits, lambda x: kd(x, y)),
     "soft_f1": (logits, lambda x: soft_f1(x, t)),
     "arcface_512d": (embed, lambda x: arcface(x, y)),
+    "cosface_512d": (embed, lambda x: cosface(x, y)),
+    "lovasz_hinge_per_image": (logits, lovasz_hinge),
 }
 
 

@@ -96,6 +96,15 @@ fn losses(c: &mut Criterion) {
     let embed = Tensor::<2>::random([B, 512], Distribution::Normal(0.0, 1.0), &device);
     let arc = MarginHeadConfig::arcface(512, C).init(&device).unwrap();
     bench_loss(c, "arcface_512d", &embed, |x| arc.loss(x, y.clone()));
+    let cos = MarginHeadConfig::cosface(512, C).init(&device).unwrap();
+    bench_loss(c, "cosface_512d", &embed, |x| cos.loss(x, y.clone()));
+    // Lovasz hinge on 256 x 1000 pixel logits seen as 16 images of 100 x 160, per image
+    let masks = Tensor::<2>::random([B, C], Distribution::Bernoulli(0.3), &device)
+        .int()
+        .reshape([16, 100, 160]);
+    bench_loss(c, "lovasz_hinge_per_image", &logits, |x| {
+        lovasz_hinge(x.reshape([16, 100, 160]), masks.clone(), true)
+    });
 }
 
 criterion_group!(benches, losses);
