@@ -1,7 +1,12 @@
-//! Models: the [`ImageClassifier`] contract every network meets, and the networks themselves.
+//! Models: the [`ImageClassifier`] contract every network meets, the networks themselves, and
+//! the pooling heads (timm's `avg`, `max`, `avgmax`, `catavgmax`, GeM).
 
+mod pool;
 mod simple_cnn;
 
+pub use pool::{
+    GlobalPool, adaptive_avgmax_pool2d, adaptive_catavgmax_pool2d, adaptive_max_pool2d, gem,
+};
 pub use simple_cnn::{SimpleCnn, SimpleCnnConfig};
 
 use burn::module::{Module, ModuleDisplay};

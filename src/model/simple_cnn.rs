@@ -3,18 +3,18 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
+use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{
     BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d, Relu,
 };
 use burn::tensor::{Device, Tensor};
 
-use super::ImageClassifier;
+use super::{GlobalPool, ImageClassifier};
 
 /// Configuration of [`SimpleCnn`].
 ///
 /// Layout: `[conv3x3-BN-ReLU] x2 (width)`, 2x2 max-pool, `[conv3x3-BN-ReLU] x2 (2 * width)`,
-/// global average pooling, dropout, linear classifier. It works at any input size of at least
+/// global pooling ([`GlobalPool`], average by default), dropout, linear classifier. It works at any input size of at least
 /// 2x2 pixels.
 #[derive(Config, Debug)]
 pub struct SimpleCnnConfig {
@@ -29,6 +29,9 @@ pub struct SimpleCnnConfig {
     /// Dropout probability before the classifier.
     #[config(default = 0.2)]
     pub dropout: f64,
+    /// Global pooling before the classifier (timm's names; `CatAvgMax` doubles the features).
+    #[config(default = "GlobalPool::Avg")]
+    pub pool: GlobalPool,
 }
 
 #[derive(Module, Debug)]
@@ -61,7 +64,8 @@ pub struct SimpleCnn {
     stage1: Vec<ConvBnRelu>,
     pool: MaxPool2d,
     stage2: Vec<ConvBnRelu>,
-    gap: AdaptiveAvgPool2d,
+    #[module(skip)]
+    global_pool: GlobalPool,
     dropout: Dropout,
     head: Linear,
 }
@@ -81,15 +85,17 @@ impl SimpleCnnConfig {
                 ConvBnRelu::new(w, w2, device),
                 ConvBnRelu::new(w2, w2, device),
             ],
-            gap: AdaptiveAvgPool2dConfig::new([1, 1]).init(),
+            global_pool: self.pool,
             dropout: DropoutConfig::new(self.dropout).init(),
-            head: LinearConfig::new(w2, self.num_classes).init(device),
+            head: LinearConfig::new(w2 * self.pool.feature_multiplier(), self.num_classes)
+                .init(device),
         }
     }
 }
 
 impl SimpleCnn {
-    /// Pooled features `[B, 2 * width]` before dropout and the classifier.
+    /// Pooled features `[B, 2 * width]` (`[B, 4 * width]` with `CatAvgMax`) before dropout and
+    /// the classifier.
     pub fn forward_features(&self, images: Tensor<4>) -> Tensor<2> {
         let mut x = images;
         for block in &self.stage1 {
@@ -99,7 +105,7 @@ impl SimpleCnn {
         for block in &self.stage2 {
             x = block.forward(x);
         }
-        self.gap.forward(x).flatten(1, 3)
+        self.global_pool.forward(x)
     }
 }
 

@@ -1,4 +1,8 @@
-//! Small helpers shared across podium.
+//! Small helpers shared across podium: seed derivation, Gumbel-softmax, convolution sizes.
+
+mod gumbel;
+
+pub use gumbel::{conv2d_output_size, gumbel_softmax};
 
 /// Derives an independent 64-bit seed from a run seed and a list of stream ids (for example
 /// `[epoch]` for a data loader's shuffle or `[epoch, index]` for one sample's augmentation), so

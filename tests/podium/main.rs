@@ -9,6 +9,7 @@ mod loader;
 mod losses;
 mod mixing;
 mod optimizers;
+mod pooling;
 mod reference;
 mod reference_harness;
 mod sampling;
