@@ -4,7 +4,7 @@
 use burn::optim::{LearningRate, Optimizer};
 use burn::tensor::{Device, Tensor};
 
-use super::{check_betas, check_non_negative};
+use super::{check_betas, check_non_negative, l2_decay};
 use crate::error::Result;
 
 /// `timm.optim.AdaBelief`: decoupled decay `p *= 1 - lr wd` (or L2 on the gradient);
@@ -92,10 +92,9 @@ impl Optimizer for AdaBelief {
         let (b1, b2) = (self.beta1, self.beta2);
         let (p, g) = if self.decoupled_decay {
             (tensor * (1.0 - lr * self.weight_decay), grad)
-        } else if self.weight_decay != 0.0 {
-            (tensor.clone(), grad + tensor * self.weight_decay)
         } else {
-            (tensor, grad)
+            let g = l2_decay(grad, &tensor, self.weight_decay);
+            (tensor, g)
         };
         let (m_prev, s_prev, t) = match state {
             None => (g.zeros_like(), g.zeros_like(), 1),

@@ -3,7 +3,7 @@
 use burn::optim::{LearningRate, Optimizer};
 use burn::tensor::{Device, Tensor};
 
-use super::{check_betas, check_non_negative};
+use super::{check_betas, check_non_negative, l2_decay};
 use crate::error::Result;
 
 /// `torch.optim.Adamax`: `m = b1 m + (1 - b1) g`, `u = max(b2 u, |g| + eps)` (eps inside the
@@ -67,11 +67,7 @@ impl Optimizer for Adamax {
         state: Option<Self::State<D>>,
     ) -> (Tensor<D>, Option<Self::State<D>>) {
         let b1 = self.beta1;
-        let g = if self.weight_decay != 0.0 {
-            grad + tensor.clone() * self.weight_decay
-        } else {
-            grad
-        };
+        let g = l2_decay(grad, &tensor, self.weight_decay);
         let g_abs = g.clone().abs() + self.eps;
         let (m, u, t) = match state {
             None => (g * (1.0 - b1), g_abs, 1),

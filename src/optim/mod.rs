@@ -53,6 +53,8 @@ pub use radam::RAdam;
 pub use sam::Sam;
 pub use sgd::TorchSgd;
 
+use burn::tensor::Tensor;
+
 use crate::error::{PodiumError, Result};
 
 /// Implements burn's `RecordState` (optimizer state in checkpoints) for a state struct of
@@ -96,4 +98,18 @@ pub(crate) fn check_non_negative(key: &str, v: f64) -> Result<()> {
         return Err(PodiumError::config(key, v, "must be >= 0"));
     }
     Ok(())
+}
+
+/// Coupled (L2) weight decay as torch applies it before the update: `g + weight_decay * p`,
+/// skipped when `weight_decay` is zero.
+pub(crate) fn l2_decay<const D: usize>(
+    grad: Tensor<D>,
+    tensor: &Tensor<D>,
+    weight_decay: f64,
+) -> Tensor<D> {
+    if weight_decay != 0.0 {
+        grad + tensor.clone() * weight_decay
+    } else {
+        grad
+    }
 }

@@ -3,7 +3,7 @@
 use burn::optim::{LearningRate, Optimizer};
 use burn::tensor::{Device, Tensor};
 
-use super::{check_betas, check_non_negative};
+use super::{check_betas, check_non_negative, l2_decay};
 use crate::error::Result;
 
 /// `torch.optim.NAdam`: with the momentum schedule `mu_t = b1 (1 - 0.96^(t psi) / 2)`
@@ -82,11 +82,7 @@ impl Optimizer for NAdam {
         state: Option<Self::State<D>>,
     ) -> (Tensor<D>, Option<Self::State<D>>) {
         let (b1, b2) = (self.beta1, self.beta2);
-        let g = if self.weight_decay != 0.0 {
-            grad + tensor.clone() * self.weight_decay
-        } else {
-            grad
-        };
+        let g = l2_decay(grad, &tensor, self.weight_decay);
         let (m, v, t, prod) = match state {
             None => (
                 g.clone() * (1.0 - b1),

@@ -3,7 +3,7 @@
 use burn::optim::{LearningRate, Optimizer};
 use burn::tensor::{Device, Tensor};
 
-use super::check_non_negative;
+use super::{check_non_negative, l2_decay};
 use crate::error::{PodiumError, Result};
 
 /// `torch.optim.SGD`: `g = grad + weight_decay p`; with momentum `mu`, the buffer starts as
@@ -60,11 +60,7 @@ impl Optimizer for TorchSgd {
         grad: Tensor<D>,
         state: Option<Self::State<D>>,
     ) -> (Tensor<D>, Option<Self::State<D>>) {
-        let g = if self.weight_decay != 0.0 {
-            grad + tensor.clone() * self.weight_decay
-        } else {
-            grad
-        };
+        let g = l2_decay(grad, &tensor, self.weight_decay);
         if self.momentum == 0.0 {
             return (tensor - g * lr, None);
         }
