@@ -24,6 +24,16 @@ fn reduction(case: &Case) -> Option<Reduction> {
     }
 }
 
+/// Asserts a reduced loss against `loss` and, when the case has it, its gradient with respect
+/// to the logits against `expected_grad_logits`.
+fn assert_reduced_loss(case: &Case, logits: &Tensor<2>, value: Tensor<1>) {
+    if case.expected.contains_key("expected_grad_logits") {
+        let grads = value.backward();
+        case.assert_tensor("expected_grad_logits", logits.grad(&grads).unwrap());
+    }
+    case.assert_tensor("loss", scalar(value));
+}
+
 fn opt_vec(case: &Case, flag: &str, input: &str) -> Option<Vec<f32>> {
     case.bool(flag).then(|| case.input(input).f32s())
 }
@@ -47,11 +57,7 @@ fn cross_entropy_matches_torch() {
             None => case.assert_tensor("loss", loss.forward_no_reduction(logits, target)),
             Some(_) => {
                 let value = loss.forward(logits.clone(), target);
-                if case.expected.contains_key("expected_grad_logits") {
-                    let grads = value.backward();
-                    case.assert_tensor("expected_grad_logits", logits.grad(&grads).unwrap());
-                }
-                case.assert_tensor("loss", scalar(value));
+                assert_reduced_loss(case, &logits, value);
             }
         }
     }
@@ -145,11 +151,7 @@ fn sigmoid_focal_loss_matches_torchvision() {
             None => case.assert_tensor("loss", loss.forward_no_reduction(x, t)),
             Some(_) => {
                 let v = loss.forward(x.clone(), t);
-                if case.expected.contains_key("expected_grad_logits") {
-                    let g = v.backward();
-                    case.assert_tensor("expected_grad_logits", x.grad(&g).unwrap());
-                }
-                case.assert_tensor("loss", scalar(v));
+                assert_reduced_loss(case, &x, v);
             }
         }
     }
