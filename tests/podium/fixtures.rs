@@ -64,3 +64,12 @@ pub fn corrupt_jpeg(path: &Path) {
     }
     std::fs::write(path, &bytes).unwrap();
 }
+
+/// The key of a [`PodiumError::Config`](burn_podium::PodiumError::Config), or a panic naming
+/// what came back instead.
+pub fn config_key<T: std::fmt::Debug>(r: Result<T, burn_podium::PodiumError>) -> String {
+    match r {
+        Err(burn_podium::PodiumError::Config { key, .. }) => key,
+        other => panic!("expected a config error, got {other:?}"),
+    }
+}

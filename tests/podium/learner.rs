@@ -17,7 +17,7 @@ use burn_podium::loss::LossConfig;
 use burn_podium::mix::MixupConfig;
 use burn_podium::model::{ImageClassifier, SimpleCnnConfig};
 
-use crate::fixtures::{corrupt_jpeg, photo_folder};
+use crate::fixtures::{config_key, corrupt_jpeg, photo_folder};
 
 /// Training seeds the backend's RNG, which flex shares process-wide: runs take turns.
 static TRAINING: Mutex<()> = Mutex::new(());
@@ -292,16 +292,16 @@ fn invalid_configs_and_datasets_are_typed_errors() {
         (0..10).map(|c| format!("c{c}")).collect(),
     )
     .unwrap();
-    match Learner::new(config(dir.path()), &device).fit(
-        Probe {
-            fc: LinearConfig::new(64, 10).init(&device),
-        },
-        train.clone(),
-        renamed,
-    ) {
-        Err(PodiumError::Config { key, .. }) => assert_eq!(key, "valid.classes"),
-        other => panic!("expected a config error, got {other:?}"),
-    }
+    assert_eq!(
+        config_key(Learner::new(config(dir.path()), &device).fit(
+            Probe {
+                fc: LinearConfig::new(64, 10).init(&device),
+            },
+            train.clone(),
+            renamed,
+        )),
+        "valid.classes"
+    );
 }
 
 #[test]
@@ -511,20 +511,22 @@ fn timm_and_one_cycle_schedules_drive_the_learning_rate() {
     // invalid schedule values are config errors before training
     let bad = TimmSchedule::new(TimmKind::Cosine, 1.0, 0);
     let dir = tempfile::tempdir().unwrap();
-    match Learner::new(
-        config(dir.path()).with_schedule(ScheduleConfig::Timm(bad)),
-        &device,
-    )
-    .fit(
-        Probe {
-            fc: LinearConfig::new(64, 10).init(&device),
-        },
-        train.clone(),
-        valid.clone(),
-    ) {
-        Err(PodiumError::Config { key, .. }) => assert_eq!(key, "schedule.t_initial"),
-        other => panic!("expected a config error, got {other:?}"),
-    }
+    assert_eq!(
+        config_key(
+            Learner::new(
+                config(dir.path()).with_schedule(ScheduleConfig::Timm(bad)),
+                &device,
+            )
+            .fit(
+                Probe {
+                    fc: LinearConfig::new(64, 10).init(&device),
+                },
+                train.clone(),
+                valid.clone(),
+            )
+        ),
+        "schedule.t_initial"
+    );
 }
 
 #[test]
@@ -692,43 +694,47 @@ fn podium_optimizers_and_gradient_clipping_train_in_the_learner() {
     );
     assert!(belief.iter().all(|(l, _)| l.is_finite()));
     let dir = tempfile::tempdir().unwrap();
-    match Learner::new(
-        config(dir.path()).with_clip_grad(Some(ClipGrad::Norm {
-            max_norm: 0.0,
-            norm: GradNorm::L2,
-        })),
-        &device,
-    )
-    .fit(
-        Probe {
-            fc: LinearConfig::new(64, 10).init(&device),
-        },
-        train.clone(),
-        valid.clone(),
-    ) {
-        Err(PodiumError::Config { key, .. }) => assert_eq!(key, "clip_grad.max_norm"),
-        other => panic!("expected a config error, got {other:?}"),
-    }
-    match Learner::new(
-        config(dir.path()).with_optimizer(OptimizerConfig::NAdam {
-            beta1: 0.9,
-            beta2: 2.0,
-            eps: 1e-8,
-            weight_decay: 0.0,
-            momentum_decay: 4e-3,
-        }),
-        &device,
-    )
-    .fit(
-        Probe {
-            fc: LinearConfig::new(64, 10).init(&device),
-        },
-        train,
-        valid,
-    ) {
-        Err(PodiumError::Config { key, .. }) => assert_eq!(key, "optimizer.beta2"),
-        other => panic!("expected a config error, got {other:?}"),
-    }
+    assert_eq!(
+        config_key(
+            Learner::new(
+                config(dir.path()).with_clip_grad(Some(ClipGrad::Norm {
+                    max_norm: 0.0,
+                    norm: GradNorm::L2,
+                })),
+                &device,
+            )
+            .fit(
+                Probe {
+                    fc: LinearConfig::new(64, 10).init(&device),
+                },
+                train.clone(),
+                valid.clone(),
+            )
+        ),
+        "clip_grad.max_norm"
+    );
+    assert_eq!(
+        config_key(
+            Learner::new(
+                config(dir.path()).with_optimizer(OptimizerConfig::NAdam {
+                    beta1: 0.9,
+                    beta2: 2.0,
+                    eps: 1e-8,
+                    weight_decay: 0.0,
+                    momentum_decay: 4e-3,
+                }),
+                &device,
+            )
+            .fit(
+                Probe {
+                    fc: LinearConfig::new(64, 10).init(&device),
+                },
+                train,
+                valid,
+            )
+        ),
+        "optimizer.beta2"
+    );
 }
 
 #[test]
@@ -773,21 +779,23 @@ fn sam_trains_in_the_learner() {
     }));
     assert!(asam.iter().all(|(l, _)| l.is_finite()));
     let dir = tempfile::tempdir().unwrap();
-    match Learner::new(
-        config(dir.path()).with_sam(Some(SamConfig {
-            rho: -1.0,
-            adaptive: false,
-        })),
-        &device,
-    )
-    .fit(
-        SimpleCnnConfig::new(10).with_in_channels(1).init(&device),
-        train.clone(),
-        valid.clone(),
-    ) {
-        Err(PodiumError::Config { key, .. }) => assert_eq!(key, "sam.rho"),
-        other => panic!("expected a config error, got {other:?}"),
-    }
+    assert_eq!(
+        config_key(
+            Learner::new(
+                config(dir.path()).with_sam(Some(SamConfig {
+                    rho: -1.0,
+                    adaptive: false,
+                })),
+                &device,
+            )
+            .fit(
+                SimpleCnnConfig::new(10).with_in_channels(1).init(&device),
+                train.clone(),
+                valid.clone(),
+            )
+        ),
+        "sam.rho"
+    );
 }
 
 #[test]
@@ -867,19 +875,13 @@ fn every_optimizer_config_builds_and_trains() {
         alpha: 0.5,
         k: 0,
     };
-    match bad.validate() {
-        Err(PodiumError::Config { key, .. }) => assert_eq!(key, "optimizer.lookahead.k"),
-        other => panic!("expected a config error, got {other:?}"),
-    }
+    assert_eq!(config_key(bad.validate()), "optimizer.lookahead.k");
     let bad = OptimizerConfig::Lookahead {
         base: Box::new(OptimizerConfig::sgd()),
         alpha: 2.0,
         k: 5,
     };
-    match bad.validate() {
-        Err(PodiumError::Config { key, .. }) => assert_eq!(key, "optimizer.lookahead.alpha"),
-        other => panic!("expected a config error, got {other:?}"),
-    }
+    assert_eq!(config_key(bad.validate()), "optimizer.lookahead.alpha");
 }
 
 #[test]

@@ -2,9 +2,9 @@
 //! torchvision and timm. Sizes and hyperparameters come from each case's `params`.
 
 use burn::tensor::{Device, Tensor};
-use burn_podium::PodiumError;
 use burn_podium::loss::*;
 
+use crate::fixtures::config_key;
 use crate::reference::{Case, load_topic};
 
 fn device() -> Device {
@@ -418,13 +418,6 @@ fn soft_f_beta_matches() {
             loss.f_beta_per_class(x.clone(), t.clone()),
         );
         case.assert_tensor("loss", scalar(loss.forward(x, t)));
-    }
-}
-
-fn config_key<T: std::fmt::Debug>(r: Result<T, PodiumError>) -> String {
-    match r {
-        Err(PodiumError::Config { key, .. }) => key,
-        other => panic!("expected a config error, got {other:?}"),
     }
 }
 

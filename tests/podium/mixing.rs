@@ -5,6 +5,7 @@ use burn::tensor::{Device, Tensor};
 use burn_podium::PodiumError;
 use burn_podium::mix::*;
 
+use crate::fixtures::config_key;
 use crate::reference::{Case, load_topic};
 
 fn pair(case: &Case, key: &str) -> [usize; 2] {
@@ -250,10 +251,7 @@ fn fastai_loss_mixing_weighs_the_two_losses_by_lam() {
 #[test]
 fn odd_batches_and_bad_configs_are_typed_errors() {
     let mut m = MixupConfig::new(3).init(0).unwrap();
-    match m.draw(5, [4, 4]) {
-        Err(PodiumError::Config { key, .. }) => assert_eq!(key, "batch_size"),
-        other => panic!("expected a config error, got {other:?}"),
-    }
+    assert_eq!(config_key(m.draw(5, [4, 4])), "batch_size");
     let key = |r: Result<Mixup, PodiumError>| match r {
         Err(PodiumError::Config { key, .. }) => key,
         other => panic!("expected a config error, got {other:?}"),
