@@ -4,7 +4,7 @@
 use burn::optim::{LearningRate, Optimizer};
 use burn::tensor::{Device, Tensor};
 
-use super::{check_betas, check_non_negative, l2_decay};
+use super::{AdamHparams, l2_decay};
 use crate::error::Result;
 
 /// `timm.optim.AdaBelief`: decoupled decay `p *= 1 - lr wd` (or L2 on the gradient);
@@ -15,10 +15,7 @@ use crate::error::Result;
 /// `degenerated_to_sgd`) `p -= lr m / (1 - b1^t)`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AdaBelief {
-    beta1: f64,
-    beta2: f64,
-    eps: f64,
-    weight_decay: f64,
+    hp: AdamHparams,
     decoupled_decay: bool,
     rectify: bool,
     degenerated_to_sgd: bool,
@@ -40,10 +37,10 @@ impl AdaBelief {
     /// decoupled decay, no rectification (`rectify = true` gives timm's `radabelief`).
     pub fn timm_default(rectify: bool) -> Self {
         Self {
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-16,
-            weight_decay: 0.0,
+            hp: AdamHparams {
+                eps: 1e-16,
+                ..AdamHparams::TORCH_DEFAULT
+            },
             decoupled_decay: true,
             rectify,
             degenerated_to_sgd: true,
@@ -64,14 +61,9 @@ impl AdaBelief {
         rectify: bool,
         degenerated_to_sgd: bool,
     ) -> Result<Self> {
-        check_betas(beta1, beta2)?;
-        check_non_negative("eps", eps)?;
-        check_non_negative("weight_decay", weight_decay)?;
+        let hp = AdamHparams::new(beta1, beta2, eps, weight_decay)?;
         Ok(Self {
-            beta1,
-            beta2,
-            eps,
-            weight_decay,
+            hp,
             decoupled_decay,
             rectify,
             degenerated_to_sgd,
@@ -89,11 +81,11 @@ impl Optimizer for AdaBelief {
         grad: Tensor<D>,
         state: Option<Self::State<D>>,
     ) -> (Tensor<D>, Option<Self::State<D>>) {
-        let (b1, b2) = (self.beta1, self.beta2);
+        let (b1, b2) = (self.hp.beta1, self.hp.beta2);
         let (p, g) = if self.decoupled_decay {
-            (tensor * (1.0 - lr * self.weight_decay), grad)
+            (tensor * (1.0 - lr * self.hp.weight_decay), grad)
         } else {
-            let g = l2_decay(grad, &tensor, self.weight_decay);
+            let g = l2_decay(grad, &tensor, self.hp.weight_decay);
             (tensor, g)
         };
         let (m_prev, s_prev, t) = match state {
@@ -103,11 +95,11 @@ impl Optimizer for AdaBelief {
         // timm: exp_avg.lerp_(grad, 1 - beta1)
         let m = m_prev.clone() + (g.clone() - m_prev) * (1.0 - b1);
         let r = g - m.clone();
-        let s = s_prev * b2 + r.clone() * r * (1.0 - b2) + self.eps;
+        let s = s_prev * b2 + r.clone() * r * (1.0 - b2) + self.hp.eps;
         let tf = t as i32;
         let (bc1, bc2) = (1.0 - b1.powi(tf), 1.0 - b2.powi(tf));
         let p = if !self.rectify {
-            let denom = s.clone().sqrt() / bc2.sqrt() + self.eps;
+            let denom = s.clone().sqrt() / bc2.sqrt() + self.hp.eps;
             p - m.clone() / denom * (lr / bc1)
         } else {
             let beta2_t = b2.powi(tf);
@@ -119,7 +111,7 @@ impl Optimizer for AdaBelief {
                     / (sma_max - 2.0))
                     .sqrt()
                     / bc1;
-                p - m.clone() / (s.clone().sqrt() + self.eps) * (step * lr)
+                p - m.clone() / (s.clone().sqrt() + self.hp.eps) * (step * lr)
             } else if self.degenerated_to_sgd {
                 p - m.clone() * (lr / bc1)
             } else {

@@ -3,17 +3,14 @@
 use burn::optim::{LearningRate, Optimizer};
 use burn::tensor::{Device, Tensor};
 
-use super::{check_betas, check_non_negative, l2_decay};
+use super::{AdamHparams, l2_decay};
 use crate::error::Result;
 
 /// `torch.optim.Adamax`: `m = b1 m + (1 - b1) g`, `u = max(b2 u, |g| + eps)` (eps inside the
 /// max), `p -= lr / (1 - b1^t) m / u`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Adamax {
-    beta1: f64,
-    beta2: f64,
-    eps: f64,
-    weight_decay: f64,
+    hp: AdamHparams,
 }
 
 /// Moments and step count of [`Adamax`].
@@ -31,10 +28,7 @@ impl Adamax {
     /// Adamax with torch's defaults: betas `(0.9, 0.999)`, eps `1e-8`, no weight decay.
     pub fn torch_default() -> Self {
         Self {
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            weight_decay: 0.0,
+            hp: AdamHparams::TORCH_DEFAULT,
         }
     }
 
@@ -44,15 +38,8 @@ impl Adamax {
     /// [`PodiumError::Config`](crate::PodiumError::Config) for betas outside `[0, 1)` or negative
     /// values.
     pub fn new(beta1: f64, beta2: f64, eps: f64, weight_decay: f64) -> Result<Self> {
-        check_betas(beta1, beta2)?;
-        check_non_negative("eps", eps)?;
-        check_non_negative("weight_decay", weight_decay)?;
-        Ok(Self {
-            beta1,
-            beta2,
-            eps,
-            weight_decay,
-        })
+        let hp = AdamHparams::new(beta1, beta2, eps, weight_decay)?;
+        Ok(Self { hp })
     }
 }
 
@@ -66,14 +53,14 @@ impl Optimizer for Adamax {
         grad: Tensor<D>,
         state: Option<Self::State<D>>,
     ) -> (Tensor<D>, Option<Self::State<D>>) {
-        let b1 = self.beta1;
-        let g = l2_decay(grad, &tensor, self.weight_decay);
-        let g_abs = g.clone().abs() + self.eps;
+        let b1 = self.hp.beta1;
+        let g = l2_decay(grad, &tensor, self.hp.weight_decay);
+        let g_abs = g.clone().abs() + self.hp.eps;
         let (m, u, t) = match state {
             None => (g * (1.0 - b1), g_abs, 1),
             Some(s) => (
                 s.m * b1 + g * (1.0 - b1),
-                (s.u * self.beta2).max_pair(g_abs),
+                (s.u * self.hp.beta2).max_pair(g_abs),
                 s.t + 1,
             ),
         };

@@ -3,8 +3,8 @@
 use burn::optim::{LearningRate, Optimizer};
 use burn::tensor::{Device, Tensor};
 
+use super::AdamHparams;
 use super::lars::{guard_ratio, l2_norm};
-use super::{check_betas, check_non_negative};
 use crate::error::Result;
 
 /// `timm.optim.Lamb`'s per-tensor update: Adam moments (`m` weighted by `1 - b1` with grad
@@ -18,10 +18,7 @@ use crate::error::Result;
 /// loop) to reproduce it. burn's own LAMB does not clip globally either.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Lamb {
-    beta1: f64,
-    beta2: f64,
-    eps: f64,
-    weight_decay: f64,
+    hp: AdamHparams,
     trust_clip: bool,
     grad_averaging: bool,
 }
@@ -52,14 +49,9 @@ impl Lamb {
         trust_clip: bool,
         grad_averaging: bool,
     ) -> Result<Self> {
-        check_betas(beta1, beta2)?;
-        check_non_negative("eps", eps)?;
-        check_non_negative("weight_decay", weight_decay)?;
+        let hp = AdamHparams::new(beta1, beta2, eps, weight_decay)?;
         Ok(Self {
-            beta1,
-            beta2,
-            eps,
-            weight_decay,
+            hp,
             trust_clip,
             grad_averaging,
         })
@@ -76,7 +68,7 @@ impl Optimizer for Lamb {
         grad: Tensor<D>,
         state: Option<Self::State<D>>,
     ) -> (Tensor<D>, Option<Self::State<D>>) {
-        let (b1, b2) = (self.beta1, self.beta2);
+        let (b1, b2) = (self.hp.beta1, self.hp.beta2);
         let b3 = if self.grad_averaging { 1.0 - b1 } else { 1.0 };
         let (m, v, t) = match state {
             None => (
@@ -92,10 +84,10 @@ impl Optimizer for Lamb {
         };
         let tf = t as i32;
         let (bc1, bc2) = (1.0 - b1.powi(tf), 1.0 - b2.powi(tf));
-        let denom = v.clone().sqrt() / bc2.sqrt() + self.eps;
+        let denom = v.clone().sqrt() / bc2.sqrt() + self.hp.eps;
         let mut update = m.clone() / bc1 / denom;
-        if self.weight_decay != 0.0 {
-            update = update + tensor.clone() * self.weight_decay;
+        if self.hp.weight_decay != 0.0 {
+            update = update + tensor.clone() * self.hp.weight_decay;
             let w_norm = l2_norm(&tensor);
             let u_norm = l2_norm(&update);
             let mut ratio = guard_ratio(w_norm.clone() / u_norm.clone(), &w_norm, &u_norm);

@@ -113,3 +113,35 @@ pub(crate) fn l2_decay<const D: usize>(
         grad
     }
 }
+
+/// The hyperparameters every Adam-family optimizer shares: betas, eps and L2 weight decay.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct AdamHparams {
+    pub(crate) beta1: f64,
+    pub(crate) beta2: f64,
+    pub(crate) eps: f64,
+    pub(crate) weight_decay: f64,
+}
+
+impl AdamHparams {
+    /// torch's defaults: betas `(0.9, 0.999)`, eps `1e-8`, no weight decay.
+    pub(crate) const TORCH_DEFAULT: Self = Self {
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+        weight_decay: 0.0,
+    };
+
+    /// Checked hyperparameters: betas in `[0, 1)`, eps and weight decay `>= 0`.
+    pub(crate) fn new(beta1: f64, beta2: f64, eps: f64, weight_decay: f64) -> Result<Self> {
+        check_betas(beta1, beta2)?;
+        check_non_negative("eps", eps)?;
+        check_non_negative("weight_decay", weight_decay)?;
+        Ok(Self {
+            beta1,
+            beta2,
+            eps,
+            weight_decay,
+        })
+    }
+}

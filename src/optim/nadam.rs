@@ -3,7 +3,7 @@
 use burn::optim::{LearningRate, Optimizer};
 use burn::tensor::{Device, Tensor};
 
-use super::{check_betas, check_non_negative, l2_decay};
+use super::{AdamHparams, check_non_negative, l2_decay};
 use crate::error::Result;
 
 /// `torch.optim.NAdam`: with the momentum schedule `mu_t = b1 (1 - 0.96^(t psi) / 2)`
@@ -12,10 +12,7 @@ use crate::error::Result;
 /// `p -= lr (1 - mu_t) / (1 - mu_prod) g / denom + lr mu_{t+1} / (1 - mu_prod mu_{t+1}) m / denom`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NAdam {
-    beta1: f64,
-    beta2: f64,
-    eps: f64,
-    weight_decay: f64,
+    hp: AdamHparams,
     momentum_decay: f64,
 }
 
@@ -37,10 +34,7 @@ impl NAdam {
     /// momentum decay `4e-3`.
     pub fn torch_default() -> Self {
         Self {
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            weight_decay: 0.0,
+            hp: AdamHparams::TORCH_DEFAULT,
             momentum_decay: 4e-3,
         }
     }
@@ -57,17 +51,9 @@ impl NAdam {
         weight_decay: f64,
         momentum_decay: f64,
     ) -> Result<Self> {
-        check_betas(beta1, beta2)?;
-        check_non_negative("eps", eps)?;
-        check_non_negative("weight_decay", weight_decay)?;
+        let hp = AdamHparams::new(beta1, beta2, eps, weight_decay)?;
         check_non_negative("momentum_decay", momentum_decay)?;
-        Ok(Self {
-            beta1,
-            beta2,
-            eps,
-            weight_decay,
-            momentum_decay,
-        })
+        Ok(Self { hp, momentum_decay })
     }
 }
 
@@ -81,8 +67,8 @@ impl Optimizer for NAdam {
         grad: Tensor<D>,
         state: Option<Self::State<D>>,
     ) -> (Tensor<D>, Option<Self::State<D>>) {
-        let (b1, b2) = (self.beta1, self.beta2);
-        let g = l2_decay(grad, &tensor, self.weight_decay);
+        let (b1, b2) = (self.hp.beta1, self.hp.beta2);
+        let g = l2_decay(grad, &tensor, self.hp.weight_decay);
         let (m, v, t, prod) = match state {
             None => (
                 g.clone() * (1.0 - b1),
@@ -101,7 +87,7 @@ impl Optimizer for NAdam {
         let (mu_t, mu_next) = (mu(t), mu(t + 1));
         let mu_product = prod * mu_t;
         let bc2 = 1.0 - b2.powi(t as i32);
-        let denom = (v.clone() / bc2).sqrt() + self.eps;
+        let denom = (v.clone() / bc2).sqrt() + self.hp.eps;
         let update = g * (lr * (1.0 - mu_t) / (1.0 - mu_product))
             + m.clone() * (lr * mu_next / (1.0 - mu_product * mu_next));
         (

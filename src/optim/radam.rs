@@ -4,7 +4,7 @@
 use burn::optim::{LearningRate, Optimizer};
 use burn::tensor::{Device, Tensor};
 
-use super::{check_betas, check_non_negative, l2_decay};
+use super::{AdamHparams, l2_decay};
 use crate::error::Result;
 
 /// `torch.optim.RAdam` (L2 weight decay, `decoupled_weight_decay=False`):
@@ -15,10 +15,7 @@ use crate::error::Result;
 /// otherwise the un-adapted `p -= lr m_hat` (`m_hat = m / (1 - b1^t)`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct RAdam {
-    beta1: f64,
-    beta2: f64,
-    eps: f64,
-    weight_decay: f64,
+    hp: AdamHparams,
 }
 
 /// Moments and step count of [`RAdam`].
@@ -36,10 +33,7 @@ impl RAdam {
     /// RAdam with torch's defaults: betas `(0.9, 0.999)`, eps `1e-8`, no weight decay.
     pub fn torch_default() -> Self {
         Self {
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            weight_decay: 0.0,
+            hp: AdamHparams::TORCH_DEFAULT,
         }
     }
 
@@ -49,15 +43,8 @@ impl RAdam {
     /// [`PodiumError::Config`](crate::PodiumError::Config) for betas outside `[0, 1)` or negative
     /// eps or weight decay.
     pub fn new(beta1: f64, beta2: f64, eps: f64, weight_decay: f64) -> Result<Self> {
-        check_betas(beta1, beta2)?;
-        check_non_negative("eps", eps)?;
-        check_non_negative("weight_decay", weight_decay)?;
-        Ok(Self {
-            beta1,
-            beta2,
-            eps,
-            weight_decay,
-        })
+        let hp = AdamHparams::new(beta1, beta2, eps, weight_decay)?;
+        Ok(Self { hp })
     }
 }
 
@@ -71,8 +58,8 @@ impl Optimizer for RAdam {
         grad: Tensor<D>,
         state: Option<Self::State<D>>,
     ) -> (Tensor<D>, Option<Self::State<D>>) {
-        let (b1, b2) = (self.beta1, self.beta2);
-        let g = l2_decay(grad, &tensor, self.weight_decay);
+        let (b1, b2) = (self.hp.beta1, self.hp.beta2);
+        let g = l2_decay(grad, &tensor, self.hp.weight_decay);
         let (m, v, t) = match state {
             None => (
                 g.clone() * (1.0 - b1),
@@ -95,7 +82,7 @@ impl Optimizer for RAdam {
             let rect = ((rho_t - 4.0) * (rho_t - 2.0) * rho_inf
                 / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t))
                 .sqrt();
-            let adaptive = (v.clone().sqrt() + self.eps).recip() * bc2.sqrt();
+            let adaptive = (v.clone().sqrt() + self.hp.eps).recip() * bc2.sqrt();
             m_hat * adaptive * rect
         } else {
             m_hat
