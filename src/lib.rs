@@ -22,6 +22,7 @@
 //! (losses matching torch/timm), [`sample`] (samplers for imbalanced data), [`model`] (networks), [`schedule`] (learning rates),
 //! [`learner`] (training on burn-train), [`infer`] (prediction and submission files), [`util`].
 
+pub mod augment;
 pub mod average;
 pub mod data;
 pub mod device;

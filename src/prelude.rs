@@ -1,5 +1,6 @@
 //! The names most programs need: `use burn_podium::prelude::*;`.
 
+pub use crate::augment::{AugmentConfig, Image, Pipeline, PipelineConfig};
 pub use crate::data::{
     ClassificationBatch, ClassificationBatcher, ColorMode, CorruptPolicy, DecodeOptions,
     ImageDataset, ImageItem, ImageLoader, ImbalanceProfile, Normalize, OofStore, digits,

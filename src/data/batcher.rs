@@ -6,6 +6,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::{ImageDataset, ImageItem};
+use crate::augment::{Depth, Image};
 use crate::error::{PodiumError, Result};
 use crate::loss::MixTargets;
 
@@ -178,6 +179,80 @@ impl ClassificationBatcher {
             .map(|it| it.label.unwrap_or(0) as i64)
             .collect();
         (out, [b, c, h, w], targets)
+    }
+}
+
+impl ClassificationBatcher {
+    /// Batches augmented images (see [`crate::augment`]): `views[i]` holds item `i`'s views
+    /// (one, or AugMix's clean and augmented views). Images are laid out view-major, `[V * B,
+    /// C, H, W]`, with the `B` targets once. `u8` and float images are scaled to `[0, 1]` and
+    /// normalized; images a pipeline already normalized are taken as they are.
+    ///
+    /// # Panics
+    /// If images differ in shape or view count, or their channel count differs from the
+    /// normalization's.
+    pub fn batch_views(
+        &self,
+        views: &[Vec<Image>],
+        labels: &[usize],
+        indices: Vec<usize>,
+        device: &Device,
+    ) -> ClassificationBatch {
+        let b = views.len();
+        let v = views.first().map_or(1, Vec::len);
+        let [c, h, w] = views
+            .first()
+            .and_then(|vs| vs.first())
+            .map_or([0, 0, 0], Image::shape);
+        let n = c * h * w;
+        let mut out = vec![0f32; v * b * n];
+        let mean = &self.normalize.mean;
+        let std = &self.normalize.std;
+        out.par_chunks_mut(n).enumerate().for_each(|(slot, dst)| {
+            let (view, item) = (slot / b, slot % b);
+            assert_eq!(
+                views[item].len(),
+                v,
+                "ClassificationBatcher: item {item} has {} views, the first has {v}",
+                views[item].len()
+            );
+            let img = &views[item][view];
+            assert_eq!(
+                img.shape(),
+                [c, h, w],
+                "ClassificationBatcher: image {item} (view {view}) is {:?}, the first is {:?}",
+                img.shape(),
+                [c, h, w]
+            );
+            if img.depth == Depth::Normalized {
+                dst.copy_from_slice(&img.data);
+                return;
+            }
+            assert_eq!(
+                c,
+                mean.len(),
+                "ClassificationBatcher: images have {c} channels, normalization has {}",
+                mean.len()
+            );
+            let scale = 1.0 / img.depth.bound();
+            for (ch, (d, s)) in dst
+                .chunks_exact_mut(h * w)
+                .zip(img.data.chunks_exact(h * w))
+                .enumerate()
+            {
+                let (k, off) = (scale / std[ch], mean[ch] / std[ch]);
+                for (o, x) in d.iter_mut().zip(s) {
+                    *o = x * k - off;
+                }
+            }
+        });
+        let targets: Vec<i64> = labels.iter().map(|&l| l as i64).collect();
+        ClassificationBatch {
+            images: Tensor::from_data(TensorData::new(out, [v * b, c, h, w]), device),
+            targets: Tensor::from_data(TensorData::new(targets, [b]), device),
+            indices,
+            mix: None,
+        }
     }
 }
 

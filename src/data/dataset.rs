@@ -243,6 +243,17 @@ impl ImageDataset {
         }
     }
 
+    /// The `[channels, height, width]` every item decodes to, when it is fixed: in-memory
+    /// datasets, or files with a target size ([`DecodeOptions::size`]).
+    pub fn item_shape(&self) -> Option<[usize; 3]> {
+        let c = self.decode.color.channels();
+        match (&*self.store, self.decode.size) {
+            (_, Some([h, w])) => Some([c, h, w]),
+            (Store::Memory { height, width, .. }, None) => Some([c, *height, *width]),
+            (Store::Files { .. }, None) => None,
+        }
+    }
+
     /// Decodes item `index`.
     ///
     /// # Errors

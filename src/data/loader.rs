@@ -20,6 +20,7 @@ use rand::seq::SliceRandom;
 use rayon::prelude::*;
 
 use super::{ClassificationBatch, ClassificationBatcher, ImageDataset, ImageItem};
+use crate::augment::{Image, Pipeline};
 use crate::error::{PodiumError, Result};
 use crate::loss::MixTargets;
 use crate::mix::MixupConfig;
@@ -37,6 +38,7 @@ struct Inner {
     pool: Option<Arc<rayon::ThreadPool>>,
     mix: Option<(MixupConfig, u64)>,
     sampler: Option<Arc<dyn Sampler>>,
+    augment: Option<(Arc<Pipeline>, u64)>,
 }
 
 /// Reproducible, parallel data loader of [`ClassificationBatch`]es (see the module docs).
@@ -86,6 +88,7 @@ impl ImageLoader {
                 pool: None,
                 mix: None,
                 sampler: None,
+                augment: None,
             }),
             device: Device::default(),
             epoch: Arc::new(AtomicU64::new(0)),
@@ -143,7 +146,44 @@ impl ImageLoader {
     /// item (use an even batch size and [`Self::drop_last`]).
     pub fn mixing(self, config: MixupConfig, seed: u64) -> Result<Self> {
         config.init(seed).map_err(|e| e.in_section("mixup"))?;
+        if self
+            .inner
+            .augment
+            .as_ref()
+            .is_some_and(|(p, _)| p.views() > 1)
+        {
+            return Err(PodiumError::config(
+                "mixup",
+                "on",
+                "batch mixing cannot be combined with AugMix splits",
+            ));
+        }
         Ok(self.map_inner(|i| i.mix = Some((config, seed))))
+    }
+
+    /// Augments every item with `pipeline` after decoding: item `i` of epoch `e` draws its
+    /// randomness from `derive_seed(seed, [e, i])` (`i` its index in the dataset), so the
+    /// augmented batches are the same whatever the number of threads. With AugMix splits
+    /// ([`crate::augment::SplitsConfig`]) each batch holds `views * B` images, view-major (all
+    /// clean images, then every first augmented view, ...), and `B` targets, the layout
+    /// [`crate::loss::JsdCrossEntropy`] takes.
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`] when the pipeline cannot take the dataset's images (for example a
+    /// crop larger than the images, checked when the dataset has a fixed size), or when splits
+    /// are combined with [`Self::mixing`].
+    pub fn augment(self, pipeline: Pipeline, seed: u64) -> Result<Self> {
+        if let Some(shape) = self.inner.dataset.item_shape() {
+            pipeline.output_shape(shape)?;
+        }
+        if pipeline.views() > 1 && self.inner.mix.is_some() {
+            return Err(PodiumError::config(
+                "augment.splits",
+                pipeline.views(),
+                "AugMix splits cannot be combined with batch mixing",
+            ));
+        }
+        Ok(self.map_inner(|i| i.augment = Some((Arc::new(pipeline), seed))))
     }
 
     /// Draws each epoch's items from `sampler` (class-aware, weighted, sharded ...) instead of
@@ -235,6 +275,61 @@ fn decode_all(inner: &Inner, indices: &[usize]) -> Result<Vec<ImageItem>> {
     }
 }
 
+/// Each item's views and its label.
+type AugmentedItems = (Vec<Vec<Image>>, Vec<Option<usize>>);
+
+/// Decodes and augments the items of one batch in parallel: one list of views per item.
+fn decode_augment(
+    inner: &Inner,
+    indices: &[usize],
+    (pipeline, seed): &(Arc<Pipeline>, u64),
+    epoch: u64,
+) -> Result<AugmentedItems> {
+    let run = || {
+        indices
+            .par_iter()
+            .map(|&i| {
+                let item = inner.dataset.decode(i)?;
+                let views =
+                    pipeline.apply_interleaved(&item.pixels, item.shape(), *seed, epoch, i as u64);
+                Ok((views, item.label))
+            })
+            .collect::<Result<Vec<_>>>()
+    };
+    let out = match &inner.pool {
+        Some(pool) => pool.install(run)?,
+        None => run()?,
+    };
+    Ok(out.into_iter().unzip())
+}
+
+fn make_batch(
+    inner: &Inner,
+    chunk: &[usize],
+    [epoch, k]: [u64; 2],
+    device: &Device,
+) -> Result<ClassificationBatch> {
+    let (batch, labels) = match &inner.augment {
+        Some(aug) => {
+            let (views, labels) = decode_augment(inner, chunk, aug, epoch)?;
+            let labels: Vec<usize> = labels.iter().map(|l| l.unwrap_or(0)).collect();
+            let batch = inner
+                .batcher
+                .batch_views(&views, &labels, chunk.to_vec(), device);
+            (batch, labels)
+        }
+        None => {
+            let items = decode_all(inner, chunk)?;
+            let labels: Vec<usize> = items.iter().map(|it| it.label.unwrap_or(0)).collect();
+            (inner.batcher.batch(items, device), labels)
+        }
+    };
+    match &inner.mix {
+        Some((config, seed)) => mix_batch(config, *seed, [epoch, k], &labels, batch),
+        None => Ok(batch),
+    }
+}
+
 type Message = std::result::Result<(ClassificationBatch, usize), DatasetError>;
 
 struct LoaderIterator {
@@ -282,18 +377,7 @@ impl DataLoader<ClassificationBatch> for ImageLoader {
             .spawn(move || {
                 for (k, chunk) in chunks.into_iter().enumerate() {
                     let n = chunk.len();
-                    let message = decode_all(&inner, &chunk)
-                        .and_then(|items| {
-                            let labels: Vec<usize> =
-                                items.iter().map(|it| it.label.unwrap_or(0)).collect();
-                            let batch = inner.batcher.batch(items, &device);
-                            match &inner.mix {
-                                Some((config, seed)) => {
-                                    mix_batch(config, *seed, [epoch, k as u64], &labels, batch)
-                                }
-                                None => Ok(batch),
-                            }
-                        })
+                    let message = make_batch(&inner, &chunk, [epoch, k as u64], &device)
                         .map(|batch| (batch, n))
                         .map_err(DatasetError::new);
                     let failed = message.is_err();

@@ -5,6 +5,7 @@ use burn::optim::decay::WeightDecayConfig;
 use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer};
 use serde::{Deserialize, Serialize};
 
+use crate::augment::PipelineConfig;
 use crate::average::EmaDecay;
 use crate::data::{CorruptPolicy, Normalize};
 use crate::error::{PodiumError, Result};
@@ -662,6 +663,11 @@ pub struct LearnerConfig {
     /// (`mixup.label_smoothing`, timm's recipe), the batch size must be even, and the last
     /// smaller batch of each epoch is dropped.
     pub mixup: Option<MixupConfig>,
+    /// Training augmentation ([`crate::augment`]): a pipeline applied to each decoded training
+    /// image with a per-sample seed derived from the run seed; validation images are not
+    /// augmented. `None` trains on the images as decoded. AugMix splits are for custom loops
+    /// with [`JsdCrossEntropy`](crate::loss::JsdCrossEntropy) and are rejected here.
+    pub augment: Option<PipelineConfig>,
     /// Sharpness-aware minimization (SAM, or ASAM with `adaptive`): two forward/backward passes
     /// per step ([`Sam`](crate::optim::Sam)); `None` trains plainly.
     pub sam: Option<SamConfig>,
@@ -729,6 +735,17 @@ impl LearnerConfig {
             ));
         }
         self.loss.validate()?;
+        if let Some(aug) = &self.augment {
+            let pipeline = aug.init().map_err(|e| e.in_section("augment"))?;
+            if pipeline.views() > 1 {
+                return Err(PodiumError::config(
+                    "augment.splits",
+                    pipeline.views(),
+                    "the Learner trains on one view per image; use AugMix splits with \
+                     ImageLoader::augment and JsdCrossEntropy in a custom loop",
+                ));
+            }
+        }
         if let Some(mix) = &self.mixup {
             if !self.batch_size.is_multiple_of(2) {
                 return Err(PodiumError::config(

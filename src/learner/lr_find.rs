@@ -10,7 +10,7 @@ use crate::data::{ClassificationBatcher, ImageDataset, ImageLoader, Normalize};
 use crate::error::{PodiumError, Result};
 use crate::model::ImageClassifier;
 use crate::schedule::{SmoothedLoss, Suggested, Suggestion, lr_find_schedule, suggest};
-use crate::util::derive_seed;
+use crate::util::{derive_seed, save_png_atomic};
 
 /// Settings of [`Learner::lr_find`], with fastai's defaults.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -77,7 +77,7 @@ impl LrFinderResult {
                 "need at least 2 recorded points to plot",
             ));
         }
-        register_font();
+        crate::util::register_font();
         let (w, h) = (800u32, 500u32);
         let mut buf = vec![0u8; (w * h * 3) as usize];
         let plot_err = |e: &dyn std::fmt::Display| PodiumError::format(path, format!("plot: {e}"));
@@ -145,12 +145,7 @@ impl LrFinderResult {
                 .map_err(|e| plot_err(&e))?;
             root.present().map_err(|e| plot_err(&e))?;
         }
-        let image = image::RgbImage::from_raw(w, h, buf).expect("sized buffer");
-        let tmp = path.with_extension("png.tmp");
-        image
-            .save_with_format(&tmp, image::ImageFormat::Png)
-            .map_err(|e| PodiumError::format(path, e.to_string()))?;
-        std::fs::rename(&tmp, path).map_err(|e| PodiumError::io(path, e))
+        save_png_atomic(path, w, h, buf)
     }
 
     /// Writes the curve as `lr,smoothed_loss` rows (through a temporary file and a rename), for
@@ -259,15 +254,4 @@ impl Learner {
             num_it: finder.num_it,
         })
     }
-}
-
-/// Registers the embedded DejaVu Sans Mono (Bitstream Vera license, `assets/`) as plotters'
-/// "sans-serif" font, once.
-fn register_font() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let font: &'static [u8] = include_bytes!("../../assets/DejaVuSansMono.ttf");
-        let _ =
-            plotters::style::register_font("sans-serif", plotters::style::FontStyle::Normal, font);
-    });
 }

@@ -349,6 +349,15 @@ impl Learner {
             .shuffle(derive_seed(cfg.seed, &[1]))
             .drop_last(drop_last)
             .num_workers(cfg.num_workers)?;
+        if let Some(aug) = &cfg.augment {
+            let pipeline = aug.init().map_err(|e| e.in_section("augment"))?;
+            pipeline
+                .output_shape([first.channels, first.height, first.width])
+                .map_err(|e| e.in_section("augment"))?;
+            train_loader = train_loader
+                .augment(pipeline, derive_seed(cfg.seed, &[5]))
+                .map_err(|e| e.in_section("augment"))?;
+        }
         if let Some(mix) = &cfg.mixup {
             train_loader = train_loader.mixing(mix.clone(), derive_seed(cfg.seed, &[3]))?;
         }

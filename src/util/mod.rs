@@ -19,6 +19,33 @@ pub fn derive_seed(seed: u64, streams: &[u64]) -> u64 {
     state
 }
 
+/// Registers the embedded DejaVu Sans Mono (Bitstream Vera license, `assets/`) as plotters'
+/// "sans-serif" font, once, so charts and galleries need no system fonts.
+pub(crate) fn register_font() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let font: &'static [u8] = include_bytes!("../../assets/DejaVuSansMono.ttf");
+        let _ =
+            plotters::style::register_font("sans-serif", plotters::style::FontStyle::Normal, font);
+    });
+}
+
+/// Saves an RGB buffer as a PNG through a temporary file and a rename (no half-written file).
+pub(crate) fn save_png_atomic(
+    path: &std::path::Path,
+    w: u32,
+    h: u32,
+    buf: Vec<u8>,
+) -> crate::Result<()> {
+    use crate::PodiumError;
+    let image = image::RgbImage::from_raw(w, h, buf).expect("sized buffer");
+    let tmp = path.with_extension("png.tmp");
+    image
+        .save_with_format(&tmp, image::ImageFormat::Png)
+        .map_err(|e| PodiumError::format(path, e.to_string()))?;
+    std::fs::rename(&tmp, path).map_err(|e| PodiumError::io(path, e))
+}
+
 fn splitmix64(x: u64) -> u64 {
     let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);

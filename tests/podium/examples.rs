@@ -83,3 +83,36 @@ fn train_folder_reports_a_bad_folder_and_exits_non_zero() {
     assert!(stderr.contains("no class sub-folders"), "{stderr}");
     assert!(stderr.contains(empty.path().to_str().unwrap()), "{stderr}");
 }
+
+#[test]
+fn augment_gallery_writes_one_grid_of_every_transform() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("gallery.png");
+    let photo = crate::fixtures::photos()
+        .into_iter()
+        .find(|p| p.ends_with("flower.jpg"))
+        .unwrap();
+    let output = Command::new(example("augment_gallery"))
+        .args([
+            "--image",
+            photo.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let grid = image::open(&out).unwrap().to_rgb8();
+    // 36 tiles of 160 x 128 in 6 columns, with gaps and caption bands
+    assert_eq!(grid.dimensions(), (6 * 166 + 6, 6 * (128 + 18 + 6) + 6));
+    let missing = Command::new(example("augment_gallery"))
+        .args(["--image", "no/such.jpg", "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no/such.jpg"));
+}

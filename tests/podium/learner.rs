@@ -1081,3 +1081,51 @@ fn the_best_checkpoints_are_kept_and_averaged() {
         other => panic!("expected a checkpoint error, got {:?}", other.map(|_| ())),
     }
 }
+
+#[test]
+fn an_augmentation_pipeline_trains_reproducibly_in_the_learner() {
+    use burn_podium::augment::{AugmentConfig, PipelineConfig};
+    let _guard = lock();
+    let device = burn_podium::device::default_device();
+    let (train, valid) = digits().unwrap().split_stratified(0.3, 2).unwrap();
+    let run = |augment: Option<PipelineConfig>| {
+        let dir = tempfile::tempdir().unwrap();
+        let learner = Learner::new(
+            config(dir.path())
+                .with_epochs(2)
+                .with_batch_size(32)
+                .with_lr(3e-3)
+                .with_augment(augment),
+            &device,
+        );
+        let model = SimpleCnnConfig::new(10)
+            .with_in_channels(1)
+            .with_width(8)
+            .init(&device);
+        let fitted = learner.fit(model, train.clone(), valid.clone()).unwrap();
+        fitted
+            .history
+            .iter()
+            .map(|r| (r.loss, r.accuracy))
+            .collect::<Vec<_>>()
+    };
+    let pipeline = PipelineConfig::from_json(
+        r#"{"transforms": [
+            {"name": "random_crop", "size": [8, 8], "padding": [1, 1, 1, 1]},
+            {"name": "random_affine", "degrees": [-10, 10], "translate": [0.1, 0.1]}
+        ]}"#,
+    )
+    .unwrap();
+    let a = run(Some(pipeline.clone()));
+    assert_eq!(a, run(Some(pipeline)), "one seed, one run");
+    assert_ne!(a, run(None), "the pipeline changes what the model sees");
+    assert!(a[3].1 > 50.0, "{a:?}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = PipelineConfig::new(vec![AugmentConfig::HorizontalFlip { p: 2.0 }]);
+    let err = config(dir.path()).with_augment(Some(bad)).validate();
+    assert_eq!(config_key(err), "augment.transforms[0].horizontal_flip.p");
+    let splits = PipelineConfig::new(vec![]).with_splits(3, vec![]);
+    let err = config(dir.path()).with_augment(Some(splits)).validate();
+    assert_eq!(config_key(err), "augment.splits");
+}

@@ -1,5 +1,7 @@
 //! podium's integration tests, in one binary (one link of burn, not one per file).
 
+mod augment;
+mod augment_ops;
 mod averaging;
 mod data_files;
 mod examples;

@@ -1,0 +1,84 @@
+//! Throughput of the standard training pipeline: decode, RandomResizedCrop to 224, horizontal
+//! flip, ColorJitter(0.4, 0.4, 0.4, 0.1), normalize to a float `C x H x W` buffer, over the six
+//! photos of `../shared/data/images` (held in memory as encoded bytes), with 1 and 2 threads.
+//! `benches/compare_augment.py` runs the same pipeline in torchvision v2 and albumentations.
+//!
+//! ```sh
+//! cargo bench --bench augment && python3 benches/compare_augment.py
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use burn_podium::augment::functional as F;
+use burn_podium::augment::{Pipeline, PipelineConfig};
+use burn_podium::data::{DecodeOptions, decode_bytes};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use rayon::prelude::*;
+
+/// Images per measured iteration (each photo 8 times).
+const ROUNDS: usize = 8;
+
+fn photos() -> Vec<(PathBuf, Vec<u8>)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/images");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("entry").path())
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|f| {
+            let bytes = std::fs::read(&f).expect("read photo");
+            (f, bytes)
+        })
+        .collect()
+}
+
+fn pipeline() -> Pipeline {
+    PipelineConfig::from_json(
+        r#"{"transforms": [
+            {"name": "random_resized_crop", "size": [224, 224]},
+            {"name": "horizontal_flip"},
+            {"name": "color_jitter", "brightness": 0.4, "contrast": 0.4, "saturation": 0.4, "hue": 0.1}
+        ]}"#,
+    )
+    .expect("config")
+    .init()
+    .expect("pipeline")
+}
+
+fn one(pipeline: &Pipeline, (path, bytes): &(PathBuf, Vec<u8>), k: u64) -> Vec<f32> {
+    let (px, h, w) = decode_bytes(bytes, path, &DecodeOptions::default()).expect("decode");
+    let out = pipeline
+        .apply_interleaved(&px, [h, w, 3], 7, 0, k)
+        .remove(0);
+    F::normalize(&out, &[0.485, 0.456, 0.406], &[0.229, 0.224, 0.225]).data
+}
+
+fn standard_pipeline(c: &mut Criterion) {
+    let files = photos();
+    let pipeline = pipeline();
+    let mut group = c.benchmark_group("augment_pipeline_224");
+    group.throughput(Throughput::Elements((files.len() * ROUNDS) as u64));
+    group.sample_size(20);
+    for threads in [1usize, 2] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("pool");
+        group.bench_function(format!("threads_{threads}"), |b| {
+            b.iter(|| {
+                pool.install(|| {
+                    (0..files.len() * ROUNDS)
+                        .into_par_iter()
+                        .map(|k| one(&pipeline, &files[k % files.len()], k as u64).len())
+                        .sum::<usize>()
+                })
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, standard_pipeline);
+criterion_main!(benches);

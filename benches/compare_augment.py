@@ -1,0 +1,103 @@
+"""Side-by-side numbers for benches/augment.rs (not run in CI).
+
+The same standard training pipeline in torchvision v2 and in albumentations: decode the six photos
+of ../shared/data/images from in-memory bytes, RandomResizedCrop to 224 (scale 0.08-1, ratio 3/4-4/3,
+bilinear with antialias), horizontal flip (p 0.5), ColorJitter(0.4, 0.4, 0.4, 0.1), normalize with
+the ImageNet mean/std to a float32 C x H x W array. Images per second with 1 and 2 worker
+processes (each single-threaded, as DataLoader workers are), best of several rounds. Prints
+podium's numbers from criterion's estimates (run `cargo bench --bench augment` first) and the ratios.
+
+    pip install torch torchvision albumentations opencv-python-headless
+    cargo bench --bench augment && python3 benches/compare_augment.py
+"""
+import io
+import json
+import multiprocessing as mp
+import os
+import pathlib
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+PHOTOS = sorted((ROOT / ".." / "shared" / "data" / "images").iterdir())
+ROUNDS = 8  # images per round = 6 photos x ROUNDS, as in benches/augment.rs
+MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+
+def torchvision_worker(args):
+    import torch
+    from PIL import Image
+    from torchvision.transforms import v2
+
+    torch.set_num_threads(1)
+    blobs, n = args
+    t = v2.Compose([
+        v2.RandomResizedCrop(224, antialias=True),
+        v2.RandomHorizontalFlip(),
+        v2.ColorJitter(0.4, 0.4, 0.4, 0.1),
+        v2.PILToTensor(),
+        v2.ToDtype(torch.float32, scale=True),
+        v2.Normalize(MEAN, STD),
+    ])
+    for k in range(n):
+        img = Image.open(io.BytesIO(blobs[k % len(blobs)])).convert("RGB")
+        t(img)
+    return n
+
+
+def albumentations_worker(args):
+    import albumentations as A
+    import cv2
+    import numpy as np
+
+    cv2.setNumThreads(1)
+    blobs, n = args
+    t = A.Compose([
+        A.RandomResizedCrop(size=(224, 224), scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3),
+                            interpolation=cv2.INTER_LINEAR),
+        A.HorizontalFlip(p=0.5),
+        A.ColorJitter(brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1, p=1.0),
+        A.Normalize(mean=MEAN, std=STD),
+    ])
+    for k in range(n):
+        raw = np.frombuffer(blobs[k % len(blobs)], dtype=np.uint8)
+        img = cv2.cvtColor(cv2.imdecode(raw, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+        np.ascontiguousarray(t(image=img)["image"].transpose(2, 0, 1))
+    return n
+
+
+def throughput(worker, procs, blobs):
+    n = len(blobs) * ROUNDS
+    with mp.get_context("fork").Pool(procs) as pool:
+        pool.map(worker, [(blobs, len(blobs))] * procs)  # warm-up: imports, first calls
+        best = 0.0
+        for _ in range(5):
+            t = time.perf_counter()
+            done = sum(pool.map(worker, [(blobs, n // procs)] * procs))
+            best = max(best, done / (time.perf_counter() - t))
+    return best
+
+
+def podium(threads):
+    est = ROOT / "target" / "criterion" / "augment_pipeline_224" / f"threads_{threads}" / "new" / "estimates.json"
+    if not est.exists():
+        return None
+    median_ns = json.loads(est.read_text())["median"]["point_estimate"]
+    return len(PHOTOS) * ROUNDS / (median_ns * 1e-9)
+
+
+if __name__ == "__main__":
+    import albumentations
+    import torchvision
+
+    blobs = [p.read_bytes() for p in PHOTOS]
+    print(f"torchvision {torchvision.__version__}, albumentations {albumentations.__version__}, "
+          f"{os.cpu_count()} CPUs")
+    for procs in (1, 2):
+        tv = throughput(torchvision_worker, procs, blobs)
+        al = throughput(albumentations_worker, procs, blobs)
+        ours = podium(procs)
+        line = f"{procs} thread(s): torchvision {tv:.0f} images/s, albumentations {al:.0f} images/s"
+        if ours:
+            line += (f", podium {ours:.0f} images/s -> {ours / al:.2f}x albumentations, "
+                     f"{ours / tv:.2f}x torchvision")
+        print(line)

@@ -1,0 +1,41 @@
+//! Augmentations with torchvision's semantics: deterministic operations ([`functional`]),
+//! random transforms and the policies that win competitions ([`AugmentConfig`]: RandAugment,
+//! TrivialAugmentWide, AugMix, AutoAugment, random erasing, ...), a [`Pipeline`] built from a
+//! serializable [`PipelineConfig`], and batch-level tensor versions for pipelines on the device
+//! ([`batch`]).
+//!
+//! Images are planar [`Image`]s that stand for torchvision's `uint8` or float tensors; every
+//! deterministic op matches `torchvision.transforms.v2.functional` on the reference cases.
+//!
+//! | podium | torchvision / timm |
+//! |---|---|
+//! | `resize`, `resize_shorter` | `v2.functional.resize` |
+//! | `center_crop`, `five_crop`, `ten_crop`, `crop` | same names |
+//! | `hflip`, `vflip` | `horizontal_flip`, `vertical_flip` |
+//! | `pad`, `erase`, `normalize`, `rotate`, `affine`, `gaussian_blur` | same names |
+//! | `adjust_brightness/contrast/saturation/hue/sharpness` | same names |
+//! | `rgb_to_grayscale`, `posterize`, `solarize`, `autocontrast`, `equalize`, `invert` | same names |
+//! | `AugmentConfig::RandomResizedCrop`, `RandomCrop`, `HorizontalFlip`, `VerticalFlip`, `ColorJitter`, `RandomRotation`, `RandomAffine`, `RandomGrayscale`, `GaussianBlur` | `v2.RandomResizedCrop`, ... |
+//! | `AugmentConfig::RandomErasing` | `timm.data.RandomErasing` |
+//! | `AugmentConfig::Cutout` | DeVries and Taylor's `Cutout` |
+//! | [`AutoAugment`], [`TrivialAugmentWide`] | `v2.AutoAugment(IMAGENET)`, `v2.TrivialAugmentWide` |
+//! | [`RandAugment`], [`AugMix`] | `timm.data.rand_augment_transform`, `augment_and_mix_transform` |
+//! | [`Pipeline`] | `v2.Compose`, timm's `create_transform` |
+
+pub mod batch;
+mod compose;
+pub mod functional;
+mod gallery;
+mod image;
+mod ops;
+mod policy;
+mod transform;
+
+pub use compose::{Compose, Pipeline, PipelineConfig, SplitsConfig};
+pub use gallery::write_gallery;
+pub(crate) use image::Cast;
+pub use image::{Depth, Image};
+pub use ops::Op;
+pub use policy::{AugMix, AutoAugment, RandAugment, TIMM_FILL, TrivialAugmentWide};
+pub(crate) use transform::check_p;
+pub use transform::{AugmentConfig, EraseMode, resized_crop_params};
