@@ -2,6 +2,7 @@
 //! flip, ColorJitter(0.4, 0.4, 0.4, 0.1), normalize to a float `C x H x W` buffer, over the six
 //! photos of `../shared/data/images` (held in memory as encoded bytes), with 1 and 2 threads.
 //! `benches/compare_augment.py` runs the same pipeline in torchvision v2 and albumentations.
+//! A second group times the transforms alone, from decoded photos.
 //!
 //! ```sh
 //! cargo bench --bench augment && python3 benches/compare_augment.py
@@ -80,5 +81,36 @@ fn standard_pipeline(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, standard_pipeline);
+/// The same transforms from already decoded photos: what the pipeline itself costs.
+fn transforms_only(c: &mut Criterion) {
+    let decoded: Vec<(Vec<u8>, [usize; 3])> = photos()
+        .iter()
+        .map(|(path, bytes)| {
+            let (px, h, w) = decode_bytes(bytes, path, &DecodeOptions::default()).expect("decode");
+            (px, [h, w, 3])
+        })
+        .collect();
+    let pipeline = pipeline();
+    let mut group = c.benchmark_group("augment_transforms_224");
+    group.throughput(Throughput::Elements((decoded.len() * ROUNDS) as u64));
+    group.sample_size(20);
+    group.bench_function("threads_1", |b| {
+        b.iter(|| {
+            (0..decoded.len() * ROUNDS)
+                .map(|k| {
+                    let (px, shape) = &decoded[k % decoded.len()];
+                    let out = pipeline
+                        .apply_interleaved(px, *shape, 7, 0, k as u64)
+                        .remove(0);
+                    F::normalize(&out, &[0.485, 0.456, 0.406], &[0.229, 0.224, 0.225])
+                        .data
+                        .len()
+                })
+                .sum::<usize>()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, standard_pipeline, transforms_only);
 criterion_main!(benches);

@@ -65,6 +65,55 @@ def albumentations_worker(args):
     return n
 
 
+def torchvision_transforms_only(blobs, n):
+    import torch
+    from PIL import Image
+    from torchvision.transforms import v2
+
+    torch.set_num_threads(1)
+    t = v2.Compose([
+        v2.RandomResizedCrop(224, antialias=True),
+        v2.RandomHorizontalFlip(),
+        v2.ColorJitter(0.4, 0.4, 0.4, 0.1),
+        v2.PILToTensor(),
+        v2.ToDtype(torch.float32, scale=True),
+        v2.Normalize(MEAN, STD),
+    ])
+    imgs = [Image.open(io.BytesIO(b)).convert("RGB") for b in blobs]
+    for im in imgs:
+        im.load()
+    return best_rate(lambda: [t(imgs[k % len(imgs)]) for k in range(n)], n)
+
+
+def albumentations_transforms_only(blobs, n):
+    import albumentations as A
+    import cv2
+    import numpy as np
+
+    cv2.setNumThreads(1)
+    t = A.Compose([
+        A.RandomResizedCrop(size=(224, 224), scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3),
+                            interpolation=cv2.INTER_LINEAR),
+        A.HorizontalFlip(p=0.5),
+        A.ColorJitter(brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1, p=1.0),
+        A.Normalize(mean=MEAN, std=STD),
+    ])
+    imgs = [cv2.cvtColor(cv2.imdecode(np.frombuffer(b, np.uint8), cv2.IMREAD_COLOR),
+                         cv2.COLOR_BGR2RGB) for b in blobs]
+    return best_rate(lambda: [np.ascontiguousarray(t(image=imgs[k % len(imgs)])["image"]
+                                                   .transpose(2, 0, 1)) for k in range(n)], n)
+
+
+def best_rate(fn, n):
+    fn()
+    best = 0.0
+    for _ in range(5):
+        t = time.perf_counter()
+        fn()
+        best = max(best, n / (time.perf_counter() - t))
+    return best
+
+
 def throughput(worker, procs, blobs):
     n = len(blobs) * ROUNDS
     with mp.get_context("fork").Pool(procs) as pool:
@@ -77,8 +126,8 @@ def throughput(worker, procs, blobs):
     return best
 
 
-def podium(threads):
-    est = ROOT / "target" / "criterion" / "augment_pipeline_224" / f"threads_{threads}" / "new" / "estimates.json"
+def podium(threads, group="augment_pipeline_224"):
+    est = ROOT / "target" / "criterion" / group / f"threads_{threads}" / "new" / "estimates.json"
     if not est.exists():
         return None
     median_ns = json.loads(est.read_text())["median"]["point_estimate"]
@@ -101,3 +150,13 @@ if __name__ == "__main__":
             line += (f", podium {ours:.0f} images/s -> {ours / al:.2f}x albumentations, "
                      f"{ours / tv:.2f}x torchvision")
         print(line)
+    n = len(blobs) * ROUNDS
+    tv = torchvision_transforms_only(blobs, n)
+    al = albumentations_transforms_only(blobs, n)
+    ours = podium(1, "augment_transforms_224")
+    line = (f"transforms only (decoded photos), 1 thread: torchvision {tv:.0f} images/s, "
+            f"albumentations {al:.0f} images/s")
+    if ours:
+        line += (f", podium {ours:.0f} images/s -> {ours / al:.2f}x albumentations, "
+                 f"{ours / tv:.2f}x torchvision")
+    print(line)

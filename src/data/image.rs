@@ -130,12 +130,12 @@ pub fn decode_bytes(
     let img = reader.decode().map_err(|e| decode_err(&e))?;
     let (pixels, h, w) = match options.color {
         ColorMode::Rgb => {
-            let rgb = img.to_rgb8();
+            let rgb = img.into_rgb8();
             let (w, h) = rgb.dimensions();
             (rgb.into_raw(), h as usize, w as usize)
         }
         ColorMode::Gray => {
-            let l = img.to_luma8();
+            let l = img.into_luma8();
             let (w, h) = l.dimensions();
             (l.into_raw(), h as usize, w as usize)
         }

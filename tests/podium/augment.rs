@@ -571,12 +571,8 @@ fn batch_ops_on_tensors_match_the_image_ops() {
     let data: Vec<f32> = imgs.iter().flat_map(|i| i.data.clone()).collect();
     let x = Tensor::<4>::from_data(TensorData::new(data, [4, 3, 12, 14]), &d);
     let to_vec = |t: Tensor<4>| t.try_into_vec_as::<f32>().unwrap();
-    let sample = |t: &Tensor<4>, i: usize| {
-        t.clone()
-            .narrow(0, i, 1)
-            .try_into_vec_as::<f32>()
-            .unwrap()
-    };
+    let sample =
+        |t: &Tensor<4>, i: usize| t.clone().narrow(0, i, 1).try_into_vec_as::<f32>().unwrap();
 
     let flipped = batch::random_hflip(x.clone(), 1.0, 0);
     let expected: Vec<f32> = imgs.iter().flat_map(|i| F::hflip(i).data).collect();

@@ -81,11 +81,11 @@ fn luma(img: &Image) -> Vec<f32> {
     }
     check_rgb("grayscale", img);
     let (r, g, b) = (img.plane(0), img.plane(1), img.plane(2));
-    r.iter()
-        .zip(g)
-        .zip(b)
-        .map(|((r, g), b)| r * 0.2989 + g * 0.587 + b * 0.114)
-        .collect()
+    let mut out = vec![0f32; r.len()];
+    for (((o, r), g), b) in out.iter_mut().zip(r).zip(g).zip(b) {
+        *o = r * 0.2989 + g * 0.587 + b * 0.114;
+    }
+    out
 }
 
 /// Blends towards the mean of the grayscale image (torchvision `adjust_contrast`; on `u8` the
@@ -146,6 +146,9 @@ pub fn rgb_to_grayscale(img: &Image, num_output_channels: usize) -> Image {
     )
 }
 
+/// torchvision's `_rgb_to_hsv` for one pixel. Written with selects rather than branches (the
+/// same arithmetic, in the same order) so the pixel loop vectorizes.
+#[inline(always)]
 fn rgb_to_hsv(r: f32, g: f32, b: f32) -> [f32; 3] {
     let maxc = r.max(g).max(b);
     let minc = r.min(g).min(b);
@@ -154,34 +157,61 @@ fn rgb_to_hsv(r: f32, g: f32, b: f32) -> [f32; 3] {
     let s = range / if eqc { 1.0 } else { maxc };
     let div = if eqc { 1.0 } else { range };
     let (rc, gc, bc) = ((maxc - r) / div, (maxc - g) / div, (maxc - b) / div);
+    let hr = bc - gc;
+    let hg = 2.0 + rc - bc;
+    let hb = 4.0 + gc - rc;
     let h = if maxc == r {
-        bc - gc
+        hr
     } else if maxc == g {
-        2.0 + rc - bc
+        hg
     } else {
-        4.0 + gc - rc
+        hb
     };
     // fmod(h / 6 + 1, 1) for an argument in [0, 2): subtracting the integer part is exact.
     let h = h / 6.0 + 1.0;
     [h - h.floor(), s, maxc]
 }
 
+/// torchvision's `_hsv_to_rgb` for one pixel (selects on the hue sector, see [`rgb_to_hsv`]).
+#[inline(always)]
 fn hsv_to_rgb(h: f32, s: f32, v: f32) -> [f32; 3] {
     let h6 = h * 6.0;
     let i = h6.floor();
     let f = h6 - i;
-    let i = (i as i32).rem_euclid(6);
+    // the sector, 0..=5 (torch's `remainder(i, 6)`), kept as a float for vector selects
+    let i = i - 6.0 * (i / 6.0).floor();
     let sxv = s * v;
     let w = v - sxv;
     let q = v - sxv * f;
     let t = sxv * f + w;
-    // Table lookups instead of a six-way branch on the hue sector.
-    let i = i as usize;
-    [
-        [v, q, w, w, t, v][i],
-        [t, v, v, q, w, w][i],
-        [w, w, t, v, v, q][i],
-    ]
+    let r = if i == 0.0 || i == 5.0 {
+        v
+    } else if i == 1.0 {
+        q
+    } else if i == 4.0 {
+        t
+    } else {
+        w
+    };
+    let g = if i == 0.0 {
+        t
+    } else if i == 1.0 || i == 2.0 {
+        v
+    } else if i == 3.0 {
+        q
+    } else {
+        w
+    };
+    let b = if i == 2.0 {
+        t
+    } else if i == 3.0 || i == 4.0 {
+        v
+    } else if i == 5.0 {
+        q
+    } else {
+        w
+    };
+    [r, g, b]
 }
 
 /// Shifts the hue by `f` turns, `f` in `[-0.5, 0.5]` (torchvision `adjust_hue`: RGB to HSV in
