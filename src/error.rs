@@ -82,6 +82,18 @@ pub enum PodiumError {
         /// What went wrong.
         reason: String,
     },
+
+    /// A weight file (PyTorch `.pth`, SafeTensors) does not fit the model: a missing or
+    /// unexpected key, or a tensor of another shape.
+    #[error("{path}: weights `{key}`: {reason}")]
+    Weights {
+        /// The weight file.
+        path: PathBuf,
+        /// The tensor's key in the file (PyTorch naming), e.g. `layer1.0.conv1.weight`.
+        key: String,
+        /// What is wrong, with both shapes for a mismatch.
+        reason: String,
+    },
 }
 
 impl PodiumError {

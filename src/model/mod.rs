@@ -2,12 +2,16 @@
 //! the pooling heads (timm's `avg`, `max`, `avgmax`, `catavgmax`, GeM).
 
 mod pool;
+mod resnet;
 mod simple_cnn;
+mod weights;
 
 pub use pool::{
     GlobalPool, adaptive_avgmax_pool2d, adaptive_catavgmax_pool2d, adaptive_max_pool2d, gem,
 };
+pub use resnet::{Block, Downsample, ResNet, ResNetConfig};
 pub use simple_cnn::{SimpleCnn, SimpleCnnConfig};
+pub use weights::{LoadSpec, load_weights};
 
 use burn::module::{Module, ModuleDisplay};
 use burn::tensor::Tensor;

@@ -10,6 +10,7 @@ mod learner;
 mod loader;
 mod losses;
 mod mixing;
+mod models;
 mod optimizers;
 mod pooling;
 mod reference;

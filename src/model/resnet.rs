@@ -1,0 +1,319 @@
+//! ResNet-18/34/50/101/152 (He et al. 2016) with torchvision's layout and key names, so
+//! torchvision's `.pth` files load as they are (`ResNet::load_file`).
+//!
+//! torchvision's "v1.5" variant: the stride of a bottleneck block sits on its 3x3 convolution;
+//! BatchNorm `eps = 1e-5`, `momentum = 0.1`; the stem is a 7x7/2 convolution and a 3x3/2 max
+//! pool. The pooled features ([`ResNet::forward_pooled`]) and the classifier
+//! ([`ResNet::forward_head`]) are separate, and the pooling is any [`GlobalPool`].
+
+use std::path::Path;
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
+use burn::nn::{
+    BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d,
+};
+use burn::tensor::activation::relu;
+use burn::tensor::{Device, Tensor};
+
+use super::weights::{LoadSpec, load_weights};
+use super::{GlobalPool, ImageClassifier};
+use crate::error::{PodiumError, Result};
+
+/// torchvision's `downsample` is an `nn.Sequential(conv1x1, bn)`; podium names its two parts.
+const RESNET_REMAP: &[(&str, &str)] = &[
+    (r"\.downsample\.0\.", ".downsample.conv."),
+    (r"\.downsample\.1\.", ".downsample.bn."),
+];
+
+/// Configuration of a [`ResNet`].
+#[derive(Config, Debug)]
+pub struct ResNetConfig {
+    /// Depth: 18, 34 (basic blocks), 50, 101 or 152 (bottleneck blocks).
+    pub depth: usize,
+    /// Number of classes (default 1000, ImageNet).
+    #[config(default = 1000)]
+    pub num_classes: usize,
+    /// Input channels (default 3).
+    #[config(default = 3)]
+    pub in_channels: usize,
+    /// Global pooling before the classifier (default `Avg`, torchvision's).
+    #[config(default = "GlobalPool::Avg")]
+    pub pool: GlobalPool,
+    /// Dropout before the classifier (default 0, torchvision's; timm's `drop_rate`).
+    #[config(default = 0.0)]
+    pub drop_rate: f64,
+}
+
+/// `conv -> bn` of torchvision's `downsample`.
+#[derive(Module, Debug)]
+pub struct Downsample {
+    conv: Conv2d,
+    bn: BatchNorm,
+}
+
+/// A basic block (two 3x3 convolutions) or, with `conv3`, a bottleneck block (1x1, 3x3, 1x1).
+#[derive(Module, Debug)]
+pub struct Block {
+    conv1: Conv2d,
+    bn1: BatchNorm,
+    conv2: Conv2d,
+    bn2: BatchNorm,
+    conv3: Option<Conv2d>,
+    bn3: Option<BatchNorm>,
+    downsample: Option<Downsample>,
+}
+
+fn conv(cin: usize, cout: usize, k: usize, stride: usize, device: &Device) -> Conv2d {
+    Conv2dConfig::new([cin, cout], [k, k])
+        .with_stride([stride, stride])
+        .with_padding(PaddingConfig2d::Explicit(k / 2, k / 2, k / 2, k / 2))
+        .with_bias(false)
+        .init(device)
+}
+
+fn bn(c: usize, device: &Device) -> BatchNorm {
+    BatchNormConfig::new(c)
+        .with_epsilon(1e-5)
+        .with_momentum(0.1)
+        .init(device)
+}
+
+impl Block {
+    fn new(cin: usize, planes: usize, stride: usize, bottleneck: bool, device: &Device) -> Self {
+        let expansion = if bottleneck { 4 } else { 1 };
+        let cout = planes * expansion;
+        let downsample = (stride != 1 || cin != cout).then(|| Downsample {
+            conv: conv(cin, cout, 1, stride, device),
+            bn: bn(cout, device),
+        });
+        if bottleneck {
+            Self {
+                conv1: conv(cin, planes, 1, 1, device),
+                bn1: bn(planes, device),
+                conv2: conv(planes, planes, 3, stride, device),
+                bn2: bn(planes, device),
+                conv3: Some(conv(planes, cout, 1, 1, device)),
+                bn3: Some(bn(cout, device)),
+                downsample,
+            }
+        } else {
+            Self {
+                conv1: conv(cin, planes, 3, stride, device),
+                bn1: bn(planes, device),
+                conv2: conv(planes, planes, 3, 1, device),
+                bn2: bn(planes, device),
+                conv3: None,
+                bn3: None,
+                downsample,
+            }
+        }
+    }
+
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let identity = match &self.downsample {
+            Some(d) => d.bn.forward(d.conv.forward(x.clone())),
+            None => x.clone(),
+        };
+        let out = relu(self.bn1.forward(self.conv1.forward(x)));
+        let out = self.bn2.forward(self.conv2.forward(out));
+        let out = match (&self.conv3, &self.bn3) {
+            (Some(c3), Some(b3)) => b3.forward(c3.forward(relu(out))),
+            _ => out,
+        };
+        relu(out + identity)
+    }
+}
+
+/// A ResNet (see the module docs). Build one with [`ResNetConfig::init`].
+#[derive(Module, Debug)]
+pub struct ResNet {
+    conv1: Conv2d,
+    bn1: BatchNorm,
+    maxpool: MaxPool2d,
+    layer1: Vec<Block>,
+    layer2: Vec<Block>,
+    layer3: Vec<Block>,
+    layer4: Vec<Block>,
+    dropout: Dropout,
+    fc: Linear,
+    #[module(skip)]
+    pool: GlobalPool,
+    #[module(skip)]
+    num_features: usize,
+}
+
+impl ResNetConfig {
+    /// Blocks per stage and whether they are bottlenecks, for a depth.
+    fn layout(&self) -> Result<([usize; 4], bool)> {
+        Ok(match self.depth {
+            18 => ([2, 2, 2, 2], false),
+            34 => ([3, 4, 6, 3], false),
+            50 => ([3, 4, 6, 3], true),
+            101 => ([3, 4, 23, 3], true),
+            152 => ([3, 8, 36, 3], true),
+            d => {
+                return Err(PodiumError::config(
+                    "depth",
+                    d,
+                    "ResNet depth must be 18, 34, 50, 101 or 152",
+                ));
+            }
+        })
+    }
+
+    /// Builds the network with torchvision's initialisation scheme left to burn's defaults.
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`] for an unknown depth, zero classes or a dropout outside `[0, 1)`.
+    pub fn init(&self, device: &Device) -> Result<ResNet> {
+        let (blocks, bottleneck) = self.layout()?;
+        if self.num_classes == 0 {
+            return Err(PodiumError::config("num_classes", 0, "must be at least 1"));
+        }
+        if !(0.0..1.0).contains(&self.drop_rate) {
+            return Err(PodiumError::config(
+                "drop_rate",
+                self.drop_rate,
+                "must be in [0, 1)",
+            ));
+        }
+        let expansion = if bottleneck { 4 } else { 1 };
+        let mut cin = 64;
+        let mut stage = |planes: usize, n: usize, stride: usize| {
+            (0..n)
+                .map(|i| {
+                    let b = Block::new(
+                        cin,
+                        planes,
+                        if i == 0 { stride } else { 1 },
+                        bottleneck,
+                        device,
+                    );
+                    cin = planes * expansion;
+                    b
+                })
+                .collect::<Vec<_>>()
+        };
+        let layer1 = stage(64, blocks[0], 1);
+        let layer2 = stage(128, blocks[1], 2);
+        let layer3 = stage(256, blocks[2], 2);
+        let layer4 = stage(512, blocks[3], 2);
+        let num_features = 512 * expansion;
+        Ok(ResNet {
+            conv1: conv(self.in_channels, 64, 7, 2, device),
+            bn1: bn(64, device),
+            maxpool: MaxPool2dConfig::new([3, 3])
+                .with_strides([2, 2])
+                .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                .init(),
+            layer1,
+            layer2,
+            layer3,
+            layer4,
+            dropout: DropoutConfig::new(self.drop_rate).init(),
+            fc: LinearConfig::new(
+                num_features * self.pool.feature_multiplier(),
+                self.num_classes,
+            )
+            .init(device),
+            pool: self.pool,
+            num_features,
+        })
+    }
+}
+
+impl ResNet {
+    /// The feature map after the last stage, `[B, 512 * expansion, H / 32, W / 32]`.
+    ///
+    /// # Panics
+    /// If the input's channel count differs from the model's (burn's convolution check).
+    pub fn forward_features(&self, images: Tensor<4>) -> Tensor<4> {
+        let x = relu(self.bn1.forward(self.conv1.forward(images)));
+        let mut x = self.maxpool.forward(x);
+        for block in self
+            .layer1
+            .iter()
+            .chain(&self.layer2)
+            .chain(&self.layer3)
+            .chain(&self.layer4)
+        {
+            x = block.forward(x);
+        }
+        x
+    }
+
+    /// The pooled features, the classifier's input (timm's `pre_logits`): `[B, F]`.
+    pub fn forward_pooled(&self, images: Tensor<4>) -> Tensor<2> {
+        self.pool.forward(self.forward_features(images))
+    }
+
+    /// The classifier on pooled features: dropout, then the linear layer.
+    pub fn forward_head(&self, pooled: Tensor<2>) -> Tensor<2> {
+        self.fc.forward(self.dropout.forward(pooled))
+    }
+
+    /// Channels of the feature map (512 for ResNet-18/34, 2048 for 50/101/152).
+    pub fn num_features(&self) -> usize {
+        self.num_features
+    }
+
+    /// The global pooling in use.
+    pub fn pool(&self) -> GlobalPool {
+        self.pool
+    }
+
+    /// A new, freshly initialised classifier for `num_classes` classes with `pool` (timm's
+    /// `reset_classifier`); the backbone is kept.
+    pub fn reset_classifier(
+        mut self,
+        num_classes: usize,
+        pool: GlobalPool,
+        device: &Device,
+    ) -> Self {
+        self.pool = pool;
+        self.fc = LinearConfig::new(self.num_features * pool.feature_multiplier(), num_classes)
+            .init(device);
+        self
+    }
+
+    /// Loads a torchvision state dict (`.pth` from `torch.save`, or `.safetensors` with the
+    /// same keys), e.g. `resnet50-11ad3fa6.pth`.
+    ///
+    /// # Errors
+    /// As [`load_weights`]: the file cannot be read, or a key is missing, unexpected or of
+    /// another shape (named, with both shapes).
+    pub fn load_file(self, path: impl AsRef<Path>) -> Result<Self> {
+        let spec = LoadSpec {
+            remap: RESNET_REMAP,
+            exclude: None,
+        };
+        load_weights(self, path.as_ref(), &spec)
+    }
+
+    /// Loads everything but the classifier (`fc.*`), which keeps its fresh initialisation:
+    /// pretrained ImageNet weights under a head for another number of classes.
+    ///
+    /// # Errors
+    /// As [`Self::load_file`], except that the classifier's keys and shapes are not checked.
+    pub fn load_backbone(self, path: impl AsRef<Path>) -> Result<Self> {
+        let fc = self.fc.clone();
+        let spec = LoadSpec {
+            remap: RESNET_REMAP,
+            exclude: Some(r"^fc\."),
+        };
+        let mut model = load_weights(self, path.as_ref(), &spec)?;
+        model.fc = fc;
+        Ok(model)
+    }
+}
+
+impl ImageClassifier for ResNet {
+    /// # Panics
+    /// If the input's channel count differs from the model's (burn's convolution check).
+    fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        self.forward_head(self.forward_pooled(images))
+    }
+}
