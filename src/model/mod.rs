@@ -1,11 +1,13 @@
 //! Models: the [`ImageClassifier`] contract every network meets, the networks themselves, and
 //! the pooling heads (timm's `avg`, `max`, `avgmax`, `catavgmax`, GeM).
 
+mod efficientnet;
 mod pool;
 mod resnet;
 mod simple_cnn;
 mod weights;
 
+pub use efficientnet::{EfficientNet, EfficientNetConfig, MbBlock, SqueezeExcite};
 pub use pool::{
     GlobalPool, adaptive_avgmax_pool2d, adaptive_catavgmax_pool2d, adaptive_max_pool2d, gem,
 };

@@ -151,3 +151,40 @@ fn weight_mismatches_are_errors_that_name_the_key() {
         matches!(ResNetConfig::new(19).init(&d), Err(PodiumError::Config { ref key, .. }) if key == "depth")
     );
 }
+
+#[test]
+fn efficientnet_b0_safetensors_gives_timm_logits_and_features() {
+    use burn_podium::model::EfficientNetConfig;
+    let topic = load_topic("models/efficientnet_b0_c10.json");
+    let d = Device::default();
+    for case in &topic.cases {
+        let file = reference_dir()
+            .join("models")
+            .join(case.str("safetensors_file"));
+        let model = EfficientNetConfig::new(0)
+            .with_num_classes(case.usize("num_classes"))
+            .init(&d)
+            .unwrap()
+            .load_file(&file)
+            .unwrap();
+        let x = case.input("x").float::<4>(&d);
+        case.assert_tensor("features", model.forward_pooled(x.clone()));
+        case.assert_tensor("logits", model.forward(x));
+        // a B1 (deeper) cannot take B0's weights: missing keys, named
+        let b1 = EfficientNetConfig::new(1)
+            .with_num_classes(10)
+            .init(&d)
+            .unwrap();
+        let (key, reason) = weights_key(b1.load_file(&file));
+        assert!(key.starts_with("blocks."), "{key}");
+        assert!(
+            reason.contains("missing") || reason.contains("shape"),
+            "{reason}"
+        );
+    }
+    // B1..B3 widths and depths follow timm's scaling (head features)
+    let widths: Vec<usize> = (0..4)
+        .map(|v| EfficientNetConfig::new(v).init(&d).unwrap().num_features())
+        .collect();
+    assert_eq!(widths, vec![1280, 1280, 1408, 1536]);
+}

@@ -1,0 +1,352 @@
+//! EfficientNet-B0..B3 (Tan and Le 2019) with timm's layout and key names
+//! (`timm.create_model("efficientnet_b0")`: PyTorch-style symmetric padding, SiLU,
+//! squeeze-excitation, BatchNorm `eps = 1e-5`), so timm's `.safetensors` / `.pth` files load
+//! as they are ([`EfficientNet::load_file`]).
+//!
+//! B0's stages (timm's arch strings): `ds_r1_k3_s1_e1_c16_se0.25`, `ir_r2_k3_s2_e6_c24_se0.25`,
+//! `ir_r2_k5_s2_e6_c40_se0.25`, `ir_r3_k3_s2_e6_c80_se0.25`, `ir_r3_k5_s1_e6_c112_se0.25`,
+//! `ir_r4_k5_s2_e6_c192_se0.25`, `ir_r1_k3_s1_e6_c320_se0.25`; B1..B3 scale the channels with
+//! timm's `round_channels` (multiples of 8, never below 90%) and the repeats with
+//! `ceil(r * depth_multiplier)`.
+
+use std::path::Path;
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::{
+    BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d,
+};
+use burn::tensor::activation::{sigmoid, silu};
+use burn::tensor::{Device, Tensor};
+
+use super::weights::{LoadSpec, load_weights};
+use super::{GlobalPool, ImageClassifier};
+use crate::error::{PodiumError, Result};
+
+/// Configuration of an [`EfficientNet`].
+#[derive(Config, Debug)]
+pub struct EfficientNetConfig {
+    /// Variant: 0 to 3 (B0..B3).
+    pub variant: usize,
+    /// Number of classes (default 1000).
+    #[config(default = 1000)]
+    pub num_classes: usize,
+    /// Input channels (default 3).
+    #[config(default = 3)]
+    pub in_channels: usize,
+    /// Global pooling before the classifier (default `Avg`, timm's).
+    #[config(default = "GlobalPool::Avg")]
+    pub pool: GlobalPool,
+    /// Dropout before the classifier (default 0.2 for B0, timm's `drop_rate`).
+    #[config(default = 0.2)]
+    pub drop_rate: f64,
+}
+
+/// timm's `SqueezeExcite`: `x * sigmoid(expand(silu(reduce(mean_hw(x)))))`.
+#[derive(Module, Debug)]
+pub struct SqueezeExcite {
+    conv_reduce: Conv2d,
+    conv_expand: Conv2d,
+}
+
+impl SqueezeExcite {
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let s = x.clone().mean_dim(2).mean_dim(3);
+        let gate = sigmoid(self.conv_expand.forward(silu(self.conv_reduce.forward(s))));
+        x * gate
+    }
+}
+
+/// A depthwise-separable block (`conv_dw, bn1, se, conv_pw, bn2`) or, with `conv_pwl`, an
+/// inverted residual block (`conv_pw, bn1, conv_dw, bn2, se, conv_pwl, bn3`), as timm names
+/// them.
+#[derive(Module, Debug)]
+pub struct MbBlock {
+    conv_pw: Conv2d,
+    bn1: BatchNorm,
+    conv_dw: Conv2d,
+    bn2: BatchNorm,
+    se: SqueezeExcite,
+    conv_pwl: Option<Conv2d>,
+    bn3: Option<BatchNorm>,
+    #[module(skip)]
+    residual: bool,
+}
+
+fn conv(
+    cin: usize,
+    cout: usize,
+    k: usize,
+    stride: usize,
+    groups: usize,
+    bias: bool,
+    device: &Device,
+) -> Conv2d {
+    // timm's get_padding: ((stride - 1) + (k - 1)) // 2
+    let p = ((stride - 1) + (k - 1)) / 2;
+    Conv2dConfig::new([cin, cout], [k, k])
+        .with_stride([stride, stride])
+        .with_padding(PaddingConfig2d::Explicit(p, p, p, p))
+        .with_groups(groups)
+        .with_bias(bias)
+        .init(device)
+}
+
+fn bn(c: usize, device: &Device) -> BatchNorm {
+    BatchNormConfig::new(c)
+        .with_epsilon(1e-5)
+        .with_momentum(0.1)
+        .init(device)
+}
+
+fn se(channels: usize, rd: usize, device: &Device) -> SqueezeExcite {
+    SqueezeExcite {
+        conv_reduce: conv(channels, rd, 1, 1, 1, true, device),
+        conv_expand: conv(rd, channels, 1, 1, 1, true, device),
+    }
+}
+
+/// timm's `make_divisible(v, 8)`: the nearest multiple of 8, at least 8, never below 90% of `v`.
+fn make_divisible(v: f64) -> usize {
+    let mut n = (((v + 4.0) as usize) / 8 * 8).max(8);
+    if (n as f64) < 0.9 * v {
+        n += 8;
+    }
+    n
+}
+
+impl MbBlock {
+    fn depthwise_separable(
+        cin: usize,
+        cout: usize,
+        k: usize,
+        stride: usize,
+        device: &Device,
+    ) -> Self {
+        let rd = (cin as f64 * 0.25).round_ties_even() as usize;
+        Self {
+            conv_dw: conv(cin, cin, k, stride, cin, false, device),
+            bn1: bn(cin, device),
+            se: se(cin, rd, device),
+            conv_pw: conv(cin, cout, 1, 1, 1, false, device),
+            bn2: bn(cout, device),
+            conv_pwl: None,
+            bn3: None,
+            residual: stride == 1 && cin == cout,
+        }
+    }
+
+    fn inverted_residual(
+        cin: usize,
+        cout: usize,
+        k: usize,
+        stride: usize,
+        exp: usize,
+        device: &Device,
+    ) -> Self {
+        let mid = make_divisible((cin * exp) as f64);
+        let rd = (mid as f64 * 0.25 / exp as f64).round_ties_even() as usize;
+        Self {
+            conv_pw: conv(cin, mid, 1, 1, 1, false, device),
+            bn1: bn(mid, device),
+            conv_dw: conv(mid, mid, k, stride, mid, false, device),
+            bn2: bn(mid, device),
+            se: se(mid, rd, device),
+            conv_pwl: Some(conv(mid, cout, 1, 1, 1, false, device)),
+            bn3: Some(bn(cout, device)),
+            residual: stride == 1 && cin == cout,
+        }
+    }
+
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let out = match (&self.conv_pwl, &self.bn3) {
+            (Some(pwl), Some(bn3)) => {
+                let h = silu(self.bn1.forward(self.conv_pw.forward(x.clone())));
+                let h = silu(self.bn2.forward(self.conv_dw.forward(h)));
+                bn3.forward(pwl.forward(self.se.forward(h)))
+            }
+            _ => {
+                let h = silu(self.bn1.forward(self.conv_dw.forward(x.clone())));
+                self.bn2.forward(self.conv_pw.forward(self.se.forward(h)))
+            }
+        };
+        if self.residual { out + x } else { out }
+    }
+}
+
+/// An EfficientNet (see the module docs). Build one with [`EfficientNetConfig::init`].
+#[derive(Module, Debug)]
+pub struct EfficientNet {
+    conv_stem: Conv2d,
+    bn1: BatchNorm,
+    blocks: Vec<Vec<MbBlock>>,
+    conv_head: Conv2d,
+    bn2: BatchNorm,
+    dropout: Dropout,
+    classifier: Linear,
+    #[module(skip)]
+    pool: GlobalPool,
+    #[module(skip)]
+    num_features: usize,
+}
+
+/// B0's stages: (inverted residual?, repeats, kernel, stride, expansion, channels).
+const B0_STAGES: [(bool, usize, usize, usize, usize, usize); 7] = [
+    (false, 1, 3, 1, 1, 16),
+    (true, 2, 3, 2, 6, 24),
+    (true, 2, 5, 2, 6, 40),
+    (true, 3, 3, 2, 6, 80),
+    (true, 3, 5, 1, 6, 112),
+    (true, 4, 5, 2, 6, 192),
+    (true, 1, 3, 1, 6, 320),
+];
+
+impl EfficientNetConfig {
+    /// Builds the network.
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`] for a variant other than 0..=3, zero classes or a dropout
+    /// outside `[0, 1)`.
+    pub fn init(&self, device: &Device) -> Result<EfficientNet> {
+        let (width, depth) = match self.variant {
+            0 => (1.0, 1.0),
+            1 => (1.0, 1.1),
+            2 => (1.1, 1.2),
+            3 => (1.2, 1.4),
+            v => {
+                return Err(PodiumError::config(
+                    "variant",
+                    v,
+                    "EfficientNet variants are 0 to 3 (B0..B3)",
+                ));
+            }
+        };
+        if self.num_classes == 0 {
+            return Err(PodiumError::config("num_classes", 0, "must be at least 1"));
+        }
+        if !(0.0..1.0).contains(&self.drop_rate) {
+            return Err(PodiumError::config(
+                "drop_rate",
+                self.drop_rate,
+                "must be in [0, 1)",
+            ));
+        }
+        let ch = |c: usize| make_divisible(c as f64 * width);
+        let stem = ch(32);
+        let mut cin = stem;
+        let blocks = B0_STAGES
+            .iter()
+            .map(|&(ir, repeats, k, stride, exp, c)| {
+                let cout = ch(c);
+                let n = (repeats as f64 * depth).ceil() as usize;
+                (0..n)
+                    .map(|i| {
+                        let s = if i == 0 { stride } else { 1 };
+                        let block = if ir {
+                            MbBlock::inverted_residual(cin, cout, k, s, exp, device)
+                        } else {
+                            MbBlock::depthwise_separable(cin, cout, k, s, device)
+                        };
+                        cin = cout;
+                        block
+                    })
+                    .collect()
+            })
+            .collect();
+        let num_features = ch(1280);
+        Ok(EfficientNet {
+            conv_stem: conv(self.in_channels, stem, 3, 2, 1, false, device),
+            bn1: bn(stem, device),
+            blocks,
+            conv_head: conv(cin, num_features, 1, 1, 1, false, device),
+            bn2: bn(num_features, device),
+            dropout: DropoutConfig::new(self.drop_rate).init(),
+            classifier: LinearConfig::new(
+                num_features * self.pool.feature_multiplier(),
+                self.num_classes,
+            )
+            .init(device),
+            pool: self.pool,
+            num_features,
+        })
+    }
+}
+
+impl EfficientNet {
+    /// The feature map after the head convolution, `[B, num_features, H / 32, W / 32]`.
+    ///
+    /// # Panics
+    /// If the input's channel count differs from the model's (burn's convolution check).
+    pub fn forward_features(&self, images: Tensor<4>) -> Tensor<4> {
+        let mut x = silu(self.bn1.forward(self.conv_stem.forward(images)));
+        for block in self.blocks.iter().flatten() {
+            x = block.forward(x);
+        }
+        silu(self.bn2.forward(self.conv_head.forward(x)))
+    }
+
+    /// The pooled features, the classifier's input (timm's `pre_logits`): `[B, F]`.
+    pub fn forward_pooled(&self, images: Tensor<4>) -> Tensor<2> {
+        self.pool.forward(self.forward_features(images))
+    }
+
+    /// The classifier on pooled features: dropout, then the linear layer.
+    pub fn forward_head(&self, pooled: Tensor<2>) -> Tensor<2> {
+        self.classifier.forward(self.dropout.forward(pooled))
+    }
+
+    /// Channels of the feature map (1280 for B0 and B1, 1408 for B2, 1536 for B3).
+    pub fn num_features(&self) -> usize {
+        self.num_features
+    }
+
+    /// A new, freshly initialised classifier for `num_classes` classes with `pool` (timm's
+    /// `reset_classifier`); the backbone is kept.
+    pub fn reset_classifier(
+        mut self,
+        num_classes: usize,
+        pool: GlobalPool,
+        device: &Device,
+    ) -> Self {
+        self.pool = pool;
+        self.classifier =
+            LinearConfig::new(self.num_features * pool.feature_multiplier(), num_classes)
+                .init(device);
+        self
+    }
+
+    /// Loads a timm state dict (`.safetensors`, or `.pth` from `torch.save`), e.g. timm's
+    /// `efficientnet_b0.ra_in1k` `model.safetensors`.
+    ///
+    /// # Errors
+    /// As [`load_weights`]: the file cannot be read, or a key is missing, unexpected or of
+    /// another shape (named, with both shapes).
+    pub fn load_file(self, path: impl AsRef<Path>) -> Result<Self> {
+        load_weights(self, path.as_ref(), &LoadSpec::default())
+    }
+
+    /// Loads everything but the classifier (`classifier.*`), which keeps its fresh
+    /// initialisation.
+    ///
+    /// # Errors
+    /// As [`Self::load_file`], except that the classifier's keys and shapes are not checked.
+    pub fn load_backbone(self, path: impl AsRef<Path>) -> Result<Self> {
+        let classifier = self.classifier.clone();
+        let spec = LoadSpec {
+            remap: &[],
+            exclude: Some(r"^classifier\."),
+        };
+        let mut model = load_weights(self, path.as_ref(), &spec)?;
+        model.classifier = classifier;
+        Ok(model)
+    }
+}
+
+impl ImageClassifier for EfficientNet {
+    /// # Panics
+    /// If the input's channel count differs from the model's (burn's convolution check).
+    fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        self.forward_head(self.forward_pooled(images))
+    }
+}
