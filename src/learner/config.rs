@@ -20,6 +20,8 @@ use crate::schedule::{
     OneCycle, PlateauMode, PlateauScheduler, ReduceLrOnPlateau, ScheduleRunner, StepUnit,
     ThresholdMode, TimmSchedule, TorchSchedule, WarmupCosineLr,
 };
+use burn::module::ParamGroup;
+use burn::optim::lr_scheduler::LrScheduler;
 use burn::optim::lr_scheduler::constant::ConstantLr;
 use burn::optim::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
 use std::sync::Arc;
@@ -560,37 +562,106 @@ impl ScheduleConfig {
         epochs: usize,
         updates_per_epoch: usize,
     ) -> Result<ModuleLrScheduler> {
+        Ok(ModuleLrScheduler::new(self.build_one(
+            lr,
+            epochs,
+            updates_per_epoch,
+        )?))
+    }
+
+    /// The schedule with discriminative learning rates: the parameters of `groups[i]` follow
+    /// the schedule at peak rate `lrs[i]`, everything else (and the reported rate) at `lr`.
+    ///
+    /// # Errors
+    /// As [`Self::build`]; [`PodiumError::Config`] when `groups` and `lrs` differ in length or
+    /// the schedule is `Plateau` (its state follows one metric, not groups).
+    pub fn build_grouped(
+        &self,
+        lr: f64,
+        epochs: usize,
+        updates_per_epoch: usize,
+        groups: &[(String, ParamGroup)],
+        lrs: &[f64],
+    ) -> Result<ModuleLrScheduler> {
+        if groups.len() != lrs.len() {
+            return Err(PodiumError::config(
+                "lr_min",
+                format!("{} rates", lrs.len()),
+                format!("the model has {} layer groups", groups.len()),
+            ));
+        }
+        if matches!(self, ScheduleConfig::Plateau { .. }) {
+            return Err(PodiumError::config(
+                "schedule",
+                "Plateau",
+                "discriminative learning rates (lr_min) need a fixed schedule",
+            ));
+        }
+        let mut scheduler = self.build(lr, epochs, updates_per_epoch)?;
+        for ((_, group), &group_lr) in groups.iter().zip(lrs) {
+            scheduler = scheduler.with_group(
+                group.clone(),
+                self.build_one(group_lr, epochs, updates_per_epoch)?,
+            );
+        }
+        Ok(scheduler)
+    }
+
+    fn build_one(&self, lr: f64, epochs: usize, updates_per_epoch: usize) -> Result<BoxedLr> {
         let total = epochs * updates_per_epoch;
-        Ok(match self {
-            ScheduleConfig::Constant => ConstantLr::new(lr).into(),
+        Ok(BoxedLr(match self {
+            ScheduleConfig::Constant => Box::new(ConstantLr::new(lr)),
             ScheduleConfig::Cosine {
                 warmup_epochs,
                 min_lr,
-            } => WarmupCosineLr::new(
+            } => Box::new(WarmupCosineLr::new(
                 lr,
                 *min_lr,
                 (warmup_epochs * updates_per_epoch).min(total),
                 total,
-            )?
-            .into(),
+            )?),
             ScheduleConfig::Timm(t) => {
                 let mut t = t.clone();
                 t.base_lr = lr;
                 t.validate()?;
-                ScheduleRunner::new(Arc::new(t), StepUnit::Epoch { updates_per_epoch }).into()
+                Box::new(ScheduleRunner::new(
+                    Arc::new(t),
+                    StepUnit::Epoch { updates_per_epoch },
+                ))
             }
-            ScheduleConfig::Plateau { .. } => self
-                .plateau(lr, Monitor::ValidLoss)?
-                .expect("a plateau schedule")
-                .into(),
+            ScheduleConfig::Plateau { .. } => Box::new(
+                self.plateau(lr, Monitor::ValidLoss)?
+                    .expect("a plateau schedule"),
+            ),
             ScheduleConfig::OneCycle(c) => {
                 let mut c = c.clone();
                 c.max_lr = lr;
                 c.total_steps = total;
                 c.validate()?;
-                ScheduleRunner::new(Arc::new(TorchSchedule::OneCycle(c)), StepUnit::Update).into()
+                Box::new(ScheduleRunner::new(
+                    Arc::new(TorchSchedule::OneCycle(c)),
+                    StepUnit::Update,
+                ))
             }
-        })
+        }))
+    }
+}
+
+/// A boxed burn scheduler that is itself an [`LrScheduler`] (burn's `DynLrScheduler` is not).
+#[derive(Clone)]
+struct BoxedLr(Box<dyn LrScheduler>);
+
+impl LrScheduler for BoxedLr {
+    fn step(&mut self) -> burn::optim::LearningRate {
+        self.0.step()
+    }
+
+    fn to_record(&self) -> burn::optim::lr_scheduler::LrSchedulerRecord {
+        self.0.to_record()
+    }
+
+    fn load_record(&mut self, record: burn::optim::lr_scheduler::LrSchedulerRecord) {
+        self.0.load_record(record)
     }
 }
 

@@ -12,7 +12,7 @@
 use std::path::Path;
 
 use burn::config::Config;
-use burn::module::Module;
+use burn::module::{Module, ParamGroup};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{
     BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d,
@@ -20,6 +20,7 @@ use burn::nn::{
 use burn::tensor::activation::{sigmoid, silu};
 use burn::tensor::{Device, Tensor};
 
+use super::summary::{ModelSummary, SummaryBuilder, conv_step};
 use super::weights::{LoadSpec, load_weights};
 use super::{GlobalPool, ImageClassifier};
 use crate::error::{PodiumError, Result};
@@ -316,6 +317,64 @@ impl EfficientNet {
         self
     }
 
+    /// A torchinfo-style summary for inputs of `input_shape` (`[B, C, H, W]`): stem, each
+    /// block, head, pooling and classifier, with output shapes, parameters (trainable or
+    /// frozen) and multiply-adds.
+    pub fn summary(&self, input_shape: [usize; 4]) -> ModelSummary {
+        let mut s = SummaryBuilder::new(input_shape);
+        s.conv("conv_stem", &self.conv_stem);
+        let shape = s.shape;
+        s.row("bn1", "BatchNorm", &self.bn1, &shape, 0);
+        for (stage, blocks) in self.blocks.iter().enumerate() {
+            for (i, block) in blocks.iter().enumerate() {
+                let mut shape = s.shape;
+                let mut macs = 0;
+                let convs = match &block.conv_pwl {
+                    Some(pwl) => vec![&block.conv_pw, &block.conv_dw, pwl],
+                    None => vec![&block.conv_dw, &block.conv_pw],
+                };
+                for (k, conv) in convs.into_iter().enumerate() {
+                    let (out, m) = conv_step(conv, shape, s.batch);
+                    macs += m;
+                    // the squeeze-excitation runs on the depthwise output, at 1x1
+                    let after_dw = (block.conv_pwl.is_some() && k == 1)
+                        || (block.conv_pwl.is_none() && k == 0);
+                    if after_dw {
+                        let pooled = [out[0], 1, 1];
+                        let (rd, m1) = conv_step(&block.se.conv_reduce, pooled, s.batch);
+                        macs += m1 + conv_step(&block.se.conv_expand, rd, s.batch).1;
+                    }
+                    shape = out;
+                }
+                s.shape = shape;
+                s.row(
+                    &format!("blocks.{stage}.{i}"),
+                    "MbBlock",
+                    block,
+                    &shape,
+                    macs,
+                );
+            }
+        }
+        s.conv("conv_head", &self.conv_head);
+        let shape = s.shape;
+        s.row("bn2", "BatchNorm", &self.bn2, &shape, 0);
+        let features = self.num_features * self.pool.feature_multiplier();
+        s.row("pool", "GlobalPool", &self.dropout, &[features], 0);
+        let [_, classes] = self.classifier.weight.lazy_shape().dims();
+        s.row(
+            "classifier",
+            "Linear",
+            &self.classifier,
+            &[classes],
+            (s.batch * features * classes) as u64,
+        );
+        s.finish(
+            &format!("EfficientNet ({} features)", self.num_features),
+            input_shape,
+        )
+    }
+
     /// Loads a timm state dict (`.safetensors`, or `.pth` from `torch.save`), e.g. timm's
     /// `efficientnet_b0.ra_in1k` `model.safetensors`.
     ///
@@ -348,5 +407,23 @@ impl ImageClassifier for EfficientNet {
     /// If the input's channel count differs from the model's (burn's convolution check).
     fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         self.forward_head(self.forward_pooled(images))
+    }
+
+    /// `stem` (conv_stem, bn1), `blocks.0` .. `blocks.6`, `head` (conv_head, bn2, classifier).
+    fn layer_groups(&self) -> Vec<(String, ParamGroup)> {
+        let stem = ParamGroup::ids_from_module(self.conv_stem.clone())
+            .fuse(&ParamGroup::ids_from_module(self.bn1.clone()));
+        let mut groups = vec![("stem".to_string(), stem)];
+        for (i, stage) in self.blocks.iter().enumerate() {
+            groups.push((
+                format!("blocks.{i}"),
+                ParamGroup::ids_from_module(stage.clone()),
+            ));
+        }
+        let head = ParamGroup::ids_from_module(self.conv_head.clone())
+            .fuse(&ParamGroup::ids_from_module(self.bn2.clone()))
+            .fuse(&ParamGroup::ids_from_module(self.classifier.clone()));
+        groups.push(("head".into(), head));
+        groups
     }
 }

@@ -2,20 +2,24 @@
 //! the pooling heads (timm's `avg`, `max`, `avgmax`, `catavgmax`, GeM).
 
 mod efficientnet;
+mod finetune;
 mod pool;
 mod resnet;
 mod simple_cnn;
+mod summary;
 mod weights;
 
 pub use efficientnet::{EfficientNet, EfficientNetConfig, MbBlock, SqueezeExcite};
+pub use finetune::{even_mults, freeze_backbone, freeze_groups, unfreeze};
 pub use pool::{
     GlobalPool, adaptive_avgmax_pool2d, adaptive_catavgmax_pool2d, adaptive_max_pool2d, gem,
 };
 pub use resnet::{Block, Downsample, ResNet, ResNetConfig};
 pub use simple_cnn::{SimpleCnn, SimpleCnnConfig};
+pub use summary::{ModelSummary, SummaryRow};
 pub use weights::{LoadSpec, load_weights};
 
-use burn::module::{Module, ModuleDisplay};
+use burn::module::{Module, ModuleDisplay, ParamGroup};
 use burn::tensor::Tensor;
 
 /// A network that maps a batch of images `[B, C, H, W]` to class logits `[B, num_classes]`.
@@ -25,4 +29,12 @@ use burn::tensor::Tensor;
 pub trait ImageClassifier: Module + ModuleDisplay + core::fmt::Display + 'static {
     /// Class logits (before softmax), `[B, num_classes]`.
     fn forward(&self, images: Tensor<4>) -> Tensor<2>;
+
+    /// fastai's layer groups, from the input to the classifier: named parameter groups for
+    /// freezing stages ([`freeze_groups`]) and discriminative learning rates
+    /// ([`LearnerConfig::lr_min`](crate::learner::LearnerConfig::lr_min)). The last group is the
+    /// head. Empty (the default) for models without a stage structure.
+    fn layer_groups(&self) -> Vec<(String, ParamGroup)> {
+        Vec::new()
+    }
 }

@@ -9,7 +9,7 @@
 use std::path::Path;
 
 use burn::config::Config;
-use burn::module::Module;
+use burn::module::{Module, ParamGroup};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{
@@ -18,6 +18,7 @@ use burn::nn::{
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 
+use super::summary::{ModelSummary, SummaryBuilder, conv_step};
 use super::weights::{LoadSpec, load_weights};
 use super::{GlobalPool, ImageClassifier};
 use crate::error::{PodiumError, Result};
@@ -279,6 +280,63 @@ impl ResNet {
         self
     }
 
+    /// A torchinfo-style summary for inputs of `input_shape` (`[B, C, H, W]`): stem layers,
+    /// each block, pooling and classifier, with output shapes, parameters (trainable or
+    /// frozen) and multiply-adds.
+    pub fn summary(&self, input_shape: [usize; 4]) -> ModelSummary {
+        let mut s = SummaryBuilder::new(input_shape);
+        s.conv("conv1", &self.conv1);
+        let shape = s.shape;
+        s.row("bn1", "BatchNorm", &self.bn1, &shape, 0);
+        let [c, h, w] = s.shape;
+        s.shape = [c, (h + 2 - 3) / 2 + 1, (w + 2 - 3) / 2 + 1];
+        let shape = s.shape;
+        s.row("maxpool", "MaxPool2d", &self.maxpool, &shape, 0);
+        for (stage, blocks) in [&self.layer1, &self.layer2, &self.layer3, &self.layer4]
+            .into_iter()
+            .enumerate()
+        {
+            for (i, block) in blocks.iter().enumerate() {
+                let input = s.shape;
+                let mut macs = 0;
+                let mut shape = input;
+                for conv in [Some(&block.conv1), Some(&block.conv2), block.conv3.as_ref()]
+                    .into_iter()
+                    .flatten()
+                {
+                    let (out, m) = conv_step(conv, shape, s.batch);
+                    shape = out;
+                    macs += m;
+                }
+                if let Some(d) = &block.downsample {
+                    macs += conv_step(&d.conv, input, s.batch).1;
+                }
+                s.shape = shape;
+                s.row(
+                    &format!("layer{}.{i}", stage + 1),
+                    "Block",
+                    block,
+                    &shape,
+                    macs,
+                );
+            }
+        }
+        let features = self.num_features * self.pool.feature_multiplier();
+        s.row("pool", "GlobalPool", &self.dropout, &[features], 0);
+        let [_, classes] = self.fc.weight.lazy_shape().dims();
+        s.row(
+            "fc",
+            "Linear",
+            &self.fc,
+            &[classes],
+            (s.batch * features * classes) as u64,
+        );
+        s.finish(
+            &format!("ResNet ({} features)", self.num_features),
+            input_shape,
+        )
+    }
+
     /// Loads a torchvision state dict (`.pth` from `torch.save`, or `.safetensors` with the
     /// same keys), e.g. `resnet50-11ad3fa6.pth`.
     ///
@@ -315,5 +373,31 @@ impl ImageClassifier for ResNet {
     /// If the input's channel count differs from the model's (burn's convolution check).
     fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         self.forward_head(self.forward_pooled(images))
+    }
+
+    /// `stem` (conv1, bn1), `layer1` .. `layer4`, `head` (fc).
+    fn layer_groups(&self) -> Vec<(String, ParamGroup)> {
+        let stem = ParamGroup::ids_from_module(self.conv1.clone())
+            .fuse(&ParamGroup::ids_from_module(self.bn1.clone()));
+        vec![
+            ("stem".into(), stem),
+            (
+                "layer1".into(),
+                ParamGroup::ids_from_module(self.layer1.clone()),
+            ),
+            (
+                "layer2".into(),
+                ParamGroup::ids_from_module(self.layer2.clone()),
+            ),
+            (
+                "layer3".into(),
+                ParamGroup::ids_from_module(self.layer3.clone()),
+            ),
+            (
+                "layer4".into(),
+                ParamGroup::ids_from_module(self.layer4.clone()),
+            ),
+            ("head".into(), ParamGroup::ids_from_module(self.fc.clone())),
+        ]
     }
 }

@@ -188,3 +188,106 @@ fn efficientnet_b0_safetensors_gives_timm_logits_and_features() {
         .collect();
     assert_eq!(widths, vec![1280, 1280, 1408, 1536]);
 }
+
+/// `(BatchNorm layers, BatchNorm channels)` of a model, from its `gamma` parameters.
+fn batch_norms<M: burn::module::Module>(model: &M) -> (usize, usize) {
+    #[derive(Default)]
+    struct Bn {
+        path: Vec<String>,
+        layers: usize,
+        channels: usize,
+    }
+    impl burn::module::ModuleVisitor for Bn {
+        fn enter_module(&mut self, name: &str, _: &str) {
+            self.path.push(name.into());
+        }
+        fn exit_module(&mut self, _: &str, _: &str) {
+            self.path.pop();
+        }
+        fn visit_float<const D: usize>(&mut self, p: &burn::module::Param<Tensor<D>>) {
+            if self.path.last().is_some_and(|n| n == "gamma") {
+                self.layers += 1;
+                self.channels += p.lazy_shape().num_elements();
+            }
+        }
+    }
+    let mut v = Bn::default();
+    model.visit(&mut v);
+    (v.layers, v.channels)
+}
+
+/// Parameters plus BatchNorm running statistics and one `num_batches_tracked` per BatchNorm:
+/// what a PyTorch state dict holds.
+fn state_dict_elements<M: burn::module::Module>(
+    model: &M,
+    summary: &burn_podium::model::ModelSummary,
+) -> usize {
+    let (layers, channels) = batch_norms(model);
+    summary.total_params() + 2 * channels + layers
+}
+
+#[test]
+fn summaries_count_what_pytorch_counts_and_show_frozen_layers() {
+    use burn_podium::model::{EfficientNetConfig, freeze_backbone, freeze_groups, unfreeze};
+    let d = Device::default();
+    let topic = load_topic("models/resnet18_c10.json");
+    let case = &topic.cases[0];
+    let model = ResNetConfig::new(18)
+        .with_num_classes(case.usize("num_classes"))
+        .init(&d)
+        .unwrap();
+    let s = model.summary([1, 3, 224, 224]);
+    assert_eq!(state_dict_elements(&model, &s), case.usize("num_elements"));
+    assert_eq!(s.trainable_params(), s.total_params());
+    assert_eq!(s.rows.last().unwrap().output_shape, vec![1, 10]);
+    let layer4 = s.rows.iter().find(|r| r.name == "layer4.1").unwrap();
+    assert_eq!(layer4.output_shape, vec![1, 512, 7, 7]);
+    // conv1 alone: 112 x 112 outputs x 64 filters x 3 x 7 x 7
+    assert_eq!(s.rows[0].macs, 112 * 112 * 64 * 3 * 49);
+    let total = s.total_macs() as f64;
+    assert!(
+        (1.80e9..1.83e9).contains(&total),
+        "ResNet-18 at 224: {total} MACs (torchinfo: 1.81 G)"
+    );
+    let text = s.to_string();
+    assert!(text.contains("Total params: 11,181,642"), "{text}");
+
+    let eff_topic = load_topic("models/efficientnet_b0_c10.json");
+    let eff = EfficientNetConfig::new(0)
+        .with_num_classes(10)
+        .init(&d)
+        .unwrap();
+    let es = eff.summary([1, 3, 224, 224]);
+    assert_eq!(
+        state_dict_elements(&eff, &es),
+        eff_topic.cases[0].usize("num_elements")
+    );
+    let macs = es.total_macs() as f64;
+    assert!(
+        (0.38e9..0.41e9).contains(&macs),
+        "EfficientNet-B0 at 224: {macs} MACs (timm: 0.39 G)"
+    );
+
+    // freezing: the backbone stops training; train_bn keeps BatchNorm's affine parameters
+    let fc = 512 * 10 + 10;
+    let frozen = freeze_backbone(model.clone(), false).summary([1, 3, 64, 64]);
+    assert_eq!(frozen.trainable_params(), fc);
+    assert!(frozen.to_string().contains("frozen"));
+    let train_bn = freeze_backbone(model.clone(), true).summary([1, 3, 64, 64]);
+    assert_eq!(train_bn.trainable_params(), fc + 2 * batch_norms(&model).1);
+    let first_two = freeze_groups(model.clone(), 2, false).summary([1, 3, 64, 64]);
+    let stem_and_layer1 = 64 * 3 * 49
+        + 2 * 64
+        + first_two
+            .rows
+            .iter()
+            .filter(|r| r.name.starts_with("layer1."))
+            .map(|r| r.params)
+            .sum::<usize>();
+    assert_eq!(
+        first_two.trainable_params(),
+        first_two.total_params() - stem_and_layer1
+    );
+    let thawed = unfreeze(freeze_backbone(model, false)).summary([1, 3, 64, 64]);
+    assert_eq!(thawed.trainable_params(), thawed.total_params());
+}
