@@ -719,6 +719,11 @@ pub struct LearnerConfig {
     /// Base (peak) learning rate.
     #[config(default = 1e-3)]
     pub lr: f64,
+    /// Discriminative learning rates (fastai's `slice(lr_min, lr)`): the model's first layer
+    /// group ([`ImageClassifier::layer_groups`](crate::model::ImageClassifier::layer_groups))
+    /// peaks at `lr_min`, the head at `lr`, the groups between in geometric progression
+    /// ([`even_mults`](crate::model::even_mults)). `None` trains every parameter at `lr`.
+    pub lr_min: Option<f64>,
     /// The optimizer (default AdamW with torch's defaults).
     #[config(default = "OptimizerConfig::adamw()")]
     pub optimizer: OptimizerConfig,
@@ -806,6 +811,15 @@ impl LearnerConfig {
             ));
         }
         self.loss.validate()?;
+        if let Some(lo) = self.lr_min
+            && !(lo > 0.0 && lo <= self.lr)
+        {
+            return Err(PodiumError::config(
+                "lr_min",
+                lo,
+                format!("must be positive and at most lr ({})", self.lr),
+            ));
+        }
         if let Some(aug) = &self.augment {
             let pipeline = aug.init().map_err(|e| e.in_section("augment"))?;
             if pipeline.views() > 1 {
@@ -851,8 +865,10 @@ impl LearnerConfig {
                 format!("must be in [0, lr = {}]", self.lr),
             ));
         }
+        // The real update count is known once the data is; two per epoch is the least a
+        // one-cycle needs, so a short run is not refused here.
         self.schedule
-            .build(self.lr, self.epochs, 1)
+            .build(self.lr, self.epochs, 2)
             .map_err(|e| e.in_section("schedule"))?;
         if let Some(es) = self.early_stopping
             && es.patience == 0

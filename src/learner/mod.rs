@@ -22,6 +22,7 @@
 
 mod checkpoint;
 mod config;
+mod fine_tune;
 mod history;
 mod lr_find;
 mod renderer;
@@ -32,6 +33,7 @@ pub use config::{
     ClipGrad, EarlyStoppingConfig, LearnerConfig, Monitor, OptimizerConfig, ProgressMode,
     SamConfig, ScheduleConfig,
 };
+pub use fine_tune::FineTuneConfig;
 pub use history::{EpochMetrics, METRICS_CSV_HEADER};
 pub use lr_find::{LrFinderConfig, LrFinderResult};
 pub use renderer::QuietRenderer;
@@ -58,7 +60,7 @@ use crate::average::ModelEma;
 use crate::data::{ClassificationBatcher, ImageDataset, ImageLoader, Normalize};
 use crate::error::{PodiumError, Result};
 use crate::infer::{EvalReport, Predictions, evaluate, predict};
-use crate::model::ImageClassifier;
+use crate::model::{ImageClassifier, even_mults};
 use crate::util::derive_seed;
 use history::HistoryLogger;
 
@@ -380,9 +382,29 @@ impl Learner {
 
         let updates_per_epoch = train_loader.num_batches();
         let plateau = cfg.schedule.plateau(cfg.lr, cfg.monitor)?;
-        let scheduler = match &plateau {
-            Some(p) => p.clone().into(),
-            None => cfg.schedule.build(cfg.lr, cfg.epochs, updates_per_epoch)?,
+        let scheduler = match (&plateau, cfg.lr_min) {
+            (Some(_), Some(lo)) => {
+                return Err(PodiumError::config(
+                    "lr_min",
+                    lo,
+                    "discriminative learning rates need a fixed schedule, not Plateau",
+                ));
+            }
+            (Some(p), None) => p.clone().into(),
+            (None, None) => cfg.schedule.build(cfg.lr, cfg.epochs, updates_per_epoch)?,
+            (None, Some(lo)) => {
+                let groups = model.layer_groups();
+                if groups.is_empty() {
+                    return Err(PodiumError::config(
+                        "lr_min",
+                        lo,
+                        "the model has no layer groups (ImageClassifier::layer_groups)",
+                    ));
+                }
+                let lrs = even_mults(lo, cfg.lr, groups.len());
+                cfg.schedule
+                    .build_grouped(cfg.lr, cfg.epochs, updates_per_epoch, &groups, &lrs)?
+            }
         };
         let ema: Option<Arc<dyn EmaHandle>> = match cfg.ema {
             Some(decay) => Some(Arc::new(EmaCell::new(ModelEma::new(&model, decay)?))),

@@ -2,7 +2,7 @@
 //! included, numerically stable for logits of +/-30 (log-sum-exp and log-sigmoid forms).
 //!
 //! Each loss follows burn-nn's style: a `#[derive(Config)]` struct with documented defaults and an
-//! `init()` that checks the values (a [`PodiumError::Config`](crate::PodiumError::Config) names the
+//! `init()` that checks the values (a [`PodiumError::Config`] names the
 //! key) and builds the loss; `forward` reduces as configured, `forward_no_reduction` keeps one
 //! value per sample (or per element). Shapes are checked at the API boundary: a mismatch panics
 //! with a message naming both shapes, as burn does.

@@ -1,6 +1,6 @@
 //! Learning-rate schedules with the semantics of timm and torch, the reduce-on-plateau state
 //! machines, fastai's LR-finder numbers, and an adapter that runs any [`Schedule`] as a
-//! burn-train [`LrScheduler`](burn::optim::lr_scheduler::LrScheduler), stepping per update or
+//! burn-train [`LrScheduler`], stepping per update or
 //! per epoch.
 
 mod lr_find;

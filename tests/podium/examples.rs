@@ -116,3 +116,28 @@ fn augment_gallery_writes_one_grid_of_every_transform() {
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no/such.jpg"));
 }
+
+#[test]
+fn finetune_prints_the_summary_and_a_test_accuracy() {
+    let _guard = crate::learner::lock();
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(example("finetune"))
+        .args(["--epochs", "1", "--out", dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("Total params: 11,186,762"), "{stdout}");
+    let acc: f64 = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("test accuracy: "))
+        .and_then(|l| l.split('%').next())
+        .and_then(|v| v.parse().ok())
+        .expect("a test accuracy line");
+    assert!(acc > 50.0, "{stdout}");
+    assert!(dir.path().join("unfrozen/metrics.csv").is_file());
+}

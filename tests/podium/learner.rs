@@ -22,7 +22,7 @@ use crate::fixtures::{config_key, corrupt_jpeg, photo_folder};
 /// Training seeds the backend's RNG, which flex shares process-wide: runs take turns.
 static TRAINING: Mutex<()> = Mutex::new(());
 
-fn lock() -> std::sync::MutexGuard<'static, ()> {
+pub fn lock() -> std::sync::MutexGuard<'static, ()> {
     TRAINING.lock().unwrap_or_else(|e| e.into_inner())
 }
 

@@ -291,3 +291,141 @@ fn summaries_count_what_pytorch_counts_and_show_frozen_layers() {
     let thawed = unfreeze(freeze_backbone(model, false)).summary([1, 3, 64, 64]);
     assert_eq!(thawed.trainable_params(), thawed.total_params());
 }
+
+#[test]
+fn discriminative_rates_follow_fastai_slices_per_layer_group() {
+    use burn::module::{Module, ModuleVisitor, Param, ParamId};
+    use burn_podium::learner::ScheduleConfig;
+    use burn_podium::model::even_mults;
+    let lrs = even_mults(1e-5, 1e-3, 3);
+    for (a, b) in lrs.iter().zip([1e-5, 1e-4, 1e-3]) {
+        assert!((a - b).abs() < 1e-12, "{lrs:?}");
+    }
+    assert_eq!(even_mults(1e-5, 1e-3, 1), vec![1e-3]);
+
+    let d = Device::default();
+    let model = ResNetConfig::new(18).with_num_classes(10).init(&d).unwrap();
+    let groups = model.layer_groups();
+    let names: Vec<&str> = groups.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        ["stem", "layer1", "layer2", "layer3", "layer4", "head"]
+    );
+    let lrs = even_mults(1e-6, 1e-1, groups.len());
+    let mut scheduler = ScheduleConfig::Constant
+        .build_grouped(1e-1, 1, 10, &groups, &lrs)
+        .unwrap();
+    let policy = scheduler.step();
+    #[derive(Default)]
+    struct Ids {
+        path: Vec<String>,
+        params: Vec<(ParamId, String)>,
+    }
+    impl ModuleVisitor for Ids {
+        fn enter_module(&mut self, name: &str, _: &str) {
+            self.path.push(name.into());
+        }
+        fn exit_module(&mut self, _: &str, _: &str) {
+            self.path.pop();
+        }
+        fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<D>>) {
+            self.params.push((p.id, self.path.join(".")));
+        }
+    }
+    let mut ids = Ids::default();
+    model.visit(&mut ids);
+    assert!(ids.params.len() > 60);
+    for (id, path) in &ids.params {
+        let group = match path.split('.').next().unwrap() {
+            "conv1" | "bn1" => 0,
+            "layer1" => 1,
+            "layer2" => 2,
+            "layer3" => 3,
+            "layer4" => 4,
+            _ => 5,
+        };
+        let lr = policy.lr_from_param(*id, Some(path));
+        assert!(
+            (lr - lrs[group]).abs() < 1e-15,
+            "{path}: {lr} != {}",
+            lrs[group]
+        );
+    }
+}
+
+#[test]
+fn a_frozen_backbone_does_not_move_in_training_and_fine_tune_runs_both_phases() {
+    use burn_podium::data::{ColorMode, DecodeOptions, digits};
+    use burn_podium::learner::{FineTuneConfig, Learner, LearnerConfig, ProgressMode};
+    use burn_podium::model::freeze_backbone;
+    let _guard = crate::learner::lock();
+    let d = burn_podium::device::default_device();
+    let rgb32 = DecodeOptions::rgb(32, 32).with_color(ColorMode::Rgb);
+    let data = digits().unwrap().with_decode(rgb32);
+    let (train, valid) = data
+        .subset(&(0..600).collect::<Vec<_>>())
+        .split_stratified(0.25, 1)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = |sub: &str| {
+        LearnerConfig::new()
+            .with_run_dir(dir.path().join(sub).to_string_lossy().into_owned())
+            .with_progress(ProgressMode::Quiet)
+            .with_epochs(1)
+            .with_batch_size(50)
+    };
+    let model = ResNetConfig::new(18)
+        .with_num_classes(10)
+        .init(&d)
+        .unwrap()
+        .load_backbone(resnet18_file())
+        .unwrap();
+    let x = Tensor::<4>::ones([1, 3, 32, 32], &d);
+    let features_before = model
+        .forward_features(x.clone())
+        .try_into_vec_as::<f32>()
+        .unwrap();
+    let logits_before = model.forward(x.clone()).try_into_vec_as::<f32>().unwrap();
+    let frozen = freeze_backbone(model.clone(), false);
+    let fitted = Learner::new(config("frozen"), &d)
+        .fit(frozen, train.clone(), valid.clone())
+        .unwrap();
+    assert_eq!(
+        fitted
+            .model
+            .forward_features(x.clone())
+            .try_into_vec_as::<f32>()
+            .unwrap(),
+        features_before,
+        "frozen backbone moved"
+    );
+    assert_ne!(
+        fitted
+            .model
+            .forward(x.clone())
+            .try_into_vec_as::<f32>()
+            .unwrap(),
+        logits_before,
+        "the head trains"
+    );
+
+    let tuned = Learner::new(config("tune"), &d)
+        .fine_tune(model, train, valid, &FineTuneConfig::new(1))
+        .unwrap();
+    assert_ne!(
+        tuned
+            .model
+            .forward_features(x)
+            .try_into_vec_as::<f32>()
+            .unwrap(),
+        features_before,
+        "unfrozen backbone trains"
+    );
+    assert!(dir.path().join("tune/frozen/metrics.csv").is_file());
+    assert!(dir.path().join("tune/unfrozen/metrics.csv").is_file());
+    assert!(
+        tuned.best_valid_accuracy() > 30.0,
+        "{}",
+        tuned.best_valid_accuracy()
+    );
+}
