@@ -13,4 +13,4 @@ mod state;
 mod swa;
 
 pub use ema::{EmaDecay, ModelEma};
-pub use swa::AveragedModel;
+pub use swa::{AveragedModel, update_bn};

@@ -1,15 +1,19 @@
 //! Stochastic weight averaging (Izmailov et al. 2018), as `torch.optim.swa_utils.AveragedModel`.
 
-use burn::module::Module;
+use burn::data::dataloader::DataLoader;
+use burn::module::{Module, RunningState};
+use burn::tensor::{Device, Tensor};
 
 use super::state::{State, rewrite};
+use crate::data::ClassificationBatch;
+use crate::error::{PodiumError, Result};
+use crate::model::{BatchNormLayers, ImageClassifier};
 
 /// `torch.optim.swa_utils.AveragedModel` with its default average: the first
 /// [`update`](Self::update) copies the model, then `avg = avg + (x - avg) / (n + 1)` with `n` the
 /// number of models averaged so far (the plain mean of the snapshots). With `use_buffers = false`
 /// (torch's default) BatchNorm running statistics are copied from the current model rather than
-/// averaged; recompute them over the training data afterwards (torch's `update_bn`) by running
-/// the averaged model in training mode over a pass of the data.
+/// averaged; recompute them over the training data afterwards with [`update_bn`].
 #[derive(Debug)]
 pub struct AveragedModel<M> {
     avg: M,
@@ -58,4 +62,51 @@ impl<M: Module> AveragedModel<M> {
     pub fn into_model(self) -> M {
         self.avg
     }
+}
+
+/// torch's `torch.optim.swa_utils.update_bn`: recomputes every BatchNorm's running statistics
+/// for the (averaged) weights by one pass over `loader` in training mode. Statistics are reset
+/// (mean 0, variance 1), then batch `k` (from 0) is folded in with momentum `1 / (k + 1)`, the
+/// cumulative average torch gets with `momentum = None`; the layers' momenta are restored
+/// afterwards. Only the statistics change, the weights do not.
+///
+/// Batch variances are burn's (biased, over `B * H * W` values) where torch folds in the
+/// unbiased ones: a relative difference of `1 / (B H W - 1)`.
+///
+/// # Errors
+/// [`PodiumError::Training`] when the loader yields an error item.
+pub fn update_bn<M>(
+    model: M,
+    loader: &dyn DataLoader<ClassificationBatch>,
+    device: &Device,
+) -> Result<M>
+where
+    M: ImageClassifier + BatchNormLayers,
+{
+    let mut momenta = Vec::new();
+    let model = model.map_batch_norms(&mut |mut bn| {
+        momenta.push(bn.momentum);
+        let [c] = bn.gamma.shape().dims();
+        let d = bn.gamma.device();
+        bn.running_mean = RunningState::new(Tensor::zeros([c], &d));
+        bn.running_var = RunningState::new(Tensor::ones([c], &d));
+        bn
+    });
+    let ad = device.clone().autodiff();
+    let mut model = model.train().fork(&ad);
+    for (k, batch) in loader.iter().enumerate() {
+        let batch = batch.map_err(|e| PodiumError::Training(e.to_string()))?;
+        let momentum = 1.0 / (k + 1) as f64;
+        model = model.map_batch_norms(&mut |mut bn| {
+            bn.momentum = momentum;
+            bn
+        });
+        let _ = model.forward(batch.images.to_device(&ad));
+    }
+    let mut restore = momenta.into_iter();
+    let model = model.map_batch_norms(&mut |mut bn| {
+        bn.momentum = restore.next().unwrap_or(bn.momentum);
+        bn
+    });
+    Ok(model.valid())
 }

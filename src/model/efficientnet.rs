@@ -427,3 +427,25 @@ impl ImageClassifier for EfficientNet {
         groups
     }
 }
+
+impl super::BatchNormLayers for EfficientNet {
+    fn map_batch_norms(mut self, f: &mut dyn FnMut(BatchNorm) -> BatchNorm) -> Self {
+        self.bn1 = f(self.bn1);
+        self.blocks = std::mem::take(&mut self.blocks)
+            .into_iter()
+            .map(|stage| {
+                stage
+                    .into_iter()
+                    .map(|mut b| {
+                        b.bn1 = f(b.bn1);
+                        b.bn2 = f(b.bn2);
+                        b.bn3 = b.bn3.map(&mut *f);
+                        b
+                    })
+                    .collect()
+            })
+            .collect();
+        self.bn2 = f(self.bn2);
+        self
+    }
+}

@@ -20,6 +20,7 @@ pub use summary::{ModelSummary, SummaryRow};
 pub use weights::{LoadSpec, load_weights};
 
 use burn::module::{Module, ModuleDisplay, ParamGroup};
+use burn::nn::BatchNorm;
 use burn::tensor::Tensor;
 
 /// A network that maps a batch of images `[B, C, H, W]` to class logits `[B, num_classes]`.
@@ -37,4 +38,12 @@ pub trait ImageClassifier: Module + ModuleDisplay + core::fmt::Display + 'static
     fn layer_groups(&self) -> Vec<(String, ParamGroup)> {
         Vec::new()
     }
+}
+
+/// Models whose BatchNorm layers podium can reach one by one (in forward order), for what
+/// generic module mappers cannot do: change a BatchNorm's momentum or reset its statistics
+/// (SWA's [`update_bn`](crate::average::update_bn)).
+pub trait BatchNormLayers: Module {
+    /// Passes every BatchNorm layer through `f`, in forward order.
+    fn map_batch_norms(self, f: &mut dyn FnMut(BatchNorm) -> BatchNorm) -> Self;
 }

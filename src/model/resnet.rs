@@ -401,3 +401,31 @@ impl ImageClassifier for ResNet {
         ]
     }
 }
+
+impl super::BatchNormLayers for ResNet {
+    fn map_batch_norms(mut self, f: &mut dyn FnMut(BatchNorm) -> BatchNorm) -> Self {
+        self.bn1 = f(self.bn1);
+        let map_block = |mut b: Block, f: &mut dyn FnMut(BatchNorm) -> BatchNorm| {
+            b.bn1 = f(b.bn1);
+            b.bn2 = f(b.bn2);
+            b.bn3 = b.bn3.map(&mut *f);
+            b.downsample = b.downsample.map(|mut d| {
+                d.bn = f(d.bn);
+                d
+            });
+            b
+        };
+        for layer in [
+            &mut self.layer1,
+            &mut self.layer2,
+            &mut self.layer3,
+            &mut self.layer4,
+        ] {
+            *layer = std::mem::take(layer)
+                .into_iter()
+                .map(|b| map_block(b, f))
+                .collect();
+        }
+        self
+    }
+}

@@ -117,3 +117,18 @@ impl ImageClassifier for SimpleCnn {
         self.head.forward(self.dropout.forward(features))
     }
 }
+
+impl super::BatchNormLayers for SimpleCnn {
+    fn map_batch_norms(mut self, f: &mut dyn FnMut(BatchNorm) -> BatchNorm) -> Self {
+        for stage in [&mut self.stage1, &mut self.stage2] {
+            *stage = std::mem::take(stage)
+                .into_iter()
+                .map(|mut c| {
+                    c.bn = f(c.bn);
+                    c
+                })
+                .collect();
+        }
+        self
+    }
+}

@@ -217,3 +217,99 @@ fn bad_ema_decays_are_typed_errors() {
         other => panic!("expected a config error, got {other:?}"),
     }
 }
+
+/// A conv, a BatchNorm and a head: a model whose BatchNorm input the test can compute.
+#[derive(burn::module::Module, Debug)]
+struct TinyBn {
+    conv: burn::nn::conv::Conv2d,
+    bn: BatchNorm,
+    head: Linear,
+}
+
+impl burn_podium::model::ImageClassifier for TinyBn {
+    fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        let x = self.bn.forward(self.conv.forward(images));
+        self.head.forward(x.mean_dim(2).mean_dim(3).flatten(1, 3))
+    }
+}
+
+impl burn_podium::model::BatchNormLayers for TinyBn {
+    fn map_batch_norms(mut self, f: &mut dyn FnMut(BatchNorm) -> BatchNorm) -> Self {
+        self.bn = f(self.bn);
+        self
+    }
+}
+
+#[test]
+fn update_bn_recomputes_running_statistics_as_torch_does() {
+    use burn::data::dataloader::DataLoader;
+    use burn_podium::average::update_bn;
+    use burn_podium::data::{ClassificationBatcher, ImageLoader, Normalize, digits};
+    use burn_podium::model::{BatchNormLayers, ImageClassifier, ResNetConfig};
+    let d = Device::default();
+    let data = digits().unwrap().subset(&(0..300).collect::<Vec<_>>());
+    let loader =
+        ImageLoader::new(data, ClassificationBatcher::new(Normalize::unit(1)), 100).unwrap();
+    let model = TinyBn {
+        conv: burn::nn::conv::Conv2dConfig::new([1, 4], [3, 3]).init(&d),
+        bn: BatchNormConfig::new(4).init(&d),
+        head: LinearConfig::new(4, 10).init(&d),
+    };
+    let x = Tensor::<4>::ones([1, 1, 8, 8], &d);
+    let conv_before = floats(model.conv.forward(x.clone()));
+    let updated = update_bn(model, &loader, &d).unwrap();
+    // the weights do not move, the momentum comes back
+    assert_eq!(floats(updated.conv.forward(x)), conv_before);
+    assert_eq!(updated.bn.momentum, 0.1);
+    // running mean = mean of the per-batch means (equal batches: the data mean); running var =
+    // mean of the per-batch variances
+    let (mut means, mut vars) = (vec![0f64; 4], vec![0f64; 4]);
+    let batches: Vec<_> = loader.iter().map(|b| b.unwrap()).collect();
+    for b in &batches {
+        let y = updated.conv.forward(b.images.clone()); // [100, 4, 6, 6]
+        let m = y.clone().mean_dim(0).mean_dim(2).mean_dim(3); // [1, 4, 1, 1]
+        let v = (y - m.clone())
+            .powi_scalar(2)
+            .mean_dim(0)
+            .mean_dim(2)
+            .mean_dim(3);
+        for (c, (mv, vv)) in floats(m).into_iter().zip(floats(v)).enumerate() {
+            means[c] += mv / batches.len() as f64;
+            vars[c] += vv / batches.len() as f64;
+        }
+    }
+    let got_mean = floats(updated.bn.running_mean.value());
+    let got_var = floats(updated.bn.running_var.value());
+    for c in 0..4 {
+        assert!(
+            (got_mean[c] - means[c]).abs() < 1e-4 * (1.0 + means[c].abs()),
+            "mean {c}: {} vs {}",
+            got_mean[c],
+            means[c]
+        );
+        assert!(
+            (got_var[c] - vars[c]).abs() < 2e-3 * vars[c],
+            "var {c}: {} vs {}",
+            got_var[c],
+            vars[c]
+        );
+    }
+    // a ResNet's statistics change too, and only its statistics
+    let rgb = digits()
+        .unwrap()
+        .subset(&(0..64).collect::<Vec<_>>())
+        .with_decode(burn_podium::data::DecodeOptions::rgb(32, 32));
+    let rgb_loader =
+        ImageLoader::new(rgb, ClassificationBatcher::new(Normalize::unit(3)), 32).unwrap();
+    let resnet = ResNetConfig::new(18).with_num_classes(10).init(&d).unwrap();
+    let probe = Tensor::<4>::ones([1, 3, 32, 32], &d);
+    let before = floats(resnet.forward(probe.clone()));
+    let mut count = 0;
+    let resnet = resnet.map_batch_norms(&mut |bn| {
+        count += 1;
+        bn
+    });
+    assert_eq!(count, 20, "ResNet-18 has 20 BatchNorms");
+    let after = update_bn(resnet, &rgb_loader, &d).unwrap();
+    assert_ne!(floats(after.forward(probe)), before);
+}
