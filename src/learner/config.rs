@@ -16,6 +16,7 @@ use crate::optim::{
     clip_grad_norm_tensors, clip_grad_value_tensors,
 };
 use crate::sample::SamplerConfig;
+use crate::schedule::MomentumCell;
 use crate::schedule::{
     OneCycle, PlateauMode, PlateauScheduler, ReduceLrOnPlateau, ScheduleRunner, StepUnit,
     ThresholdMode, TimmSchedule, TorchSchedule, WarmupCosineLr,
@@ -232,11 +233,36 @@ impl OptimizerConfig {
     /// # Errors
     /// As [`Self::validate`].
     pub fn init(&self) -> Result<ModuleOptimizer> {
-        self.build_with(Plain)
+        self.build_with(Plain, None)
+    }
+
+    /// Builds the optimizer with its momentum read from `cell` (one-cycle's momentum curve):
+    /// SGD with momentum takes it, as torch's `OneCycleLR` rewrites `momentum` every step;
+    /// whether the optimizer can (see [`Self::cycles_momentum`]).
+    ///
+    /// # Errors
+    /// As [`Self::init`].
+    pub fn init_with_momentum(&self, cell: MomentumCell) -> Result<ModuleOptimizer> {
+        self.build_with(Plain, Some(cell))
+    }
+
+    /// Whether the optimizer takes a cycled momentum ([`Self::init_with_momentum`]): SGD with
+    /// momentum, alone or inside a Lookahead. burn's Adam and AdamW (and podium's Adam family)
+    /// keep a fixed beta1.
+    pub fn cycles_momentum(&self) -> bool {
+        match self {
+            Self::Sgd { momentum, .. } => *momentum > 0.0,
+            Self::Lookahead { base, .. } => base.cycles_momentum(),
+            _ => false,
+        }
     }
 
     /// Builds the typed optimizer and hands it to `sink` (plain, or wrapped in a Lookahead).
-    fn build_with<S: OptimizerSink>(&self, sink: S) -> Result<ModuleOptimizer> {
+    fn build_with<S: OptimizerSink>(
+        &self,
+        sink: S,
+        cell: Option<MomentumCell>,
+    ) -> Result<ModuleOptimizer> {
         let check = |key: &str, v: f64, ok: bool, rule: &str| {
             if ok {
                 Ok(())
@@ -258,9 +284,12 @@ impl OptimizerConfig {
                     "must be in [0, 1)",
                 )
                 .map_err(section)?;
-                sink.take(
-                    TorchSgd::new(momentum, 0.0, weight_decay as f64, nesterov).map_err(section)?,
-                )?
+                let sgd =
+                    TorchSgd::new(momentum, 0.0, weight_decay as f64, nesterov).map_err(section)?;
+                sink.take(match cell {
+                    Some(cell) => sgd.with_momentum_cell(cell),
+                    None => sgd,
+                })?
             }
             Self::Adam {
                 beta1,
@@ -394,7 +423,7 @@ impl OptimizerConfig {
                 .map_err(section)?,
             )?,
             Self::Lookahead { ref base, alpha, k } => {
-                base.build_with(LookaheadSink { alpha, k })?
+                base.build_with(LookaheadSink { alpha, k }, cell)?
             }
         })
     }
@@ -514,8 +543,9 @@ pub enum ScheduleConfig {
         min_lr: f64,
     },
     /// torch's `OneCycleLR` over all updates of the run, peaking at the config's `lr`
-    /// (`max_lr` and `total_steps` are replaced). The Learner applies the rate; burn's optimizers
-    /// do not expose momentum, so [`OneCycle`]'s momentum cycling is not applied.
+    /// (`max_lr` and `total_steps` are replaced). The Learner applies the rate, and the
+    /// momentum curve too when the optimizer takes it (SGD with momentum,
+    /// [`OptimizerConfig::cycles_momentum`]); Adam-family optimizers keep a fixed beta1.
     OneCycle(OneCycle),
 }
 
@@ -566,6 +596,27 @@ impl ScheduleConfig {
             lr,
             epochs,
             updates_per_epoch,
+            None,
+        )?))
+    }
+
+    /// [`Self::build`] for a one-cycle schedule that also publishes its momentum curve to
+    /// `cell` (other schedules ignore it).
+    ///
+    /// # Errors
+    /// As [`Self::build`].
+    pub fn build_with_momentum(
+        &self,
+        lr: f64,
+        epochs: usize,
+        updates_per_epoch: usize,
+        cell: MomentumCell,
+    ) -> Result<ModuleLrScheduler> {
+        Ok(ModuleLrScheduler::new(self.build_one(
+            lr,
+            epochs,
+            updates_per_epoch,
+            Some(cell),
         )?))
     }
 
@@ -601,13 +652,19 @@ impl ScheduleConfig {
         for ((_, group), &group_lr) in groups.iter().zip(lrs) {
             scheduler = scheduler.with_group(
                 group.clone(),
-                self.build_one(group_lr, epochs, updates_per_epoch)?,
+                self.build_one(group_lr, epochs, updates_per_epoch, None)?,
             );
         }
         Ok(scheduler)
     }
 
-    fn build_one(&self, lr: f64, epochs: usize, updates_per_epoch: usize) -> Result<BoxedLr> {
+    fn build_one(
+        &self,
+        lr: f64,
+        epochs: usize,
+        updates_per_epoch: usize,
+        cell: Option<MomentumCell>,
+    ) -> Result<BoxedLr> {
         let total = epochs * updates_per_epoch;
         Ok(BoxedLr(match self {
             ScheduleConfig::Constant => Box::new(ConstantLr::new(lr)),
@@ -638,10 +695,12 @@ impl ScheduleConfig {
                 c.max_lr = lr;
                 c.total_steps = total;
                 c.validate()?;
-                Box::new(ScheduleRunner::new(
-                    Arc::new(TorchSchedule::OneCycle(c)),
-                    StepUnit::Update,
-                ))
+                let runner =
+                    ScheduleRunner::new(Arc::new(TorchSchedule::OneCycle(c)), StepUnit::Update);
+                Box::new(match cell {
+                    Some(cell) => runner.with_momentum(cell),
+                    None => runner,
+                })
             }
         }))
     }

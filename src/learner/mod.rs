@@ -61,6 +61,7 @@ use crate::data::{ClassificationBatcher, ImageDataset, ImageLoader, Normalize};
 use crate::error::{PodiumError, Result};
 use crate::infer::{EvalReport, Predictions, evaluate, predict};
 use crate::model::{ImageClassifier, even_mults};
+use crate::schedule::MomentumCell;
 use crate::util::derive_seed;
 use history::HistoryLogger;
 
@@ -382,6 +383,11 @@ impl Learner {
 
         let updates_per_epoch = train_loader.num_batches();
         let plateau = cfg.schedule.plateau(cfg.lr, cfg.monitor)?;
+        // one-cycle's momentum curve reaches SGD through a shared cell (torch's OneCycleLR)
+        let cycle_momentum = (matches!(cfg.schedule, ScheduleConfig::OneCycle(_))
+            && cfg.optimizer.cycles_momentum()
+            && cfg.lr_min.is_none())
+        .then(MomentumCell::new);
         let scheduler = match (&plateau, cfg.lr_min) {
             (Some(_), Some(lo)) => {
                 return Err(PodiumError::config(
@@ -391,6 +397,12 @@ impl Learner {
                 ));
             }
             (Some(p), None) => p.clone().into(),
+            (None, None) if cycle_momentum.is_some() => cfg.schedule.build_with_momentum(
+                cfg.lr,
+                cfg.epochs,
+                updates_per_epoch,
+                cycle_momentum.clone().expect("a cell"),
+            )?,
             (None, None) => cfg.schedule.build(cfg.lr, cfg.epochs, updates_per_epoch)?,
             (None, Some(lo)) => {
                 let groups = model.layer_groups();
@@ -420,7 +432,10 @@ impl Learner {
         let learner = burn::train::Learner::new(
             // `train()` puts the parameters on autodiff, wherever the model was built.
             wrapped.train(),
-            cfg.optimizer.init()?,
+            match &cycle_momentum {
+                Some(cell) => cfg.optimizer.init_with_momentum(cell.clone())?,
+                None => cfg.optimizer.init()?,
+            },
             scheduler,
         );
 

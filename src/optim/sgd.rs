@@ -5,6 +5,7 @@ use burn::tensor::{Device, Tensor};
 
 use super::{check_non_negative, l2_decay};
 use crate::error::{PodiumError, Result};
+use crate::schedule::MomentumCell;
 
 /// `torch.optim.SGD`: `g = grad + weight_decay p`; with momentum `mu`, the buffer starts as
 /// `g` and then `buf = mu buf + (1 - dampening) g`; the step uses `d = g + mu buf` (Nesterov) or
@@ -15,6 +16,7 @@ pub struct TorchSgd {
     dampening: f64,
     weight_decay: f64,
     nesterov: bool,
+    cycle: Option<MomentumCell>,
 }
 
 /// The momentum buffer of [`TorchSgd`].
@@ -46,7 +48,17 @@ impl TorchSgd {
             dampening,
             weight_decay,
             nesterov,
+            cycle: None,
         })
+    }
+
+    /// Takes its momentum from `cell` once a value is set there (one-cycle's momentum curve,
+    /// written by a [`ScheduleRunner`](crate::schedule::ScheduleRunner)), as torch's
+    /// `OneCycleLR` rewrites the optimizer's `momentum` each step. The configured momentum
+    /// applies until then; it must be positive for the momentum buffer to exist.
+    pub fn with_momentum_cell(mut self, cell: MomentumCell) -> Self {
+        self.cycle = Some(cell);
+        self
     }
 }
 
@@ -64,12 +76,17 @@ impl Optimizer for TorchSgd {
         if self.momentum == 0.0 {
             return (tensor - g * lr, None);
         }
+        let momentum = self
+            .cycle
+            .as_ref()
+            .and_then(MomentumCell::get)
+            .unwrap_or(self.momentum);
         let buf = match state {
             None => g.clone(),
-            Some(s) => s.buf * self.momentum + g.clone() * (1.0 - self.dampening),
+            Some(s) => s.buf * momentum + g.clone() * (1.0 - self.dampening),
         };
         let d = if self.nesterov {
-            g + buf.clone() * self.momentum
+            g + buf.clone() * momentum
         } else {
             buf.clone()
         };

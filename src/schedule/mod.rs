@@ -26,6 +26,53 @@ use burn::optim::lr_scheduler::{LrScheduler, LrSchedulerRecord};
 pub trait Schedule: Send + Sync + std::fmt::Debug {
     /// The rate at step `t` (from 0).
     fn lr(&self, t: usize) -> f64;
+
+    /// The momentum (or Adam's beta1) at step `t` for schedules that cycle it (one-cycle);
+    /// `None` (the default) for the others.
+    fn momentum(&self, _t: usize) -> Option<f64> {
+        None
+    }
+}
+
+/// A momentum value shared between a schedule that cycles it and the optimizer that uses it
+/// (one-cycle's momentum curve, Smith and Topin 2019): the [`ScheduleRunner`] writes the value
+/// of each step, an optimizer built with the cell (podium's
+/// [`TorchSgd::with_momentum_cell`](crate::optim::TorchSgd::with_momentum_cell)) reads it.
+#[derive(Clone, Debug)]
+pub struct MomentumCell(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl PartialEq for MomentumCell {
+    /// Two handles are equal when they share the cell.
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Default for MomentumCell {
+    fn default() -> Self {
+        Self(std::sync::Arc::new(std::sync::atomic::AtomicU64::new(
+            f64::NAN.to_bits(),
+        )))
+    }
+}
+
+impl MomentumCell {
+    /// An empty cell (the optimizer uses its own momentum until a value is set).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the momentum for the coming optimizer steps.
+    pub fn set(&self, momentum: f64) {
+        self.0
+            .store(momentum.to_bits(), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The momentum last set, `None` before the first.
+    pub fn get(&self) -> Option<f64> {
+        let v = f64::from_bits(self.0.load(std::sync::atomic::Ordering::Relaxed));
+        (!v.is_nan()).then_some(v)
+    }
 }
 
 /// What one step of a [`Schedule`] is.
@@ -48,6 +95,7 @@ pub struct ScheduleRunner {
     schedule: Arc<dyn Schedule>,
     unit: StepUnit,
     step: usize,
+    momentum: Option<MomentumCell>,
 }
 
 impl ScheduleRunner {
@@ -57,7 +105,15 @@ impl ScheduleRunner {
             schedule,
             unit,
             step: 0,
+            momentum: None,
         }
+    }
+
+    /// Publishes the schedule's momentum of each step (one-cycle's curve) to `cell`, for the
+    /// optimizer that reads it.
+    pub fn with_momentum(mut self, cell: MomentumCell) -> Self {
+        self.momentum = Some(cell);
+        self
     }
 }
 
@@ -68,6 +124,9 @@ impl LrScheduler for ScheduleRunner {
             StepUnit::Epoch { updates_per_epoch } => self.step / updates_per_epoch.max(1),
         };
         self.step += 1;
+        if let (Some(cell), Some(m)) = (&self.momentum, self.schedule.momentum(t)) {
+            cell.set(m);
+        }
         self.schedule.lr(t)
     }
 

@@ -195,17 +195,15 @@ impl OneCycle {
     }
 }
 
-impl TorchSchedule {
+impl Schedule for TorchSchedule {
     /// The momentum (or Adam beta1) at step `i` for one-cycle; `None` for the other schedules.
-    pub fn momentum(&self, i: usize) -> Option<f64> {
+    fn momentum(&self, i: usize) -> Option<f64> {
         match self {
             TorchSchedule::OneCycle(c) => Some(c.at(i).1),
             _ => None,
         }
     }
-}
 
-impl Schedule for TorchSchedule {
     fn lr(&self, i: usize) -> f64 {
         match self {
             TorchSchedule::Step {

@@ -1129,3 +1129,45 @@ fn an_augmentation_pipeline_trains_reproducibly_in_the_learner() {
     let err = config(dir.path()).with_augment(Some(splits)).validate();
     assert_eq!(config_key(err), "augment.splits");
 }
+
+#[test]
+fn one_cycle_cycles_sgd_momentum_in_the_learner() {
+    use burn_podium::schedule::OneCycle;
+    let _guard = lock();
+    let device = burn_podium::device::default_device();
+    let (train, valid) = digits().unwrap().split_stratified(0.3, 2).unwrap();
+    let run = |base_momentum: f64| {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cycle = OneCycle::new(1.0, 100);
+        cycle.base_momentum = base_momentum;
+        cycle.max_momentum = 0.95;
+        let learner = Learner::new(
+            config(dir.path())
+                .with_epochs(2)
+                .with_batch_size(32)
+                .with_lr(0.05)
+                .with_optimizer(OptimizerConfig::Sgd {
+                    momentum: 0.9,
+                    nesterov: false,
+                    weight_decay: 0.0,
+                })
+                .with_schedule(ScheduleConfig::OneCycle(cycle)),
+            &device,
+        );
+        let model = SimpleCnnConfig::new(10)
+            .with_in_channels(1)
+            .with_width(8)
+            .init(&device);
+        let fitted = learner.fit(model, train.clone(), valid.clone()).unwrap();
+        fitted
+            .history
+            .iter()
+            .map(|r| (r.loss, r.accuracy))
+            .collect::<Vec<_>>()
+    };
+    let cycled = run(0.85);
+    assert_eq!(cycled, run(0.85));
+    // only the momentum curve differs between these runs: it reaches the optimizer
+    assert_ne!(cycled, run(0.95));
+    assert!(cycled[3].1 > 50.0, "{cycled:?}");
+}

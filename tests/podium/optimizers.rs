@@ -503,3 +503,35 @@ fn madgrad_matches_timm() {
     }
     assert!(Madgrad::new(1.0, 0.0, 1e-6, false).is_err());
 }
+
+#[test]
+fn sgd_takes_its_momentum_from_a_cycling_cell() {
+    use burn::optim::Optimizer;
+    use burn::tensor::TensorData;
+    use burn_podium::schedule::MomentumCell;
+    let d = Device::default();
+    let t = |v: [f32; 2]| Tensor::<1>::from_data(TensorData::new(v.to_vec(), [2]), &d);
+    let cell = MomentumCell::new();
+    let sgd = TorchSgd::new(0.9, 0.0, 0.0, false)
+        .unwrap()
+        .with_momentum_cell(cell.clone());
+    let (g1, g2) = ([1.0f32, -2.0], [0.5f32, 0.25]);
+    let lr = 0.1;
+    // no value yet: the configured 0.9; the first buffer is the gradient either way
+    let (p1, s1) = sgd.step(lr, t([0.0, 0.0]), t(g1), None);
+    cell.set(0.5);
+    let (p2, _) = sgd.step(lr, p1.clone(), t(g2), s1.clone());
+    // buf2 = 0.5 * g1 + g2; p2 = p1 - lr * buf2
+    let expected: Vec<f64> = (0..2)
+        .map(|i| (-(lr as f32) * g1[i] - lr as f32 * (0.5 * g1[i] + g2[i])) as f64)
+        .collect();
+    for (a, e) in floats(p2).iter().zip(&expected) {
+        assert!((a - e).abs() < 1e-6, "{a} vs {e}");
+    }
+    let plain = TorchSgd::new(0.9, 0.0, 0.0, false).unwrap();
+    let (q2, _) = plain.step(lr, p1, t(g2), s1);
+    assert!(
+        (floats(q2)[0] - expected[0]).abs() > 1e-3,
+        "the cell's momentum is the one used"
+    );
+}

@@ -175,7 +175,7 @@ fn torch_schedules_match() {
         c.base_momentum = case.f64("base_momentum");
         c.max_momentum = case.f64("max_momentum");
         c.validate().unwrap();
-        let s = TorchSchedule::OneCycle(c);
+        let s = TorchSchedule::OneCycle(c.clone());
         check_lrs(case, &s);
         let n = case.usize("n");
         let m: Vec<f64> = (0..n).map(|i| s.momentum(i).unwrap()).collect();
@@ -185,6 +185,19 @@ fn torch_schedules_match() {
             "momentum"
         };
         case.assert_close(key, &m, &[n]);
+        // the runner publishes the same curve, step by step, to the optimizer's cell
+        let cell = MomentumCell::new();
+        assert_eq!(cell.get(), None);
+        let mut runner =
+            ScheduleRunner::new(Arc::new(TorchSchedule::OneCycle(c)), StepUnit::Update)
+                .with_momentum(cell.clone());
+        let published: Vec<f64> = (0..n)
+            .map(|_| {
+                runner.step();
+                cell.get().unwrap()
+            })
+            .collect();
+        case.assert_close(key, &published, &[n]);
     }
 }
 
