@@ -12,7 +12,7 @@ use crate::error::{PodiumError, Result};
 use crate::loss::LossConfig;
 use crate::mix::MixupConfig;
 use crate::optim::{
-    AdaBelief, Adamax, GradNorm, Lamb, Lars, Lookahead, Madgrad, NAdam, RAdam, TorchSgd,
+    AdaBelief, Adamax, GradNorm, Lamb, Lars, Lookahead, Madgrad, NAdam, RAdam, TorchAdam, TorchSgd,
     clip_grad_norm_tensors, clip_grad_value_tensors,
 };
 use crate::sample::SamplerConfig;
@@ -236,9 +236,10 @@ impl OptimizerConfig {
         self.build_with(Plain, None)
     }
 
-    /// Builds the optimizer with its momentum read from `cell` (one-cycle's momentum curve):
-    /// SGD with momentum takes it, as torch's `OneCycleLR` rewrites `momentum` every step;
-    /// whether the optimizer can (see [`Self::cycles_momentum`]).
+    /// Builds the optimizer with its momentum read from `cell` (one-cycle's momentum curve), as
+    /// torch's `OneCycleLR` rewrites SGD's `momentum` or Adam's `betas[0]` every step: SGD with
+    /// momentum reads it, Adam and AdamW are built as podium's [`TorchAdam`] reading it as
+    /// beta1; other optimizers ignore the cell (see [`Self::cycles_momentum`]).
     ///
     /// # Errors
     /// As [`Self::init`].
@@ -247,11 +248,12 @@ impl OptimizerConfig {
     }
 
     /// Whether the optimizer takes a cycled momentum ([`Self::init_with_momentum`]): SGD with
-    /// momentum, alone or inside a Lookahead. burn's Adam and AdamW (and podium's Adam family)
-    /// keep a fixed beta1.
+    /// momentum, and Adam / AdamW (as podium's [`TorchAdam`], beta1 cycled), alone or inside a
+    /// Lookahead. The other adaptive optimizers keep a fixed beta1.
     pub fn cycles_momentum(&self) -> bool {
         match self {
             Self::Sgd { momentum, .. } => *momentum > 0.0,
+            Self::Adam { .. } | Self::AdamW { .. } => true,
             Self::Lookahead { base, .. } => base.cycles_momentum(),
             _ => false,
         }
@@ -312,7 +314,20 @@ impl OptimizerConfig {
                     "must be >= 0",
                 )
                 .map_err(section)?;
-                if matches!(self, Self::Adam { .. }) {
+                let adam = matches!(self, Self::Adam { .. });
+                if let Some(cell) = cell {
+                    // one-cycle's beta1 curve: podium's torch Adam/AdamW reads it each step
+                    let (b1, b2, e, wd) =
+                        (beta1 as f64, beta2 as f64, eps as f64, weight_decay as f64);
+                    let opt = if adam {
+                        TorchAdam::adam(b1, b2, e, wd, false)
+                    } else {
+                        TorchAdam::adamw(b1, b2, e, wd, false)
+                    }
+                    .map_err(section)?;
+                    return sink.take(opt.with_beta1_cell(cell));
+                }
+                if adam {
                     let mut c = AdamConfig::new()
                         .with_beta_1(beta1)
                         .with_beta_2(beta2)

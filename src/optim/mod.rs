@@ -25,6 +25,7 @@
 
 mod accumulate;
 mod adabelief;
+mod adam;
 mod adamax;
 mod clip;
 mod lamb;
@@ -39,6 +40,7 @@ mod sgd;
 
 pub use accumulate::WeightedGradAccumulator;
 pub use adabelief::AdaBelief;
+pub use adam::{TorchAdam, TorchAdamState};
 pub use adamax::Adamax;
 pub use clip::{
     GradNorm, clip_grad_norm, clip_grad_norm_tensors, clip_grad_value, clip_grad_value_tensors,

@@ -1131,12 +1131,17 @@ fn an_augmentation_pipeline_trains_reproducibly_in_the_learner() {
 }
 
 #[test]
-fn one_cycle_cycles_sgd_momentum_in_the_learner() {
+fn one_cycle_cycles_sgd_momentum_and_adam_beta1_in_the_learner() {
     use burn_podium::schedule::OneCycle;
     let _guard = lock();
     let device = burn_podium::device::default_device();
     let (train, valid) = digits().unwrap().split_stratified(0.3, 2).unwrap();
-    let run = |base_momentum: f64| {
+    let sgd = OptimizerConfig::Sgd {
+        momentum: 0.9,
+        nesterov: false,
+        weight_decay: 0.0,
+    };
+    let run = |optimizer: &OptimizerConfig, lr: f64, base_momentum: f64| {
         let dir = tempfile::tempdir().unwrap();
         let mut cycle = OneCycle::new(1.0, 100);
         cycle.base_momentum = base_momentum;
@@ -1145,12 +1150,8 @@ fn one_cycle_cycles_sgd_momentum_in_the_learner() {
             config(dir.path())
                 .with_epochs(2)
                 .with_batch_size(32)
-                .with_lr(0.05)
-                .with_optimizer(OptimizerConfig::Sgd {
-                    momentum: 0.9,
-                    nesterov: false,
-                    weight_decay: 0.0,
-                })
+                .with_lr(lr)
+                .with_optimizer(optimizer.clone())
                 .with_schedule(ScheduleConfig::OneCycle(cycle)),
             &device,
         );
@@ -1165,9 +1166,14 @@ fn one_cycle_cycles_sgd_momentum_in_the_learner() {
             .map(|r| (r.loss, r.accuracy))
             .collect::<Vec<_>>()
     };
-    let cycled = run(0.85);
-    assert_eq!(cycled, run(0.85));
+    let cycled = run(&sgd, 0.05, 0.85);
+    assert_eq!(cycled, run(&sgd, 0.05, 0.85));
     // only the momentum curve differs between these runs: it reaches the optimizer
-    assert_ne!(cycled, run(0.95));
+    assert_ne!(cycled, run(&sgd, 0.05, 0.95));
+    assert!(cycled[3].1 > 50.0, "{cycled:?}");
+    // AdamW (the default optimizer): the curve drives beta1
+    let adamw = OptimizerConfig::adamw();
+    let cycled = run(&adamw, 3e-3, 0.85);
+    assert_ne!(cycled, run(&adamw, 3e-3, 0.95));
     assert!(cycled[3].1 > 50.0, "{cycled:?}");
 }

@@ -130,6 +130,48 @@ fn burns_adam_and_adamw_match_torch_with_torch_eps() {
 }
 
 #[test]
+fn podiums_torch_adam_and_adamw_match_torch() {
+    let topic = load_topic("optim.json");
+    for case in topic.cases_of("adam") {
+        let (b1, b2) = betas(case);
+        let amsgrad = case.has_param("amsgrad") && case.bool("amsgrad");
+        let o = TorchAdam::adam(
+            b1,
+            b2,
+            case.f64("eps"),
+            opt_f64(case, "weight_decay", 0.0),
+            amsgrad,
+        )
+        .unwrap();
+        run(case, o.into());
+    }
+    for case in topic.cases_of("adamw") {
+        let (b1, b2) = betas(case);
+        let amsgrad = case.has_param("amsgrad") && case.bool("amsgrad");
+        let o =
+            TorchAdam::adamw(b1, b2, case.f64("eps"), case.f64("weight_decay"), amsgrad).unwrap();
+        run(case, o.into());
+    }
+    // a beta1 cell that holds the configured value changes nothing
+    let case = topic.cases_of("adam")[0];
+    let (b1, b2) = betas(case);
+    let cell = burn_podium::schedule::MomentumCell::new();
+    cell.set(b1);
+    let o = TorchAdam::adam(
+        b1,
+        b2,
+        case.f64("eps"),
+        opt_f64(case, "weight_decay", 0.0),
+        false,
+    )
+    .unwrap()
+    .with_beta1_cell(cell);
+    if !(case.has_param("amsgrad") && case.bool("amsgrad")) {
+        run(case, o.into());
+    }
+}
+
+#[test]
 fn radam_nadam_adamax_adabelief_match() {
     let topic = load_topic("optim.json");
     for case in topic.cases_of("radam") {
