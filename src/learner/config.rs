@@ -12,8 +12,8 @@ use crate::error::{PodiumError, Result};
 use crate::loss::LossConfig;
 use crate::mix::MixupConfig;
 use crate::optim::{
-    AdaBelief, Adamax, GradNorm, Lamb, Lars, Lookahead, Madgrad, NAdam, RAdam, TorchAdam, TorchSgd,
-    clip_grad_norm_tensors, clip_grad_value_tensors,
+    AdaBelief, Adamax, Beta1Cell, GradNorm, Lamb, Lars, Lookahead, Madgrad, NAdam, RAdam,
+    TorchAdam, TorchSgd, clip_grad_norm_tensors, clip_grad_value_tensors,
 };
 use crate::sample::SamplerConfig;
 use crate::schedule::MomentumCell;
@@ -248,18 +248,26 @@ impl OptimizerConfig {
     }
 
     /// Whether the optimizer takes a cycled momentum ([`Self::init_with_momentum`]): SGD with
-    /// momentum, and Adam / AdamW (as podium's [`TorchAdam`], beta1 cycled), alone or inside a
-    /// Lookahead. The other adaptive optimizers keep a fixed beta1.
+    /// momentum, and the Adam family (Adam and AdamW as podium's [`TorchAdam`], RAdam, NAdam,
+    /// Adamax, AdaBelief, LAMB: beta1 cycled), alone or inside a Lookahead. LARS, NvNovoGrad
+    /// and MADGRAD keep their momentum.
     pub fn cycles_momentum(&self) -> bool {
         match self {
             Self::Sgd { momentum, .. } => *momentum > 0.0,
-            Self::Adam { .. } | Self::AdamW { .. } => true,
+            Self::Adam { .. }
+            | Self::AdamW { .. }
+            | Self::RAdam { .. }
+            | Self::NAdam { .. }
+            | Self::Adamax { .. }
+            | Self::AdaBelief { .. }
+            | Self::Lamb { .. } => true,
             Self::Lookahead { base, .. } => base.cycles_momentum(),
             _ => false,
         }
     }
 
-    /// Builds the typed optimizer and hands it to `sink` (plain, or wrapped in a Lookahead).
+    /// Builds the typed optimizer and hands it to `sink` (plain, or wrapped in a Lookahead);
+    /// `cell` carries one-cycle's momentum / beta1 curve to the optimizers that take it.
     fn build_with<S: OptimizerSink>(
         &self,
         sink: S,
@@ -352,41 +360,50 @@ impl OptimizerConfig {
                 beta2,
                 eps,
                 weight_decay,
-            } => sink.take(RAdam::new(beta1, beta2, eps, weight_decay).map_err(section)?)?,
+            } => sink.take(cycled(
+                RAdam::new(beta1, beta2, eps, weight_decay).map_err(section)?,
+                &cell,
+            ))?,
             Self::NAdam {
                 beta1,
                 beta2,
                 eps,
                 weight_decay,
                 momentum_decay,
-            } => sink.take(
+            } => sink.take(cycled(
                 NAdam::new(beta1, beta2, eps, weight_decay, momentum_decay).map_err(section)?,
-            )?,
+                &cell,
+            ))?,
             Self::Adamax {
                 beta1,
                 beta2,
                 eps,
                 weight_decay,
-            } => sink.take(Adamax::new(beta1, beta2, eps, weight_decay).map_err(section)?)?,
+            } => sink.take(cycled(
+                Adamax::new(beta1, beta2, eps, weight_decay).map_err(section)?,
+                &cell,
+            ))?,
             Self::AdaBelief {
                 beta1,
                 beta2,
                 eps,
                 weight_decay,
                 rectify,
-            } => sink.take(
+            } => sink.take(cycled(
                 AdaBelief::new(beta1, beta2, eps, weight_decay, true, rectify, true)
                     .map_err(section)?,
-            )?,
+                &cell,
+            ))?,
             Self::Lamb {
                 beta1,
                 beta2,
                 eps,
                 weight_decay,
                 trust_clip,
-            } => sink.take(
+            } => sink.take(cycled(
                 Lamb::new(beta1, beta2, eps, weight_decay, trust_clip, true).map_err(section)?,
-            )?,
+                &cell,
+            ))?,
             Self::Lars {
                 momentum,
                 weight_decay,
@@ -718,6 +735,14 @@ impl ScheduleConfig {
                 })
             }
         }))
+    }
+}
+
+/// `optimizer` reading beta1 from `cell` when there is one.
+fn cycled<O: Beta1Cell>(optimizer: O, cell: &Option<MomentumCell>) -> O {
+    match cell {
+        Some(c) => optimizer.with_beta1_cell(c.clone()),
+        None => optimizer,
     }
 }
 

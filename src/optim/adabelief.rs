@@ -15,7 +15,7 @@ use crate::error::Result;
 /// `degenerated_to_sgd`) `p -= lr m / (1 - b1^t)`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AdaBelief {
-    hp: AdamHparams,
+    pub(crate) hp: AdamHparams,
     decoupled_decay: bool,
     rectify: bool,
     degenerated_to_sgd: bool,
@@ -81,7 +81,7 @@ impl Optimizer for AdaBelief {
         grad: Tensor<D>,
         state: Option<Self::State<D>>,
     ) -> (Tensor<D>, Option<Self::State<D>>) {
-        let (b1, b2) = (self.hp.beta1, self.hp.beta2);
+        let (b1, b2) = (self.hp.beta1(), self.hp.beta2);
         let (p, g) = if self.decoupled_decay {
             (tensor * (1.0 - lr * self.hp.weight_decay), grad)
         } else {

@@ -5,7 +5,6 @@ use burn::tensor::{Device, Tensor};
 
 use super::{AdamHparams, l2_decay};
 use crate::error::Result;
-use crate::schedule::MomentumCell;
 
 /// `torch.optim.Adam` / `AdamW`: with `g` the gradient (plus `wd p` for Adam's L2 decay; AdamW
 /// first scales `p *= 1 - lr wd`), `m = b1 m + (1 - b1) g`, `v = b2 v + (1 - b2) g^2` (AMSGrad
@@ -14,14 +13,13 @@ use crate::schedule::MomentumCell;
 ///
 /// burn's `Adam`/`AdamW` compute the same update (with torch's `eps`, as
 /// [`OptimizerConfig`](crate::learner::OptimizerConfig) sets); this one exists for one-cycle's
-/// beta1 cycling ([`Self::with_beta1_cell`]): torch's `OneCycleLR` rewrites `betas[0]` each step,
+/// beta1 cycling ([`Beta1Cell::with_beta1_cell`](super::Beta1Cell)): torch's `OneCycleLR` rewrites `betas[0]` each step,
 /// and its bias correction then uses the current beta1 (`1 - b1^t`), as here.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TorchAdam {
-    hp: AdamHparams,
+    pub(crate) hp: AdamHparams,
     decoupled: bool,
     amsgrad: bool,
-    cycle: Option<MomentumCell>,
 }
 
 /// Moments and step count of [`TorchAdam`].
@@ -54,7 +52,6 @@ impl TorchAdam {
             hp: AdamHparams::new(beta1, beta2, eps, weight_decay)?,
             decoupled: false,
             amsgrad,
-            cycle: None,
         })
     }
 
@@ -74,13 +71,6 @@ impl TorchAdam {
             ..Self::adam(beta1, beta2, eps, weight_decay, amsgrad)?
         })
     }
-
-    /// Takes beta1 from `cell` once a value is set there (one-cycle's curve, written by a
-    /// [`ScheduleRunner`](crate::schedule::ScheduleRunner)); the configured beta1 until then.
-    pub fn with_beta1_cell(mut self, cell: MomentumCell) -> Self {
-        self.cycle = Some(cell);
-        self
-    }
 }
 
 impl Optimizer for TorchAdam {
@@ -93,11 +83,7 @@ impl Optimizer for TorchAdam {
         grad: Tensor<D>,
         state: Option<Self::State<D>>,
     ) -> (Tensor<D>, Option<Self::State<D>>) {
-        let b1 = self
-            .cycle
-            .as_ref()
-            .and_then(MomentumCell::get)
-            .unwrap_or(self.hp.beta1);
+        let b1 = self.hp.beta1();
         let b2 = self.hp.beta2;
         let (tensor, g) = if self.decoupled {
             let decayed = if self.hp.weight_decay > 0.0 {

@@ -10,7 +10,7 @@ use crate::error::Result;
 /// max), `p -= lr / (1 - b1^t) m / u`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Adamax {
-    hp: AdamHparams,
+    pub(crate) hp: AdamHparams,
 }
 
 /// Moments and step count of [`Adamax`].
@@ -53,7 +53,7 @@ impl Optimizer for Adamax {
         grad: Tensor<D>,
         state: Option<Self::State<D>>,
     ) -> (Tensor<D>, Option<Self::State<D>>) {
-        let b1 = self.hp.beta1;
+        let b1 = self.hp.beta1();
         let g = l2_decay(grad, &tensor, self.hp.weight_decay);
         let g_abs = g.clone().abs() + self.hp.eps;
         let (m, u, t) = match state {

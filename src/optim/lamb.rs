@@ -18,7 +18,7 @@ use crate::error::Result;
 /// loop) to reproduce it. burn's own LAMB does not clip globally either.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Lamb {
-    hp: AdamHparams,
+    pub(crate) hp: AdamHparams,
     trust_clip: bool,
     grad_averaging: bool,
 }
@@ -68,7 +68,7 @@ impl Optimizer for Lamb {
         grad: Tensor<D>,
         state: Option<Self::State<D>>,
     ) -> (Tensor<D>, Option<Self::State<D>>) {
-        let (b1, b2) = (self.hp.beta1, self.hp.beta2);
+        let (b1, b2) = (self.hp.beta1(), self.hp.beta2);
         let b3 = if self.grad_averaging { 1.0 - b1 } else { 1.0 };
         let (m, v, t) = match state {
             None => (

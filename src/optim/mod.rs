@@ -58,6 +58,7 @@ pub use sgd::TorchSgd;
 use burn::tensor::Tensor;
 
 use crate::error::{PodiumError, Result};
+use crate::schedule::MomentumCell;
 
 /// Implements burn's `RecordState` (optimizer state in checkpoints) for a state struct of
 /// tensors and `u64`-convertible or `f64` scalars (burn's derive only works inside burn-optim).
@@ -116,13 +117,15 @@ pub(crate) fn l2_decay<const D: usize>(
     }
 }
 
-/// The hyperparameters every Adam-family optimizer shares: betas, eps and L2 weight decay.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// The hyperparameters every Adam-family optimizer shares: betas, eps and L2 weight decay,
+/// and an optional cell that one-cycle writes beta1 into.
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct AdamHparams {
     pub(crate) beta1: f64,
     pub(crate) beta2: f64,
     pub(crate) eps: f64,
     pub(crate) weight_decay: f64,
+    pub(crate) cycle: Option<MomentumCell>,
 }
 
 impl AdamHparams {
@@ -132,6 +135,7 @@ impl AdamHparams {
         beta2: 0.999,
         eps: 1e-8,
         weight_decay: 0.0,
+        cycle: None,
     };
 
     /// Checked hyperparameters: betas in `[0, 1)`, eps and weight decay `>= 0`.
@@ -144,6 +148,36 @@ impl AdamHparams {
             beta2,
             eps,
             weight_decay,
+            cycle: None,
         })
     }
+
+    /// beta1 for this step: the cell's value once one-cycle has set it, else the configured one.
+    pub(crate) fn beta1(&self) -> f64 {
+        self.cycle
+            .as_ref()
+            .and_then(MomentumCell::get)
+            .unwrap_or(self.beta1)
+    }
 }
+
+/// Adam-family optimizers whose beta1 one-cycle can cycle (torch's `OneCycleLR` rewrites
+/// `betas[0]` every step when the optimizer has betas).
+pub trait Beta1Cell: Sized {
+    /// Takes beta1 from `cell` once a value is set there (written by a
+    /// [`ScheduleRunner`](crate::schedule::ScheduleRunner)); the configured beta1 until then.
+    fn with_beta1_cell(self, cell: MomentumCell) -> Self;
+}
+
+macro_rules! beta1_cell {
+    ($($t:ty),*) => {$(
+        impl Beta1Cell for $t {
+            fn with_beta1_cell(mut self, cell: MomentumCell) -> Self {
+                self.hp.cycle = Some(cell);
+                self
+            }
+        }
+    )*};
+}
+
+beta1_cell!(TorchAdam, RAdam, NAdam, AdaBelief, Lamb, Adamax);

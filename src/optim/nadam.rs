@@ -12,7 +12,7 @@ use crate::error::Result;
 /// `p -= lr (1 - mu_t) / (1 - mu_prod) g / denom + lr mu_{t+1} / (1 - mu_prod mu_{t+1}) m / denom`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NAdam {
-    hp: AdamHparams,
+    pub(crate) hp: AdamHparams,
     momentum_decay: f64,
 }
 
@@ -67,7 +67,7 @@ impl Optimizer for NAdam {
         grad: Tensor<D>,
         state: Option<Self::State<D>>,
     ) -> (Tensor<D>, Option<Self::State<D>>) {
-        let (b1, b2) = (self.hp.beta1, self.hp.beta2);
+        let (b1, b2) = (self.hp.beta1(), self.hp.beta2);
         let g = l2_decay(grad, &tensor, self.hp.weight_decay);
         let (m, v, t, prod) = match state {
             None => (

@@ -15,7 +15,7 @@ use crate::error::Result;
 /// otherwise the un-adapted `p -= lr m_hat` (`m_hat = m / (1 - b1^t)`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct RAdam {
-    hp: AdamHparams,
+    pub(crate) hp: AdamHparams,
 }
 
 /// Moments and step count of [`RAdam`].
@@ -58,7 +58,7 @@ impl Optimizer for RAdam {
         grad: Tensor<D>,
         state: Option<Self::State<D>>,
     ) -> (Tensor<D>, Option<Self::State<D>>) {
-        let (b1, b2) = (self.hp.beta1, self.hp.beta2);
+        let (b1, b2) = (self.hp.beta1(), self.hp.beta2);
         let g = l2_decay(grad, &tensor, self.hp.weight_decay);
         let (m, v, t) = match state {
             None => (

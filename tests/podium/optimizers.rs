@@ -577,3 +577,40 @@ fn sgd_takes_its_momentum_from_a_cycling_cell() {
         "the cell's momentum is the one used"
     );
 }
+
+#[test]
+fn adam_family_optimizers_read_beta1_from_a_cell() {
+    use burn::optim::Optimizer;
+    use burn::tensor::TensorData;
+    use burn_podium::learner::OptimizerConfig;
+    use burn_podium::schedule::MomentumCell;
+    let topic = load_topic("optim.json");
+    // holding the configured beta1, the cell changes nothing (the reference still matches)
+    let case = topic.cases_of("radam")[0];
+    let (b1, b2) = betas(case);
+    let cell = MomentumCell::new();
+    cell.set(b1);
+    let o = RAdam::new(b1, b2, case.f64("eps"), opt_f64(case, "weight_decay", 0.0))
+        .unwrap()
+        .with_beta1_cell(cell.clone());
+    run(case, o.into());
+    // another value is the one used
+    let d = Device::default();
+    let t = |v: f32| Tensor::<1>::from_data(TensorData::new(vec![v], [1]), &d);
+    let nadam = NAdam::torch_default();
+    let cycled = NAdam::torch_default().with_beta1_cell(cell.clone());
+    cell.set(0.5);
+    let (p, s) = nadam.step(0.1, t(1.0), t(0.3), None);
+    let (q, r) = cycled.step(0.1, t(1.0), t(0.3), None);
+    let (p2, _) = nadam.step(0.1, p, t(-0.2), s);
+    let (q2, _) = cycled.step(0.1, q, t(-0.2), r);
+    assert_ne!(floats(p2), floats(q2));
+    let lars = OptimizerConfig::Lars {
+        momentum: 0.9,
+        weight_decay: 0.0,
+        trust_coeff: 0.001,
+        trust_clip: false,
+    };
+    assert!(!lars.cycles_momentum());
+    assert!(OptimizerConfig::adamw().cycles_momentum());
+}
