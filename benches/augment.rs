@@ -112,5 +112,29 @@ fn transforms_only(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, standard_pipeline, transforms_only);
+/// Single ops on a 224 x 224 u8 photo crop, to see where the transform chain spends its time.
+fn single_ops(c: &mut Criterion) {
+    let (path, bytes) = &photos()[2];
+    let (px, h, w) = decode_bytes(bytes, path, &DecodeOptions::default()).expect("decode");
+    let photo = burn_podium::augment::Image::from_interleaved(&px, [h, w, 3]);
+    let small = F::resize(&photo, [224, 224], F::Interpolation::Bilinear, true);
+    let mut group = c.benchmark_group("augment_ops_224");
+    group.sample_size(30);
+    group.bench_function("resize_aa_from_photo", |b| {
+        b.iter(|| F::resize(&photo, [224, 224], F::Interpolation::Bilinear, true))
+    });
+    group.bench_function("adjust_brightness", |b| {
+        b.iter(|| F::adjust_brightness(&small, 1.2))
+    });
+    group.bench_function("adjust_contrast", |b| {
+        b.iter(|| F::adjust_contrast(&small, 1.2))
+    });
+    group.bench_function("adjust_saturation", |b| {
+        b.iter(|| F::adjust_saturation(&small, 1.2))
+    });
+    group.bench_function("adjust_hue", |b| b.iter(|| F::adjust_hue(&small, 0.05)));
+    group.finish();
+}
+
+criterion_group!(benches, standard_pipeline, transforms_only, single_ops);
 criterion_main!(benches);

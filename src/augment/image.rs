@@ -239,9 +239,13 @@ impl Image {
     pub(crate) fn cast(&self, v: f32, cast: Cast) -> f32 {
         match self.depth {
             Depth::F32 | Depth::Normalized => v,
+            // Clamping first is equivalent (the bounds are integers). Both roundings go through
+            // arithmetic that baseline x86-64 vectorizes: adding and removing 2^23 rounds a
+            // value in [0, 2^23) to the nearest integer, ties to even (the FPU's default
+            // mode); the integer conversion truncates.
             Depth::U8 => match cast {
-                Cast::Round => v.round_ties_even().clamp(0.0, 255.0),
-                Cast::Trunc => v.clamp(0.0, 255.0).trunc(),
+                Cast::Round => (v.max(0.0).min(255.0) + 8_388_608.0) - 8_388_608.0,
+                Cast::Trunc => v.max(0.0).min(255.0) as i32 as f32,
             },
         }
     }

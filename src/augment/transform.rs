@@ -721,10 +721,10 @@ impl AugmentConfig {
                 let mut img = img;
                 for k in order {
                     img = match k {
-                        0 if *brightness > 0.0 => F::adjust_brightness(&img, b),
-                        1 if *contrast > 0.0 => F::adjust_contrast(&img, c),
-                        2 if *saturation > 0.0 => F::adjust_saturation(&img, s),
-                        3 if *hue > 0.0 => F::adjust_hue(&img, h),
+                        0 if *brightness > 0.0 => F::adjust_brightness_owned(img, b),
+                        1 if *contrast > 0.0 => F::adjust_contrast_owned(img, c),
+                        2 if *saturation > 0.0 => F::adjust_saturation_owned(img, s),
+                        3 if *hue > 0.0 => F::adjust_hue_owned(img, h),
                         _ => img,
                     };
                 }

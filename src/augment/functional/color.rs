@@ -17,37 +17,52 @@ enum Degenerate<'a> {
     Full(&'a [f32]),
 }
 
-/// torchvision's `_blend`: `clamp(f * x + (1 - f) * y, 0, bound)`, truncated on `u8` (through
-/// a 256-entry table when `y` is a constant).
-fn blend(img: &Image, degenerate: Degenerate<'_>, f: f32) -> Image {
+/// `x.trunc()` for `|x| < 2^31` through an integer conversion, which baseline x86-64 (SSE2)
+/// vectorizes, where `f32::trunc` is a libm call without SSE4.1.
+#[inline(always)]
+fn trunc_fast(x: f32) -> f32 {
+    x as i32 as f32
+}
+
+/// `x.floor()` for `|x| < 2^31`, vectorizable as [`trunc_fast`].
+#[inline(always)]
+fn floor_fast(x: f32) -> f32 {
+    let t = trunc_fast(x);
+    if t > x { t - 1.0 } else { t }
+}
+
+/// torchvision's `_blend` in place: `clamp(f * x + (1 - f) * y, 0, bound)`, truncated on `u8`.
+fn blend_in_place(mut img: Image, degenerate: Degenerate<'_>, f: f32) -> Image {
     let bound = img.depth.bound();
-    let u8_depth = img.depth == Depth::U8;
-    let one = |x: f32, y: f32| {
-        let v = (f * x + (1.0 - f) * y).clamp(0.0, bound);
-        if u8_depth { v.trunc() } else { v }
-    };
     let n = img.plane_len();
-    let mut data = img.data.clone();
-    match degenerate {
-        Degenerate::Value(y) if u8_depth => {
-            let lut: Vec<f32> = (0..256).map(|x| one(x as f32, y)).collect();
-            data.iter_mut().for_each(|v| *v = lut[*v as usize]);
-        }
-        Degenerate::Value(y) => data.iter_mut().for_each(|v| *v = one(*v, y)),
-        Degenerate::Plane(gray) => {
-            for plane in data.chunks_exact_mut(n) {
-                plane
-                    .iter_mut()
-                    .zip(gray)
-                    .for_each(|(v, &y)| *v = one(*v, y));
+    // Two monomorphic loops (u8, float) so that each vectorizes.
+    fn run(data: &mut [f32], n: usize, degenerate: &Degenerate<'_>, one: impl Fn(f32, f32) -> f32) {
+        match degenerate {
+            Degenerate::Value(y) => data.iter_mut().for_each(|v| *v = one(*v, *y)),
+            Degenerate::Plane(gray) => {
+                for plane in data.chunks_exact_mut(n) {
+                    plane
+                        .iter_mut()
+                        .zip(gray.iter())
+                        .for_each(|(v, &y)| *v = one(*v, y));
+                }
             }
+            Degenerate::Full(other) => data
+                .iter_mut()
+                .zip(other.iter())
+                .for_each(|(v, &y)| *v = one(*v, y)),
         }
-        Degenerate::Full(other) => data
-            .iter_mut()
-            .zip(other)
-            .for_each(|(v, &y)| *v = one(*v, y)),
     }
-    Image::new(data, img.shape(), img.depth)
+    if img.depth == Depth::U8 {
+        run(&mut img.data, n, &degenerate, |x, y| {
+            trunc_fast((f * x + (1.0 - f) * y).max(0.0).min(bound))
+        });
+    } else {
+        run(&mut img.data, n, &degenerate, |x, y| {
+            (f * x + (1.0 - f) * y).max(0.0).min(bound)
+        });
+    }
+    img
 }
 
 fn check_factor(name: &str, f: f32) {
@@ -70,8 +85,13 @@ fn check_rgb(name: &str, img: &Image) {
 /// # Panics
 /// If `f` is negative or not finite.
 pub fn adjust_brightness(img: &Image, f: f32) -> Image {
+    adjust_brightness_owned(img.clone(), f)
+}
+
+/// [`adjust_brightness`] on an owned image, in place.
+pub(crate) fn adjust_brightness_owned(img: Image, f: f32) -> Image {
     check_factor("adjust_brightness", f);
-    blend(img, Degenerate::Value(0.0), f)
+    blend_in_place(img, Degenerate::Value(0.0), f)
 }
 
 /// The luma plane `0.2989 R + 0.587 G + 0.114 B` as floats (not truncated).
@@ -94,13 +114,18 @@ fn luma(img: &Image) -> Vec<f32> {
 /// # Panics
 /// If `f` is negative or the image has neither 1 nor 3 channels.
 pub fn adjust_contrast(img: &Image, f: f32) -> Image {
+    adjust_contrast_owned(img.clone(), f)
+}
+
+/// [`adjust_contrast`] on an owned image, in place.
+pub(crate) fn adjust_contrast_owned(img: Image, f: f32) -> Image {
     check_factor("adjust_contrast", f);
-    let mut gray = luma(img);
+    let mut gray = luma(&img);
     if img.depth == Depth::U8 && img.channels == 3 {
-        gray.iter_mut().for_each(|v| *v = v.floor());
+        gray.iter_mut().for_each(|v| *v = floor_fast(*v));
     }
     let mean = (gray.iter().map(|&v| v as f64).sum::<f64>() / gray.len().max(1) as f64) as f32;
-    blend(img, Degenerate::Value(mean), f)
+    blend_in_place(img, Degenerate::Value(mean), f)
 }
 
 /// Blends towards the grayscale image (torchvision `adjust_saturation`; 0 gives gray, 1 the
@@ -109,15 +134,20 @@ pub fn adjust_contrast(img: &Image, f: f32) -> Image {
 /// # Panics
 /// If `f` is negative or the image has neither 1 nor 3 channels.
 pub fn adjust_saturation(img: &Image, f: f32) -> Image {
+    adjust_saturation_owned(img.clone(), f)
+}
+
+/// [`adjust_saturation`] on an owned image, in place.
+pub(crate) fn adjust_saturation_owned(img: Image, f: f32) -> Image {
     check_factor("adjust_saturation", f);
     if img.channels == 1 {
-        return img.clone();
+        return img;
     }
-    let mut gray = luma(img);
+    let mut gray = luma(&img);
     if img.depth == Depth::U8 {
-        gray.iter_mut().for_each(|v| *v = v.floor());
+        gray.iter_mut().for_each(|v| *v = floor_fast(*v));
     }
-    blend(img, Degenerate::Plane(&gray), f)
+    blend_in_place(img, Degenerate::Plane(&gray), f)
 }
 
 /// Grayscale `0.2989 R + 0.587 G + 0.114 B` with 1 or 3 output channels (torchvision
@@ -169,17 +199,17 @@ fn rgb_to_hsv(r: f32, g: f32, b: f32) -> [f32; 3] {
     };
     // fmod(h / 6 + 1, 1) for an argument in [0, 2): subtracting the integer part is exact.
     let h = h / 6.0 + 1.0;
-    [h - h.floor(), s, maxc]
+    [h - floor_fast(h), s, maxc]
 }
 
 /// torchvision's `_hsv_to_rgb` for one pixel (selects on the hue sector, see [`rgb_to_hsv`]).
 #[inline(always)]
 fn hsv_to_rgb(h: f32, s: f32, v: f32) -> [f32; 3] {
     let h6 = h * 6.0;
-    let i = h6.floor();
+    let i = floor_fast(h6);
     let f = h6 - i;
     // the sector, 0..=5 (torch's `remainder(i, 6)`), kept as a float for vector selects
-    let i = i - 6.0 * (i / 6.0).floor();
+    let i = i - 6.0 * floor_fast(i / 6.0);
     let sxv = s * v;
     let w = v - sxv;
     let q = v - sxv * f;
@@ -221,36 +251,52 @@ fn hsv_to_rgb(h: f32, s: f32, v: f32) -> [f32; 3] {
 /// # Panics
 /// If `f` is outside `[-0.5, 0.5]` or the image has neither 1 nor 3 channels.
 pub fn adjust_hue(img: &Image, f: f32) -> Image {
+    adjust_hue_owned(img.clone(), f)
+}
+
+/// [`adjust_hue`] on an owned image, in place.
+pub(crate) fn adjust_hue_owned(mut img: Image, f: f32) -> Image {
     assert!(
         (-0.5..=0.5).contains(&f),
         "adjust_hue: hue factor {f} is not in [-0.5, 0.5]"
     );
     if img.channels == 1 {
-        return img.clone();
+        return img;
     }
-    check_rgb("adjust_hue", img);
+    check_rgb("adjust_hue", &img);
     let n = img.plane_len();
     let scale = 1.0 / img.depth.bound();
     let u8_depth = img.depth == Depth::U8;
-    let mut data = img.data.clone();
-    let (r, rest) = data.split_at_mut(n);
+    let (r, rest) = img.data.split_at_mut(n);
     let (g, b) = rest.split_at_mut(n);
+    if u8_depth {
+        // back to u8 as torchvision's `to_dtype(uint8, scale=True)` does
+        shift_hue(r, g, b, scale, f, |x| {
+            trunc_fast((x * (256.0 - 1e-3)).max(0.0).min(255.0))
+        });
+    } else {
+        shift_hue(r, g, b, scale, f, |x| x);
+    }
+    img
+}
+
+/// The per-pixel hue shift, monomorphic in `back` so the loop inlines and vectorizes.
+#[inline(always)]
+fn shift_hue(
+    r: &mut [f32],
+    g: &mut [f32],
+    b: &mut [f32],
+    scale: f32,
+    f: f32,
+    back: impl Fn(f32) -> f32,
+) {
     for ((r, g), b) in r.iter_mut().zip(g.iter_mut()).zip(b.iter_mut()) {
         let [h, s, v] = rgb_to_hsv(*r * scale, *g * scale, *b * scale);
         // torch.remainder(h + f, 1) for an argument in (-0.5, 1.5), exactly.
         let shifted = h + f;
-        let rgb = hsv_to_rgb(shifted - shifted.floor(), s, v);
-        // A u8 image comes back as torchvision's `to_dtype(uint8, scale=True)` does.
-        let back = |x: f32| {
-            if u8_depth {
-                (x * (256.0 - 1e-3)).clamp(0.0, 255.0).trunc()
-            } else {
-                x
-            }
-        };
+        let rgb = hsv_to_rgb(shifted - floor_fast(shifted), s, v);
         (*r, *g, *b) = (back(rgb[0]), back(rgb[1]), back(rgb[2]));
     }
-    Image::new(data, img.shape(), img.depth)
 }
 
 /// `bound - x` (torchvision `invert`).
@@ -374,5 +420,5 @@ pub fn adjust_sharpness(img: &Image, f: f32) -> Image {
             }
         }
     }
-    blend(img, Degenerate::Full(&degenerate), f)
+    blend_in_place(img.clone(), Degenerate::Full(&degenerate), f)
 }

@@ -13,6 +13,9 @@ pub use color::{
     adjust_brightness, adjust_contrast, adjust_hue, adjust_saturation, adjust_sharpness,
     autocontrast, equalize, invert, posterize, rgb_to_grayscale, solarize,
 };
+pub(crate) use color::{
+    adjust_brightness_owned, adjust_contrast_owned, adjust_hue_owned, adjust_saturation_owned,
+};
 pub use filter::{gaussian_blur, gaussian_kernel};
 pub use geometry::{
     PaddingMode, center_crop, crop, erase, five_crop, hflip, normalize, pad, ten_crop, vflip,
