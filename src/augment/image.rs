@@ -244,8 +244,8 @@ impl Image {
             // value in [0, 2^23) to the nearest integer, ties to even (the FPU's default
             // mode); the integer conversion truncates.
             Depth::U8 => match cast {
-                Cast::Round => (v.max(0.0).min(255.0) + 8_388_608.0) - 8_388_608.0,
-                Cast::Trunc => v.max(0.0).min(255.0) as i32 as f32,
+                Cast::Round => (v.clamp(0.0, 255.0) + 8_388_608.0) - 8_388_608.0,
+                Cast::Trunc => v.clamp(0.0, 255.0) as i32 as f32,
             },
         }
     }

@@ -272,7 +272,7 @@ pub(crate) fn adjust_hue_owned(mut img: Image, f: f32) -> Image {
     if u8_depth {
         // back to u8 as torchvision's `to_dtype(uint8, scale=True)` does
         shift_hue(r, g, b, scale, f, |x| {
-            trunc_fast((x * (256.0 - 1e-3)).max(0.0).min(255.0))
+            trunc_fast((x * (256.0 - 1e-3)).clamp(0.0, 255.0))
         });
     } else {
         shift_hue(r, g, b, scale, f, |x| x);
