@@ -18,9 +18,12 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Layout: [`data`] (readers, splits, batching, loading), [`average`] (EMA and SWA), [`mix`] (mixup and CutMix), [`loss`]
-//! (losses matching torch/timm), [`sample`] (samplers for imbalanced data), [`model`] (networks), [`schedule`] (learning rates),
-//! [`learner`] (training on burn-train), [`infer`] (prediction and submission files), [`util`].
+//! Layout: [`data`] (readers, splits, batching, loading), [`augment`] (torchvision-exact image ops, random transforms,
+//! RandAugment / TrivialAugment / AugMix / AutoAugment, pipelines from one config), [`average`] (EMA and SWA), [`mix`]
+//! (mixup and CutMix), [`loss`] (losses matching torch/timm), [`sample`] (samplers for imbalanced data), [`model`]
+//! (ResNet and EfficientNet with PyTorch weights, heads, fine-tuning controls, summaries), [`optim`] (torch/timm
+//! optimizers, SAM, Lookahead), [`schedule`] (learning rates), [`learner`] (training on burn-train, `fine_tune`),
+//! [`infer`] (prediction and submission files), [`util`].
 
 pub mod augment;
 pub mod average;

@@ -10,11 +10,14 @@ pub use crate::device::{default_device, device_from_name};
 pub use crate::error::{PodiumError, Result};
 pub use crate::infer::{EvalReport, Predictions, evaluate, predict};
 pub use crate::learner::{
-    Classification, EarlyStoppingConfig, EpochMetrics, Fitted, Learner, LearnerConfig, Monitor,
-    OptimizerConfig, ProgressMode, ScheduleConfig, load_checkpoint,
+    Classification, EarlyStoppingConfig, EpochMetrics, FineTuneConfig, Fitted, Learner,
+    LearnerConfig, Monitor, OptimizerConfig, ProgressMode, ScheduleConfig, load_checkpoint,
 };
 pub use crate::loss::LossConfig;
 pub use crate::mix::{MixMode, MixupConfig};
-pub use crate::model::{ImageClassifier, SimpleCnn, SimpleCnnConfig};
+pub use crate::model::{
+    EfficientNet, EfficientNetConfig, GlobalPool, ImageClassifier, ResNet, ResNetConfig, SimpleCnn,
+    SimpleCnnConfig,
+};
 pub use crate::sample::SamplerConfig;
 pub use burn::tensor::Device;
