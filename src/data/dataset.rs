@@ -311,6 +311,24 @@ impl ImageDataset {
     /// [`PodiumError::Dataset`] when decoded sizes differ and no target size is set, or when
     /// `Skip` leaves no image.
     pub fn verify(&self, policy: CorruptPolicy) -> Result<(Self, Vec<PodiumError>)> {
+        self.verify_with(policy, true)
+    }
+
+    /// [`Self::verify`] without the one-size rule: for training sets whose augmentation
+    /// crops or resizes every image to one size (a leading `random_resized_crop`), so photos
+    /// of any size can be decoded at full resolution.
+    ///
+    /// # Errors
+    /// As [`Self::verify`], less the size mismatch.
+    pub fn verify_decoding(&self, policy: CorruptPolicy) -> Result<(Self, Vec<PodiumError>)> {
+        self.verify_with(policy, false)
+    }
+
+    fn verify_with(
+        &self,
+        policy: CorruptPolicy,
+        same_size: bool,
+    ) -> Result<(Self, Vec<PodiumError>)> {
         if matches!(&*self.store, Store::Memory { .. }) {
             return Ok((self.clone(), Vec::new()));
         }
@@ -326,7 +344,7 @@ impl ImageDataset {
                 Ok(size) => {
                     match first_size {
                         None => first_size = Some((size, i)),
-                        Some((s, j)) if s != size => {
+                        Some((s, j)) if same_size && s != size => {
                             return Err(PodiumError::Dataset {
                                 path: self.path(i).unwrap_or(&self.origin).to_path_buf(),
                                 reason: format!(

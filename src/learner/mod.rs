@@ -309,7 +309,22 @@ impl Learner {
         let cfg = &self.config;
         cfg.validate()?;
         check_datasets(&train, &valid)?;
-        let (train, _) = train.verify(cfg.corrupt_images)?;
+        // A training pipeline whose output size does not depend on the input (a leading
+        // random_resized_crop or resize) takes photos of any size.
+        let fixed_size_augment = match &cfg.augment {
+            Some(aug) => {
+                let pipeline = aug.init().map_err(|e| e.in_section("augment"))?;
+                let c = train.decode_options().color.channels();
+                let probe = |h, w| pipeline.output_shape([c, h, w]).ok();
+                probe(1031, 1237).is_some() && probe(1031, 1237) == probe(1543, 1117)
+            }
+            None => false,
+        };
+        let (train, _) = if fixed_size_augment {
+            train.verify_decoding(cfg.corrupt_images)?
+        } else {
+            train.verify(cfg.corrupt_images)?
+        };
         let (valid, _) = valid.verify(cfg.corrupt_images)?;
         let num_classes = train.num_classes();
         let classes = train.classes().to_vec();

@@ -1177,3 +1177,58 @@ fn one_cycle_cycles_sgd_momentum_and_adam_beta1_in_the_learner() {
     assert_ne!(cycled, run(&adamw, 3e-3, 0.95));
     assert!(cycled[3].1 > 50.0, "{cycled:?}");
 }
+
+#[test]
+fn photos_of_any_size_train_behind_a_random_resized_crop() {
+    use burn_podium::augment::PipelineConfig;
+    let _guard = lock();
+    let device = burn_podium::device::default_device();
+    let dir = tempfile::tempdir().unwrap();
+    // two classes of real photo crops, each file its own size
+    let photos = crate::fixtures::photos();
+    for (k, class) in ["cat", "rocket"].iter().enumerate() {
+        let img = image::open(&photos[if k == 0 { 1 } else { 5 }])
+            .unwrap()
+            .to_rgb8();
+        std::fs::create_dir_all(dir.path().join("train").join(class)).unwrap();
+        for i in 0..6u32 {
+            let (w, h) = (60 + 7 * i, 50 + 5 * i);
+            let crop = image::imageops::crop_imm(&img, 10 * i, 8 * i, w, h).to_image();
+            crop.save(
+                dir.path()
+                    .join("train")
+                    .join(class)
+                    .join(format!("{i}.png")),
+            )
+            .unwrap();
+        }
+    }
+    let any_size = ImageDataset::from_folder(dir.path().join("train")).unwrap();
+    let valid = any_size.clone().with_decode(DecodeOptions::rgb(24, 24));
+    let augment = PipelineConfig::from_json(
+        r#"{"transforms": [{"name": "random_resized_crop", "size": [24, 24]}, {"name": "horizontal_flip"}]}"#,
+    )
+    .unwrap();
+    let learner = |augment: Option<PipelineConfig>| {
+        Learner::new(
+            config(&dir.path().join("run"))
+                .with_epochs(1)
+                .with_batch_size(4)
+                .with_augment(augment),
+            &device,
+        )
+    };
+    let model = || SimpleCnnConfig::new(2).with_width(8).init(&device);
+    let fitted = learner(Some(augment))
+        .fit(model(), any_size.clone(), valid.clone())
+        .unwrap();
+    assert_eq!(fitted.history.len(), 2);
+    // without a crop to one size, mixed sizes are refused before training, naming a file
+    match learner(None).fit(model(), any_size, valid) {
+        Err(PodiumError::Dataset { path, reason }) => {
+            assert!(path.extension().is_some_and(|e| e == "png"), "{path:?}");
+            assert!(reason.contains("DecodeOptions::size"), "{reason}");
+        }
+        other => panic!("expected a dataset error, got {:?}", other.map(|_| ())),
+    }
+}
