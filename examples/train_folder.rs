@@ -65,6 +65,11 @@ struct Args {
     /// CutMix alpha (0: off).
     #[arg(long, default_value_t = 0.0)]
     cutmix: f64,
+    /// Training augmentation: a pipeline JSON file (see `burn_podium::augment::PipelineConfig`),
+    /// or a timm policy string such as `rand-m9-n2-mstd0.5` or `trivial` (applied after a random
+    /// horizontal flip).
+    #[arg(long)]
+    augment: Option<String>,
     /// Stop after this many epochs without a better validation loss.
     #[arg(long)]
     patience: Option<usize>,
@@ -121,6 +126,16 @@ fn run(args: Args) -> burn_podium::Result<()> {
         train.classes()
     );
 
+    let augment = match &args.augment {
+        None => None,
+        Some(a) if std::path::Path::new(a).is_file() => {
+            Some(PipelineConfig::from_file(std::path::Path::new(a))?)
+        }
+        Some(a) => Some(PipelineConfig::new(vec![
+            AugmentConfig::HorizontalFlip { p: 0.5 },
+            AugmentConfig::from_timm(a)?,
+        ])),
+    };
     let mixing = args.mixup > 0.0 || args.cutmix > 0.0;
     let num_classes = train.num_classes();
     let config = LearnerConfig::new()
@@ -138,6 +153,7 @@ fn run(args: Args) -> burn_podium::Result<()> {
                 .with_cutmix_alpha(args.cutmix)
                 .with_label_smoothing(args.label_smoothing as f64)
         }))
+        .with_augment(augment)
         .with_schedule(ScheduleConfig::Cosine {
             warmup_epochs: 1.min(args.epochs - 1),
             min_lr: 0.0,

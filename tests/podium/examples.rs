@@ -44,6 +44,8 @@ fn train_folder_trains_on_real_photo_crops_and_writes_a_submission() {
             "1",
             "--batch-size",
             "8",
+            "--augment",
+            "rand-m9-n2-mstd0.5",
         ])
         .args([
             "--test-dir",
@@ -82,6 +84,17 @@ fn train_folder_reports_a_bad_folder_and_exits_non_zero() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("no class sub-folders"), "{stderr}");
     assert!(stderr.contains(empty.path().to_str().unwrap()), "{stderr}");
+    // a malformed policy string is named
+    let data = tempfile::tempdir().unwrap();
+    photo_folder(data.path(), 2, 2, 16);
+    let bad = Command::new(example("train_folder"))
+        .args(["--folder", data.path().to_str().unwrap(), "--epochs", "1"])
+        .args(["--augment", "rand-q9"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(stderr.contains("rand-q9"), "{stderr}");
 }
 
 #[test]
