@@ -654,6 +654,8 @@ impl ScheduleConfig {
 
     /// The schedule with discriminative learning rates: the parameters of `groups[i]` follow
     /// the schedule at peak rate `lrs[i]`, everything else (and the reported rate) at `lr`.
+    /// With a `cell`, a one-cycle schedule also publishes its momentum curve there (the same
+    /// for every group).
     ///
     /// # Errors
     /// As [`Self::build`]; [`PodiumError::Config`] when `groups` and `lrs` differ in length or
@@ -665,6 +667,7 @@ impl ScheduleConfig {
         updates_per_epoch: usize,
         groups: &[(String, ParamGroup)],
         lrs: &[f64],
+        cell: Option<MomentumCell>,
     ) -> Result<ModuleLrScheduler> {
         if groups.len() != lrs.len() {
             return Err(PodiumError::config(
@@ -680,7 +683,8 @@ impl ScheduleConfig {
                 "discriminative learning rates (lr_min) need a fixed schedule",
             ));
         }
-        let mut scheduler = self.build(lr, epochs, updates_per_epoch)?;
+        let mut scheduler =
+            ModuleLrScheduler::new(self.build_one(lr, epochs, updates_per_epoch, cell)?);
         for ((_, group), &group_lr) in groups.iter().zip(lrs) {
             scheduler = scheduler.with_group(
                 group.clone(),

@@ -400,8 +400,7 @@ impl Learner {
         let plateau = cfg.schedule.plateau(cfg.lr, cfg.monitor)?;
         // one-cycle's momentum curve reaches SGD through a shared cell (torch's OneCycleLR)
         let cycle_momentum = (matches!(cfg.schedule, ScheduleConfig::OneCycle(_))
-            && cfg.optimizer.cycles_momentum()
-            && cfg.lr_min.is_none())
+            && cfg.optimizer.cycles_momentum())
         .then(MomentumCell::new);
         let scheduler = match (&plateau, cfg.lr_min) {
             (Some(_), Some(lo)) => {
@@ -429,8 +428,14 @@ impl Learner {
                     ));
                 }
                 let lrs = even_mults(lo, cfg.lr, groups.len());
-                cfg.schedule
-                    .build_grouped(cfg.lr, cfg.epochs, updates_per_epoch, &groups, &lrs)?
+                cfg.schedule.build_grouped(
+                    cfg.lr,
+                    cfg.epochs,
+                    updates_per_epoch,
+                    &groups,
+                    &lrs,
+                    cycle_momentum.clone(),
+                )?
             }
         };
         let ema: Option<Arc<dyn EmaHandle>> = match cfg.ema {

@@ -313,7 +313,7 @@ fn discriminative_rates_follow_fastai_slices_per_layer_group() {
     );
     let lrs = even_mults(1e-6, 1e-1, groups.len());
     let mut scheduler = ScheduleConfig::Constant
-        .build_grouped(1e-1, 1, 10, &groups, &lrs)
+        .build_grouped(1e-1, 1, 10, &groups, &lrs, None)
         .unwrap();
     let policy = scheduler.step();
     #[derive(Default)]
@@ -410,7 +410,7 @@ fn a_frozen_backbone_does_not_move_in_training_and_fine_tune_runs_both_phases() 
     );
 
     let tuned = Learner::new(config("tune"), &d)
-        .fine_tune(model, train, valid, &FineTuneConfig::new(1))
+        .fine_tune(model, train, valid, &FineTuneConfig::new(2))
         .unwrap();
     assert_ne!(
         tuned
