@@ -391,14 +391,11 @@ impl EfficientNet {
     /// # Errors
     /// As [`Self::load_file`], except that the classifier's keys and shapes are not checked.
     pub fn load_backbone(self, path: impl AsRef<Path>) -> Result<Self> {
-        let classifier = self.classifier.clone();
         let spec = LoadSpec {
             remap: &[],
             exclude: Some(r"^classifier\."),
         };
-        let mut model = load_weights(self, path.as_ref(), &spec)?;
-        model.classifier = classifier;
-        Ok(model)
+        load_weights(self, path.as_ref(), &spec)
     }
 }
 

@@ -357,14 +357,11 @@ impl ResNet {
     /// # Errors
     /// As [`Self::load_file`], except that the classifier's keys and shapes are not checked.
     pub fn load_backbone(self, path: impl AsRef<Path>) -> Result<Self> {
-        let fc = self.fc.clone();
         let spec = LoadSpec {
             remap: RESNET_REMAP,
             exclude: Some(r"^fc\."),
         };
-        let mut model = load_weights(self, path.as_ref(), &spec)?;
-        model.fc = fc;
-        Ok(model)
+        load_weights(self, path.as_ref(), &spec)
     }
 }
 

@@ -6,7 +6,8 @@ use std::path::Path;
 
 use burn::module::Module;
 use burn::store::{
-    ApplyError, ApplyResult, ModuleSnapshot, PyTorchToBurnAdapter, PytorchStore, SafetensorsStore,
+    ApplyError, ApplyResult, ModuleSnapshot, PathFilter, PyTorchToBurnAdapter, PytorchStore,
+    SafetensorsStore,
 };
 
 use crate::error::{PodiumError, Result};
@@ -17,9 +18,10 @@ pub struct LoadSpec<'a> {
     /// `(regex, replacement)` renames from the file's keys to the model's paths, applied in
     /// order (for example torchvision's `downsample.0.` to podium's `downsample.conv.`).
     pub remap: &'a [(&'a str, &'a str)],
-    /// A regex over keys whose absence, presence or shape is not an error (the classifier,
-    /// when the caller keeps its own for another number of classes; see
-    /// [`ResNet::load_backbone`](super::ResNet::load_backbone)).
+    /// A regex over the model's paths that keep their current values (the classifier, to
+    /// train a new one for another number of classes, as
+    /// [`ResNet::load_backbone`](super::ResNet::load_backbone) does); their keys are not
+    /// checked against the file.
     pub exclude: Option<&'a str>,
 }
 
@@ -43,6 +45,10 @@ pub fn load_weights<M: Module>(mut model: M, path: &Path, spec: &LoadSpec<'_>) -
         .exclude
         .map(|e| regex::Regex::new(e).expect("a valid exclusion regex"));
     let keep = |p: &str| exclude.as_ref().is_none_or(|re| !re.is_match(p));
+    // The excluded tensors as they are now, put back after loading.
+    let kept = spec
+        .exclude
+        .map(|e| model.collect(Some(PathFilter::new().with_regex(e)), None, false));
     let is_safetensors = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("safetensors"));
@@ -69,6 +75,9 @@ pub fn load_weights<M: Module>(mut model: M, path: &Path, spec: &LoadSpec<'_>) -
             .map_err(|e| PodiumError::format(path, e.to_string()))?
     };
     check(&result, path, &keep)?;
+    if let Some(kept) = kept {
+        model.apply(kept, None, None, false);
+    }
     Ok(model)
 }
 

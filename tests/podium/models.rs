@@ -45,6 +45,27 @@ fn a_new_head_keeps_the_backbone_and_its_own_classifier() {
     let topic = load_topic("models/resnet18_c10.json");
     let case = &topic.cases[0];
     let d = Device::default();
+    // with the file's class count, the file's classifier would fit: it is still not loaded
+    let same = ResNetConfig::new(18)
+        .with_num_classes(case.usize("num_classes"))
+        .init(&d)
+        .unwrap();
+    let ones = || Tensor::<2>::ones([1, 512], &d);
+    let own = same.forward_head(ones()).try_into_vec_as::<f32>().unwrap();
+    let kept = same.clone().load_backbone(resnet18_file()).unwrap();
+    assert_eq!(
+        kept.forward_head(ones()).try_into_vec_as::<f32>().unwrap(),
+        own
+    );
+    let loaded = same.load_file(resnet18_file()).unwrap();
+    assert_ne!(
+        loaded
+            .forward_head(ones())
+            .try_into_vec_as::<f32>()
+            .unwrap(),
+        own
+    );
+
     let fresh = ResNetConfig::new(18).with_num_classes(3).init(&d).unwrap();
     let head_before: Tensor<2> = fresh.forward_head(Tensor::ones([1, 512], &d));
     let model = fresh.load_backbone(resnet18_file()).unwrap();
