@@ -14,9 +14,7 @@ use std::path::Path;
 use burn::config::Config;
 use burn::module::{Module, ParamGroup};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::{
-    BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d,
-};
+use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, PaddingConfig2d};
 use burn::tensor::activation::{sigmoid, silu};
 use burn::tensor::{Device, Tensor};
 
@@ -263,11 +261,7 @@ impl EfficientNetConfig {
             conv_head: conv(cin, num_features, 1, 1, 1, false, device),
             bn2: bn(num_features, device),
             dropout: DropoutConfig::new(self.drop_rate).init(),
-            classifier: LinearConfig::new(
-                num_features * self.pool.feature_multiplier(),
-                self.num_classes,
-            )
-            .init(device),
+            classifier: self.pool.classifier(num_features, self.num_classes, device),
             pool: self.pool,
             num_features,
         })
@@ -311,9 +305,7 @@ impl EfficientNet {
         device: &Device,
     ) -> Self {
         self.pool = pool;
-        self.classifier =
-            LinearConfig::new(self.num_features * pool.feature_multiplier(), num_classes)
-                .init(device);
+        self.classifier = pool.classifier(self.num_features, num_classes, device);
         self
     }
 
@@ -323,8 +315,7 @@ impl EfficientNet {
     pub fn summary(&self, input_shape: [usize; 4]) -> ModelSummary {
         let mut s = SummaryBuilder::new(input_shape);
         s.conv("conv_stem", &self.conv_stem);
-        let shape = s.shape;
-        s.row("bn1", "BatchNorm", &self.bn1, &shape, 0);
+        s.batch_norm("bn1", &self.bn1);
         for (stage, blocks) in self.blocks.iter().enumerate() {
             for (i, block) in blocks.iter().enumerate() {
                 let mut shape = s.shape;
@@ -357,18 +348,9 @@ impl EfficientNet {
             }
         }
         s.conv("conv_head", &self.conv_head);
-        let shape = s.shape;
-        s.row("bn2", "BatchNorm", &self.bn2, &shape, 0);
+        s.batch_norm("bn2", &self.bn2);
         let features = self.num_features * self.pool.feature_multiplier();
-        s.row("pool", "GlobalPool", &self.dropout, &[features], 0);
-        let [_, classes] = self.classifier.weight.lazy_shape().dims();
-        s.row(
-            "classifier",
-            "Linear",
-            &self.classifier,
-            &[classes],
-            (s.batch * features * classes) as u64,
-        );
+        s.head(&self.dropout, "classifier", &self.classifier, features);
         s.finish(
             &format!("EfficientNet ({} features)", self.num_features),
             input_shape,

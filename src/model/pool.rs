@@ -1,8 +1,9 @@
 //! Global and adaptive pooling heads as timm names them: `avg`, `max`, `avgmax`, `catavgmax`
 //! (the "dual pooling" of competition solutions) and GeM.
 
-use burn::tensor::Tensor;
+use burn::nn::{Linear, LinearConfig};
 use burn::tensor::module::adaptive_avg_pool2d;
+use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 /// The bins of an adaptive pool: output index `i` of `out` over an input of `n` covers
@@ -112,6 +113,12 @@ impl GlobalPool {
             GlobalPool::Gem { p } => gem(x, p, 1e-6),
         };
         pooled.flatten(1, 3)
+    }
+
+    /// The linear classifier behind this pooling: `channels * feature_multiplier()` inputs,
+    /// `num_classes` outputs.
+    pub fn classifier(&self, channels: usize, num_classes: usize, device: &Device) -> Linear {
+        LinearConfig::new(channels * self.feature_multiplier(), num_classes).init(device)
     }
 
     /// Features per input channel (2 for `CatAvgMax`, else 1).

@@ -12,9 +12,7 @@ use burn::config::Config;
 use burn::module::{Module, ParamGroup};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
-use burn::nn::{
-    BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d,
-};
+use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, PaddingConfig2d};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 
@@ -215,11 +213,7 @@ impl ResNetConfig {
             layer3,
             layer4,
             dropout: DropoutConfig::new(self.drop_rate).init(),
-            fc: LinearConfig::new(
-                num_features * self.pool.feature_multiplier(),
-                self.num_classes,
-            )
-            .init(device),
+            fc: self.pool.classifier(num_features, self.num_classes, device),
             pool: self.pool,
             num_features,
         })
@@ -275,8 +269,7 @@ impl ResNet {
         device: &Device,
     ) -> Self {
         self.pool = pool;
-        self.fc = LinearConfig::new(self.num_features * pool.feature_multiplier(), num_classes)
-            .init(device);
+        self.fc = pool.classifier(self.num_features, num_classes, device);
         self
     }
 
@@ -286,8 +279,7 @@ impl ResNet {
     pub fn summary(&self, input_shape: [usize; 4]) -> ModelSummary {
         let mut s = SummaryBuilder::new(input_shape);
         s.conv("conv1", &self.conv1);
-        let shape = s.shape;
-        s.row("bn1", "BatchNorm", &self.bn1, &shape, 0);
+        s.batch_norm("bn1", &self.bn1);
         let [c, h, w] = s.shape;
         s.shape = [c, (h + 2 - 3) / 2 + 1, (w + 2 - 3) / 2 + 1];
         let shape = s.shape;
@@ -322,15 +314,7 @@ impl ResNet {
             }
         }
         let features = self.num_features * self.pool.feature_multiplier();
-        s.row("pool", "GlobalPool", &self.dropout, &[features], 0);
-        let [_, classes] = self.fc.weight.lazy_shape().dims();
-        s.row(
-            "fc",
-            "Linear",
-            &self.fc,
-            &[classes],
-            (s.batch * features * classes) as u64,
-        );
+        s.head(&self.dropout, "fc", &self.fc, features);
         s.finish(
             &format!("ResNet ({} features)", self.num_features),
             input_shape,

@@ -4,9 +4,7 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
-use burn::nn::{
-    BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d, Relu,
-};
+use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, PaddingConfig2d, Relu};
 use burn::tensor::{Device, Tensor};
 
 use super::{GlobalPool, ImageClassifier};
@@ -87,8 +85,7 @@ impl SimpleCnnConfig {
             ],
             global_pool: self.pool,
             dropout: DropoutConfig::new(self.dropout).init(),
-            head: LinearConfig::new(w2 * self.pool.feature_multiplier(), self.num_classes)
-                .init(device),
+            head: self.pool.classifier(w2, self.num_classes, device),
         }
     }
 }

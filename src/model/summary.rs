@@ -4,8 +4,8 @@
 use std::fmt;
 
 use burn::module::{Module, ModuleVisitor, Param};
-use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
+use burn::nn::{BatchNorm, Linear, PaddingConfig2d};
 use burn::tensor::Tensor;
 
 /// One row of a [`ModelSummary`].
@@ -223,6 +223,26 @@ impl SummaryBuilder {
         let (shape, macs) = conv_step(conv, self.shape, self.batch);
         self.shape = shape;
         self.row(name, "Conv2d", conv, &shape, macs);
+    }
+
+    /// A BatchNorm row at the current shape.
+    pub(crate) fn batch_norm(&mut self, name: &str, bn: &BatchNorm) {
+        let shape = self.shape;
+        self.row(name, "BatchNorm", bn, &shape, 0);
+    }
+
+    /// The head rows: global pooling to `features`, then the linear classifier `name`.
+    pub(crate) fn head<D: Module>(
+        &mut self,
+        dropout: &D,
+        name: &str,
+        classifier: &Linear,
+        features: usize,
+    ) {
+        self.row("pool", "GlobalPool", dropout, &[features], 0);
+        let [_, classes] = classifier.weight.lazy_shape().dims();
+        let macs = (self.batch * features * classes) as u64;
+        self.row(name, "Linear", classifier, &[classes], macs);
     }
 
     pub(crate) fn finish(self, model: &str, input_shape: [usize; 4]) -> ModelSummary {
