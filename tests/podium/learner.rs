@@ -26,6 +26,27 @@ pub fn lock() -> std::sync::MutexGuard<'static, ()> {
     TRAINING.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Trains a width-8 SimpleCnn on the digit splits with `config` and returns the `(loss,
+/// accuracy)` of every history row (train and valid, per epoch).
+fn small_cnn_history(
+    config: LearnerConfig,
+    train: &ImageDataset,
+    valid: &ImageDataset,
+) -> Vec<(f64, f64)> {
+    let device = burn_podium::device::default_device();
+    let learner = Learner::new(config, &device);
+    let model = SimpleCnnConfig::new(10)
+        .with_in_channels(1)
+        .with_width(8)
+        .init(&device);
+    let fitted = learner.fit(model, train.clone(), valid.clone()).unwrap();
+    fitted
+        .history
+        .iter()
+        .map(|r| (r.loss, r.accuracy))
+        .collect()
+}
+
 fn config(dir: &std::path::Path) -> LearnerConfig {
     LearnerConfig::new()
         .with_run_dir(dir.to_string_lossy().into_owned())
@@ -377,11 +398,10 @@ fn config_round_trips_through_json() {
 #[test]
 fn mixup_and_cutmix_train_reproducibly_with_any_loss() {
     let _guard = lock();
-    let device = burn_podium::device::default_device();
     let (train, valid) = digits().unwrap().split_stratified(0.3, 2).unwrap();
     let run = |loss: LossConfig, mode: burn_podium::mix::MixMode| {
         let dir = tempfile::tempdir().unwrap();
-        let learner = Learner::new(
+        small_cnn_history(
             config(dir.path())
                 .with_epochs(2)
                 .with_batch_size(32)
@@ -393,18 +413,9 @@ fn mixup_and_cutmix_train_reproducibly_with_any_loss() {
                         .with_cutmix_alpha(1.0)
                         .with_mode(mode),
                 )),
-            &device,
-        );
-        let model = SimpleCnnConfig::new(10)
-            .with_in_channels(1)
-            .with_width(8)
-            .init(&device);
-        let fitted = learner.fit(model, train.clone(), valid.clone()).unwrap();
-        fitted
-            .history
-            .iter()
-            .map(|r| (r.loss, r.accuracy))
-            .collect::<Vec<_>>()
+            &train,
+            &valid,
+        )
     };
     use burn_podium::mix::MixMode;
     let a = run(LossConfig::default(), MixMode::Elem);
@@ -427,7 +438,6 @@ fn mixup_and_cutmix_train_reproducibly_with_any_loss() {
 #[test]
 fn a_class_balanced_sampler_changes_what_the_learner_sees() {
     let _guard = lock();
-    let device = burn_podium::device::default_device();
     let lt = digits()
         .unwrap()
         .long_tailed(0.05, burn_podium::data::ImbalanceProfile::Exponential, 0)
@@ -435,20 +445,11 @@ fn a_class_balanced_sampler_changes_what_the_learner_sees() {
     let (train, valid) = lt.split_stratified(0.2, 0).unwrap();
     let run = |sampler: burn_podium::sample::SamplerConfig| {
         let dir = tempfile::tempdir().unwrap();
-        let learner = Learner::new(
+        small_cnn_history(
             config(dir.path()).with_epochs(2).with_sampler(sampler),
-            &device,
-        );
-        let model = SimpleCnnConfig::new(10)
-            .with_in_channels(1)
-            .with_width(8)
-            .init(&device);
-        let fitted = learner.fit(model, train.clone(), valid.clone()).unwrap();
-        fitted
-            .history
-            .iter()
-            .map(|r| (r.loss, r.accuracy))
-            .collect::<Vec<_>>()
+            &train,
+            &valid,
+        )
     };
     use burn_podium::sample::SamplerConfig;
     let plain = run(SamplerConfig::Shuffle);
@@ -745,23 +746,14 @@ fn sam_trains_in_the_learner() {
     let (train, valid) = digits().unwrap().split_stratified(0.3, 0).unwrap();
     let run = |sam: Option<SamConfig>| {
         let dir = tempfile::tempdir().unwrap();
-        let learner = Learner::new(
+        small_cnn_history(
             config(dir.path())
                 .with_epochs(2)
                 .with_lr(3e-3)
                 .with_sam(sam),
-            &device,
-        );
-        let model = SimpleCnnConfig::new(10)
-            .with_in_channels(1)
-            .with_width(8)
-            .init(&device);
-        let fitted = learner.fit(model, train.clone(), valid.clone()).unwrap();
-        fitted
-            .history
-            .iter()
-            .map(|r| (r.loss, r.accuracy))
-            .collect::<Vec<_>>()
+            &train,
+            &valid,
+        )
     };
     let plain = run(None);
     let sam = run(Some(SamConfig {
@@ -1086,28 +1078,18 @@ fn the_best_checkpoints_are_kept_and_averaged() {
 fn an_augmentation_pipeline_trains_reproducibly_in_the_learner() {
     use burn_podium::augment::{AugmentConfig, PipelineConfig};
     let _guard = lock();
-    let device = burn_podium::device::default_device();
     let (train, valid) = digits().unwrap().split_stratified(0.3, 2).unwrap();
     let run = |augment: Option<PipelineConfig>| {
         let dir = tempfile::tempdir().unwrap();
-        let learner = Learner::new(
+        small_cnn_history(
             config(dir.path())
                 .with_epochs(2)
                 .with_batch_size(32)
                 .with_lr(3e-3)
                 .with_augment(augment),
-            &device,
-        );
-        let model = SimpleCnnConfig::new(10)
-            .with_in_channels(1)
-            .with_width(8)
-            .init(&device);
-        let fitted = learner.fit(model, train.clone(), valid.clone()).unwrap();
-        fitted
-            .history
-            .iter()
-            .map(|r| (r.loss, r.accuracy))
-            .collect::<Vec<_>>()
+            &train,
+            &valid,
+        )
     };
     let pipeline = PipelineConfig::from_json(
         r#"{"transforms": [
@@ -1134,7 +1116,6 @@ fn an_augmentation_pipeline_trains_reproducibly_in_the_learner() {
 fn one_cycle_cycles_sgd_momentum_and_adam_beta1_in_the_learner() {
     use burn_podium::schedule::OneCycle;
     let _guard = lock();
-    let device = burn_podium::device::default_device();
     let (train, valid) = digits().unwrap().split_stratified(0.3, 2).unwrap();
     let sgd = OptimizerConfig::Sgd {
         momentum: 0.9,
@@ -1146,25 +1127,16 @@ fn one_cycle_cycles_sgd_momentum_and_adam_beta1_in_the_learner() {
         let mut cycle = OneCycle::new(1.0, 100);
         cycle.base_momentum = base_momentum;
         cycle.max_momentum = 0.95;
-        let learner = Learner::new(
+        small_cnn_history(
             config(dir.path())
                 .with_epochs(2)
                 .with_batch_size(32)
                 .with_lr(lr)
                 .with_optimizer(optimizer.clone())
                 .with_schedule(ScheduleConfig::OneCycle(cycle)),
-            &device,
-        );
-        let model = SimpleCnnConfig::new(10)
-            .with_in_channels(1)
-            .with_width(8)
-            .init(&device);
-        let fitted = learner.fit(model, train.clone(), valid.clone()).unwrap();
-        fitted
-            .history
-            .iter()
-            .map(|r| (r.loss, r.accuracy))
-            .collect::<Vec<_>>()
+            &train,
+            &valid,
+        )
     };
     let cycled = run(&sgd, 0.05, 0.85);
     assert_eq!(cycled, run(&sgd, 0.05, 0.85));
