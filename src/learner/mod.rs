@@ -311,15 +311,16 @@ impl Learner {
         check_datasets(&train, &valid)?;
         // A training pipeline whose output size does not depend on the input (a leading
         // random_resized_crop or resize) takes photos of any size.
-        let fixed_size_augment = match &cfg.augment {
-            Some(aug) => {
-                let pipeline = aug.init().map_err(|e| e.in_section("augment"))?;
-                let c = train.decode_options().color.channels();
-                let probe = |h, w| pipeline.output_shape([c, h, w]).ok();
-                probe(1031, 1237).is_some() && probe(1031, 1237) == probe(1543, 1117)
-            }
-            None => false,
-        };
+        let pipeline = cfg
+            .augment
+            .as_ref()
+            .map(|aug| aug.init().map_err(|e| e.in_section("augment")))
+            .transpose()?;
+        let fixed_size_augment = pipeline.as_ref().is_some_and(|pipeline| {
+            let c = train.decode_options().color.channels();
+            let probe = |h, w| pipeline.output_shape([c, h, w]).ok();
+            probe(1031, 1237).is_some() && probe(1031, 1237) == probe(1543, 1117)
+        });
         let (train, _) = if fixed_size_augment {
             train.verify_decoding(cfg.corrupt_images)?
         } else {
@@ -367,8 +368,7 @@ impl Learner {
             .shuffle(derive_seed(cfg.seed, &[1]))
             .drop_last(drop_last)
             .num_workers(cfg.num_workers)?;
-        if let Some(aug) = &cfg.augment {
-            let pipeline = aug.init().map_err(|e| e.in_section("augment"))?;
+        if let Some(pipeline) = pipeline {
             pipeline
                 .output_shape([first.channels, first.height, first.width])
                 .map_err(|e| e.in_section("augment"))?;
