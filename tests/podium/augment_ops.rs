@@ -171,3 +171,24 @@ fn every_image_op_matches_torchvision() {
 fn num(a: &serde_json::Map<String, Value>, key: &str) -> f32 {
     a[key].as_f64().unwrap_or_else(|| panic!("arg {key}")) as f32
 }
+
+#[test]
+fn quarter_turns_and_u8_images_hold_their_pixels() {
+    // a 2 x 3 one-channel image: 0 1 2 / 3 4 5
+    let img = Image::from_u8(&[0, 1, 2, 3, 4, 5], [1, 2, 3]);
+    assert_eq!((img.depth, img.at(0, 1, 2)), (Depth::U8, 5.0));
+    let turned = F::rot90(&img, 1); // counter-clockwise: 2 5 / 1 4 / 0 3
+    assert_eq!(turned.shape(), [1, 3, 2]);
+    assert_eq!(turned.data, vec![2.0, 5.0, 1.0, 4.0, 0.0, 3.0]);
+    assert_eq!(
+        F::rot90(&F::rot90(&turned, 1), 2),
+        img,
+        "four quarter turns in all"
+    );
+    assert_eq!(F::rot90(&img, 4), img);
+    // torchvision's fast path: a square image turned by 90 degrees is an exact transpose
+    let square = Image::from_u8(&[0, 1, 2, 3], [1, 2, 2]);
+    let r = F::rotate(&square, 90.0, F::Interpolation::Bilinear, false, None, None);
+    assert_eq!(r, F::rot90(&square, 1));
+    assert_eq!(square.to_u8_planar(), vec![0, 1, 2, 3]);
+}

@@ -249,6 +249,14 @@ fn invalid_configs_and_datasets_are_typed_errors() {
         other => panic!("expected a config error, got {other:?}"),
     };
     assert_eq!(key_of(config(dir.path()).with_epochs(0)), "epochs");
+    // discriminative rates: lr_min above lr, and a model without layer groups
+    assert_eq!(
+        config_key(config(dir.path()).with_lr_min(Some(1e-2)).validate()),
+        "lr_min"
+    );
+    let valid_lr_min = config(dir.path()).with_lr_min(Some(1e-5));
+    assert!(valid_lr_min.validate().is_ok());
+    assert_eq!(key_of(valid_lr_min), "lr_min");
     assert_eq!(
         key_of(config(dir.path()).with_loss(LossConfig::cross_entropy(1.0))),
         "loss.label_smoothing"
