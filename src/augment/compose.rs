@@ -258,8 +258,14 @@ impl Pipeline {
                 antialias,
             }) => {
                 let window = resized_crop_params(shape[0], shape[1], *scale, *ratio, &mut rng);
-                let crop = Image::from_interleaved_window(pixels, shape, window);
-                let img = F::resize(&crop, *size, *interpolation, *antialias);
+                let img = F::resized_crop_interleaved(
+                    pixels,
+                    shape,
+                    window,
+                    *size,
+                    *interpolation,
+                    *antialias,
+                );
                 self.finish(img, 1, &mut rng)
             }
             _ => self.finish(Image::from_interleaved(pixels, shape), 0, &mut rng),

@@ -242,10 +242,15 @@ impl Image {
             // Clamping first is equivalent (the bounds are integers). Both roundings go through
             // arithmetic that baseline x86-64 vectorizes: adding and removing 2^23 rounds a
             // value in [0, 2^23) to the nearest integer, ties to even (the FPU's default
-            // mode); the integer conversion truncates.
+            // mode); one step down where that went above the value truncates (the value is
+            // not negative). Rust's `as i32` saturates and stays scalar.
             Depth::U8 => match cast {
                 Cast::Round => (v.clamp(0.0, 255.0) + 8_388_608.0) - 8_388_608.0,
-                Cast::Trunc => v.clamp(0.0, 255.0) as i32 as f32,
+                Cast::Trunc => {
+                    let v = v.clamp(0.0, 255.0);
+                    let r = (v + 8_388_608.0) - 8_388_608.0;
+                    if r > v { r - 1.0 } else { r }
+                }
             },
         }
     }

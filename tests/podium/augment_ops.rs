@@ -192,3 +192,47 @@ fn quarter_turns_and_u8_images_hold_their_pixels() {
     assert_eq!(r, F::rot90(&square, 1));
     assert_eq!(square.to_u8_planar(), vec![0, 1, 2, 3]);
 }
+
+#[test]
+fn a_resized_crop_of_decoded_bytes_equals_resizing_the_cropped_image() {
+    use burn_podium::data::{DecodeOptions, decode_file};
+    let path = crate::fixtures::photos()
+        .into_iter()
+        .find(|p| p.ends_with("chelsea.png"))
+        .unwrap();
+    let (px, h, w) = decode_file(&path, &DecodeOptions::default()).unwrap();
+    let shape = [h, w, 3];
+    // shrinking (antialiased and not), enlarging, a window at the corner, nearest
+    let cases = [
+        (
+            [10, 20, 200, 300],
+            [64, 48],
+            F::Interpolation::Bilinear,
+            true,
+        ),
+        (
+            [10, 20, 200, 300],
+            [64, 48],
+            F::Interpolation::Bilinear,
+            false,
+        ),
+        (
+            [h - 30, w - 17, 30, 17],
+            [45, 50],
+            F::Interpolation::Bilinear,
+            true,
+        ),
+        ([0, 0, h, w], [33, 71], F::Interpolation::Nearest, false),
+        ([5, 7, 40, 40], [40, 40], F::Interpolation::Bilinear, true),
+    ];
+    for (window, size, interp, antialias) in cases {
+        let fast = F::resized_crop_interleaved(&px, shape, window, size, interp, antialias);
+        let crop = Image::from_interleaved_window(&px, shape, window);
+        let slow = F::resize(&crop, size, interp, antialias);
+        assert_eq!(fast.shape(), [3, size[0], size[1]]);
+        assert_eq!(
+            fast, slow,
+            "window {window:?} to {size:?} ({interp:?}, {antialias})"
+        );
+    }
+}

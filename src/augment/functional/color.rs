@@ -17,18 +17,21 @@ enum Degenerate<'a> {
     Full(&'a [f32]),
 }
 
-/// `x.trunc()` for `|x| < 2^31` through an integer conversion, which baseline x86-64 (SSE2)
-/// vectorizes, where `f32::trunc` is a libm call without SSE4.1.
-#[inline(always)]
-fn trunc_fast(x: f32) -> f32 {
-    x as i32 as f32
-}
-
-/// `x.floor()` for `|x| < 2^31`, vectorizable as [`trunc_fast`].
+/// `x.floor()` for `-2^22 < x < 2^22` in plain arithmetic: adding and removing `1.5 * 2^23`
+/// rounds to the nearest integer (the sum lies in `[2^23, 2^24)`, where floats are integers;
+/// the FPU rounds to nearest by default), then one step down where that went above `x`.
+/// Every x86-64 target vectorizes it, where `f32::floor` is a libm call without SSE4.1 and an
+/// `as i32` conversion (saturating in Rust) stays scalar even with AVX2.
 #[inline(always)]
 fn floor_fast(x: f32) -> f32 {
-    let t = trunc_fast(x);
-    if t > x { t - 1.0 } else { t }
+    let r = (x + 12_582_912.0) - 12_582_912.0;
+    if r > x { r - 1.0 } else { r }
+}
+
+/// `x.trunc()` for `0 <= x < 2^22` (the values cast back to `u8`), as [`floor_fast`].
+#[inline(always)]
+fn trunc_fast(x: f32) -> f32 {
+    floor_fast(x)
 }
 
 /// torchvision's `_blend` in place: `clamp(f * x + (1 - f) * y, 0, bound)`, truncated on `u8`.
@@ -176,72 +179,126 @@ pub fn rgb_to_grayscale(img: &Image, num_output_channels: usize) -> Image {
     )
 }
 
-/// torchvision's `_rgb_to_hsv` for one pixel. Written with selects rather than branches (the
-/// same arithmetic, in the same order) so the pixel loop vectorizes.
+/// Lanes of the hue kernel: pixels are converted in groups of this many, every step written
+/// lane by lane without branches so that the compiler turns each into one vector instruction.
+const HUE_LANES: usize = 8;
+
+/// `if c { a } else { b }`, a vector select once the lane loops are vectorized.
 #[inline(always)]
-fn rgb_to_hsv(r: f32, g: f32, b: f32) -> [f32; 3] {
-    let maxc = r.max(g).max(b);
-    let minc = r.min(g).min(b);
-    let eqc = maxc == minc;
-    let range = maxc - minc;
-    let s = range / if eqc { 1.0 } else { maxc };
-    let div = if eqc { 1.0 } else { range };
-    let (rc, gc, bc) = ((maxc - r) / div, (maxc - g) / div, (maxc - b) / div);
-    let hr = bc - gc;
-    let hg = 2.0 + rc - bc;
-    let hb = 4.0 + gc - rc;
-    let h = if maxc == r {
-        hr
-    } else if maxc == g {
-        hg
-    } else {
-        hb
-    };
-    // fmod(h / 6 + 1, 1) for an argument in [0, 2): subtracting the integer part is exact.
-    let h = h / 6.0 + 1.0;
-    [h - floor_fast(h), s, maxc]
+fn pick(c: bool, a: f32, b: f32) -> f32 {
+    if c { a } else { b }
 }
 
-/// torchvision's `_hsv_to_rgb` for one pixel (selects on the hue sector, see [`rgb_to_hsv`]).
+/// torchvision's `_rgb_to_hsv`, `h = (h + f) mod 1` and `_hsv_to_rgb` on [`HUE_LANES`] pixels,
+/// with the same arithmetic in the same order (the sector selects are torchvision's one-hot
+/// mask sums, which pick one term exactly); `back` maps each result channel to the output
+/// scale.
 #[inline(always)]
-fn hsv_to_rgb(h: f32, s: f32, v: f32) -> [f32; 3] {
-    let h6 = h * 6.0;
-    let i = floor_fast(h6);
-    let f = h6 - i;
-    // the sector, 0..=5 (torch's `remainder(i, 6)`), kept as a float for vector selects
-    let i = i - 6.0 * floor_fast(i / 6.0);
-    let sxv = s * v;
-    let w = v - sxv;
-    let q = v - sxv * f;
-    let t = sxv * f + w;
-    let r = if i == 0.0 || i == 5.0 {
-        v
-    } else if i == 1.0 {
-        q
-    } else if i == 4.0 {
-        t
-    } else {
-        w
-    };
-    let g = if i == 0.0 {
-        t
-    } else if i == 1.0 || i == 2.0 {
-        v
-    } else if i == 3.0 {
-        q
-    } else {
-        w
-    };
-    let b = if i == 2.0 {
-        t
-    } else if i == 3.0 || i == 4.0 {
-        v
-    } else if i == 5.0 {
-        q
-    } else {
-        w
-    };
-    [r, g, b]
+fn shift_hue_lanes(
+    [r, g, b]: [&mut [f32; HUE_LANES]; 3],
+    scale: f32,
+    f: f32,
+    back: impl Fn(f32) -> f32,
+) {
+    let (mut h, mut s, mut v) = ([0f32; HUE_LANES], [0f32; HUE_LANES], [0f32; HUE_LANES]);
+    for l in 0..HUE_LANES {
+        let (r, g, b) = (r[l] * scale, g[l] * scale, b[l] * scale);
+        let maxc = r.max(g).max(b);
+        let minc = r.min(g).min(b);
+        let eqc = maxc == minc;
+        let range = maxc - minc;
+        s[l] = range / pick(eqc, 1.0, maxc);
+        let div = pick(eqc, 1.0, range);
+        let (rc, gc, bc) = ((maxc - r) / div, (maxc - g) / div, (maxc - b) / div);
+        let hr = bc - gc;
+        let hg = 2.0 + rc - bc;
+        let hb = 4.0 + gc - rc;
+        let hh = pick(maxc == r, hr, pick(maxc == g, hg, hb));
+        // fmod(h / 6 + 1, 1) for an argument in [0, 2): subtracting the integer part is exact.
+        let hh = hh / 6.0 + 1.0;
+        h[l] = hh - floor_fast(hh);
+        v[l] = maxc;
+    }
+    for l in 0..HUE_LANES {
+        // torch.remainder(h + f, 1) for an argument in (-0.5, 1.5), exactly.
+        let shifted = h[l] + f;
+        let h6 = (shifted - floor_fast(shifted)) * 6.0;
+        let (s, v) = (s[l], v[l]);
+        let i = floor_fast(h6);
+        let fr = h6 - i;
+        // the sector, 0..=5 (torch's `remainder(i, 6)`), kept as a float for vector selects
+        let i = i - 6.0 * floor_fast(i / 6.0);
+        let sxv = s * v;
+        let w = v - sxv;
+        let q = v - sxv * fr;
+        let t = sxv * fr + w;
+        let rr = pick(
+            (i == 0.0) | (i == 5.0),
+            v,
+            pick(i == 1.0, q, pick(i == 4.0, t, w)),
+        );
+        let gg = pick(
+            i == 0.0,
+            t,
+            pick((i == 1.0) | (i == 2.0), v, pick(i == 3.0, q, w)),
+        );
+        let bb = pick(
+            i == 2.0,
+            t,
+            pick((i == 3.0) | (i == 4.0), v, pick(i == 5.0, q, w)),
+        );
+        (r[l], g[l], b[l]) = (back(rr), back(gg), back(bb));
+    }
+}
+
+/// Runs [`shift_hue_lanes`] over whole planes (the tail padded to a full group).
+#[inline(always)]
+fn shift_hue_planes(
+    r: &mut [f32],
+    g: &mut [f32],
+    b: &mut [f32],
+    scale: f32,
+    f: f32,
+    back: impl Fn(f32) -> f32 + Copy,
+) {
+    let full = r.len() / HUE_LANES * HUE_LANES;
+    let groups = r[..full]
+        .chunks_exact_mut(HUE_LANES)
+        .zip(g[..full].chunks_exact_mut(HUE_LANES))
+        .zip(b[..full].chunks_exact_mut(HUE_LANES));
+    for ((r, g), b) in groups {
+        let lanes = [r, g, b].map(|c| <&mut [f32; HUE_LANES]>::try_from(c).expect("full group"));
+        shift_hue_lanes(lanes, scale, f, back);
+    }
+    let rest = r.len() - full;
+    if rest > 0 {
+        let mut tail = [[0f32; HUE_LANES]; 3];
+        for (t, c) in tail.iter_mut().zip([&*r, &*g, &*b]) {
+            t[..rest].copy_from_slice(&c[full..]);
+        }
+        let [tr, tg, tb] = &mut tail;
+        shift_hue_lanes([tr, tg, tb], scale, f, back);
+        for (t, c) in tail.iter().zip([r, g, b]) {
+            c[full..].copy_from_slice(&t[..rest]);
+        }
+    }
+}
+
+/// The hue shift of a `u8` image (values 0..=255), back to `u8` as torchvision's
+/// `to_dtype(uint8, scale=True)` does. Compiled for AVX2 as well and picked at run time
+/// (the `multiversion` crate); no fused multiply-add is formed, so every target gives the same
+/// bits.
+#[multiversion::multiversion(targets("x86_64+avx2", "x86_64+sse4.1"))]
+fn shift_hue_u8(r: &mut [f32], g: &mut [f32], b: &mut [f32], f: f32) {
+    shift_hue_planes(r, g, b, 1.0 / 255.0, f, |x| {
+        trunc_fast((x * (256.0 - 1e-3)).clamp(0.0, 255.0))
+    });
+}
+
+/// The hue shift of a float image in `[0, 1]`, multiversioned as [`shift_hue_u8`].
+#[multiversion::multiversion(targets("x86_64+avx2", "x86_64+sse4.1"))]
+fn shift_hue_float(r: &mut [f32], g: &mut [f32], b: &mut [f32], f: f32) {
+    shift_hue_planes(r, g, b, 1.0, f, |x| x);
 }
 
 /// Shifts the hue by `f` turns, `f` in `[-0.5, 0.5]` (torchvision `adjust_hue`: RGB to HSV in
@@ -265,38 +322,15 @@ pub(crate) fn adjust_hue_owned(mut img: Image, f: f32) -> Image {
     }
     check_rgb("adjust_hue", &img);
     let n = img.plane_len();
-    let scale = 1.0 / img.depth.bound();
     let u8_depth = img.depth == Depth::U8;
     let (r, rest) = img.data.split_at_mut(n);
     let (g, b) = rest.split_at_mut(n);
     if u8_depth {
-        // back to u8 as torchvision's `to_dtype(uint8, scale=True)` does
-        shift_hue(r, g, b, scale, f, |x| {
-            trunc_fast((x * (256.0 - 1e-3)).clamp(0.0, 255.0))
-        });
+        shift_hue_u8(r, g, b, f);
     } else {
-        shift_hue(r, g, b, scale, f, |x| x);
+        shift_hue_float(r, g, b, f);
     }
     img
-}
-
-/// The per-pixel hue shift, monomorphic in `back` so the loop inlines and vectorizes.
-#[inline(always)]
-fn shift_hue(
-    r: &mut [f32],
-    g: &mut [f32],
-    b: &mut [f32],
-    scale: f32,
-    f: f32,
-    back: impl Fn(f32) -> f32,
-) {
-    for ((r, g), b) in r.iter_mut().zip(g.iter_mut()).zip(b.iter_mut()) {
-        let [h, s, v] = rgb_to_hsv(*r * scale, *g * scale, *b * scale);
-        // torch.remainder(h + f, 1) for an argument in (-0.5, 1.5), exactly.
-        let shifted = h + f;
-        let rgb = hsv_to_rgb(shifted - floor_fast(shifted), s, v);
-        (*r, *g, *b) = (back(rgb[0]), back(rgb[1]), back(rgb[2]));
-    }
 }
 
 /// `bound - x` (torchvision `invert`).
@@ -421,4 +455,86 @@ pub fn adjust_sharpness(img: &Image, f: f32) -> Image {
         }
     }
     blend_in_place(img.clone(), Degenerate::Full(&degenerate), f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fast_floor_and_trunc_equal_the_library_ones() {
+        let mut x = -4_194_303.5f32;
+        while x < 4_194_304.0 {
+            assert_eq!(floor_fast(x), x.floor(), "floor({x})");
+            if x >= 0.0 {
+                assert_eq!(trunc_fast(x), x.trunc(), "trunc({x})");
+            }
+            x += 1_234.567;
+        }
+        for k in -4096..4096 {
+            let x = k as f32 / 64.0;
+            assert_eq!(floor_fast(x), x.floor(), "floor({x})");
+            let below = x.next_down();
+            assert_eq!(floor_fast(below), below.floor(), "floor({below})");
+        }
+    }
+
+    /// torchvision's `_rgb_to_hsv`, hue shift and `_hsv_to_rgb` for one `u8` pixel, written
+    /// with branches as in the formula, for the lane kernel to be checked against.
+    fn hue_pixel(rgb: [f32; 3], f: f32) -> [f32; 3] {
+        let [r, g, b] = rgb.map(|v| v * (1.0 / 255.0));
+        let maxc = r.max(g).max(b);
+        let minc = r.min(g).min(b);
+        let range = maxc - minc;
+        let s = if maxc == minc { range } else { range / maxc };
+        let div = if maxc == minc { 1.0 } else { range };
+        let (rc, gc, bc) = ((maxc - r) / div, (maxc - g) / div, (maxc - b) / div);
+        let h = if maxc == r {
+            bc - gc
+        } else if maxc == g {
+            2.0 + rc - bc
+        } else {
+            4.0 + gc - rc
+        };
+        let h = (h / 6.0 + 1.0).rem_euclid(1.0);
+        let h = (h + f).rem_euclid(1.0);
+        let (i, frac) = ((h * 6.0).floor(), h * 6.0 - (h * 6.0).floor());
+        let (v, sxv) = (maxc, s * maxc);
+        let (w, q, t) = (v - sxv, v - sxv * frac, sxv * frac + (v - sxv));
+        let out = match (i as i32).rem_euclid(6) {
+            0 => [v, t, w],
+            1 => [q, v, w],
+            2 => [w, v, t],
+            3 => [w, q, v],
+            4 => [t, w, v],
+            _ => [v, w, q],
+        };
+        out.map(|x| (x * (256.0 - 1e-3)).clamp(0.0, 255.0).trunc())
+    }
+
+    #[test]
+    fn the_hue_lanes_equal_the_per_pixel_formula_on_the_u8_cube() {
+        // every third level of each channel (85^3 colours), a count that is not a multiple of
+        // the lane width, so the padded tail runs too
+        let levels: Vec<f32> = (0..255).step_by(3).map(|v| v as f32).collect();
+        let mut planes = [Vec::new(), Vec::new(), Vec::new()];
+        for &r in &levels {
+            for &g in &levels {
+                for &b in &levels {
+                    planes[0].push(r);
+                    planes[1].push(g);
+                    planes[2].push(b);
+                }
+            }
+        }
+        assert_ne!(planes[0].len() % HUE_LANES, 0);
+        for f in [-0.5, -0.27, 0.0, 0.1, 0.5] {
+            let [mut r, mut g, mut b] = planes.clone();
+            shift_hue_u8(&mut r, &mut g, &mut b, f);
+            for k in 0..r.len() {
+                let want = hue_pixel([planes[0][k], planes[1][k], planes[2][k]], f);
+                assert_eq!([r[k], g[k], b[k]], want, "pixel {k}, hue factor {f}");
+            }
+        }
+    }
 }

@@ -20,4 +20,6 @@ pub use filter::{gaussian_blur, gaussian_kernel};
 pub use geometry::{
     PaddingMode, center_crop, crop, erase, five_crop, hflip, normalize, pad, ten_crop, vflip,
 };
-pub use resize::{Interpolation, resize, resize_shorter, shorter_side_size};
+pub use resize::{
+    Interpolation, resize, resize_shorter, resized_crop_interleaved, shorter_side_size,
+};
