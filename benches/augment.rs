@@ -2,7 +2,8 @@
 //! flip, ColorJitter(0.4, 0.4, 0.4, 0.1), normalize to a float `C x H x W` buffer, over the six
 //! photos of `../shared/data/images` (held in memory as encoded bytes), with 1 and 2 threads.
 //! `benches/compare_augment.py` runs the same pipeline in torchvision v2 and albumentations.
-//! A second group times the transforms alone, from decoded photos.
+//! A second group times the transforms alone, from decoded photos, a third the decoding of each
+//! photo alone.
 //!
 //! ```sh
 //! cargo bench --bench augment && python3 benches/compare_augment.py
@@ -136,5 +137,24 @@ fn single_ops(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, standard_pipeline, transforms_only, single_ops);
+/// Decoding alone, one photo at a time (the script times OpenCV's `imdecode` beside it).
+fn decode_only(c: &mut Criterion) {
+    let mut group = c.benchmark_group("augment_decode");
+    group.sample_size(30);
+    for (path, bytes) in photos() {
+        let name = path.file_name().expect("file name").to_string_lossy();
+        group.bench_function(name.replace('.', "_"), |b| {
+            b.iter(|| decode_bytes(&bytes, &path, &DecodeOptions::default()).expect("decode"))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    standard_pipeline,
+    transforms_only,
+    single_ops,
+    decode_only
+);
 criterion_main!(benches);

@@ -126,12 +126,28 @@ def throughput(worker, procs, blobs):
     return best
 
 
-def podium(threads, group="augment_pipeline_224"):
-    est = ROOT / "target" / "criterion" / group / f"threads_{threads}" / "new" / "estimates.json"
+def median_ns(group, name):
+    est = ROOT / "target" / "criterion" / group / name / "new" / "estimates.json"
     if not est.exists():
         return None
-    median_ns = json.loads(est.read_text())["median"]["point_estimate"]
-    return len(PHOTOS) * ROUNDS / (median_ns * 1e-9)
+    return json.loads(est.read_text())["median"]["point_estimate"]
+
+
+def podium(threads, group="augment_pipeline_224"):
+    ns = median_ns(group, f"threads_{threads}")
+    return None if ns is None else len(PHOTOS) * ROUNDS / (ns * 1e-9)
+
+
+def opencv_decode_ms(blob):
+    import cv2
+    import numpy as np
+
+    cv2.setNumThreads(1)
+    raw = np.frombuffer(blob, np.uint8)
+    reps = 50
+    return 1e3 / best_rate(
+        lambda: [cv2.cvtColor(cv2.imdecode(raw, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+                 for _ in range(reps)], reps)
 
 
 if __name__ == "__main__":
@@ -160,3 +176,13 @@ if __name__ == "__main__":
         line += (f", podium {ours:.0f} images/s -> {ours / al:.2f}x albumentations, "
                  f"{ours / tv:.2f}x torchvision")
     print(line)
+    print("decoding alone, 1 thread (OpenCV imdecode + BGR2RGB | podium decode_bytes):")
+    cv_total, ours_total = 0.0, 0.0
+    for path, blob in zip(PHOTOS, blobs):
+        cv = opencv_decode_ms(blob)
+        ns = median_ns("augment_decode", path.name.replace(".", "_"))
+        ours = None if ns is None else ns * 1e-6
+        cv_total += cv
+        ours_total += ours or 0.0
+        print(f"  {path.name}: OpenCV {cv:.2f} ms" + (f", podium {ours:.2f} ms" if ours else ""))
+    print(f"  average: OpenCV {cv_total / len(blobs):.2f} ms, podium {ours_total / len(blobs):.2f} ms")
