@@ -49,10 +49,12 @@ fn pipeline() -> Pipeline {
     .expect("pipeline")
 }
 
+/// One image as the loader makes it: decoded by the pipeline (a PNG only down to the crop's
+/// last row), augmented, normalized.
 fn one(pipeline: &Pipeline, (path, bytes): &(PathBuf, Vec<u8>), k: u64) -> Vec<f32> {
-    let (px, h, w) = decode_bytes(bytes, path, &DecodeOptions::default()).expect("decode");
     let out = pipeline
-        .apply_interleaved(&px, [h, w, 3], 7, 0, k)
+        .apply_encoded(bytes, path, 7, 0, k)
+        .expect("decode")
         .remove(0);
     F::normalize(&out, &[0.485, 0.456, 0.406], &[0.229, 0.224, 0.225]).data
 }

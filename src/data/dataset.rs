@@ -254,6 +254,23 @@ impl ImageDataset {
         }
     }
 
+    /// The file behind item `index` when the dataset decodes files as they are (RGB at their
+    /// own size): then a pipeline may decode the bytes itself
+    /// ([`crate::augment::Pipeline::apply_encoded`]) and get the item's pixels.
+    pub(crate) fn plain_file(&self, index: usize) -> Option<&Path> {
+        match &*self.store {
+            Store::Files { paths } if self.decode == DecodeOptions::default() => {
+                Some(&paths[self.entries[index].key])
+            }
+            _ => None,
+        }
+    }
+
+    /// The label of item `index` (without decoding it).
+    pub(crate) fn label_of(&self, index: usize) -> Option<usize> {
+        self.entries[index].label
+    }
+
     /// Decodes item `index`.
     ///
     /// # Errors

@@ -149,6 +149,104 @@ pub fn decode_bytes(
     })
 }
 
+/// The top rows of a decoded RGB picture: `rows x width x 3` bytes of a `height x width` image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TopRows {
+    /// Interleaved RGB bytes of the first `rows` rows.
+    pub pixels: Vec<u8>,
+    /// Height of the whole picture.
+    pub height: usize,
+    /// Width of the picture.
+    pub width: usize,
+    /// Rows decoded (at least what was asked, at most `height`).
+    pub rows: usize,
+}
+
+impl TopRows {
+    /// `[rows, width, 3]`, the shape of [`Self::pixels`].
+    pub fn shape(&self) -> [usize; 3] {
+        [self.rows, self.width, 3]
+    }
+}
+
+/// The 8 bytes every PNG file starts with.
+const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+
+/// Decodes RGB bytes only down to the row that `rows(height, width)` asks for, where the format
+/// lets decoding stop there: a non-interlaced PNG of 8-bit depth after expansion (inflating and
+/// unfiltering go row by row from the top, so the rows below are never touched). Other
+/// pictures are decoded whole (`rows` is still called once, with their size). The rows are
+/// those of [`decode_bytes`] with [`ColorMode::Rgb`].
+///
+/// This is what a leading `random_resized_crop` needs: the crop's last row is drawn from the
+/// picture's size before any pixel is decoded ([`crate::augment::Pipeline::apply_encoded`]).
+///
+/// # Errors
+/// [`PodiumError::Decode`] naming `origin` when the bytes are not a supported or intact image.
+pub fn decode_top_rows(
+    bytes: &[u8],
+    origin: &Path,
+    rows: impl FnOnce(usize, usize) -> usize,
+) -> Result<TopRows> {
+    let decode_err = |e: &dyn std::fmt::Display| PodiumError::Decode {
+        path: origin.to_path_buf(),
+        reason: e.to_string(),
+    };
+    if bytes.starts_with(PNG_SIGNATURE) {
+        // the same limit and expansion as the `image` crate's PNG decoder
+        let limits = png::Limits {
+            bytes: 512 * 1024 * 1024,
+        };
+        let mut decoder = png::Decoder::new_with_limits(std::io::Cursor::new(bytes), limits);
+        decoder.set_transformations(png::Transformations::EXPAND);
+        let mut reader = decoder.read_info().map_err(|e| decode_err(&e))?;
+        let (color, depth) = reader.output_color_type();
+        let info = reader.info();
+        let (height, width) = (info.height as usize, info.width as usize);
+        if !info.interlaced && depth == png::BitDepth::Eight {
+            let rows = rows(height, width).min(height);
+            let samples = color.samples();
+            let mut pixels = vec![0u8; rows * width * 3];
+            let mut line = vec![0u8; width * samples];
+            for (y, dst) in pixels.chunks_exact_mut(width * 3).enumerate() {
+                let buf = if samples == 3 { &mut *dst } else { &mut line };
+                if reader.read_row(buf).map_err(|e| decode_err(&e))?.is_none() {
+                    return Err(decode_err(&format!("image data ends after {y} rows")));
+                }
+                match samples {
+                    3 => {}
+                    // gray (and gray + alpha): the level in all three channels, as `into_rgb8`
+                    1 | 2 => {
+                        for (px, src) in dst.chunks_exact_mut(3).zip(line.chunks_exact(samples)) {
+                            px.fill(src[0]);
+                        }
+                    }
+                    // RGBA: the alpha channel dropped, as `into_rgb8`
+                    _ => {
+                        for (px, src) in dst.chunks_exact_mut(3).zip(line.chunks_exact(samples)) {
+                            px.copy_from_slice(&src[..3]);
+                        }
+                    }
+                }
+            }
+            return Ok(TopRows {
+                pixels,
+                height,
+                width,
+                rows,
+            });
+        }
+    }
+    let (pixels, height, width) = decode_bytes(bytes, origin, &DecodeOptions::default())?;
+    rows(height, width);
+    Ok(TopRows {
+        pixels,
+        height,
+        width,
+        rows: height,
+    })
+}
+
 /// Resizes interleaved 8-bit pixels with the `image` crate's triangle (bilinear) filter.
 ///
 /// # Panics

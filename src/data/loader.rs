@@ -289,6 +289,11 @@ fn decode_augment(
         indices
             .par_iter()
             .map(|&i| {
+                if let Some(path) = inner.dataset.plain_file(i) {
+                    let bytes = std::fs::read(path).map_err(|e| PodiumError::io(path, e))?;
+                    let views = pipeline.apply_encoded(&bytes, path, *seed, epoch, i as u64)?;
+                    return Ok((views, inner.dataset.label_of(i)));
+                }
                 let item = inner.dataset.decode(i)?;
                 let views =
                     pipeline.apply_interleaved(&item.pixels, item.shape(), *seed, epoch, i as u64);

@@ -24,7 +24,10 @@ pub use digits::{DIGITS_IMAGES_IDX, DIGITS_LABELS_IDX, digits};
 pub use folder::IMAGE_EXTENSIONS;
 pub use folds::{Folds, OofStore, group_kfold, kfold, stratified_kfold};
 pub use idx::{IdxArray, parse_idx, read_idx, read_idx_dataset};
-pub use image::{ColorMode, DecodeOptions, ImageItem, decode_bytes, decode_file, resize_bilinear};
+pub use image::{
+    ColorMode, DecodeOptions, ImageItem, TopRows, decode_bytes, decode_file, decode_top_rows,
+    resize_bilinear,
+};
 pub use loader::ImageLoader;
 pub use long_tail::{ImbalanceProfile, long_tailed_counts};
 pub use split::{random_split_indices, stratified_split_indices};

@@ -3,6 +3,7 @@
 
 use burn::data::dataloader::DataLoader;
 use burn::tensor::{Device, Tensor, TensorData};
+use burn_podium::PodiumError;
 use burn_podium::augment::functional as F;
 use burn_podium::augment::{
     AugMix, AugmentConfig, Depth, EraseMode, Image, Pipeline, PipelineConfig, RandAugment, batch,
@@ -12,6 +13,7 @@ use burn_podium::data::{
     ClassificationBatcher, DecodeOptions, ImageDataset, ImageLoader, Normalize, decode_file,
 };
 use burn_podium::loss::JsdCrossEntropyConfig;
+use std::path::Path;
 
 use crate::fixtures::{config_key, photo_folder, photos};
 
@@ -495,6 +497,20 @@ fn augmented_batches_do_not_depend_on_the_number_of_threads() {
     let one = batches(&augmenting_loader(&ds, &pipeline, 1));
     assert_eq!(one.len(), 3);
     assert_eq!(one[0].len(), 4 * 3 * 24 * 24);
+    // each item is the pipeline applied to its decoded photo (the loader decodes the files
+    // itself, PNGs only down to the crop)
+    let batch = augmenting_loader(&ds, &pipeline, 2)
+        .iter()
+        .next()
+        .unwrap()
+        .unwrap();
+    for (k, &i) in batch.indices.iter().enumerate() {
+        let item = ds.decode(i).unwrap();
+        let want = pipeline.apply_interleaved(&item.pixels, item.shape(), 99, 0, i as u64);
+        assert_eq!(want.len(), 1);
+        let n = 3 * 24 * 24;
+        assert_eq!(one[0][k * n..(k + 1) * n], want[0].data[..], "item {i}");
+    }
     assert_eq!(one, batches(&augmenting_loader(&ds, &pipeline, 2)));
     assert_eq!(one, batches(&augmenting_loader(&ds, &pipeline, 0)));
     // A new epoch draws new augmentations.
@@ -667,4 +683,33 @@ fn a_gallery_places_each_tile_under_its_caption() {
         config_key(write_gallery(&[("x".into(), two)], 2, &path)),
         "gallery"
     );
+}
+
+#[test]
+fn a_pipeline_on_encoded_bytes_equals_the_pipeline_on_decoded_pixels() {
+    use burn_podium::data::decode_bytes;
+    let pipelines = [
+        // a leading resized crop: PNGs are decoded only down to the crop
+        r#"{"transforms": [{"name": "random_resized_crop", "size": [40, 48]},
+                           {"name": "horizontal_flip"},
+                           {"name": "color_jitter", "brightness": 0.4, "hue": 0.1}]}"#,
+        // no leading crop: the whole picture
+        r#"{"transforms": [{"name": "resize", "size": [30]}, {"name": "vertical_flip"}]}"#,
+    ];
+    for json in pipelines {
+        let pipeline = PipelineConfig::from_json(json).unwrap().init().unwrap();
+        for path in photos() {
+            let bytes = std::fs::read(&path).unwrap();
+            let (px, h, w) = decode_bytes(&bytes, &path, &DecodeOptions::default()).unwrap();
+            for index in 0..6 {
+                let want = pipeline.apply_interleaved(&px, [h, w, 3], 11, 2, index);
+                let got = pipeline.apply_encoded(&bytes, &path, 11, 2, index).unwrap();
+                assert_eq!(got, want, "{} sample {index}: {json}", path.display());
+            }
+        }
+        match pipeline.apply_encoded(b"\x89PNG\r\n\x1a\nshort", Path::new("cut.png"), 1, 0, 0) {
+            Err(e @ PodiumError::Decode { .. }) => assert!(e.to_string().contains("cut.png")),
+            other => panic!("expected a decode error, got {other:?}"),
+        }
+    }
 }

@@ -525,3 +525,97 @@ fn normalization_estimate_matches_the_pixel_statistics() {
     assert!((est.mean[0] as f64 - mean).abs() < 1e-5);
     assert!((est.std[0] as f64 - std).abs() < 1e-5);
 }
+
+/// A PNG of `w x h` pixels in `color` (8 bits per sample; a palette of four colours for
+/// `Indexed`), its samples a pattern that differs from row to row.
+fn png_bytes(color: png::ColorType, depth: png::BitDepth, w: u32, h: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut enc = png::Encoder::new(&mut out, w, h);
+    enc.set_color(color);
+    enc.set_depth(depth);
+    if color == png::ColorType::Indexed {
+        enc.set_palette(vec![255, 0, 0, 0, 255, 0, 0, 0, 255, 90, 80, 70]);
+    }
+    let row_bytes = (w as usize * color.samples() * depth as usize).div_ceil(8);
+    let data: Vec<u8> = (0..row_bytes * h as usize)
+        .map(|k| {
+            let v = (k * 37 + k / row_bytes * 11) % 251;
+            if color == png::ColorType::Indexed {
+                (v % 4) as u8
+            } else {
+                v as u8
+            }
+        })
+        .collect();
+    let mut writer = enc.write_header().unwrap();
+    writer.write_image_data(&data).unwrap();
+    writer.finish().unwrap();
+    out
+}
+
+#[test]
+fn top_rows_equal_the_first_rows_of_the_whole_picture() {
+    use burn_podium::data::{decode_bytes, decode_top_rows};
+    let mut pictures: Vec<(String, Vec<u8>)> = photos()
+        .into_iter()
+        .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
+        .collect();
+    use png::{BitDepth, ColorType};
+    for (color, depth) in [
+        (ColorType::Grayscale, BitDepth::Eight),
+        (ColorType::GrayscaleAlpha, BitDepth::Eight),
+        (ColorType::Rgba, BitDepth::Eight),
+        (ColorType::Indexed, BitDepth::Eight),
+        (ColorType::Grayscale, BitDepth::Four),
+        (ColorType::Rgb, BitDepth::Sixteen),
+    ] {
+        let name = format!("{color:?}-{depth:?}.png");
+        pictures.push((name, png_bytes(color, depth, 23, 17)));
+    }
+    for (name, bytes) in &pictures {
+        let origin = Path::new(name);
+        let (whole, h, w) = decode_bytes(bytes, origin, &DecodeOptions::default()).unwrap();
+        for want in [1, h / 3, h - 1, h, h + 5] {
+            let mut seen = None;
+            let top = decode_top_rows(bytes, origin, |ph, pw| {
+                seen = Some([ph, pw]);
+                want
+            })
+            .unwrap();
+            assert_eq!(
+                seen,
+                Some([h, w]),
+                "{name}: the size is passed to the callback"
+            );
+            assert_eq!([top.height, top.width], [h, w], "{name}");
+            assert!(
+                top.rows >= want.min(h) && top.rows <= h,
+                "{name}: {} rows",
+                top.rows
+            );
+            assert_eq!(top.shape(), [top.rows, w, 3]);
+            assert_eq!(
+                top.pixels,
+                whole[..top.rows * w * 3],
+                "{name}: the first {} rows",
+                top.rows
+            );
+        }
+        // the 8-bit PNGs stop where they were asked to
+        let partial = decode_top_rows(bytes, origin, |ph, _| ph / 3).unwrap();
+        if name.ends_with(".png") && !name.contains("Sixteen") {
+            assert_eq!(partial.rows, h / 3, "{name}");
+        }
+    }
+    // a PNG cut short, and bytes that are no picture, are decode errors naming the origin
+    let cut = &pictures[0].1[..pictures[0].1.len() / 2];
+    assert!(pictures[0].0.ends_with("astronaut.png"));
+    for bad in [cut, b"not a picture".as_slice()] {
+        match decode_top_rows(bad, Path::new("bad.png"), |h, _| h) {
+            Err(e @ PodiumError::Decode { .. }) => {
+                assert!(e.to_string().contains("bad.png"), "{e}")
+            }
+            other => panic!("expected a decode error, got {other:?}"),
+        }
+    }
+}
