@@ -249,26 +249,33 @@ impl Pipeline {
         index: u64,
     ) -> Vec<Image> {
         let mut rng = Self::rng(seed, epoch, index);
-        match self.transforms.transforms.first() {
-            Some(AugmentConfig::RandomResizedCrop {
+        match self.leading_crop() {
+            Some(crop) => {
+                let window = crop.draw(shape[0], shape[1], &mut rng);
+                self.finish(crop.apply(pixels, shape, window), 1, &mut rng)
+            }
+            None => self.finish(Image::from_interleaved(pixels, shape), 0, &mut rng),
+        }
+    }
+
+    /// The parameters of a leading `random_resized_crop`, which the interleaved and encoded
+    /// entry points apply to the decoded bytes directly.
+    fn leading_crop(&self) -> Option<LeadingCrop> {
+        match *self.transforms.transforms.first()? {
+            AugmentConfig::RandomResizedCrop {
                 size,
                 scale,
                 ratio,
                 interpolation,
                 antialias,
-            }) => {
-                let window = resized_crop_params(shape[0], shape[1], *scale, *ratio, &mut rng);
-                let img = F::resized_crop_interleaved(
-                    pixels,
-                    shape,
-                    window,
-                    *size,
-                    *interpolation,
-                    *antialias,
-                );
-                self.finish(img, 1, &mut rng)
-            }
-            _ => self.finish(Image::from_interleaved(pixels, shape), 0, &mut rng),
+            } => Some(LeadingCrop {
+                size,
+                scale,
+                ratio,
+                interpolation,
+                antialias,
+            }),
+            _ => None,
         }
     }
 
@@ -291,34 +298,48 @@ impl Pipeline {
         index: u64,
     ) -> Result<Vec<Image>> {
         let mut rng = Self::rng(seed, epoch, index);
-        match self.transforms.transforms.first() {
-            Some(AugmentConfig::RandomResizedCrop {
-                size,
-                scale,
-                ratio,
-                interpolation,
-                antialias,
-            }) => {
+        match self.leading_crop() {
+            Some(crop) => {
                 let mut window = [0; 4];
                 let top = crate::data::decode_top_rows(bytes, origin, |h, w| {
-                    window = resized_crop_params(h, w, *scale, *ratio, &mut rng);
+                    window = crop.draw(h, w, &mut rng);
                     window[0] + window[2]
                 })?;
-                let img = F::resized_crop_interleaved(
-                    &top.pixels,
-                    top.shape(),
-                    window,
-                    *size,
-                    *interpolation,
-                    *antialias,
-                );
-                Ok(self.finish(img, 1, &mut rng))
+                Ok(self.finish(crop.apply(&top.pixels, top.shape(), window), 1, &mut rng))
             }
-            _ => {
+            None => {
                 let options = crate::data::DecodeOptions::default();
                 let (pixels, h, w) = crate::data::decode_bytes(bytes, origin, &options)?;
                 Ok(self.finish(Image::from_interleaved(&pixels, [h, w, 3]), 0, &mut rng))
             }
         }
+    }
+}
+
+/// A leading `random_resized_crop` (see [`Pipeline::leading_crop`]).
+struct LeadingCrop {
+    size: [usize; 2],
+    scale: [f32; 2],
+    ratio: [f32; 2],
+    interpolation: F::Interpolation,
+    antialias: bool,
+}
+
+impl LeadingCrop {
+    /// The `[top, left, h, w]` window for an `h x w` picture (torchvision's `get_params`).
+    fn draw(&self, h: usize, w: usize, rng: &mut StdRng) -> [usize; 4] {
+        resized_crop_params(h, w, self.scale, self.ratio, rng)
+    }
+
+    /// The window of interleaved bytes, resized to the output size.
+    fn apply(&self, pixels: &[u8], shape: [usize; 3], window: [usize; 4]) -> Image {
+        F::resized_crop_interleaved(
+            pixels,
+            shape,
+            window,
+            self.size,
+            self.interpolation,
+            self.antialias,
+        )
     }
 }

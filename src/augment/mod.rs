@@ -21,6 +21,13 @@
 //! | [`AutoAugment`], [`TrivialAugmentWide`] | `v2.AutoAugment(IMAGENET)`, `v2.TrivialAugmentWide` |
 //! | [`RandAugment`], [`AugMix`] | `timm.data.rand_augment_transform`, `augment_and_mix_transform` |
 //! | [`Pipeline`] | `v2.Compose`, timm's `create_transform` |
+//! | `resized_crop_interleaved` | `v2.functional.resized_crop` on a decoded picture |
+//!
+//! Speed without changing a value: [`Pipeline::apply_encoded`] draws a leading
+//! `random_resized_crop` from the picture's size before decoding, decodes a PNG only down to the
+//! crop's last row and reads just the crop's window into planar floats; the hot kernels (hue,
+//! resize) are written to vectorize and compiled for AVX2 as well, picked at run time. Every
+//! fast path is tested against the plain one (BENCHMARKS.md has the throughput).
 
 pub mod batch;
 mod compose;
