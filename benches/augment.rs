@@ -82,6 +82,23 @@ fn standard_pipeline(c: &mut Criterion) {
         });
     }
     group.finish();
+    // the JPEG photos alone, whose decoding is where podium and OpenCV are closest
+    let jpegs: Vec<_> = files
+        .iter()
+        .filter(|(path, _)| path.extension().is_some_and(|e| e == "jpg"))
+        .cloned()
+        .collect();
+    let mut group = c.benchmark_group("augment_pipeline_224_jpeg");
+    group.throughput(Throughput::Elements((jpegs.len() * ROUNDS) as u64));
+    group.sample_size(20);
+    group.bench_function("threads_1", |b| {
+        b.iter(|| {
+            (0..jpegs.len() * ROUNDS)
+                .map(|k| one(&pipeline, &jpegs[k % jpegs.len()], k as u64).len())
+                .sum::<usize>()
+        })
+    });
+    group.finish();
 }
 
 /// The same transforms from already decoded photos: what the pipeline itself costs.
