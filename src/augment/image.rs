@@ -242,15 +242,10 @@ impl Image {
             // Clamping first is equivalent (the bounds are integers). Both roundings go through
             // arithmetic that baseline x86-64 vectorizes: adding and removing 2^23 rounds a
             // value in [0, 2^23) to the nearest integer, ties to even (the FPU's default
-            // mode); one step down where that went above the value truncates (the value is
-            // not negative). Rust's `as i32` saturates and stays scalar.
+            // mode); truncating a value that is not negative is flooring it.
             Depth::U8 => match cast {
                 Cast::Round => (v.clamp(0.0, 255.0) + 8_388_608.0) - 8_388_608.0,
-                Cast::Trunc => {
-                    let v = v.clamp(0.0, 255.0);
-                    let r = (v + 8_388_608.0) - 8_388_608.0;
-                    if r > v { r - 1.0 } else { r }
-                }
+                Cast::Trunc => floor_fast(v.clamp(0.0, 255.0)),
             },
         }
     }
@@ -269,4 +264,15 @@ impl Image {
         let data = self.data.iter().map(|&v| self.cast(f(v), cast)).collect();
         Image::new(data, self.shape(), self.depth)
     }
+}
+
+/// `x.floor()` for `-2^22 < x < 2^22` in plain arithmetic: adding and removing `1.5 * 2^23`
+/// rounds to the nearest integer (the sum lies in `[2^23, 2^24)`, where floats are integers;
+/// the FPU rounds to nearest by default), then one step down where that went above `x`.
+/// Every x86-64 target vectorizes it, where `f32::floor` is a libm call without SSE4.1 and an
+/// `as i32` conversion (saturating in Rust) stays scalar even with AVX2.
+#[inline(always)]
+pub(crate) fn floor_fast(x: f32) -> f32 {
+    let r = (x + 12_582_912.0) - 12_582_912.0;
+    if r > x { r - 1.0 } else { r }
 }

@@ -5,6 +5,7 @@
 //! brightness (`y = 0`), contrast (`y` = mean of the grayscale image), saturation (`y` =
 //! grayscale), sharpness (`y` = a 3x3 smoothed image on the interior pixels).
 
+use crate::augment::image::floor_fast;
 use crate::augment::{Cast, Depth, Image};
 
 /// The second image of a blend.
@@ -15,17 +16,6 @@ enum Degenerate<'a> {
     Plane(&'a [f32]),
     /// A full image of the same shape (the smoothed image for sharpness).
     Full(&'a [f32]),
-}
-
-/// `x.floor()` for `-2^22 < x < 2^22` in plain arithmetic: adding and removing `1.5 * 2^23`
-/// rounds to the nearest integer (the sum lies in `[2^23, 2^24)`, where floats are integers;
-/// the FPU rounds to nearest by default), then one step down where that went above `x`.
-/// Every x86-64 target vectorizes it, where `f32::floor` is a libm call without SSE4.1 and an
-/// `as i32` conversion (saturating in Rust) stays scalar even with AVX2.
-#[inline(always)]
-fn floor_fast(x: f32) -> f32 {
-    let r = (x + 12_582_912.0) - 12_582_912.0;
-    if r > x { r - 1.0 } else { r }
 }
 
 /// `x.trunc()` for `0 <= x < 2^22` (the values cast back to `u8`), as [`floor_fast`].
