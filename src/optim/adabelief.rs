@@ -4,7 +4,7 @@
 use burn::optim::{LearningRate, Optimizer};
 use burn::tensor::{Device, Tensor};
 
-use super::{AdamHparams, l2_decay};
+use super::{AdamHparams, decay};
 use crate::error::Result;
 
 /// `timm.optim.AdaBelief`: decoupled decay `p *= 1 - lr wd` (or L2 on the gradient);
@@ -82,12 +82,7 @@ impl Optimizer for AdaBelief {
         state: Option<Self::State<D>>,
     ) -> (Tensor<D>, Option<Self::State<D>>) {
         let (b1, b2) = (self.hp.beta1(), self.hp.beta2);
-        let (p, g) = if self.decoupled_decay {
-            (tensor * (1.0 - lr * self.hp.weight_decay), grad)
-        } else {
-            let g = l2_decay(grad, &tensor, self.hp.weight_decay);
-            (tensor, g)
-        };
+        let (p, g) = decay(tensor, grad, lr, self.hp.weight_decay, self.decoupled_decay);
         let (m_prev, s_prev, t) = match state {
             None => (g.zeros_like(), g.zeros_like(), 1),
             Some(st) => (st.m, st.s, st.t + 1),

@@ -3,7 +3,7 @@
 use burn::optim::{LearningRate, Optimizer};
 use burn::tensor::{Device, Tensor};
 
-use super::{AdamHparams, l2_decay};
+use super::{AdamHparams, decay};
 use crate::error::Result;
 
 /// `torch.optim.Adam` / `AdamW`: with `g` the gradient (plus `wd p` for Adam's L2 decay; AdamW
@@ -85,17 +85,7 @@ impl Optimizer for TorchAdam {
     ) -> (Tensor<D>, Option<Self::State<D>>) {
         let b1 = self.hp.beta1();
         let b2 = self.hp.beta2;
-        let (tensor, g) = if self.decoupled {
-            let decayed = if self.hp.weight_decay > 0.0 {
-                tensor * (1.0 - lr * self.hp.weight_decay)
-            } else {
-                tensor
-            };
-            (decayed, grad)
-        } else {
-            let g = l2_decay(grad, &tensor, self.hp.weight_decay);
-            (tensor, g)
-        };
+        let (tensor, g) = decay(tensor, grad, lr, self.hp.weight_decay, self.decoupled);
         let (m, v, v_max, t) = match state {
             None => {
                 let v = g.clone().powf_scalar(2.0) * (1.0 - b2);

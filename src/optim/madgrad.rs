@@ -3,7 +3,7 @@
 use burn::optim::{LearningRate, Optimizer};
 use burn::tensor::{Device, Tensor};
 
-use super::check_non_negative;
+use super::{check_non_negative, decay};
 use crate::error::{PodiumError, Result};
 
 /// `timm.optim.MADGRAD` (dense): with `lr' = lr + eps` and `lambda_k = lr' sqrt(k)`,
@@ -74,13 +74,7 @@ impl Optimizer for Madgrad {
         });
         let t = state.t + 1;
         let lamb = (lr + eps) * (t as f64).sqrt();
-        let (p, g) = if self.weight_decay == 0.0 {
-            (tensor, grad)
-        } else if self.decoupled_decay {
-            (tensor * (1.0 - lr * self.weight_decay), grad)
-        } else {
-            (tensor.clone(), grad + tensor * self.weight_decay)
-        };
+        let (p, g) = decay(tensor, grad, lr, self.weight_decay, self.decoupled_decay);
         let x0 = if self.momentum == 0.0 {
             let rms = state.grad_sum_sq.clone().powf_scalar(1.0 / 3.0) + eps;
             p.clone() + state.s.clone() / rms

@@ -117,6 +117,27 @@ pub(crate) fn l2_decay<const D: usize>(
     }
 }
 
+/// Weight decay before an update, decoupled or coupled: with `decoupled`, the weights shrink
+/// (`p * (1 - lr * weight_decay)`, Loshchilov and Hutter's AdamW) and the gradient is kept;
+/// otherwise the weights are kept and the gradient takes the L2 term ([`l2_decay`]). Nothing
+/// changes when `weight_decay` is zero. Returns `(weights, gradient)`.
+pub(crate) fn decay<const D: usize>(
+    tensor: Tensor<D>,
+    grad: Tensor<D>,
+    lr: f64,
+    weight_decay: f64,
+    decoupled: bool,
+) -> (Tensor<D>, Tensor<D>) {
+    if weight_decay == 0.0 {
+        (tensor, grad)
+    } else if decoupled {
+        (tensor * (1.0 - lr * weight_decay), grad)
+    } else {
+        let grad = l2_decay(grad, &tensor, weight_decay);
+        (tensor, grad)
+    }
+}
+
 /// The hyperparameters every Adam-family optimizer shares: betas, eps and L2 weight decay,
 /// and an optional cell that one-cycle writes beta1 into.
 #[derive(Clone, Debug, PartialEq)]
