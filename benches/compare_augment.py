@@ -23,14 +23,13 @@ ROUNDS = 8  # images per round = 6 photos x ROUNDS, as in benches/augment.rs
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 
-def torchvision_worker(args):
+def torchvision_pipeline():
+    """The transforms in torchvision v2, on one thread."""
     import torch
-    from PIL import Image
     from torchvision.transforms import v2
 
     torch.set_num_threads(1)
-    blobs, n = args
-    t = v2.Compose([
+    return v2.Compose([
         v2.RandomResizedCrop(224, antialias=True),
         v2.RandomHorizontalFlip(),
         v2.ColorJitter(0.4, 0.4, 0.4, 0.1),
@@ -38,70 +37,65 @@ def torchvision_worker(args):
         v2.ToDtype(torch.float32, scale=True),
         v2.Normalize(MEAN, STD),
     ])
+
+
+def albumentations_pipeline():
+    """The transforms in albumentations, on one thread; returns a float32 C x H x W array."""
+    import albumentations as A
+    import cv2
+    import numpy as np
+
+    cv2.setNumThreads(1)
+    t = A.Compose([
+        A.RandomResizedCrop(size=(224, 224), scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3),
+                            interpolation=cv2.INTER_LINEAR),
+        A.HorizontalFlip(p=0.5),
+        A.ColorJitter(brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1, p=1.0),
+        A.Normalize(mean=MEAN, std=STD),
+    ])
+    return lambda img: np.ascontiguousarray(t(image=img)["image"].transpose(2, 0, 1))
+
+
+def pil_rgb(blob):
+    from PIL import Image
+
+    return Image.open(io.BytesIO(blob)).convert("RGB")
+
+
+def opencv_rgb(blob):
+    import cv2
+    import numpy as np
+
+    raw = np.frombuffer(blob, dtype=np.uint8)
+    return cv2.cvtColor(cv2.imdecode(raw, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def torchvision_worker(args):
+    blobs, n = args
+    t = torchvision_pipeline()
     for k in range(n):
-        img = Image.open(io.BytesIO(blobs[k % len(blobs)])).convert("RGB")
-        t(img)
+        t(pil_rgb(blobs[k % len(blobs)]))
     return n
 
 
 def albumentations_worker(args):
-    import albumentations as A
-    import cv2
-    import numpy as np
-
-    cv2.setNumThreads(1)
     blobs, n = args
-    t = A.Compose([
-        A.RandomResizedCrop(size=(224, 224), scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3),
-                            interpolation=cv2.INTER_LINEAR),
-        A.HorizontalFlip(p=0.5),
-        A.ColorJitter(brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1, p=1.0),
-        A.Normalize(mean=MEAN, std=STD),
-    ])
+    t = albumentations_pipeline()
     for k in range(n):
-        raw = np.frombuffer(blobs[k % len(blobs)], dtype=np.uint8)
-        img = cv2.cvtColor(cv2.imdecode(raw, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-        np.ascontiguousarray(t(image=img)["image"].transpose(2, 0, 1))
+        t(opencv_rgb(blobs[k % len(blobs)]))
     return n
 
 
 def torchvision_transforms_only(blobs, n):
-    import torch
-    from PIL import Image
-    from torchvision.transforms import v2
-
-    torch.set_num_threads(1)
-    t = v2.Compose([
-        v2.RandomResizedCrop(224, antialias=True),
-        v2.RandomHorizontalFlip(),
-        v2.ColorJitter(0.4, 0.4, 0.4, 0.1),
-        v2.PILToTensor(),
-        v2.ToDtype(torch.float32, scale=True),
-        v2.Normalize(MEAN, STD),
-    ])
-    imgs = [Image.open(io.BytesIO(b)).convert("RGB") for b in blobs]
-    for im in imgs:
-        im.load()
+    t = torchvision_pipeline()
+    imgs = [pil_rgb(b) for b in blobs]
     return best_rate(lambda: [t(imgs[k % len(imgs)]) for k in range(n)], n)
 
 
 def albumentations_transforms_only(blobs, n):
-    import albumentations as A
-    import cv2
-    import numpy as np
-
-    cv2.setNumThreads(1)
-    t = A.Compose([
-        A.RandomResizedCrop(size=(224, 224), scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3),
-                            interpolation=cv2.INTER_LINEAR),
-        A.HorizontalFlip(p=0.5),
-        A.ColorJitter(brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1, p=1.0),
-        A.Normalize(mean=MEAN, std=STD),
-    ])
-    imgs = [cv2.cvtColor(cv2.imdecode(np.frombuffer(b, np.uint8), cv2.IMREAD_COLOR),
-                         cv2.COLOR_BGR2RGB) for b in blobs]
-    return best_rate(lambda: [np.ascontiguousarray(t(image=imgs[k % len(imgs)])["image"]
-                                                   .transpose(2, 0, 1)) for k in range(n)], n)
+    t = albumentations_pipeline()
+    imgs = [opencv_rgb(b) for b in blobs]
+    return best_rate(lambda: [t(imgs[k % len(imgs)]) for k in range(n)], n)
 
 
 def best_rate(fn, n):
@@ -140,14 +134,10 @@ def podium(threads, group="augment_pipeline_224"):
 
 def opencv_decode_ms(blob):
     import cv2
-    import numpy as np
 
     cv2.setNumThreads(1)
-    raw = np.frombuffer(blob, np.uint8)
     reps = 50
-    return 1e3 / best_rate(
-        lambda: [cv2.cvtColor(cv2.imdecode(raw, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-                 for _ in range(reps)], reps)
+    return 1e3 / best_rate(lambda: [opencv_rgb(blob) for _ in range(reps)], reps)
 
 
 if __name__ == "__main__":
