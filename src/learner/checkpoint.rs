@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use burn::train::checkpoint::{Checkpoint, Checkpointer, CheckpointerError};
 
+use crate::util::write_atomic_with;
+
 /// A burn-train [`Checkpointer`] that writes `{dir}/{name}-{epoch}.bpk` atomically
 /// (temporary file, then rename).
 #[derive(Clone, Debug)]
@@ -34,12 +36,15 @@ impl AtomicFileCheckpointer {
 
 impl<R: Checkpoint> Checkpointer<R> for AtomicFileCheckpointer {
     fn save(&self, epoch: usize, record: R) -> Result<(), CheckpointerError> {
-        let path = self.path(epoch);
-        let tmp = self
-            .directory
-            .join(format!(".{}-{epoch}.bpk.tmp", self.name));
-        record.save(tmp.clone())?;
-        std::fs::rename(&tmp, &path).map_err(CheckpointerError::IOError)
+        let mut saved = Ok(());
+        write_atomic_with(&self.path(epoch), |tmp| {
+            saved = record.save(tmp.to_path_buf());
+            saved
+                .as_ref()
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
+            Ok(())
+        })
+        .map_err(|e| saved.err().unwrap_or(CheckpointerError::IOError(e)))
     }
 
     fn delete(&self, epoch: usize) -> Result<(), CheckpointerError> {

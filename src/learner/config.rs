@@ -5,6 +5,7 @@ use burn::optim::decay::WeightDecayConfig;
 use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer};
 use serde::{Deserialize, Serialize};
 
+use super::monitor::{EarlyStoppingConfig, Monitor};
 use crate::augment::PipelineConfig;
 use crate::average::EmaDecay;
 use crate::data::{CorruptPolicy, Normalize};
@@ -777,16 +778,6 @@ impl Default for ScheduleConfig {
     }
 }
 
-/// The validation metric that selects the best checkpoint and drives early stopping.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub enum Monitor {
-    /// Lowest validation loss (the default, as burn-train's checkpointing).
-    #[default]
-    ValidLoss,
-    /// Highest validation accuracy.
-    ValidAccuracy,
-}
-
 /// How training progress is shown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub enum ProgressMode {
@@ -800,13 +791,6 @@ pub enum ProgressMode {
     Plain,
     /// Nothing printed (the metrics CSV is still written).
     Quiet,
-}
-
-/// Early stopping on the [`Monitor`] metric.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EarlyStoppingConfig {
-    /// Epochs without improvement before training stops.
-    pub patience: usize,
 }
 
 /// Everything a classification run needs besides the model and the data, as one serializable

@@ -93,10 +93,10 @@ impl Learner {
                 "need base_lr > 0 and lr_mult >= 1",
             ));
         }
-        let run_dir = PathBuf::from(&self.config.run_dir);
+        let run_dir = PathBuf::from(&self.config().run_dir);
         let phase = |name: &str| run_dir.join(name).to_string_lossy().into_owned();
         let frozen: LearnerConfig = self
-            .config
+            .config()
             .clone()
             .with_epochs(fine_tune.freeze_epochs)
             .with_lr(fine_tune.base_lr)
@@ -104,16 +104,16 @@ impl Learner {
             .with_schedule(one_cycle(0.99, 25.0))
             .with_run_dir(phase("frozen"));
         let model = freeze_backbone(model, fine_tune.train_bn);
-        let first = Learner::new(frozen, &self.device).fit(model, train.clone(), valid.clone())?;
+        let first = Learner::new(frozen, self.device()).fit(model, train.clone(), valid.clone())?;
         let lr = fine_tune.base_lr / 2.0;
         let unfrozen = self
-            .config
+            .config()
             .clone()
             .with_epochs(fine_tune.epochs)
             .with_lr(lr)
             .with_lr_min(Some(lr / fine_tune.lr_mult))
             .with_schedule(one_cycle(fine_tune.pct_start, fine_tune.div))
             .with_run_dir(phase("unfrozen"));
-        Learner::new(unfrozen, &self.device).fit(unfreeze(first.model), train, valid)
+        Learner::new(unfrozen, self.device()).fit(unfreeze(first.model), train, valid)
     }
 }

@@ -2,7 +2,6 @@
 //! burn-train's event store as a [`MetricLogger`].
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -12,8 +11,9 @@ use burn::train::metric::store::{EpochSummary, MetricsUpdate, Split};
 use burn::train::metric::{MetricDefinition, MetricId, NumericEntry};
 use serde::{Deserialize, Serialize};
 
-use super::config::Monitor;
+use super::monitor::Monitor;
 use crate::schedule::PlateauScheduler;
+use crate::util::write_atomic_text;
 
 /// burn-train's metric names, as registered by the [`Learner`](super::Learner).
 pub(crate) const LOSS: &str = "Loss";
@@ -118,18 +118,15 @@ impl HistoryLogger {
     }
 }
 
-/// Writes `rows` as `metrics.csv` at `path` through a temporary file and a rename.
-pub(crate) fn write_metrics_csv(path: &Path, rows: &[EpochMetrics]) -> std::io::Result<()> {
-    let tmp = path.with_extension("csv.tmp");
-    {
-        let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+/// Writes `rows` as `metrics.csv` at `path` atomically ([`write_atomic_text`]).
+pub(crate) fn write_metrics_csv(path: &Path, rows: &[EpochMetrics]) -> crate::Result<()> {
+    write_atomic_text(path, |f| {
         writeln!(f, "{METRICS_CSV_HEADER}")?;
         for r in rows {
             writeln!(f, "{}", r.csv_row())?;
         }
-        f.flush()?;
-    }
-    std::fs::rename(tmp, path)
+        Ok(())
+    })
 }
 
 impl MetricLogger for HistoryLogger {
@@ -219,14 +216,11 @@ impl MetricLogger for HistoryLogger {
             );
         }
         if let (Some((plateau, monitor)), Split::Valid) = (&self.plateau, &summary.split) {
-            plateau.observe(match monitor {
-                Monitor::ValidLoss => row.loss,
-                Monitor::ValidAccuracy => row.accuracy,
-            });
+            plateau.observe(monitor.value(&row));
         }
         history.push(row);
         if let Err(e) = write_metrics_csv(&self.csv, &history) {
-            log::error!("cannot write {}: {e}", self.csv.display());
+            log::error!("{e}");
         }
     }
 }

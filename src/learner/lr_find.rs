@@ -2,15 +2,16 @@
 
 use burn::data::dataloader::DataLoader;
 use burn::module::Module;
-use burn::optim::GradientsParams;
+use burn::train::TrainStep;
 use serde::{Deserialize, Serialize};
 
+use super::prepare::prepare;
 use super::{Classification, Learner};
-use crate::data::{ClassificationBatcher, ImageDataset, ImageLoader, Normalize};
+use crate::data::ImageDataset;
 use crate::error::{PodiumError, Result};
 use crate::model::ImageClassifier;
 use crate::schedule::{SmoothedLoss, Suggested, Suggestion, lr_find_schedule, suggest};
-use crate::util::{derive_seed, save_png_atomic};
+use crate::util::{save_png_atomic, write_atomic_text};
 
 /// Settings of [`Learner::lr_find`], with fastai's defaults.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -154,19 +155,13 @@ impl LrFinderResult {
     /// # Errors
     /// [`PodiumError::Io`] naming the file.
     pub fn write_csv(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
-        use std::io::Write;
-        let path = path.as_ref();
-        let tmp = path.with_extension("csv.tmp");
-        let write = || -> std::io::Result<()> {
-            let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+        write_atomic_text(path.as_ref(), |f| {
             writeln!(f, "lr,smoothed_loss")?;
             for (lr, loss) in &self.recorded {
                 writeln!(f, "{lr:e},{loss}")?;
             }
-            f.flush()?;
-            std::fs::rename(&tmp, path)
-        };
-        write().map_err(|e| PodiumError::io(path, e))
+            Ok(())
+        })
     }
 }
 
@@ -174,8 +169,9 @@ impl Learner {
     /// fastai's `lr_find`: trains a copy of `model` for up to `num_it` steps with the learning
     /// rate growing exponentially from `start_lr` towards `end_lr`, records the debiased smoothed
     /// loss and stops once it diverges. `model` itself is not changed (the sweep works on a copy
-    /// with its own BatchNorm statistics). Uses the config's loss, optimizer, batch size and
-    /// gradient clipping; batches are plain (no mixing, no sampler).
+    /// with its own BatchNorm statistics). It is [`Learner::fit`]'s training with the rate
+    /// swept: the same [`prepare`](super::prepare()) (loader with augmentation, mixing and
+    /// sampler; the objective), optimizer, gradient clipping and SAM step.
     ///
     /// # Errors
     /// The config's and the data's errors, as [`Learner::fit`]; [`PodiumError::Config`] for an
@@ -187,7 +183,6 @@ impl Learner {
         finder: &LrFinderConfig,
     ) -> Result<LrFinderResult> {
         let cfg = self.config();
-        cfg.validate()?;
         if !(finder.start_lr > 0.0 && finder.end_lr > finder.start_lr) {
             return Err(PodiumError::config(
                 "lr_find.start_lr/end_lr",
@@ -202,29 +197,16 @@ impl Learner {
                 "must be at least 1",
             ));
         }
-        let (train, _) = train.verify(cfg.corrupt_images)?;
-        let normalize = match &cfg.normalize {
-            Some(n) => n.clone(),
-            None => Normalize::estimate(&train, 4096)?,
-        };
-        let objective = cfg.loss.init(&train.class_counts())?;
+        // The sweep trains on the batches fit would train on: the same loader (augmentation,
+        // mixing, sampler), objective, clipping and SAM step.
+        let prepared = prepare(cfg, train.clone(), None)?;
         let device = self.device().clone();
-        let loader =
-            ImageLoader::new(train, ClassificationBatcher::new(normalize), cfg.batch_size)?
-                .shuffle(derive_seed(cfg.seed, &[5]))
-                .drop_last(true)
-                .num_workers(cfg.num_workers)?
-                .with_device(&device.clone().autodiff());
-        if loader.num_batches() == 0 {
-            return Err(PodiumError::config(
-                "batch_size",
-                cfg.batch_size,
-                "larger than the training set",
-            ));
-        }
+        let loader = prepared.train_on(&device.clone().autodiff());
         let mut optim = cfg.optimizer.init()?;
-        let mut wrapped = Classification::new(model.clone(), objective)
+        let sam = cfg.sam.map(|s| s.init()).transpose()?;
+        let mut wrapped = Classification::new(model.clone(), prepared.objective)
             .with_clip_grad(cfg.clip_grad)
+            .with_sam(sam)
             .train()
             .fork(&device.clone().autodiff());
         let lrs = lr_find_schedule(finder.start_lr, finder.end_lr, finder.num_it);
@@ -234,14 +216,13 @@ impl Learner {
             for batch in loader.iter() {
                 let batch = batch.map_err(|e| PodiumError::Training(e.to_string()))?;
                 let lr = lrs[step];
-                let out = wrapped.forward_train(batch);
+                let out = TrainStep::step(&wrapped, batch);
                 let loss = out
+                    .item
                     .loss
-                    .clone()
                     .try_into_vec_as::<f32>()
                     .map_err(|e| PodiumError::Training(e.to_string()))?[0];
-                let grads = GradientsParams::from_grads(out.loss.backward(), &wrapped);
-                wrapped = burn::train::TrainStep::optimize(wrapped, &mut optim, lr.into(), grads);
+                wrapped = TrainStep::optimize(wrapped, &mut optim, lr.into(), out.grads);
                 let diverged = smooth.record(lr, loss);
                 step += 1;
                 if (finder.stop_div && diverged) || step == finder.num_it {

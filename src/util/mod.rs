@@ -1,7 +1,10 @@
-//! Small helpers shared across podium: seed derivation, Gumbel-softmax, convolution sizes.
+//! Small helpers shared across podium: seed derivation, atomic file writes, Gumbel-softmax,
+//! convolution sizes.
 
+mod atomic;
 mod gumbel;
 
+pub use atomic::{write_atomic, write_atomic_text, write_atomic_with};
 pub use gumbel::{conv2d_output_size, gumbel_softmax};
 
 /// Derives an independent 64-bit seed from a run seed and a list of stream ids (for example
@@ -39,11 +42,12 @@ pub(crate) fn save_png_atomic(
 ) -> crate::Result<()> {
     use crate::PodiumError;
     let image = image::RgbImage::from_raw(w, h, buf).expect("sized buffer");
-    let tmp = path.with_extension("png.tmp");
-    image
-        .save_with_format(&tmp, image::ImageFormat::Png)
-        .map_err(|e| PodiumError::format(path, e.to_string()))?;
-    std::fs::rename(&tmp, path).map_err(|e| PodiumError::io(path, e))
+    write_atomic_with(path, |tmp| {
+        image
+            .save_with_format(tmp, image::ImageFormat::Png)
+            .map_err(std::io::Error::other)
+    })
+    .map_err(|e| PodiumError::io(path, e))
 }
 
 fn splitmix64(x: u64) -> u64 {

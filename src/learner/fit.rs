@@ -1,0 +1,84 @@
+//! [`Learner`]: the high level, `fit` as [`prepare`], [`optimization`], [`train`](super::train()) and
+//! [`finish`] in a row.
+
+use burn::tensor::Device;
+
+use super::config::LearnerConfig;
+use super::finish::{DataInfo, finish};
+use super::fitted::Fitted;
+use super::optimization::optimization;
+use super::prepare::{Prepared, prepare};
+use super::training::train as train_run;
+use crate::data::ImageDataset;
+use crate::error::Result;
+use crate::model::ImageClassifier;
+
+/// Trains image classifiers with a [`LearnerConfig`] on one device (see the module docs).
+#[derive(Debug)]
+pub struct Learner {
+    config: LearnerConfig,
+    device: Device,
+}
+
+impl Learner {
+    /// A learner for `config` on `device`. It seeds the device's RNG with `config.seed`, so a
+    /// model initialised after this call starts from the same weights on every run.
+    pub fn new(config: LearnerConfig, device: &Device) -> Self {
+        device.seed(config.seed);
+        Self {
+            config,
+            device: device.clone(),
+        }
+    }
+
+    /// The config.
+    pub fn config(&self) -> &LearnerConfig {
+        &self.config
+    }
+
+    /// The device.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Trains `model` on `train`, validating on `valid` after each epoch, and returns the best
+    /// epoch's model (by [`LearnerConfig::monitor`]) with the metric history.
+    ///
+    /// It is the four mid-level steps in a row, each usable alone in a custom loop:
+    /// [`prepare`] (checks the config, that both datasets are labelled with the same classes and
+    /// that every image decodes ([`LearnerConfig::corrupt_images`]); builds the loaders and the
+    /// objective), [`optimization`] (optimizer and schedule), [`train`](super::train()) (burn-train) and
+    /// [`finish`] (best epoch, `run.json`).
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`](crate::PodiumError::Config) for an invalid config or mismatched datasets; the decoding error of
+    /// a corrupt image under [`CorruptPolicy::Fail`](crate::data::CorruptPolicy::Fail);
+    /// [`PodiumError::Io`](crate::PodiumError::Io) if the run directory cannot be written; [`PodiumError::Training`](crate::PodiumError::Training) if
+    /// training stopped on an error.
+    pub fn fit<M: ImageClassifier>(
+        &self,
+        model: M,
+        train: ImageDataset,
+        valid: ImageDataset,
+    ) -> Result<Fitted<M>> {
+        let prepared = prepare(&self.config, train, Some(valid))?;
+        let optimization = optimization(&self.config, &model, prepared.updates_per_epoch)?;
+        let data = DataInfo::from(&prepared);
+        let Prepared {
+            train,
+            valid,
+            objective,
+            ..
+        } = prepared;
+        let valid = valid.expect("prepare was given validation data");
+        let trained = train_run(
+            &self.config,
+            model,
+            objective,
+            (train, valid),
+            optimization,
+            &self.device,
+        )?;
+        finish(&self.config, trained, data, &self.device)
+    }
+}

@@ -1,0 +1,98 @@
+//! [`optimization`]: the optimizer and the learning-rate schedule of a run, built for a model.
+//!
+//! One call turns [`LearnerConfig::optimizer`], [`LearnerConfig::schedule`],
+//! [`LearnerConfig::lr`] and [`LearnerConfig::lr_min`] into burn's optimizer and scheduler:
+//! discriminative rates over the model's layer groups (fastai's `slice(lr_min, lr)`), one-cycle's
+//! momentum / beta1 curve handed from the schedule to the optimizer (torch's `OneCycleLR`), and
+//! the plateau scheduler that the monitored validation metric drives.
+
+use burn::optim::ModuleOptimizer;
+use burn::optim::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
+
+use super::config::{LearnerConfig, ScheduleConfig};
+use crate::error::{PodiumError, Result};
+use crate::model::{ImageClassifier, even_mults};
+use crate::schedule::{MomentumCell, PlateauScheduler};
+
+/// The optimizer and schedule of a run ([`optimization`]).
+pub struct Optimization {
+    /// The optimizer (burn's type-erased module optimizer).
+    pub optimizer: ModuleOptimizer,
+    /// The learning-rate schedule, stepped once per optimizer update.
+    pub scheduler: ModuleLrScheduler,
+    /// The plateau scheduler of a [`ScheduleConfig::Plateau`] schedule, to be fed the monitored
+    /// validation metric after each epoch (`None` for the other schedules).
+    pub plateau: Option<PlateauScheduler>,
+}
+
+impl std::fmt::Debug for Optimization {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Optimization")
+            .field("plateau", &self.plateau.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds the optimizer and schedule of `config` for `model`, with `updates_per_epoch`
+/// optimizer updates per epoch (see the module docs).
+///
+/// # Errors
+/// [`PodiumError::Config`] naming the key for invalid optimizer or schedule values; `lr_min`
+/// with a plateau schedule or with a model without layer groups.
+pub fn optimization<M: ImageClassifier>(
+    config: &LearnerConfig,
+    model: &M,
+    updates_per_epoch: usize,
+) -> Result<Optimization> {
+    let cfg = config;
+    let plateau = cfg.schedule.plateau(cfg.lr, cfg.monitor)?;
+    // one-cycle's momentum curve reaches the optimizer through a shared cell (torch's OneCycleLR)
+    let cycle_momentum = (matches!(cfg.schedule, ScheduleConfig::OneCycle(_))
+        && cfg.optimizer.cycles_momentum())
+    .then(MomentumCell::new);
+    let scheduler = match (&plateau, cfg.lr_min) {
+        (Some(_), Some(lo)) => {
+            return Err(PodiumError::config(
+                "lr_min",
+                lo,
+                "discriminative learning rates need a fixed schedule, not Plateau",
+            ));
+        }
+        (Some(p), None) => p.clone().into(),
+        (None, None) if cycle_momentum.is_some() => cfg.schedule.build_with_momentum(
+            cfg.lr,
+            cfg.epochs,
+            updates_per_epoch,
+            cycle_momentum.clone().expect("a cell"),
+        )?,
+        (None, None) => cfg.schedule.build(cfg.lr, cfg.epochs, updates_per_epoch)?,
+        (None, Some(lo)) => {
+            let groups = model.layer_groups();
+            if groups.is_empty() {
+                return Err(PodiumError::config(
+                    "lr_min",
+                    lo,
+                    "the model has no layer groups (ImageClassifier::layer_groups)",
+                ));
+            }
+            let lrs = even_mults(lo, cfg.lr, groups.len());
+            cfg.schedule.build_grouped(
+                cfg.lr,
+                cfg.epochs,
+                updates_per_epoch,
+                &groups,
+                &lrs,
+                cycle_momentum.clone(),
+            )?
+        }
+    };
+    let optimizer = match &cycle_momentum {
+        Some(cell) => cfg.optimizer.init_with_momentum(cell.clone())?,
+        None => cfg.optimizer.init()?,
+    };
+    Ok(Optimization {
+        optimizer,
+        scheduler,
+        plateau,
+    })
+}

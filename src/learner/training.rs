@@ -1,0 +1,199 @@
+//! [`train`]: the burn-train wiring of a run.
+//!
+//! Given the pieces [`prepare`](super::prepare()) and [`optimization`](super::optimization())
+//! built, it sets up burn-train's [`SupervisedTraining`]: the [`Classification`] step (loss,
+//! clipping, SAM, EMA), the metrics (loss, accuracy, top-5, learning rate), `metrics.csv` and the
+//! plain or dashboard progress, the checkpoints (last and best-k, written atomically, EMA
+//! weights beside them), early stopping on the [`Monitor`](super::Monitor) metric and the
+//! plateau schedule fed by it; then it trains.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use burn::module::Module;
+use burn::tensor::Device;
+use burn::train::checkpoint::{ComposedCheckpointingStrategy, KeepLastNCheckpoints};
+use burn::train::logger::InMemoryMetricLogger;
+use burn::train::metric::store::{Aggregate, Direction, Split};
+use burn::train::metric::{
+    AccuracyMetric, LearningRateMetric, LossMetric, Metric, TopKAccuracyMetric,
+};
+use burn::train::renderer::MetricsRenderer;
+use burn::train::{MetricEarlyStoppingStrategy, StoppingCondition, SupervisedTraining};
+
+use super::checkpoint::{AtomicFileCheckpointer, EmaCheckpointer, TopKCheckpoints};
+use super::config::{LearnerConfig, ProgressMode};
+use super::fitted::checkpoint_dir;
+use super::history::{EpochMetrics, HistoryLogger};
+use super::optimization::Optimization;
+use super::renderer::QuietRenderer;
+use super::rng::RngStream;
+use super::step::{Classification, EmaCell, EmaHandle};
+use crate::average::ModelEma;
+use crate::data::ImageLoader;
+use crate::error::{PodiumError, Result};
+use crate::loss::Objective;
+use crate::model::ImageClassifier;
+use crate::util::write_atomic;
+
+/// What [`train`] returns: the model after the last epoch and the metric history.
+#[derive(Debug)]
+pub struct Trained<M> {
+    /// The model after the last epoch that ran (the raw weights, not the EMA), without autodiff.
+    pub model: M,
+    /// One row per epoch and split, as in `metrics.csv`.
+    pub history: Vec<EpochMetrics>,
+    /// Whether the run kept an EMA of the weights (its checkpoints are `ema-N.bpk`).
+    pub ema: bool,
+    /// The run directory.
+    pub run_dir: PathBuf,
+}
+
+/// Trains `model` with burn-train for [`LearnerConfig::epochs`] epochs (see the module docs),
+/// writing `config.json`, `metrics.csv` and the checkpoints to [`LearnerConfig::run_dir`].
+///
+/// `objective` is the training loss, `train`/`valid` the loaders (from
+/// [`prepare`](super::prepare())), `optimization` the optimizer and schedule.
+///
+/// # Errors
+/// [`PodiumError::Io`] if the run directory cannot be written; [`PodiumError::Config`] for an
+/// invalid EMA decay; [`PodiumError::Training`] if training stopped on an error.
+pub fn train<M: ImageClassifier>(
+    config: &LearnerConfig,
+    model: M,
+    objective: Objective,
+    loaders: (ImageLoader, ImageLoader),
+    optimization: Optimization,
+    device: &Device,
+) -> Result<Trained<M>> {
+    let cfg = config;
+    let (train_loader, valid_loader) = loaders;
+    let num_classes = objective_classes(&train_loader);
+    let run_dir = PathBuf::from(&cfg.run_dir);
+    std::fs::create_dir_all(checkpoint_dir(&run_dir)).map_err(|e| PodiumError::io(&run_dir, e))?;
+    write_atomic(&run_dir.join("config.json"), cfg.to_string().as_bytes())?;
+    let csv = run_dir.join("metrics.csv");
+    if csv.exists() {
+        std::fs::remove_file(&csv).map_err(|e| PodiumError::io(&csv, e))?;
+    }
+
+    let ema: Option<Arc<dyn EmaHandle>> = match cfg.ema {
+        Some(decay) => Some(Arc::new(EmaCell::new(ModelEma::new(&model, decay)?))),
+        None => None,
+    };
+    let sam = cfg.sam.map(|s| s.init()).transpose()?;
+    let mut wrapped = Classification::new(model, objective)
+        .with_clip_grad(cfg.clip_grad)
+        .with_sam(sam);
+    if let Some(ema) = &ema {
+        wrapped = wrapped.with_ema(ema.clone());
+    }
+    let Optimization {
+        optimizer,
+        scheduler,
+        plateau,
+    } = optimization;
+    // `train()` puts the parameters on autodiff, wherever the model was built.
+    let learner = burn::train::Learner::new(wrapped.train(), optimizer, scheduler);
+
+    let history = Arc::new(Mutex::new(Vec::new()));
+    let interactive = std::io::stdout().is_terminal() && std::env::var_os("CI").is_none();
+    let dashboard = match cfg.progress {
+        ProgressMode::Auto => interactive,
+        ProgressMode::Dashboard => true,
+        ProgressMode::Plain | ProgressMode::Quiet => false,
+    };
+    let print_lines = !dashboard && cfg.progress != ProgressMode::Quiet;
+    let logger = HistoryLogger::new(csv, history.clone(), cfg.epochs, print_lines)
+        .with_top5_fallback(num_classes <= 5)
+        .with_plateau(plateau, cfg.monitor);
+
+    let monitor_is_loss = cfg.monitor.lower_is_better();
+    let direction = if monitor_is_loss {
+        Direction::Lowest
+    } else {
+        Direction::Highest
+    };
+    let metric_name = if monitor_is_loss {
+        LossMetric::new().name()
+    } else {
+        AccuracyMetric::new().name()
+    };
+    let checkpointing = ComposedCheckpointingStrategy::builder()
+        .add(KeepLastNCheckpoints::new(1))
+        .add(TopKCheckpoints::new(
+            cfg.keep_best,
+            &metric_name,
+            monitor_is_loss,
+        ))
+        .build();
+    let ckpt = checkpoint_dir(&run_dir);
+    let checkpointer = |name: &str| {
+        AtomicFileCheckpointer::new(&ckpt, name).map_err(|e| PodiumError::io(&ckpt, e))
+    };
+
+    let mut training =
+        SupervisedTraining::new(&run_dir, Arc::new(train_loader), Arc::new(valid_loader))
+            .num_epochs(cfg.epochs)
+            .with_metric_logger(InMemoryMetricLogger::new())
+            .with_metric_logger(logger)
+            .metrics((LossMetric::new(), AccuracyMetric::new()))
+            .metric_train_numeric(LearningRateMetric::new())
+            .with_checkpointing_strategy(checkpointing)
+            .with_application_logger(None);
+    training = match &ema {
+        Some(ema) => training.with_custom_checkpointers(
+            EmaCheckpointer::new(&ckpt, ema.clone()).map_err(|e| PodiumError::io(&ckpt, e))?,
+            checkpointer("optim")?,
+            checkpointer("scheduler")?,
+        ),
+        None => training.with_custom_checkpointers(
+            checkpointer("model")?,
+            checkpointer("optim")?,
+            checkpointer("scheduler")?,
+        ),
+    };
+    if num_classes > 5 {
+        training = training.metrics((TopKAccuracyMetric::new(5),));
+    }
+    if !dashboard {
+        training = training.renderer(Box::new(QuietRenderer) as Box<dyn MetricsRenderer>);
+    }
+    if let Some(es) = cfg.early_stopping {
+        let condition = StoppingCondition::NoImprovementSince {
+            n_epochs: es.patience,
+        };
+        training = if monitor_is_loss {
+            training.early_stopping(early_stopping(&LossMetric::new(), direction, condition))
+        } else {
+            training.early_stopping(early_stopping(&AccuracyMetric::new(), direction, condition))
+        };
+    }
+
+    // Dropout and any other random op during training draw from this stream.
+    device.seed(RngStream::Device.seed(cfg.seed));
+    let result = training.launch(learner);
+    if let Some(error) = result.error {
+        return Err(PodiumError::Training(error.to_string()));
+    }
+    let history = history.lock().expect("history lock").clone();
+    Ok(Trained {
+        model: result.model.model,
+        history,
+        ema: ema.is_some(),
+        run_dir,
+    })
+}
+
+fn objective_classes(loader: &ImageLoader) -> usize {
+    loader.dataset().num_classes()
+}
+
+fn early_stopping<Me: Metric>(
+    metric: &Me,
+    direction: Direction,
+    condition: StoppingCondition,
+) -> MetricEarlyStoppingStrategy {
+    MetricEarlyStoppingStrategy::new(metric, Aggregate::Mean, direction, Split::Valid, condition)
+}
