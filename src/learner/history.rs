@@ -11,8 +11,6 @@ use burn::train::metric::store::{EpochSummary, MetricsUpdate, Split};
 use burn::train::metric::{MetricDefinition, MetricId, NumericEntry};
 use serde::{Deserialize, Serialize};
 
-use super::monitor::Monitor;
-use crate::schedule::PlateauScheduler;
 use crate::util::write_atomic_text;
 
 /// burn-train's metric names, as registered by the [`Learner`](super::Learner).
@@ -78,8 +76,12 @@ pub(crate) struct HistoryLogger {
     total_epochs: usize,
     print: bool,
     top5_is_top1_or_all: bool,
-    plateau: Option<(PlateauScheduler, Monitor)>,
+    on_valid: Vec<EpochHook>,
 }
+
+/// A function called with each epoch's validation row, once it is complete (the plateau
+/// schedule's driver is one).
+pub(crate) type EpochHook = Box<dyn FnMut(&EpochMetrics) + Send>;
 
 impl HistoryLogger {
     pub(crate) fn new(
@@ -97,17 +99,14 @@ impl HistoryLogger {
             total_epochs,
             print,
             top5_is_top1_or_all: false,
-            plateau: None,
+            on_valid: Vec::new(),
         }
     }
 
-    /// Feeds the monitored validation metric of each epoch to a plateau scheduler.
-    pub(crate) fn with_plateau(
-        mut self,
-        plateau: Option<PlateauScheduler>,
-        monitor: Monitor,
-    ) -> Self {
-        self.plateau = plateau.map(|p| (p, monitor));
+    /// Calls `hook` with each epoch's validation row, after it is complete and before it is
+    /// written.
+    pub(crate) fn on_valid_epoch(mut self, hook: EpochHook) -> Self {
+        self.on_valid.push(hook);
         self
     }
 
@@ -215,8 +214,10 @@ impl MetricLogger for HistoryLogger {
                 row.seconds
             );
         }
-        if let (Some((plateau, monitor)), Split::Valid) = (&self.plateau, &summary.split) {
-            plateau.observe(monitor.value(&row));
+        if summary.split == Split::Valid {
+            for hook in &mut self.on_valid {
+                hook(&row);
+            }
         }
         history.push(row);
         if let Err(e) = write_metrics_csv(&self.csv, &history) {

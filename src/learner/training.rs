@@ -105,9 +105,15 @@ pub fn train<M: ImageClassifier>(
         ProgressMode::Plain | ProgressMode::Quiet => false,
     };
     let print_lines = !dashboard && cfg.progress != ProgressMode::Quiet;
-    let logger = HistoryLogger::new(csv, history.clone(), cfg.epochs, print_lines)
-        .with_top5_fallback(num_classes <= 5)
-        .with_plateau(plateau, cfg.monitor);
+    let mut logger = HistoryLogger::new(csv, history.clone(), cfg.epochs, print_lines)
+        .with_top5_fallback(num_classes <= 5);
+    if let Some(plateau) = plateau {
+        // The plateau schedule follows the monitored validation metric, epoch by epoch.
+        let monitor = cfg.monitor;
+        logger = logger.on_valid_epoch(Box::new(move |row| {
+            plateau.observe(monitor.value(row));
+        }));
+    }
 
     let monitor_is_loss = cfg.monitor.lower_is_better();
     let direction = if monitor_is_loss {
