@@ -33,6 +33,7 @@ pub mod error;
 pub mod infer;
 pub mod learner;
 pub mod loss;
+pub mod metrics;
 pub mod mix;
 pub mod model;
 pub mod optim;

@@ -9,6 +9,7 @@ mod fixtures;
 mod learner;
 mod loader;
 mod losses;
+mod metrics;
 mod mixing;
 mod models;
 mod optimizers;
