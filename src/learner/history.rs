@@ -13,7 +13,7 @@ use burn::train::metric::{MetricDefinition, MetricId, NumericEntry};
 use serde::{Deserialize, Serialize};
 
 use super::config::Monitor;
-use crate::schedule::PlateauScheduler;
+use crate::schedule::PlateauDriver;
 
 /// burn-train's metric names, as registered by the [`Learner`](super::Learner).
 pub(crate) const LOSS: &str = "Loss";
@@ -78,7 +78,7 @@ pub(crate) struct HistoryLogger {
     total_epochs: usize,
     print: bool,
     top5_is_top1_or_all: bool,
-    plateau: Option<(PlateauScheduler, Monitor)>,
+    plateau: Option<(PlateauDriver, Monitor)>,
 }
 
 impl HistoryLogger {
@@ -101,12 +101,8 @@ impl HistoryLogger {
         }
     }
 
-    /// Feeds the monitored validation metric of each epoch to a plateau scheduler.
-    pub(crate) fn with_plateau(
-        mut self,
-        plateau: Option<PlateauScheduler>,
-        monitor: Monitor,
-    ) -> Self {
+    /// Feeds the monitored validation metric of each epoch to a plateau schedule's driver.
+    pub(crate) fn with_plateau(mut self, plateau: Option<PlateauDriver>, monitor: Monitor) -> Self {
         self.plateau = plateau.map(|p| (p, monitor));
         self
     }
@@ -219,10 +215,13 @@ impl MetricLogger for HistoryLogger {
             );
         }
         if let (Some((plateau, monitor)), Split::Valid) = (&self.plateau, &summary.split) {
-            plateau.observe(match monitor {
-                Monitor::ValidLoss => row.loss,
-                Monitor::ValidAccuracy => row.accuracy,
-            });
+            plateau.observe(
+                row.epoch,
+                match monitor {
+                    Monitor::ValidLoss => row.loss,
+                    Monitor::ValidAccuracy => row.accuracy,
+                },
+            );
         }
         history.push(row);
         if let Err(e) = write_metrics_csv(&self.csv, &history) {

@@ -222,7 +222,7 @@ impl Learner {
                 "larger than the training set",
             ));
         }
-        let mut optim = cfg.optimizer.init()?;
+        let mut optim = cfg.optimizer.init(None)?;
         let mut wrapped = Classification::new(model.clone(), objective)
             .with_clip_grad(cfg.clip_grad)
             .train()

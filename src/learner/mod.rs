@@ -29,10 +29,7 @@ mod renderer;
 mod step;
 
 pub use checkpoint::{AtomicFileCheckpointer, EmaCheckpointer, TopKCheckpoints};
-pub use config::{
-    ClipGrad, EarlyStoppingConfig, LearnerConfig, Monitor, OptimizerConfig, ProgressMode,
-    SamConfig, ScheduleConfig,
-};
+pub use config::{EarlyStoppingConfig, LearnerConfig, Monitor, ProgressMode};
 pub use fine_tune::FineTuneConfig;
 pub use history::{EpochMetrics, METRICS_CSV_HEADER};
 pub use lr_find::{LrFinderConfig, LrFinderResult};
@@ -61,7 +58,8 @@ use crate::data::{ClassificationBatcher, ImageDataset, ImageLoader, Normalize};
 use crate::error::{PodiumError, Result};
 use crate::infer::{EvalReport, Predictions, evaluate, predict};
 use crate::model::{ImageClassifier, even_mults};
-use crate::schedule::MomentumCell;
+use crate::optim::HyperParams;
+use crate::schedule::ScheduleContext;
 use crate::util::derive_seed;
 use history::HistoryLogger;
 
@@ -397,12 +395,12 @@ impl Learner {
             ImageLoader::new(valid, batcher, cfg.batch_size)?.num_workers(cfg.num_workers)?;
 
         let updates_per_epoch = train_loader.num_batches();
-        let plateau = cfg.schedule.plateau(cfg.lr, cfg.monitor)?;
-        // one-cycle's momentum curve reaches SGD through a shared cell (torch's OneCycleLR)
-        let cycle_momentum = (matches!(cfg.schedule, ScheduleConfig::OneCycle(_))
-            && cfg.optimizer.cycles_momentum())
-        .then(MomentumCell::new);
-        let scheduler = match (&plateau, cfg.lr_min) {
+        let plateau = cfg.schedule.plateau(cfg.lr, cfg.monitor.plateau_mode())?;
+        // one-cycle's momentum curve reaches the optimizer through a shared handle (torch's
+        // OneCycleLR)
+        let hyper = (cfg.schedule.cycles_momentum() && cfg.optimizer.cycles_momentum())
+            .then(HyperParams::new);
+        let groups = match (&plateau, cfg.lr_min) {
             (Some(_), Some(lo)) => {
                 return Err(PodiumError::config(
                     "lr_min",
@@ -410,14 +408,6 @@ impl Learner {
                     "discriminative learning rates need a fixed schedule, not Plateau",
                 ));
             }
-            (Some(p), None) => p.clone().into(),
-            (None, None) if cycle_momentum.is_some() => cfg.schedule.build_with_momentum(
-                cfg.lr,
-                cfg.epochs,
-                updates_per_epoch,
-                cycle_momentum.clone().expect("a cell"),
-            )?,
-            (None, None) => cfg.schedule.build(cfg.lr, cfg.epochs, updates_per_epoch)?,
             (None, Some(lo)) => {
                 let groups = model.layer_groups();
                 if groups.is_empty() {
@@ -427,17 +417,20 @@ impl Learner {
                         "the model has no layer groups (ImageClassifier::layer_groups)",
                     ));
                 }
-                let lrs = even_mults(lo, cfg.lr, groups.len());
-                cfg.schedule.build_grouped(
-                    cfg.lr,
-                    cfg.epochs,
-                    updates_per_epoch,
-                    &groups,
-                    &lrs,
-                    cycle_momentum.clone(),
-                )?
+                groups
             }
+            (_, None) => Vec::new(),
         };
+        let group_lrs = match cfg.lr_min {
+            Some(lo) => even_mults(lo, cfg.lr, groups.len()),
+            None => Vec::new(),
+        };
+        let scheduler = cfg.schedule.init(
+            &ScheduleContext::new(cfg.lr, cfg.epochs, updates_per_epoch)
+                .with_groups(&groups, group_lrs)
+                .with_hyper_params(hyper.clone())
+                .with_plateau(plateau.clone()),
+        )?;
         let ema: Option<Arc<dyn EmaHandle>> = match cfg.ema {
             Some(decay) => Some(Arc::new(EmaCell::new(ModelEma::new(&model, decay)?))),
             None => None,
@@ -452,10 +445,7 @@ impl Learner {
         let learner = burn::train::Learner::new(
             // `train()` puts the parameters on autodiff, wherever the model was built.
             wrapped.train(),
-            match &cycle_momentum {
-                Some(cell) => cfg.optimizer.init_with_momentum(cell.clone())?,
-                None => cfg.optimizer.init()?,
-            },
+            cfg.optimizer.init(hyper.as_ref())?,
             scheduler,
         );
 
