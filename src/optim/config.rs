@@ -221,7 +221,7 @@ impl OptimizerConfig {
     /// [`PodiumError::Config`] naming the key under `optimizer.` (`optimizer.beta1`,
     /// `optimizer.lookahead.k`, `optimizer.base.eps`, ...) for a value out of its range.
     pub fn init(&self, hyper: Option<&HyperParams>) -> Result<ModuleOptimizer> {
-        self.into_sink(Plain, hyper)
+        self.typed_into(Plain, hyper)
             .map_err(|e| e.in_section("optimizer"))
     }
 
@@ -250,7 +250,7 @@ impl OptimizerConfig {
 
     /// Builds the typed optimizer and hands it to `sink` (plain, or wrapped in a Lookahead);
     /// `hyper` goes to the optimizers that read it. Errors carry the key within this config.
-    fn into_sink<S: Sink>(&self, sink: S, hyper: Option<&HyperParams>) -> Result<ModuleOptimizer> {
+    fn typed_into<S: Sink>(&self, sink: S, hyper: Option<&HyperParams>) -> Result<ModuleOptimizer> {
         match self {
             Self::Sgd(c) => sink.take(reading(c.init()?, hyper)),
             Self::Adam(c) => match hyper {
@@ -275,7 +275,7 @@ impl OptimizerConfig {
                 lookahead
                     .validate()
                     .map_err(|e| e.in_section("lookahead"))?;
-                base.into_sink(InLookahead(lookahead), hyper)
+                base.typed_into(InLookahead(lookahead), hyper)
                     .map_err(|e| e.in_section("base"))
             }
         }
