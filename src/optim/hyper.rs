@@ -38,7 +38,7 @@ struct Slots {
 /// values).
 ///
 /// Today it carries one value, the momentum of torch's `OneCycleLR` (Smith and Topin 2019):
-/// a [`ScheduleRunner`](crate::schedule::ScheduleRunner) running a one-cycle schedule
+/// a schedule runner (`schedule::ScheduleRunner`) running a one-cycle schedule
 /// writes each step's value, [`TorchSgd`](super::TorchSgd) reads it as its momentum and the Adam
 /// family ([`TorchAdam`](super::TorchAdam), [`RAdam`](super::RAdam), [`NAdam`](super::NAdam),
 /// [`Adamax`](super::Adamax), [`AdaBelief`](super::AdaBelief), [`Lamb`](super::Lamb)) as beta1,
@@ -48,7 +48,7 @@ struct Slots {
 /// Build the optimizer with it through
 /// [`OptimizerConfig::init`](super::OptimizerConfig::init) (or [`WithHyperParams`] on a typed
 /// optimizer) and hand the same handle to the schedule
-/// ([`ScheduleContext::with_hyper_params`](crate::schedule::ScheduleContext::with_hyper_params)).
+/// (`schedule::ScheduleContext::with_hyper_params`; `optim` does not depend on `schedule`).
 #[derive(Clone, Debug, Default)]
 pub struct HyperParams(Arc<Slots>);
 
