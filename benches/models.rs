@@ -15,8 +15,9 @@ use burn::tensor::{Device, Distribution, Int, Tensor};
 use burn::train::TrainStep;
 use burn_podium::average::{EmaDecay, ModelEma};
 use burn_podium::data::ClassificationBatch;
-use burn_podium::learner::{Classification, OptimizerConfig};
+use burn_podium::learner::Classification;
 use burn_podium::model::{EfficientNetConfig, ImageClassifier, ResNetConfig};
+use burn_podium::optim::SgdConfig;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 const BATCH: usize = 32;
@@ -55,7 +56,11 @@ fn training(c: &mut Criterion) {
         indices: (0..BATCH).collect(),
         mix: None,
     };
-    let mut optim: ModuleOptimizer = OptimizerConfig::sgd().init().expect("sgd");
+    let mut optim: ModuleOptimizer = SgdConfig::new()
+        .with_momentum(0.9)
+        .init()
+        .expect("sgd")
+        .into();
     let mut group = c.benchmark_group("train_step_resnet18_224_b32");
     group
         .sample_size(10)

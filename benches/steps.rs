@@ -11,9 +11,9 @@ use burn::tensor::{Device, Distribution, Int, Tensor};
 use burn::train::TrainStep;
 use burn_podium::average::{EmaDecay, ModelEma};
 use burn_podium::data::ClassificationBatch;
-use burn_podium::learner::{Classification, OptimizerConfig};
+use burn_podium::learner::Classification;
 use burn_podium::model::SimpleCnnConfig;
-use burn_podium::optim::Sam;
+use burn_podium::optim::{SamConfig, SgdConfig};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn batch(device: &Device) -> ClassificationBatch {
@@ -32,7 +32,11 @@ fn steps(c: &mut Criterion) {
         .train()
         .fork(&ad);
     let b = batch(&ad);
-    let mut optim: ModuleOptimizer = OptimizerConfig::sgd().init().expect("sgd");
+    let mut optim: ModuleOptimizer = SgdConfig::new()
+        .with_momentum(0.9)
+        .init()
+        .expect("sgd")
+        .into();
     let mut group = c.benchmark_group("train_step_simplecnn_b64_32px");
     group.sample_size(20);
     group.bench_function("plain", |bench| {
@@ -41,7 +45,7 @@ fn steps(c: &mut Criterion) {
             std::hint::black_box(model.clone().optimize(&mut optim, 0.01.into(), out.grads))
         })
     });
-    let sam = Sam::new(0.05, false).expect("sam");
+    let sam = SamConfig::new().init().expect("sam");
     group.bench_function("sam", |bench| {
         bench.iter(|| {
             let first = model.forward_train(b.clone());

@@ -7,9 +7,10 @@
 //! ```
 
 use burn_podium::average::EmaDecay;
-use burn_podium::learner::{LrFinderConfig, SamConfig};
+use burn_podium::learner::LrFinderConfig;
+use burn_podium::optim::SamConfig;
 use burn_podium::prelude::*;
-use burn_podium::schedule::{OneCycle, Suggestion};
+use burn_podium::schedule::{OneCycleConfig, Suggestion};
 
 fn main() -> burn_podium::Result<()> {
     let device = default_device();
@@ -47,11 +48,8 @@ fn main() -> burn_podium::Result<()> {
     // 2. One-cycle at the valley rate (x10 for the peak, fastai's habit), SAM, and an EMA.
     let config = base()
         .with_lr(valley.lr * 10.0)
-        .with_schedule(ScheduleConfig::OneCycle(OneCycle::new(0.0, 0)))
-        .with_sam(Some(SamConfig {
-            rho: 0.05,
-            adaptive: false,
-        }))
+        .with_schedule(ScheduleConfig::OneCycle(OneCycleConfig::new()))
+        .with_sam(Some(SamConfig::new().with_rho(0.05)))
         .with_ema(Some(EmaDecay::v3(0.99)))
         .with_run_dir("runs/optim_tour/one_cycle_sam_ema".into());
     let learner = Learner::new(config, &device);

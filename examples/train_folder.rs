@@ -14,6 +14,7 @@ use std::path::PathBuf;
 
 use burn_podium::data::{ColorMode, CorruptPolicy, DecodeOptions};
 use burn_podium::prelude::*;
+use burn_podium::schedule::WarmupCosineConfig;
 use clap::Parser;
 
 /// Train an image classifier on a folder or CSV of images.
@@ -154,10 +155,9 @@ fn run(args: Args) -> burn_podium::Result<()> {
                 .with_label_smoothing(args.label_smoothing as f64)
         }))
         .with_augment(augment)
-        .with_schedule(ScheduleConfig::Cosine {
-            warmup_epochs: 1.min(args.epochs - 1),
-            min_lr: 0.0,
-        })
+        .with_schedule(ScheduleConfig::Cosine(
+            WarmupCosineConfig::new().with_warmup_epochs(1.min(args.epochs - 1)),
+        ))
         .with_early_stopping(
             args.patience
                 .map(|patience| EarlyStoppingConfig { patience }),

@@ -11,7 +11,7 @@ pub use crate::error::{PodiumError, Result};
 pub use crate::infer::{EvalReport, Predictions, evaluate, predict};
 pub use crate::learner::{
     Classification, EarlyStoppingConfig, EpochMetrics, FineTuneConfig, Fitted, Learner,
-    LearnerConfig, Monitor, OptimizerConfig, ProgressMode, ScheduleConfig, load_checkpoint,
+    LearnerConfig, Monitor, ProgressMode, load_checkpoint,
 };
 pub use crate::loss::LossConfig;
 pub use crate::mix::{MixMode, MixupConfig};
@@ -19,5 +19,7 @@ pub use crate::model::{
     EfficientNet, EfficientNetConfig, GlobalPool, ImageClassifier, ResNet, ResNetConfig, SimpleCnn,
     SimpleCnnConfig,
 };
+pub use crate::optim::OptimizerConfig;
 pub use crate::sample::SamplerConfig;
+pub use crate::schedule::ScheduleConfig;
 pub use burn::tensor::Device;

@@ -4,11 +4,11 @@
 use burn::config::Config;
 use std::path::PathBuf;
 
-use super::{Fitted, Learner, LearnerConfig, ScheduleConfig};
+use super::{Fitted, Learner, LearnerConfig};
 use crate::data::ImageDataset;
 use crate::error::{PodiumError, Result};
 use crate::model::{ImageClassifier, freeze_backbone, unfreeze};
-use crate::schedule::OneCycle;
+use crate::schedule::{OneCycleConfig, ScheduleConfig};
 
 /// fastai's `Learner.fine_tune(epochs, base_lr, freeze_epochs, lr_mult, pct_start, div)`.
 #[derive(Config, Debug)]
@@ -44,13 +44,13 @@ pub struct FineTuneConfig {
 const DIV_FINAL: f64 = 1e5;
 
 fn one_cycle(pct_start: f64, div: f64) -> ScheduleConfig {
-    // max_lr and total_steps are placeholders: the Learner sets both from its run
-    let mut c = OneCycle::new(1.0, 100);
-    c.pct_start = pct_start;
-    c.div_factor = div;
-    // torch's final_div_factor divides the starting rate; fastai's div_final the peak
-    c.final_div_factor = DIV_FINAL / div;
-    ScheduleConfig::OneCycle(c)
+    ScheduleConfig::OneCycle(
+        OneCycleConfig::new()
+            .with_pct_start(pct_start)
+            .with_div_factor(div)
+            // torch's final_div_factor divides the starting rate; fastai's div_final the peak
+            .with_final_div_factor(DIV_FINAL / div),
+    )
 }
 
 impl Learner {

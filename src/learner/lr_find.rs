@@ -202,7 +202,7 @@ impl Learner {
         let prepared = prepare(cfg, train.clone(), None)?;
         let device = self.device().clone();
         let loader = prepared.train_on(&device.clone().autodiff());
-        let mut optim = cfg.optimizer.init()?;
+        let mut optim = cfg.optimizer.init(None)?;
         let sam = cfg.sam.map(|s| s.init()).transpose()?;
         let mut wrapped = Classification::new(model.clone(), prepared.objective)
             .with_clip_grad(cfg.clip_grad)

@@ -48,9 +48,7 @@ mod step;
 mod training;
 
 pub use checkpoint::{AtomicFileCheckpointer, EmaCheckpointer, TopKCheckpoints};
-pub use config::{
-    ClipGrad, LearnerConfig, OptimizerConfig, ProgressMode, SamConfig, ScheduleConfig,
-};
+pub use config::{LearnerConfig, ProgressMode};
 pub use fine_tune::FineTuneConfig;
 pub use finish::{DataInfo, finish};
 pub use fit::Learner;

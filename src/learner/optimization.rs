@@ -9,10 +9,11 @@
 use burn::optim::ModuleOptimizer;
 use burn::optim::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
 
-use super::config::{LearnerConfig, ScheduleConfig};
+use super::config::LearnerConfig;
 use crate::error::{PodiumError, Result};
 use crate::model::{ImageClassifier, even_mults};
-use crate::schedule::{MomentumCell, PlateauScheduler};
+use crate::optim::HyperParams;
+use crate::schedule::{PlateauDriver, ScheduleContext};
 
 /// The optimizer and schedule of a run ([`optimization`]).
 pub struct Optimization {
@@ -20,9 +21,10 @@ pub struct Optimization {
     pub optimizer: ModuleOptimizer,
     /// The learning-rate schedule, stepped once per optimizer update.
     pub scheduler: ModuleLrScheduler,
-    /// The plateau scheduler of a [`ScheduleConfig::Plateau`] schedule, to be fed the monitored
-    /// validation metric after each epoch (`None` for the other schedules).
-    pub plateau: Option<PlateauScheduler>,
+    /// The driver of a [`ScheduleConfig::Plateau`](crate::schedule::ScheduleConfig::Plateau)
+    /// schedule, to be fed the monitored validation metric after each epoch (`None` for the
+    /// other schedules).
+    pub plateau: Option<PlateauDriver>,
 }
 
 impl std::fmt::Debug for Optimization {
@@ -45,12 +47,12 @@ pub fn optimization<M: ImageClassifier>(
     updates_per_epoch: usize,
 ) -> Result<Optimization> {
     let cfg = config;
-    let plateau = cfg.schedule.plateau(cfg.lr, cfg.monitor)?;
-    // one-cycle's momentum curve reaches the optimizer through a shared cell (torch's OneCycleLR)
-    let cycle_momentum = (matches!(cfg.schedule, ScheduleConfig::OneCycle(_))
-        && cfg.optimizer.cycles_momentum())
-    .then(MomentumCell::new);
-    let scheduler = match (&plateau, cfg.lr_min) {
+    let plateau = cfg.schedule.plateau(cfg.lr, cfg.monitor.plateau_mode())?;
+    // one-cycle's momentum curve reaches the optimizer through a shared handle (torch's
+    // OneCycleLR)
+    let hyper =
+        (cfg.schedule.cycles_momentum() && cfg.optimizer.cycles_momentum()).then(HyperParams::new);
+    let groups = match (&plateau, cfg.lr_min) {
         (Some(_), Some(lo)) => {
             return Err(PodiumError::config(
                 "lr_min",
@@ -58,14 +60,6 @@ pub fn optimization<M: ImageClassifier>(
                 "discriminative learning rates need a fixed schedule, not Plateau",
             ));
         }
-        (Some(p), None) => p.clone().into(),
-        (None, None) if cycle_momentum.is_some() => cfg.schedule.build_with_momentum(
-            cfg.lr,
-            cfg.epochs,
-            updates_per_epoch,
-            cycle_momentum.clone().expect("a cell"),
-        )?,
-        (None, None) => cfg.schedule.build(cfg.lr, cfg.epochs, updates_per_epoch)?,
         (None, Some(lo)) => {
             let groups = model.layer_groups();
             if groups.is_empty() {
@@ -75,21 +69,21 @@ pub fn optimization<M: ImageClassifier>(
                     "the model has no layer groups (ImageClassifier::layer_groups)",
                 ));
             }
-            let lrs = even_mults(lo, cfg.lr, groups.len());
-            cfg.schedule.build_grouped(
-                cfg.lr,
-                cfg.epochs,
-                updates_per_epoch,
-                &groups,
-                &lrs,
-                cycle_momentum.clone(),
-            )?
+            groups
         }
+        (_, None) => Vec::new(),
     };
-    let optimizer = match &cycle_momentum {
-        Some(cell) => cfg.optimizer.init_with_momentum(cell.clone())?,
-        None => cfg.optimizer.init()?,
+    let group_lrs = match cfg.lr_min {
+        Some(lo) => even_mults(lo, cfg.lr, groups.len()),
+        None => Vec::new(),
     };
+    let scheduler = cfg.schedule.init(
+        &ScheduleContext::new(cfg.lr, cfg.epochs, updates_per_epoch)
+            .with_groups(&groups, group_lrs)
+            .with_hyper_params(hyper.clone())
+            .with_plateau(plateau.clone()),
+    )?;
+    let optimizer = cfg.optimizer.init(hyper.as_ref())?;
     Ok(Optimization {
         optimizer,
         scheduler,

@@ -13,12 +13,11 @@ use burn::store::ModuleRecord;
 use burn::optim::lr_scheduler::module_lr_scheduler::ModuleLearningRate;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 
-use super::config::ClipGrad;
 use crate::average::ModelEma;
 use crate::data::ClassificationBatch;
 use crate::loss::{CrossEntropyLossConfig, LossConfig, Objective};
 use crate::model::ImageClassifier;
-use crate::optim::{Sam, clip_grad_norm, clip_grad_value};
+use crate::optim::{ClipGrad, Sam, clip_grad_norm, clip_grad_value};
 
 /// A classifier with its training objective (a [`LossConfig`] built for the training data).
 ///

@@ -111,7 +111,7 @@ pub fn train<M: ImageClassifier>(
         // The plateau schedule follows the monitored validation metric, epoch by epoch.
         let monitor = cfg.monitor;
         logger = logger.on_valid_epoch(Box::new(move |row| {
-            plateau.observe(monitor.value(row));
+            plateau.observe(row.epoch, monitor.value(row));
         }));
     }
 

@@ -1,18 +1,68 @@
 //! AdaBelief (Zhuang et al. 2020, "AdaBelief Optimizer: Adapting Stepsizes by the Belief in
-//! Observed Gradients"), as `timm.optim.AdaBelief` (single-tensor path).
+//! Observed Gradients"), as `timm.optim.AdaBelief` (single-tensor path): [`AdaBeliefConfig`] and
+//! [`AdaBelief`].
 
+use burn::config::Config;
 use burn::optim::{LearningRate, Optimizer};
 use burn::tensor::{Device, Tensor};
 
 use super::{AdamHparams, decay};
 use crate::error::Result;
 
+/// Configuration of [`AdaBelief`], with timm's defaults (`timm.optim.AdaBelief(params, lr=1e-3,
+/// betas=(0.9, 0.999), eps=1e-16, weight_decay=0, amsgrad=False, decoupled_decay=True,
+/// fixed_decay=False, rectify=True, degenerated_to_sgd=True)`; AMSGrad and fixed decay are not
+/// implemented). timm's names: `adabelief` is this with `rectify = false`, `radabelief` with
+/// `rectify = true`.
+#[derive(Config, Debug, PartialEq)]
+pub struct AdaBeliefConfig {
+    /// First-moment decay in `[0, 1)`. Default 0.9.
+    #[config(default = 0.9)]
+    pub beta1: f64,
+    /// Belief (second-moment) decay in `[0, 1)`. Default 0.999.
+    #[config(default = 0.999)]
+    pub beta2: f64,
+    /// Denominator term, also added to the belief each step, `>= 0`. Default `1e-16`.
+    #[config(default = 1e-16)]
+    pub eps: f64,
+    /// Weight decay, `>= 0`. Default 0.
+    #[config(default = 0.0)]
+    pub weight_decay: f64,
+    /// Decoupled decay `p *= 1 - lr wd` (true) or L2 on the gradient. Default true.
+    #[config(default = true)]
+    pub decoupled_decay: bool,
+    /// RAdam's rectification (RAdaBelief). Default true (timm's class default).
+    #[config(default = true)]
+    pub rectify: bool,
+    /// With rectification, an SGD-with-momentum step while the variance is intractable
+    /// (`N_sma < 5`); no step otherwise. Default true.
+    #[config(default = true)]
+    pub degenerated_to_sgd: bool,
+}
+
+impl AdaBeliefConfig {
+    /// Checks the values and builds the optimizer.
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`](crate::PodiumError::Config) (`beta1`, `beta2`, `eps`,
+    /// `weight_decay`) for betas outside `[0, 1)` or negative values.
+    pub fn init(&self) -> Result<AdaBelief> {
+        Ok(AdaBelief {
+            hp: AdamHparams::new(self.beta1, self.beta2, self.eps, self.weight_decay)?,
+            decoupled_decay: self.decoupled_decay,
+            rectify: self.rectify,
+            degenerated_to_sgd: self.degenerated_to_sgd,
+        })
+    }
+}
+
 /// `timm.optim.AdaBelief`: decoupled decay `p *= 1 - lr wd` (or L2 on the gradient);
 /// `m = b1 m + (1 - b1) g`, `s = b2 s + (1 - b2)(g - m)^2 + eps` (eps added to the state, as
 /// timm does in place). Without rectification
 /// `p -= lr / (1 - b1^t) m / (sqrt(s) / sqrt(1 - b2^t) + eps)`; with it (RAdaBelief), RAdam's
 /// rectified step `p -= lr step_size m / (sqrt(s) + eps)` when `N_sma >= 5`, else (with
-/// `degenerated_to_sgd`) `p -= lr m / (1 - b1^t)`.
+/// `degenerated_to_sgd`) `p -= lr m / (1 - b1^t)`. Built by [`AdaBeliefConfig::init`]; reads
+/// beta1 from a [`HyperParams`](super::HyperParams) handle when given one.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AdaBelief {
     pub(crate) hp: AdamHparams,
@@ -20,6 +70,8 @@ pub struct AdaBelief {
     rectify: bool,
     degenerated_to_sgd: bool,
 }
+
+super::adam_hyper_params!(AdaBelief);
 
 /// Moments and step count of [`AdaBelief`].
 #[derive(Clone)]
@@ -30,45 +82,6 @@ pub struct AdaBeliefState<const D: usize> {
     pub s: Tensor<D>,
     /// Steps taken.
     pub t: usize,
-}
-
-impl AdaBelief {
-    /// AdaBelief with timm's defaults: betas `(0.9, 0.999)`, eps `1e-16`, no weight decay,
-    /// decoupled decay, no rectification (`rectify = true` gives timm's `radabelief`).
-    pub fn timm_default(rectify: bool) -> Self {
-        Self {
-            hp: AdamHparams {
-                eps: 1e-16,
-                ..AdamHparams::TORCH_DEFAULT
-            },
-            decoupled_decay: true,
-            rectify,
-            degenerated_to_sgd: true,
-        }
-    }
-
-    /// AdaBelief with the given hyperparameters.
-    ///
-    /// # Errors
-    /// [`PodiumError::Config`](crate::PodiumError::Config) for betas outside `[0, 1)` or negative
-    /// values.
-    pub fn new(
-        beta1: f64,
-        beta2: f64,
-        eps: f64,
-        weight_decay: f64,
-        decoupled_decay: bool,
-        rectify: bool,
-        degenerated_to_sgd: bool,
-    ) -> Result<Self> {
-        let hp = AdamHparams::new(beta1, beta2, eps, weight_decay)?;
-        Ok(Self {
-            hp,
-            decoupled_decay,
-            rectify,
-            degenerated_to_sgd,
-        })
-    }
 }
 
 impl Optimizer for AdaBelief {

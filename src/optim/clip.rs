@@ -1,5 +1,6 @@
 //! Gradient clipping with `torch.nn.utils` semantics: by the global norm over all parameters
-//! (`clip_grad_norm_`; burn's own clipping works per tensor) and by value (`clip_grad_value_`).
+//! (`clip_grad_norm_`; burn's own clipping works per tensor) and by value (`clip_grad_value_`), and
+//! [`ClipGrad`], the setting that picks one.
 
 use burn::module::{Module, ModuleVisitor, Param, ParamId};
 use burn::optim::GradientsParams;
@@ -18,6 +19,39 @@ pub enum GradNorm {
     L2,
     /// Largest absolute value.
     Inf,
+}
+
+/// Gradient clipping before each optimizer step, with torch's semantics (the Learner's
+/// `clip_grad`; [`clip_grad_norm`] and [`clip_grad_value`] in a custom loop). In a recipe:
+/// `{"Norm": {"max_norm": 1.0, "norm": "L2"}}` or `{"Value": {"clip": 0.5}}`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ClipGrad {
+    /// `torch.nn.utils.clip_grad_norm_(parameters, max_norm, norm_type=2.0)`: one global norm
+    /// over all gradients.
+    Norm {
+        /// The largest norm allowed, `> 0`.
+        max_norm: f64,
+        /// The norm (torch's default L2).
+        norm: GradNorm,
+    },
+    /// `torch.nn.utils.clip_grad_value_(parameters, clip_value)`.
+    Value {
+        /// Each gradient value is clamped to `[-clip, clip]`; `>= 0`.
+        clip: f64,
+    },
+}
+
+impl ClipGrad {
+    /// Checks the value.
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`] (`max_norm`, `clip`) for a non-positive norm or a negative clip.
+    pub fn validate(&self) -> Result<()> {
+        match *self {
+            ClipGrad::Norm { max_norm, .. } => check_max_norm(max_norm),
+            ClipGrad::Value { clip } => check_clip("clip", clip),
+        }
+    }
 }
 
 fn norm_of(t: &Tensor<1>, norm: GradNorm) -> f64 {
@@ -40,6 +74,13 @@ fn combine(norms: &[f64], norm: GradNorm) -> f64 {
 fn check_max_norm(max_norm: f64) -> Result<()> {
     if max_norm.is_nan() || max_norm <= 0.0 {
         return Err(PodiumError::config("max_norm", max_norm, "must be > 0"));
+    }
+    Ok(())
+}
+
+fn check_clip(key: &str, clip: f64) -> Result<()> {
+    if clip.is_nan() || clip < 0.0 {
+        return Err(PodiumError::config(key, clip, "must be >= 0"));
     }
     Ok(())
 }
@@ -67,9 +108,7 @@ pub fn clip_grad_norm_tensors(
 /// # Errors
 /// [`PodiumError::Config`] for a negative clip value.
 pub fn clip_grad_value_tensors(grads: Vec<Tensor<1>>, clip: f64) -> Result<Vec<Tensor<1>>> {
-    if clip.is_nan() || clip < 0.0 {
-        return Err(PodiumError::config("clip_value", clip, "must be >= 0"));
-    }
+    check_clip("clip_value", clip)?;
     Ok(grads.into_iter().map(|g| g.clamp(-clip, clip)).collect())
 }
 
@@ -130,9 +169,7 @@ pub fn clip_grad_value<M: Module>(
     grads: &mut GradientsParams,
     clip: f64,
 ) -> Result<()> {
-    if clip.is_nan() || clip < 0.0 {
-        return Err(PodiumError::config("clip_value", clip, "must be >= 0"));
-    }
+    check_clip("clip_value", clip)?;
     for_each_grad(module, grads, &mut |_, g| g.clamp(-clip, clip));
     Ok(())
 }

@@ -1,52 +1,74 @@
 //! Lookahead (Zhang et al. 2019, "Lookahead Optimizer: k steps forward, 1 step back") over any
-//! optimizer, with timm's behaviour or the paper's initialisation.
+//! optimizer, with timm's behaviour or the paper's initialisation: [`LookaheadConfig`] and
+//! [`Lookahead`].
 
+use burn::config::Config;
 use burn::optim::{LearningRate, Optimizer, RecordState, StateSink, StateSource};
 use burn::tensor::{Device, Tensor};
 
 use crate::error::{PodiumError, Result};
 
+/// Configuration of [`Lookahead`], with timm's defaults (`timm.optim.Lookahead(base_optimizer,
+/// alpha=0.5, k=6)`; timm's `lookahead_<name>` wraps the named optimizer in it).
+#[derive(Config, Debug, PartialEq)]
+pub struct LookaheadConfig {
+    /// Slow-weight step, in `[0, 1]`. Default 0.5.
+    #[config(default = 0.5)]
+    pub alpha: f64,
+    /// Sync period in steps, at least 1. Default 6.
+    #[config(default = 6)]
+    pub k: usize,
+    /// Start the slow weights at the initial weights, as the paper does (timm creates them at the
+    /// first sync as a copy of the fast ones). Default false.
+    #[config(default = false)]
+    pub paper_init: bool,
+}
+
+impl LookaheadConfig {
+    /// Checks the values.
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`] (`alpha`, `k`) for `alpha` outside `[0, 1]` or `k = 0`.
+    pub fn validate(&self) -> Result<()> {
+        if !(0.0..=1.0).contains(&self.alpha) {
+            return Err(PodiumError::config(
+                "alpha",
+                self.alpha,
+                "must be in [0, 1]",
+            ));
+        }
+        if self.k == 0 {
+            return Err(PodiumError::config("k", 0, "must be at least 1"));
+        }
+        Ok(())
+    }
+
+    /// Checks the values and wraps `base`.
+    ///
+    /// # Errors
+    /// As [`Self::validate`].
+    pub fn init<O: Optimizer>(&self, base: O) -> Result<Lookahead<O>> {
+        self.validate()?;
+        Ok(Lookahead {
+            base,
+            alpha: self.alpha,
+            k: self.k,
+            paper_init: self.paper_init,
+        })
+    }
+}
+
 /// Lookahead over `base`: every `k`-th step, `slow = slow + alpha (fast - slow)` and
 /// `fast = slow`. With timm's behaviour (`paper_init = false`) the slow weights are created at
 /// the first sync as a copy of the fast ones (so that sync changes nothing); with the paper's
-/// (`true`) they start at the initial weights. Ranger is `Lookahead::new(RAdam, 0.5, 6)`.
+/// (`true`) they start at the initial weights. Built by [`LookaheadConfig::init`]; Ranger is
+/// Lookahead over [`RAdam`](super::RAdam) ([`RangerConfig`](super::RangerConfig)).
 #[derive(Clone, Debug)]
 pub struct Lookahead<O> {
     base: O,
     alpha: f64,
     k: usize,
     paper_init: bool,
-}
-
-impl<O: Optimizer> Lookahead<O> {
-    /// Lookahead with timm's behaviour (timm's defaults: `alpha = 0.5`, `k = 6`).
-    ///
-    /// # Errors
-    /// [`PodiumError::Config`] for `alpha` outside `[0, 1]` or `k = 0`.
-    pub fn new(base: O, alpha: f64, k: usize) -> Result<Self> {
-        if !(0.0..=1.0).contains(&alpha) {
-            return Err(PodiumError::config(
-                "lookahead.alpha",
-                alpha,
-                "must be in [0, 1]",
-            ));
-        }
-        if k == 0 {
-            return Err(PodiumError::config("lookahead.k", 0, "must be at least 1"));
-        }
-        Ok(Self {
-            base,
-            alpha,
-            k,
-            paper_init: false,
-        })
-    }
-
-    /// Starts the slow weights at the initial weights, as the paper does.
-    pub fn with_paper_init(mut self, paper_init: bool) -> Self {
-        self.paper_init = paper_init;
-        self
-    }
 }
 
 /// State of [`Lookahead`]: the base optimizer's state, the slow weights and the step count.

@@ -3,62 +3,84 @@
 //! loop), plus torch's gradient clipping by global norm and by value, and gradient accumulation
 //! that reproduces the full-batch gradient.
 //!
-//! | optimizer | follows |
-//! |---|---|
-//! | [`TorchSgd`] (momentum, dampening, Nesterov, L2) | `torch.optim.SGD` |
-//! | [`RAdam`] | `torch.optim.RAdam` (Liu et al. 2020) |
-//! | [`NAdam`] | `torch.optim.NAdam` (Dozat 2016) |
-//! | [`Adamax`] | `torch.optim.Adamax` (Kingma and Ba 2015) |
-//! | [`AdaBelief`] (and RAdaBelief) | `timm.optim.AdaBelief` (Zhuang et al. 2020) |
-//! | [`Lamb`] (LAMB, LAMBC) | `timm.optim.Lamb` (You et al. 2020), global clipping apart |
-//! | [`Lars`] (LARS, LARC) | `timm.optim.Lars` (You et al. 2017) |
-//! | [`Madgrad`] | `timm.optim.MADGRAD` (Defazio and Jelassi 2021) |
-//! | [`NvNovoGrad`] | `timm.optim.NvNovoGrad` (Ginsburg et al. 2019) |
-//! | [`Lookahead`] over any of them (Ranger: over RAdam) | `timm.optim.Lookahead` (Zhang et al. 2019) |
-//! | [`Sam`] (SAM and ASAM) | davda54/sam (Foret et al. 2021; Kwon et al. 2021) |
+//! Each optimizer has its `#[derive(Config)]` configuration with torch's or timm's defaults
+//! (hyper-parameters are `f64`) and an `init()` that checks the values (a
+//! [`PodiumError::Config`] names the key) and builds it; [`OptimizerConfig`] is one serializable
+//! choice among them, with [`OptimizerConfig::from_name`] for timm's names. A [`HyperParams`]
+//! handle carries the values a schedule drives during training (one-cycle's momentum / beta1).
+//! The config names follow torch: podium's [`AdamConfig`], [`AdamWConfig`], [`SgdConfig`] and
+//! [`LionConfig`] are not burn's `burn::optim` types of the same name (those use burn's
+//! defaults and `f32`).
+//!
+//! | config | optimizer | follows | timm name |
+//! |---|---|---|---|
+//! | [`SgdConfig`] | [`TorchSgd`] (momentum, dampening, Nesterov, L2) | `torch.optim.SGD` | `sgd`, `nesterov`, `momentum` |
+//! | [`AdamConfig`], [`AdamWConfig`] | [`TorchAdam`] (or burn's `Adam`/`AdamW` through [`OptimizerConfig`]) | `torch.optim.Adam`, `AdamW` | `adam`, `adamw` |
+//! | [`RAdamConfig`] | [`RAdam`] | `torch.optim.RAdam` (Liu et al. 2020) | `radam` |
+//! | [`NAdamConfig`] | [`NAdam`] | `torch.optim.NAdam` (Dozat 2016) | `nadam` |
+//! | [`AdamaxConfig`] | [`Adamax`] | `torch.optim.Adamax` (Kingma and Ba 2015) | `adamax` |
+//! | [`AdaBeliefConfig`] | [`AdaBelief`] (and RAdaBelief) | `timm.optim.AdaBelief` (Zhuang et al. 2020) | `adabelief`, `radabelief` |
+//! | [`LambConfig`] | [`Lamb`] (LAMB, LAMBC) | `timm.optim.Lamb` (You et al. 2020), global clipping apart | `lamb`, `lambc` |
+//! | [`LarsConfig`] | [`Lars`] (LARS, LARC) | `timm.optim.Lars` (You et al. 2017) | `lars`, `larc`, `nlars`, `nlarc` |
+//! | [`MadgradConfig`] | [`Madgrad`] | `timm.optim.MADGRAD` (Defazio and Jelassi 2021) | `madgrad`, `madgradw` |
+//! | [`NvNovoGradConfig`] | [`NvNovoGrad`] | `timm.optim.NvNovoGrad` (Ginsburg et al. 2019) | `novograd`, `nvnovograd` |
+//! | [`LionConfig`] | burn's `Lion` | `timm.optim.Lion` (Chen et al. 2023) | `lion` |
+//! | [`LookaheadConfig`] | [`Lookahead`] over any of them | `timm.optim.Lookahead` (Zhang et al. 2019) | `lookahead_<name>` |
+//! | [`RangerConfig`] | [`Lookahead`] over [`RAdam`] | timm's `lookahead_radam` | `ranger` |
+//! | [`SamConfig`] | [`Sam`] (SAM and ASAM), a training step | davda54/sam (Foret et al. 2021; Kwon et al. 2021) | |
+//! | [`ClipGrad`] | [`clip_grad_norm`], [`clip_grad_value`] | `torch.nn.utils.clip_grad_norm_`, `clip_grad_value_` | |
 //!
 //! burn's own Adam and AdamW match torch once built with torch's epsilon (`1e-8`), as
-//! [`OptimizerConfig`](crate::learner::OptimizerConfig) does.
+//! [`OptimizerConfig`] does.
 //!
 //! [`Optimizer`]: burn::optim::Optimizer
 //! [`ModuleOptimizer`]: burn::optim::ModuleOptimizer
+//! [`PodiumError::Config`]: crate::PodiumError::Config
 
 mod accumulate;
 mod adabelief;
 mod adam;
 mod adamax;
 mod clip;
+mod config;
+mod hyper;
 mod lamb;
 mod lars;
+mod lion;
 mod lookahead;
 mod madgrad;
 mod nadam;
 mod novograd;
 mod radam;
+mod ranger;
 mod sam;
 mod sgd;
 
 pub use accumulate::WeightedGradAccumulator;
-pub use adabelief::AdaBelief;
-pub use adam::{TorchAdam, TorchAdamState};
-pub use adamax::Adamax;
+pub use adabelief::{AdaBelief, AdaBeliefConfig, AdaBeliefState};
+pub use adam::{AdamConfig, AdamWConfig, TorchAdam, TorchAdamState};
+pub use adamax::{Adamax, AdamaxConfig, AdamaxState};
 pub use clip::{
-    GradNorm, clip_grad_norm, clip_grad_norm_tensors, clip_grad_value, clip_grad_value_tensors,
+    ClipGrad, GradNorm, clip_grad_norm, clip_grad_norm_tensors, clip_grad_value,
+    clip_grad_value_tensors,
 };
-pub use lamb::Lamb;
-pub use lars::Lars;
-pub use lookahead::{Lookahead, LookaheadState};
-pub use madgrad::Madgrad;
-pub use nadam::NAdam;
-pub use novograd::NvNovoGrad;
-pub use radam::RAdam;
-pub use sam::Sam;
-pub use sgd::TorchSgd;
+pub use config::OptimizerConfig;
+pub use hyper::{HyperParams, WithHyperParams};
+pub use lamb::{Lamb, LambConfig, LambState};
+pub use lars::{Lars, LarsConfig, LarsState};
+pub use lion::LionConfig;
+pub use lookahead::{Lookahead, LookaheadConfig, LookaheadState};
+pub use madgrad::{Madgrad, MadgradConfig, MadgradState};
+pub use nadam::{NAdam, NAdamConfig, NAdamState};
+pub use novograd::{NvNovoGrad, NvNovoGradConfig, NvNovoGradState};
+pub use radam::{RAdam, RAdamConfig, RAdamState};
+pub use ranger::RangerConfig;
+pub use sam::{Sam, SamConfig};
+pub use sgd::{SgdConfig, TorchSgd, TorchSgdState};
 
 use burn::tensor::Tensor;
 
 use crate::error::{PodiumError, Result};
-use crate::schedule::MomentumCell;
 
 /// Implements burn's `RecordState` (optimizer state in checkpoints) for a state struct of
 /// tensors and `u64`-convertible or `f64` scalars (burn's derive only works inside burn-optim).
@@ -88,14 +110,19 @@ macro_rules! record_state {
 pub(crate) use record_state;
 
 pub(crate) fn check_betas(beta1: f64, beta2: f64) -> Result<()> {
-    for (k, b) in [("beta1", beta1), ("beta2", beta2)] {
-        if !(0.0..1.0).contains(&b) {
-            return Err(PodiumError::config(k, b, "must be in [0, 1)"));
-        }
+    check_unit_interval("beta1", beta1)?;
+    check_unit_interval("beta2", beta2)
+}
+
+/// `v` in `[0, 1)` (a momentum or a beta), else a [`PodiumError::Config`] naming `key`.
+pub(crate) fn check_unit_interval(key: &str, v: f64) -> Result<()> {
+    if !(0.0..1.0).contains(&v) {
+        return Err(PodiumError::config(key, v, "must be in [0, 1)"));
     }
     Ok(())
 }
 
+/// `v >= 0`, else a [`PodiumError::Config`] naming `key`.
 pub(crate) fn check_non_negative(key: &str, v: f64) -> Result<()> {
     if v.is_nan() || v < 0.0 {
         return Err(PodiumError::config(key, v, "must be >= 0"));
@@ -138,27 +165,18 @@ pub(crate) fn decay<const D: usize>(
     }
 }
 
-/// The hyperparameters every Adam-family optimizer shares: betas, eps and L2 weight decay,
-/// and an optional cell that one-cycle writes beta1 into.
+/// The hyperparameters every Adam-family optimizer shares: betas, eps and weight decay, and the
+/// optional [`HyperParams`] handle that one-cycle writes beta1 into.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct AdamHparams {
     pub(crate) beta1: f64,
     pub(crate) beta2: f64,
     pub(crate) eps: f64,
     pub(crate) weight_decay: f64,
-    pub(crate) cycle: Option<MomentumCell>,
+    pub(crate) hyper: Option<HyperParams>,
 }
 
 impl AdamHparams {
-    /// torch's defaults: betas `(0.9, 0.999)`, eps `1e-8`, no weight decay.
-    pub(crate) const TORCH_DEFAULT: Self = Self {
-        beta1: 0.9,
-        beta2: 0.999,
-        eps: 1e-8,
-        weight_decay: 0.0,
-        cycle: None,
-    };
-
     /// Checked hyperparameters: betas in `[0, 1)`, eps and weight decay `>= 0`.
     pub(crate) fn new(beta1: f64, beta2: f64, eps: f64, weight_decay: f64) -> Result<Self> {
         check_betas(beta1, beta2)?;
@@ -169,36 +187,31 @@ impl AdamHparams {
             beta2,
             eps,
             weight_decay,
-            cycle: None,
+            hyper: None,
         })
     }
 
-    /// beta1 for this step: the cell's value once one-cycle has set it, else the configured one.
+    /// beta1 for this step: the handle's momentum once a schedule has set it, else the
+    /// configured one.
     pub(crate) fn beta1(&self) -> f64 {
-        self.cycle
+        self.hyper
             .as_ref()
-            .and_then(MomentumCell::get)
+            .and_then(HyperParams::momentum)
             .unwrap_or(self.beta1)
     }
 }
 
-/// Adam-family optimizers whose beta1 one-cycle can cycle (torch's `OneCycleLR` rewrites
-/// `betas[0]` every step when the optimizer has betas).
-pub trait Beta1Cell: Sized {
-    /// Takes beta1 from `cell` once a value is set there (written by a
-    /// [`ScheduleRunner`](crate::schedule::ScheduleRunner)); the configured beta1 until then.
-    fn with_beta1_cell(self, cell: MomentumCell) -> Self;
-}
-
-macro_rules! beta1_cell {
+/// [`WithHyperParams`] for optimizers whose [`AdamHparams`] sit in a field `hp`: the handle's
+/// momentum is their beta1 (torch's `OneCycleLR` rewrites `betas[0]` when the optimizer has
+/// betas).
+macro_rules! adam_hyper_params {
     ($($t:ty),*) => {$(
-        impl Beta1Cell for $t {
-            fn with_beta1_cell(mut self, cell: MomentumCell) -> Self {
-                self.hp.cycle = Some(cell);
+        impl $crate::optim::WithHyperParams for $t {
+            fn with_hyper_params(mut self, hyper: $crate::optim::HyperParams) -> Self {
+                self.hp.hyper = Some(hyper);
                 self
             }
         }
     )*};
 }
-
-beta1_cell!(TorchAdam, RAdam, NAdam, AdaBelief, Lamb, Adamax);
+pub(crate) use adam_hyper_params;

@@ -1,20 +1,64 @@
-//! `torch.optim.NAdam` (Dozat 2016, "Incorporating Nesterov Momentum into Adam").
+//! `torch.optim.NAdam` (Dozat 2016, "Incorporating Nesterov Momentum into Adam"):
+//! [`NAdamConfig`] and [`NAdam`].
 
+use burn::config::Config;
 use burn::optim::{LearningRate, Optimizer};
 use burn::tensor::{Device, Tensor};
 
 use super::{AdamHparams, check_non_negative, l2_decay};
 use crate::error::Result;
 
+/// Configuration of [`NAdam`], with torch's defaults (`torch.optim.NAdam(params, lr=2e-3,
+/// betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
+/// decoupled_weight_decay=False)`; timm's `nadam`).
+#[derive(Config, Debug, PartialEq)]
+pub struct NAdamConfig {
+    /// First-moment decay in `[0, 1)`. Default 0.9.
+    #[config(default = 0.9)]
+    pub beta1: f64,
+    /// Second-moment decay in `[0, 1)`. Default 0.999.
+    #[config(default = 0.999)]
+    pub beta2: f64,
+    /// Denominator term, `>= 0`. Default `1e-8`.
+    #[config(default = 1e-8)]
+    pub eps: f64,
+    /// L2 penalty added to the gradient, `>= 0`. Default 0.
+    #[config(default = 0.0)]
+    pub weight_decay: f64,
+    /// Momentum schedule decay `psi`, `>= 0`. Default `4e-3`.
+    #[config(default = 4e-3)]
+    pub momentum_decay: f64,
+}
+
+impl NAdamConfig {
+    /// Checks the values and builds the optimizer.
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`](crate::PodiumError::Config) (`beta1`, `beta2`, `eps`,
+    /// `weight_decay`, `momentum_decay`) for betas outside `[0, 1)` or negative values.
+    pub fn init(&self) -> Result<NAdam> {
+        let hp = AdamHparams::new(self.beta1, self.beta2, self.eps, self.weight_decay)?;
+        check_non_negative("momentum_decay", self.momentum_decay)?;
+        Ok(NAdam {
+            hp,
+            momentum_decay: self.momentum_decay,
+        })
+    }
+}
+
 /// `torch.optim.NAdam`: with the momentum schedule `mu_t = b1 (1 - 0.96^(t psi) / 2)`
 /// (`psi = momentum_decay`, 4e-3) and `mu_prod = prod_{i <= t} mu_i`,
 /// `m = b1 m + (1 - b1) g`, `v = b2 v + (1 - b2) g^2`, `denom = sqrt(v / (1 - b2^t)) + eps`,
 /// `p -= lr (1 - mu_t) / (1 - mu_prod) g / denom + lr mu_{t+1} / (1 - mu_prod mu_{t+1}) m / denom`.
+/// Built by [`NAdamConfig::init`]; reads beta1 from a [`HyperParams`](super::HyperParams) handle
+/// when given one.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NAdam {
     pub(crate) hp: AdamHparams,
     momentum_decay: f64,
 }
+
+super::adam_hyper_params!(NAdam);
 
 /// Moments, step count and momentum product of [`NAdam`].
 #[derive(Clone)]
@@ -27,34 +71,6 @@ pub struct NAdamState<const D: usize> {
     pub t: usize,
     /// `prod mu_i`.
     pub mu_product: f64,
-}
-
-impl NAdam {
-    /// NAdam with torch's defaults: betas `(0.9, 0.999)`, eps `1e-8`, no weight decay,
-    /// momentum decay `4e-3`.
-    pub fn torch_default() -> Self {
-        Self {
-            hp: AdamHparams::TORCH_DEFAULT,
-            momentum_decay: 4e-3,
-        }
-    }
-
-    /// NAdam with the given hyperparameters (L2 weight decay).
-    ///
-    /// # Errors
-    /// [`PodiumError::Config`](crate::PodiumError::Config) for betas outside `[0, 1)` or negative
-    /// values.
-    pub fn new(
-        beta1: f64,
-        beta2: f64,
-        eps: f64,
-        weight_decay: f64,
-        momentum_decay: f64,
-    ) -> Result<Self> {
-        let hp = AdamHparams::new(beta1, beta2, eps, weight_decay)?;
-        check_non_negative("momentum_decay", momentum_decay)?;
-        Ok(Self { hp, momentum_decay })
-    }
 }
 
 impl Optimizer for NAdam {

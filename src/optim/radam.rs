@@ -1,22 +1,58 @@
 //! `torch.optim.RAdam` (Liu et al. 2020, "On the Variance of the Adaptive Learning Rate and
-//! Beyond").
+//! Beyond"): [`RAdamConfig`] and [`RAdam`].
 
+use burn::config::Config;
 use burn::optim::{LearningRate, Optimizer};
 use burn::tensor::{Device, Tensor};
 
 use super::{AdamHparams, l2_decay};
 use crate::error::Result;
 
+/// Configuration of [`RAdam`], with torch's defaults (`torch.optim.RAdam(params, lr=1e-3,
+/// betas=(0.9, 0.999), eps=1e-8, weight_decay=0, decoupled_weight_decay=False)`; timm's `radam`).
+#[derive(Config, Debug, PartialEq)]
+pub struct RAdamConfig {
+    /// First-moment decay in `[0, 1)`. Default 0.9.
+    #[config(default = 0.9)]
+    pub beta1: f64,
+    /// Second-moment decay in `[0, 1)`. Default 0.999.
+    #[config(default = 0.999)]
+    pub beta2: f64,
+    /// Denominator term, `>= 0`. Default `1e-8`.
+    #[config(default = 1e-8)]
+    pub eps: f64,
+    /// L2 penalty added to the gradient, `>= 0`. Default 0.
+    #[config(default = 0.0)]
+    pub weight_decay: f64,
+}
+
+impl RAdamConfig {
+    /// Checks the values and builds the optimizer.
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`](crate::PodiumError::Config) (`beta1`, `beta2`, `eps`,
+    /// `weight_decay`) for betas outside `[0, 1)` or negative values.
+    pub fn init(&self) -> Result<RAdam> {
+        Ok(RAdam {
+            hp: AdamHparams::new(self.beta1, self.beta2, self.eps, self.weight_decay)?,
+        })
+    }
+}
+
 /// `torch.optim.RAdam` (L2 weight decay, `decoupled_weight_decay=False`):
 /// `m = b1 m + (1 - b1) g`, `v = b2 v + (1 - b2) g^2`, `rho_inf = 2 / (1 - b2) - 1`,
 /// `rho_t = rho_inf - 2 t b2^t / (1 - b2^t)`. When `rho_t > 5`:
 /// `p -= lr m_hat r sqrt(1 - b2^t) / (sqrt(v) + eps)` with the rectification
 /// `r = sqrt((rho_t - 4)(rho_t - 2) rho_inf / ((rho_inf - 4)(rho_inf - 2) rho_t))`;
-/// otherwise the un-adapted `p -= lr m_hat` (`m_hat = m / (1 - b1^t)`).
+/// otherwise the un-adapted `p -= lr m_hat` (`m_hat = m / (1 - b1^t)`). Built by
+/// [`RAdamConfig::init`]; reads beta1 from a [`HyperParams`](super::HyperParams) handle when
+/// given one ([`WithHyperParams`](super::WithHyperParams)).
 #[derive(Clone, Debug, PartialEq)]
 pub struct RAdam {
     pub(crate) hp: AdamHparams,
 }
+
+super::adam_hyper_params!(RAdam);
 
 /// Moments and step count of [`RAdam`].
 #[derive(Clone)]
@@ -27,25 +63,6 @@ pub struct RAdamState<const D: usize> {
     pub v: Tensor<D>,
     /// Steps taken.
     pub t: usize,
-}
-
-impl RAdam {
-    /// RAdam with torch's defaults: betas `(0.9, 0.999)`, eps `1e-8`, no weight decay.
-    pub fn torch_default() -> Self {
-        Self {
-            hp: AdamHparams::TORCH_DEFAULT,
-        }
-    }
-
-    /// RAdam with the given hyperparameters.
-    ///
-    /// # Errors
-    /// [`PodiumError::Config`](crate::PodiumError::Config) for betas outside `[0, 1)` or negative
-    /// eps or weight decay.
-    pub fn new(beta1: f64, beta2: f64, eps: f64, weight_decay: f64) -> Result<Self> {
-        let hp = AdamHparams::new(beta1, beta2, eps, weight_decay)?;
-        Ok(Self { hp })
-    }
 }
 
 impl Optimizer for RAdam {

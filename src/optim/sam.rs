@@ -1,22 +1,56 @@
 //! Sharpness-aware minimization (Foret et al. 2021) and its adaptive variant ASAM (Kwon et al.
-//! 2021), with the semantics of davda54/sam (one global gradient norm).
+//! 2021), with the semantics of davda54/sam (one global gradient norm): [`SamConfig`] and [`Sam`].
 
+use burn::config::Config;
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
 use burn::tensor::Tensor;
 
 use crate::error::{PodiumError, Result};
 
+/// Configuration of [`Sam`] with davda54/sam's defaults (`SAM(params, base_optimizer,
+/// rho=0.05, adaptive=False)`); ASAM (`adaptive = true`) usually takes `rho = 2`.
+#[derive(Config, Debug, PartialEq, Copy)]
+pub struct SamConfig {
+    /// Neighbourhood size, a finite number `>= 0`. Default 0.05.
+    #[config(default = 0.05)]
+    pub rho: f64,
+    /// ASAM's parameter-scaled perturbation. Default false.
+    #[config(default = false)]
+    pub adaptive: bool,
+}
+
+impl SamConfig {
+    /// Checks the values and builds the SAM step.
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`] (`rho`) for a negative or non-finite rho.
+    pub fn init(&self) -> Result<Sam> {
+        if !(self.rho >= 0.0 && self.rho.is_finite()) {
+            return Err(PodiumError::config(
+                "rho",
+                self.rho,
+                "must be a finite number >= 0",
+            ));
+        }
+        Ok(Sam {
+            rho: self.rho,
+            adaptive: self.adaptive,
+        })
+    }
+}
+
 /// SAM's ascent step. With `g` the gradient at `w`:
 /// `scale = rho / (||e|| + 1e-12)` where `||e||` is the global L2 norm over all parameters of
 /// `|w| g` (adaptive) or `g`; the perturbation is `e_w = (w^2 if adaptive else 1) g scale` and
 /// the second gradient is taken at `w + e_w`. The optimizer then steps from the original `w`
-/// with that second gradient (davda54/sam's `first_step` / `second_step`).
+/// with that second gradient (davda54/sam's `first_step` / `second_step`). Built by
+/// [`SamConfig::init`].
 ///
-/// In a custom loop: `grads = grad(loss(model))`; `perturbed = sam.perturb(&model, &grads)?`;
+/// In a custom loop: `grads = grad(loss(model))`; `perturbed = sam.perturb(&model, &grads)`;
 /// `grads2 = grad(loss(perturbed))` (keyed by the same parameter ids); then
-/// `model = optim.step(lr, model, grads2)`. The [`Learner`](crate::learner::Learner) does this
-/// in its training step when [`LearnerConfig::sam`](crate::learner::LearnerConfig::sam) is set.
+/// `model = optim.step(lr, model, grads2)`. The Learner does this in its training step when its
+/// `sam` setting is on.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Sam {
     rho: f64,
@@ -24,22 +58,6 @@ pub struct Sam {
 }
 
 impl Sam {
-    /// SAM (`adaptive = false`, davda54's default `rho = 0.05`) or ASAM (`true`, usually
-    /// `rho = 2`).
-    ///
-    /// # Errors
-    /// [`PodiumError::Config`] for a negative or non-finite `rho`.
-    pub fn new(rho: f64, adaptive: bool) -> Result<Self> {
-        if !(rho >= 0.0 && rho.is_finite()) {
-            return Err(PodiumError::config(
-                "sam.rho",
-                rho,
-                "must be a finite number >= 0",
-            ));
-        }
-        Ok(Self { rho, adaptive })
-    }
-
     /// The model at `w + e_w`, with fresh gradient-tracking leaves and the same parameter ids;
     /// parameters without a gradient are left where they are.
     pub fn perturb<M: Module>(&self, model: &M, grads: &GradientsParams) -> M {

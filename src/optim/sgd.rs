@@ -1,22 +1,76 @@
-//! `torch.optim.SGD`.
+//! `torch.optim.SGD`: [`SgdConfig`] and [`TorchSgd`].
 
+use burn::config::Config;
 use burn::optim::{LearningRate, Optimizer};
 use burn::tensor::{Device, Tensor};
 
-use super::{check_non_negative, l2_decay};
+use super::{HyperParams, WithHyperParams, check_non_negative, check_unit_interval, l2_decay};
 use crate::error::{PodiumError, Result};
-use crate::schedule::MomentumCell;
+
+/// Configuration of [`TorchSgd`], with torch's defaults
+/// (`torch.optim.SGD(params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False)`).
+/// timm's names `sgd` / `nesterov` (momentum 0.9, Nesterov) and `momentum` (momentum 0.9) are
+/// [`OptimizerConfig::from_name`](super::OptimizerConfig::from_name).
+#[derive(Config, Debug, PartialEq)]
+pub struct SgdConfig {
+    /// Momentum factor `mu` in `[0, 1)` (0: plain SGD; 0.9 is the usual choice). Default 0.
+    #[config(default = 0.0)]
+    pub momentum: f64,
+    /// Dampening of the gradient in the momentum buffer, `>= 0`. Default 0.
+    #[config(default = 0.0)]
+    pub dampening: f64,
+    /// L2 penalty added to the gradient, `>= 0`. Default 0.
+    #[config(default = 0.0)]
+    pub weight_decay: f64,
+    /// Nesterov momentum (needs momentum > 0 and no dampening). Default false.
+    #[config(default = false)]
+    pub nesterov: bool,
+}
+
+impl SgdConfig {
+    /// Checks the values and builds the optimizer.
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`] (`momentum`, `dampening`, `weight_decay`, `nesterov`) for momentum
+    /// outside `[0, 1)`, negative values, or Nesterov without momentum or with dampening (torch's
+    /// rule).
+    pub fn init(&self) -> Result<TorchSgd> {
+        check_unit_interval("momentum", self.momentum)?;
+        check_non_negative("dampening", self.dampening)?;
+        check_non_negative("weight_decay", self.weight_decay)?;
+        if self.nesterov && (self.momentum <= 0.0 || self.dampening != 0.0) {
+            return Err(PodiumError::config(
+                "nesterov",
+                true,
+                "requires momentum > 0 and zero dampening",
+            ));
+        }
+        Ok(TorchSgd {
+            config: self.clone(),
+            hyper: None,
+        })
+    }
+}
 
 /// `torch.optim.SGD`: `g = grad + weight_decay p`; with momentum `mu`, the buffer starts as
 /// `g` and then `buf = mu buf + (1 - dampening) g`; the step uses `d = g + mu buf` (Nesterov) or
-/// `d = buf`; `p -= lr d`. torch's defaults: no momentum, dampening 0, no weight decay.
+/// `d = buf`; `p -= lr d`. Built by [`SgdConfig::init`].
+///
+/// With a [`HyperParams`] handle ([`WithHyperParams`]) the momentum is read from it once a
+/// schedule has set it (one-cycle's curve, as torch's `OneCycleLR` rewrites `momentum` each
+/// step); the configured momentum applies until then and must be positive for the momentum
+/// buffer to exist.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TorchSgd {
-    momentum: f64,
-    dampening: f64,
-    weight_decay: f64,
-    nesterov: bool,
-    cycle: Option<MomentumCell>,
+    config: SgdConfig,
+    hyper: Option<HyperParams>,
+}
+
+impl WithHyperParams for TorchSgd {
+    fn with_hyper_params(mut self, hyper: HyperParams) -> Self {
+        self.hyper = Some(hyper);
+        self
+    }
 }
 
 /// The momentum buffer of [`TorchSgd`].
@@ -24,42 +78,6 @@ pub struct TorchSgd {
 pub struct TorchSgdState<const D: usize> {
     /// `buf`.
     pub buf: Tensor<D>,
-}
-
-impl TorchSgd {
-    /// SGD with torch's semantics.
-    ///
-    /// # Errors
-    /// [`PodiumError::Config`] for negative values, or Nesterov without momentum or with
-    /// dampening (torch's rule).
-    pub fn new(momentum: f64, dampening: f64, weight_decay: f64, nesterov: bool) -> Result<Self> {
-        check_non_negative("momentum", momentum)?;
-        check_non_negative("dampening", dampening)?;
-        check_non_negative("weight_decay", weight_decay)?;
-        if nesterov && (momentum <= 0.0 || dampening != 0.0) {
-            return Err(PodiumError::config(
-                "nesterov",
-                true,
-                "requires momentum > 0 and zero dampening",
-            ));
-        }
-        Ok(Self {
-            momentum,
-            dampening,
-            weight_decay,
-            nesterov,
-            cycle: None,
-        })
-    }
-
-    /// Takes its momentum from `cell` once a value is set there (one-cycle's momentum curve,
-    /// written by a [`ScheduleRunner`](crate::schedule::ScheduleRunner)), as torch's
-    /// `OneCycleLR` rewrites the optimizer's `momentum` each step. The configured momentum
-    /// applies until then; it must be positive for the momentum buffer to exist.
-    pub fn with_momentum_cell(mut self, cell: MomentumCell) -> Self {
-        self.cycle = Some(cell);
-        self
-    }
 }
 
 impl Optimizer for TorchSgd {
@@ -72,20 +90,21 @@ impl Optimizer for TorchSgd {
         grad: Tensor<D>,
         state: Option<Self::State<D>>,
     ) -> (Tensor<D>, Option<Self::State<D>>) {
-        let g = l2_decay(grad, &tensor, self.weight_decay);
-        if self.momentum == 0.0 {
+        let c = &self.config;
+        let g = l2_decay(grad, &tensor, c.weight_decay);
+        if c.momentum == 0.0 {
             return (tensor - g * lr, None);
         }
         let momentum = self
-            .cycle
+            .hyper
             .as_ref()
-            .and_then(MomentumCell::get)
-            .unwrap_or(self.momentum);
+            .and_then(HyperParams::momentum)
+            .unwrap_or(c.momentum);
         let buf = match state {
             None => g.clone(),
-            Some(s) => s.buf * momentum + g.clone() * (1.0 - self.dampening),
+            Some(s) => s.buf * momentum + g.clone() * (1.0 - c.dampening),
         };
-        let d = if self.nesterov {
+        let d = if c.nesterov {
             g + buf.clone() * momentum
         } else {
             buf.clone()

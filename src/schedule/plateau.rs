@@ -1,6 +1,12 @@
 //! Reduce-on-plateau, fed by a validation metric: torch's `ReduceLROnPlateau` and timm's
-//! `PlateauLRScheduler` (the torch scheduler behind a warm-up).
+//! `PlateauLRScheduler` (the torch scheduler behind a warm-up) from one [`PlateauConfig`], and
+//! the [`PlateauDriver`] that feeds it the monitored metric and applies its rate.
 
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use burn::config::Config;
+use burn::optim::LearningRate;
+use burn::optim::lr_scheduler::{LrScheduler, LrSchedulerRecord};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{PodiumError, Result};
@@ -25,8 +31,106 @@ pub enum ThresholdMode {
     Abs,
 }
 
-/// `torch.optim.lr_scheduler.ReduceLROnPlateau` (torch's defaults: factor 0.1, patience 10,
-/// threshold 1e-4 relative, no cooldown, no floor, eps 1e-8).
+/// Configuration of reduce-on-plateau: torch's `ReduceLROnPlateau` knobs with torch's defaults
+/// (`ReduceLROnPlateau(optimizer, mode='min', factor=0.1, patience=10, threshold=1e-4,
+/// threshold_mode='rel', cooldown=0, min_lr=0, eps=1e-8)`) and timm's warm-up
+/// (`PlateauLRScheduler(optimizer, decay_rate=0.1, patience_t=10, threshold=1e-4, cooldown_t=0,
+/// warmup_t=0, warmup_lr_init=0, lr_min=0, mode='max')`: timm's `decay_rate`, `patience_t`,
+/// `cooldown_t`, `lr_min` are `factor`, `patience`, `cooldown`, `min_lr` here). Without warm-up it
+/// is torch's scheduler step for step. The mode (lower or higher is better) and the starting rate
+/// are given to [`Self::init`]: the Learner takes them from its monitored metric and its `lr`.
+#[derive(Config, Debug, PartialEq)]
+pub struct PlateauConfig {
+    /// Reduction factor, in `(0, 1)`. Default 0.1.
+    #[config(default = 0.1)]
+    pub factor: f64,
+    /// Epochs without improvement tolerated. Default 10.
+    #[config(default = 10)]
+    pub patience: usize,
+    /// Improvement threshold, `>= 0`. Default `1e-4`.
+    #[config(default = 1e-4)]
+    pub threshold: f64,
+    /// Relative or absolute threshold. Default relative.
+    #[config(default = "ThresholdMode::Rel")]
+    pub threshold_mode: ThresholdMode,
+    /// Epochs to wait after a reduction. Default 0.
+    #[config(default = 0)]
+    pub cooldown: usize,
+    /// Floor of the rate, `>= 0`. Default 0.
+    #[config(default = 0.0)]
+    pub min_lr: f64,
+    /// timm's linear warm-up length in epochs (the metric is ignored then). Default 0.
+    #[config(default = 0)]
+    pub warmup_epochs: usize,
+    /// timm's warm-up start rate. Default 0.
+    #[config(default = 0.0)]
+    pub warmup_lr_init: f64,
+}
+
+impl PlateauConfig {
+    /// Checks the values.
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`] (`factor`, `threshold`, `min_lr`, `warmup_lr_init`) for a factor
+    /// outside `(0, 1)` or a negative threshold, floor or warm-up start.
+    pub fn validate(&self) -> Result<()> {
+        if !(self.factor > 0.0 && self.factor < 1.0) {
+            return Err(PodiumError::config(
+                "factor",
+                self.factor,
+                "must be in (0, 1)",
+            ));
+        }
+        for (key, v) in [
+            ("threshold", self.threshold),
+            ("min_lr", self.min_lr),
+            ("warmup_lr_init", self.warmup_lr_init),
+        ] {
+            if v.is_nan() || v < 0.0 {
+                return Err(PodiumError::config(key, v, "must be >= 0"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The state machine starting at `lr`, for a metric where `mode` says what is better.
+    ///
+    /// # Errors
+    /// As [`Self::validate`].
+    pub fn init(&self, lr: f64, mode: PlateauMode) -> Result<TimmPlateau> {
+        self.validate()?;
+        let inner = ReduceLrOnPlateau {
+            lr,
+            best: match mode {
+                PlateauMode::Min => f64::INFINITY,
+                PlateauMode::Max => f64::NEG_INFINITY,
+            },
+            num_bad_epochs: 0,
+            cooldown_counter: 0,
+            mode,
+            threshold_mode: self.threshold_mode,
+            factor: self.factor,
+            patience: self.patience,
+            threshold: self.threshold,
+            cooldown: self.cooldown,
+            min_lr: self.min_lr,
+            eps: 1e-8,
+        };
+        let mut plateau = TimmPlateau {
+            base_lr: lr,
+            warmup_t: self.warmup_epochs,
+            warmup_lr_init: self.warmup_lr_init,
+            inner,
+        };
+        if plateau.warmup_t > 0 {
+            plateau.inner.lr = plateau.warmup_lr_init;
+        }
+        Ok(plateau)
+    }
+}
+
+/// The state of `torch.optim.lr_scheduler.ReduceLROnPlateau` (eps `1e-8`), inside a
+/// [`TimmPlateau`].
 ///
 /// After each metric: an improvement sets `best` and clears the bad-epoch count, otherwise the
 /// count grows; during a cooldown the count is held at 0. When the count exceeds `patience`, the
@@ -53,58 +157,6 @@ pub struct ReduceLrOnPlateau {
 }
 
 impl ReduceLrOnPlateau {
-    /// torch's defaults from `lr`.
-    pub fn new(lr: f64, mode: PlateauMode) -> Self {
-        Self {
-            lr,
-            best: match mode {
-                PlateauMode::Min => f64::INFINITY,
-                PlateauMode::Max => f64::NEG_INFINITY,
-            },
-            num_bad_epochs: 0,
-            cooldown_counter: 0,
-            mode,
-            threshold_mode: ThresholdMode::Rel,
-            factor: 0.1,
-            patience: 10,
-            threshold: 1e-4,
-            cooldown: 0,
-            min_lr: 0.0,
-            eps: 1e-8,
-        }
-    }
-
-    /// Sets factor, patience, threshold (and its mode), cooldown and floor.
-    ///
-    /// # Errors
-    /// [`PodiumError::Config`] for a factor outside `(0, 1)` or a negative threshold or floor.
-    pub fn with(
-        mut self,
-        factor: f64,
-        patience: usize,
-        threshold: f64,
-        threshold_mode: ThresholdMode,
-        cooldown: usize,
-        min_lr: f64,
-    ) -> Result<Self> {
-        if !(factor > 0.0 && factor < 1.0) {
-            return Err(PodiumError::config("factor", factor, "must be in (0, 1)"));
-        }
-        if threshold.is_nan() || threshold < 0.0 {
-            return Err(PodiumError::config("threshold", threshold, "must be >= 0"));
-        }
-        if min_lr.is_nan() || min_lr < 0.0 {
-            return Err(PodiumError::config("min_lr", min_lr, "must be >= 0"));
-        }
-        self.factor = factor;
-        self.patience = patience;
-        self.threshold = threshold;
-        self.threshold_mode = threshold_mode;
-        self.cooldown = cooldown;
-        self.min_lr = min_lr;
-        Ok(self)
-    }
-
     fn is_better(&self, a: f64) -> bool {
         match (self.mode, self.threshold_mode) {
             (PlateauMode::Min, ThresholdMode::Rel) => a < self.best * (1.0 - self.threshold),
@@ -138,9 +190,10 @@ impl ReduceLrOnPlateau {
     }
 }
 
-/// timm's `PlateauLRScheduler`: a linear warm-up over `warmup_t` epochs (the metric is ignored
-/// then), then [`ReduceLrOnPlateau`]. Protocol as timm's `train.py`: [`Self::lr`] is the rate of
-/// the coming epoch; after epoch `e`, call [`Self::step`] with `e + 1` and its metric.
+/// timm's `PlateauLRScheduler`: a linear warm-up over `warmup_epochs` epochs (the metric is
+/// ignored then), then [`ReduceLrOnPlateau`]; without warm-up, torch's `ReduceLROnPlateau`.
+/// Built by [`PlateauConfig::init`]. Protocol as timm's `train.py`: [`Self::lr`] is the rate of
+/// the coming epoch; after epoch `e` (from 0), call [`Self::step`] with `e + 1` and its metric.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TimmPlateau {
     base_lr: f64,
@@ -150,24 +203,14 @@ pub struct TimmPlateau {
 }
 
 impl TimmPlateau {
-    /// Wraps a configured [`ReduceLrOnPlateau`] (built from `base_lr`) with a warm-up.
-    pub fn new(inner: ReduceLrOnPlateau, warmup_t: usize, warmup_lr_init: f64) -> Self {
-        let base_lr = inner.lr;
-        let mut s = Self {
-            base_lr,
-            warmup_t,
-            warmup_lr_init,
-            inner,
-        };
-        if warmup_t > 0 {
-            s.inner.lr = warmup_lr_init;
-        }
-        s
-    }
-
     /// The rate in use.
     pub fn lr(&self) -> f64 {
         self.inner.lr
+    }
+
+    /// torch's state (best metric, bad epochs, cooldown).
+    pub fn state(&self) -> &ReduceLrOnPlateau {
+        &self.inner
     }
 
     /// After an epoch: `epoch` is the number of epochs done; returns the next rate.
@@ -182,50 +225,57 @@ impl TimmPlateau {
     }
 }
 
-/// [`ReduceLrOnPlateau`] as a burn-train learning-rate scheduler: every update uses the current
-/// rate, and [`PlateauScheduler::observe`] feeds it the validation metric after each epoch (the
-/// [`Learner`](crate::learner::Learner) does this with its monitored metric). Clones share the
-/// state.
+/// Drives a reduce-on-plateau schedule from the monitored validation metric, and is the
+/// burn-train learning-rate scheduler that applies its rate: every update uses the current
+/// rate, and [`Self::observe`] feeds the metric after each epoch (the Learner calls it with its
+/// monitored metric; in a custom loop, call it after validating). Clones share the state.
 #[derive(Clone, Debug)]
-pub struct PlateauScheduler {
-    state: std::sync::Arc<std::sync::Mutex<ReduceLrOnPlateau>>,
+pub struct PlateauDriver {
+    state: Arc<Mutex<TimmPlateau>>,
 }
 
-impl PlateauScheduler {
-    /// Wraps a configured plateau state machine.
-    pub fn new(plateau: ReduceLrOnPlateau) -> Self {
+impl PlateauDriver {
+    /// Drives `plateau` (from [`PlateauConfig::init`]).
+    pub fn new(plateau: TimmPlateau) -> Self {
         Self {
-            state: std::sync::Arc::new(std::sync::Mutex::new(plateau)),
+            state: Arc::new(Mutex::new(plateau)),
         }
     }
 
-    /// Feeds one epoch's metric; returns the rate for the next epoch.
-    pub fn observe(&self, metric: f64) -> f64 {
-        self.state.lock().expect("plateau lock").step(metric)
+    fn lock(&self) -> MutexGuard<'_, TimmPlateau> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Feeds the metric `value` of epoch `epoch` (from 1: the number of epochs done, which
+    /// timm's warm-up follows); returns the rate of the next epoch.
+    pub fn observe(&self, epoch: usize, value: f64) -> f64 {
+        self.lock().step(epoch, value)
     }
 
     /// The current rate.
     pub fn lr(&self) -> f64 {
-        self.state.lock().expect("plateau lock").lr
+        self.lock().lr()
     }
 }
 
-impl burn::optim::lr_scheduler::LrScheduler for PlateauScheduler {
-    fn step(&mut self) -> burn::optim::LearningRate {
+impl LrScheduler for PlateauDriver {
+    fn step(&mut self) -> LearningRate {
         self.lr()
     }
 
-    fn to_record(&self) -> burn::optim::lr_scheduler::LrSchedulerRecord {
-        let s = self.state.lock().expect("plateau lock");
-        burn::optim::lr_scheduler::LrSchedulerRecord::new()
+    fn to_record(&self) -> LrSchedulerRecord {
+        let s = self.lock();
+        let s = &s.inner;
+        LrSchedulerRecord::new()
             .with_scalar("lr", s.lr)
             .with_scalar("best", s.best)
             .with_scalar("num_bad_epochs", s.num_bad_epochs as u64)
             .with_scalar("cooldown_counter", s.cooldown_counter as u64)
     }
 
-    fn load_record(&mut self, record: burn::optim::lr_scheduler::LrSchedulerRecord) {
-        let mut s = self.state.lock().expect("plateau lock");
+    fn load_record(&mut self, record: LrSchedulerRecord) {
+        let mut s = self.lock();
+        let s = &mut s.inner;
         if let Some(lr) = record.scalar::<f64>("lr") {
             s.lr = lr;
         }

@@ -1,6 +1,7 @@
 //! timm's schedulers (`timm.scheduler`): cosine (SGDR with cycles), poly, tanh, step and
-//! multi-step, each with timm's linear warm-up.
+//! multi-step, each with timm's linear warm-up: [`TimmScheduleConfig`] and [`TimmSchedule`].
 
+use burn::config::Config;
 use serde::{Deserialize, Serialize};
 
 use super::Schedule;
@@ -41,8 +42,12 @@ pub enum TimmKind {
     },
 }
 
-/// A timm schedule: the cycle shape, timm's cycle controls and its warm-up. Defaults are timm's
-/// (`cycle_mul = 1`, `cycle_decay = 1`, `cycle_limit = 1`, `k_decay = 1`, no warm-up).
+/// A timm schedule without its base rate: the cycle shape, timm's cycle controls and its
+/// warm-up, with timm's defaults (`CosineLRScheduler(optimizer, t_initial, lr_min=0.0,
+/// cycle_mul=1.0, cycle_decay=1.0, cycle_limit=1, warmup_t=0, warmup_lr_init=0,
+/// warmup_prefix=False, t_in_epochs=True, k_decay=1.0)`, the same for poly, tanh, step and
+/// multi-step). [`Self::init`] takes the base rate (the optimizer's `lr`; the Learner's `lr` in
+/// [`ScheduleConfig::Timm`](super::ScheduleConfig::Timm), stepped per epoch).
 ///
 /// Warm-up: for `t < warmup_t`, `lr = warmup_lr_init + t (target - warmup_lr_init) / warmup_t`
 /// with `target = base_lr` (for tanh without `warmup_prefix`, the schedule's own value at
@@ -53,72 +58,47 @@ pub enum TimmKind {
 /// `i = t / t_initial`; otherwise `i = floor(log(1 - t / t_initial (1 - cycle_mul)) / log(cycle_mul))`,
 /// `t_i = cycle_mul^i t_initial`. Cycle `i` peaks at `base_lr cycle_decay^i`; from cycle
 /// `cycle_limit` on, the rate stays at `lr_min`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TimmSchedule {
+#[derive(Config, Debug, PartialEq)]
+pub struct TimmScheduleConfig {
     /// The shape.
     pub kind: TimmKind,
-    /// The optimizer's base learning rate.
-    pub base_lr: f64,
-    /// Cycle length (cosine, poly, tanh).
+    /// Cycle length, at least 1 for cosine, poly and tanh (unused by step and multi-step).
+    /// Default 0.
+    #[config(default = 0)]
     pub t_initial: usize,
-    /// The floor.
+    /// The floor. Default 0.
+    #[config(default = 0.0)]
     pub lr_min: f64,
-    /// Cycle length multiplier.
+    /// Cycle length multiplier, `> 0`. Default 1.
+    #[config(default = 1.0)]
     pub cycle_mul: f64,
-    /// Peak decay per cycle.
+    /// Peak decay per cycle. Default 1.
+    #[config(default = 1.0)]
     pub cycle_decay: f64,
-    /// Number of cycles before the rate stays at `lr_min`.
+    /// Number of cycles before the rate stays at `lr_min`. Default 1.
+    #[config(default = 1)]
     pub cycle_limit: usize,
-    /// The `k` of `t_curr^k / t_i^k` (cosine, poly).
+    /// The `k` of `t_curr^k / t_i^k` (cosine, poly). Default 1.
+    #[config(default = 1.0)]
     pub k_decay: f64,
-    /// Warm-up length.
+    /// Warm-up length. Default 0.
+    #[config(default = 0)]
     pub warmup_t: usize,
-    /// Warm-up start.
+    /// Warm-up start. Default 0.
+    #[config(default = 0.0)]
     pub warmup_lr_init: f64,
-    /// Whether the schedule starts after the warm-up.
+    /// Whether the schedule starts after the warm-up. Default false.
+    #[config(default = false)]
     pub warmup_prefix: bool,
 }
 
-impl TimmSchedule {
-    /// A schedule of `kind` with timm's defaults, cycles of `t_initial`.
-    pub fn new(kind: TimmKind, base_lr: f64, t_initial: usize) -> Self {
-        Self {
-            kind,
-            base_lr,
-            t_initial,
-            lr_min: 0.0,
-            cycle_mul: 1.0,
-            cycle_decay: 1.0,
-            cycle_limit: 1,
-            k_decay: 1.0,
-            warmup_t: 0,
-            warmup_lr_init: 0.0,
-            warmup_prefix: false,
-        }
-    }
-
-    /// Sets the linear warm-up.
-    pub fn with_warmup(
-        mut self,
-        warmup_t: usize,
-        warmup_lr_init: f64,
-        warmup_prefix: bool,
-    ) -> Self {
-        self.warmup_t = warmup_t;
-        self.warmup_lr_init = warmup_lr_init;
-        self.warmup_prefix = warmup_prefix;
-        self
-    }
-
-    /// Checks the values.
+impl TimmScheduleConfig {
+    /// Checks the values that do not depend on the base rate.
     ///
     /// # Errors
-    /// [`PodiumError::Config`] for a non-positive base rate, a zero cycle length for a cyclic
-    /// kind, a non-positive `cycle_mul`, or a zero `decay_t`.
+    /// [`PodiumError::Config`] (`t_initial`, `decay_t`, `cycle_mul`) for a zero cycle length for a
+    /// cyclic kind, a zero `decay_t`, or a non-positive `cycle_mul`.
     pub fn validate(&self) -> Result<()> {
-        if self.base_lr.is_nan() || self.base_lr <= 0.0 {
-            return Err(PodiumError::config("base_lr", self.base_lr, "must be > 0"));
-        }
         match &self.kind {
             TimmKind::Step { decay_t: 0, .. } => {
                 return Err(PodiumError::config("decay_t", 0, "must be at least 1"));
@@ -140,11 +120,46 @@ impl TimmSchedule {
         Ok(())
     }
 
+    /// The schedule from `base_lr`.
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`] (`base_lr`, or as [`Self::validate`]) for a non-positive base rate.
+    pub fn init(&self, base_lr: f64) -> Result<TimmSchedule> {
+        if base_lr.is_nan() || base_lr <= 0.0 {
+            return Err(PodiumError::config("base_lr", base_lr, "must be > 0"));
+        }
+        self.validate()?;
+        Ok(TimmSchedule {
+            config: self.clone(),
+            base_lr,
+        })
+    }
+}
+
+/// A timm schedule from its base rate, built by [`TimmScheduleConfig::init`]; `lr(t)` is the
+/// rate of step (epoch) `t`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimmSchedule {
+    config: TimmScheduleConfig,
+    base_lr: f64,
+}
+
+impl TimmSchedule {
+    /// The configuration.
+    pub fn config(&self) -> &TimmScheduleConfig {
+        &self.config
+    }
+
+    /// The base rate.
+    pub fn base_lr(&self) -> f64 {
+        self.base_lr
+    }
+
     /// `(cycle index, t_i, t_curr)` of step `t`.
     fn cycle(&self, t: f64) -> (f64, f64, f64) {
-        let t0 = self.t_initial as f64;
-        if self.cycle_mul != 1.0 {
-            let m = self.cycle_mul;
+        let t0 = self.config.t_initial as f64;
+        if self.config.cycle_mul != 1.0 {
+            let m = self.config.cycle_mul;
             let i = ((1.0 - t / t0 * (1.0 - m)).ln() / m.ln()).floor();
             let t_i = m.powf(i) * t0;
             let t_curr = t - (1.0 - m.powf(i)) / (1.0 - m) * t0;
@@ -158,7 +173,7 @@ impl TimmSchedule {
     /// The schedule without warm-up at `t`.
     fn scheduled(&self, t: usize) -> f64 {
         let tf = t as f64;
-        match &self.kind {
+        match &self.config.kind {
             TimmKind::Step {
                 decay_t,
                 decay_rate,
@@ -172,12 +187,12 @@ impl TimmSchedule {
             }
             kind => {
                 let (i, t_i, t_curr) = self.cycle(tf);
-                if i >= self.cycle_limit as f64 {
-                    return self.lr_min;
+                if i >= self.config.cycle_limit as f64 {
+                    return self.config.lr_min;
                 }
-                let lr_max = self.base_lr * self.cycle_decay.powf(i);
-                let k = self.k_decay;
-                let (lo, span) = (self.lr_min, lr_max - self.lr_min);
+                let lr_max = self.base_lr * self.config.cycle_decay.powf(i);
+                let k = self.config.k_decay;
+                let (lo, span) = (self.config.lr_min, lr_max - self.config.lr_min);
                 match kind {
                     TimmKind::Cosine => {
                         lo + 0.5
@@ -200,16 +215,18 @@ impl TimmSchedule {
 
 impl Schedule for TimmSchedule {
     fn lr(&self, t: usize) -> f64 {
-        if t < self.warmup_t {
-            let target = match self.kind {
-                TimmKind::Tanh { .. } if !self.warmup_prefix => self.scheduled(self.warmup_t),
+        if t < self.config.warmup_t {
+            let target = match self.config.kind {
+                TimmKind::Tanh { .. } if !self.config.warmup_prefix => {
+                    self.scheduled(self.config.warmup_t)
+                }
                 _ => self.base_lr,
             };
-            return self.warmup_lr_init
-                + t as f64 * (target - self.warmup_lr_init) / self.warmup_t as f64;
+            return self.config.warmup_lr_init
+                + t as f64 * (target - self.config.warmup_lr_init) / self.config.warmup_t as f64;
         }
-        let t = if self.warmup_prefix {
-            t - self.warmup_t
+        let t = if self.config.warmup_prefix {
+            t - self.config.warmup_t
         } else {
             t
         };

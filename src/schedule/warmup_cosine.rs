@@ -1,9 +1,56 @@
-//! Linear warm-up followed by cosine annealing.
+//! Linear warm-up followed by cosine annealing: [`WarmupCosineConfig`] and [`WarmupCosineLr`].
 
+use burn::config::Config;
 use burn::optim::LearningRate;
 use burn::optim::lr_scheduler::{LrScheduler, LrSchedulerRecord};
 
 use crate::error::{PodiumError, Result};
+
+/// Configuration of [`WarmupCosineLr`], in epochs, without the base rate (the Learner's `lr`):
+/// timm's `cosine` with `warmup_prefix=True`, warm-up from 0 and one cycle over the whole run.
+#[derive(Config, Debug, PartialEq)]
+pub struct WarmupCosineConfig {
+    /// Warm-up length in epochs (converted to updates; at most the whole run). Default 0.
+    #[config(default = 0)]
+    pub warmup_epochs: usize,
+    /// The floor of the annealing, in `[0, base_lr]`. Default 0.
+    #[config(default = 0.0)]
+    pub min_lr: f64,
+}
+
+impl WarmupCosineConfig {
+    /// Checks the values that do not depend on the run.
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`] (`min_lr`) for a negative floor.
+    pub fn validate(&self) -> Result<()> {
+        if self.min_lr.is_nan() || self.min_lr < 0.0 {
+            return Err(PodiumError::config("min_lr", self.min_lr, "must be >= 0"));
+        }
+        Ok(())
+    }
+
+    /// The schedule from `base_lr` over `epochs` epochs of `updates_per_epoch` updates, the
+    /// first `warmup_epochs` of them (at most all) warming up.
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`] (`lr`, `min_lr`, `total_updates`) if `base_lr` is not positive,
+    /// `min_lr` is not in `[0, base_lr]`, or there are no updates.
+    pub fn init(
+        &self,
+        base_lr: f64,
+        epochs: usize,
+        updates_per_epoch: usize,
+    ) -> Result<WarmupCosineLr> {
+        let total = epochs * updates_per_epoch;
+        WarmupCosineLr::new(
+            base_lr,
+            self.min_lr,
+            (self.warmup_epochs * updates_per_epoch).min(total),
+            total,
+        )
+    }
+}
 
 /// Linear warm-up then cosine annealing to `min_lr` (SGDR without restarts, Loshchilov and
 /// Hutter 2017; timm's `CosineLRScheduler` with `warmup_prefix=True` and warm-up from 0).
@@ -12,7 +59,7 @@ use crate::error::{PodiumError, Result};
 /// - `t < warmup`: `lr = base_lr * (t + 1) / warmup`
 /// - otherwise: `lr = min_lr + (base_lr - min_lr) * (1 + cos(pi * (t - warmup) / (total - warmup))) / 2`
 ///
-/// Past `total`, the rate stays at `min_lr`.
+/// Past `total`, the rate stays at `min_lr`. Built by [`WarmupCosineConfig::init`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct WarmupCosineLr {
     base_lr: f64,
@@ -28,7 +75,7 @@ impl WarmupCosineLr {
     /// # Errors
     /// [`PodiumError::Config`] if `base_lr` is not positive, `min_lr` is not in `[0, base_lr]`,
     /// `total` is 0 or `warmup > total`.
-    pub fn new(base_lr: f64, min_lr: f64, warmup: usize, total: usize) -> Result<Self> {
+    fn new(base_lr: f64, min_lr: f64, warmup: usize, total: usize) -> Result<Self> {
         if base_lr.is_nan() || base_lr <= 0.0 {
             return Err(PodiumError::config("lr", base_lr, "must be positive"));
         }
@@ -103,6 +150,27 @@ mod tests {
         let mut resumed = WarmupCosineLr::new(1.0, 0.1, 2, 6).unwrap();
         resumed.load_record(s.to_record());
         assert_eq!(resumed.step, 7);
+    }
+
+    #[test]
+    fn the_config_counts_epochs_in_updates() {
+        let from_config = WarmupCosineConfig::new()
+            .with_warmup_epochs(1)
+            .with_min_lr(0.1)
+            .init(1.0, 3, 2)
+            .unwrap();
+        assert_eq!(from_config, WarmupCosineLr::new(1.0, 0.1, 2, 6).unwrap());
+        // a warm-up longer than the run is clamped to it
+        let long = WarmupCosineConfig::new()
+            .with_warmup_epochs(9)
+            .init(1.0, 3, 2);
+        assert_eq!(long.unwrap(), WarmupCosineLr::new(1.0, 0.0, 6, 6).unwrap());
+        assert!(
+            WarmupCosineConfig::new()
+                .with_min_lr(-1.0)
+                .validate()
+                .is_err()
+        );
     }
 
     #[test]

@@ -10,14 +10,21 @@ use burn::tensor::Tensor;
 use burn_podium::PodiumError;
 use burn_podium::data::{CorruptPolicy, DecodeOptions, ImageDataset, digits};
 use burn_podium::learner::{
-    EarlyStoppingConfig, Learner, LearnerConfig, METRICS_CSV_HEADER, Monitor, OptimizerConfig,
-    ProgressMode, ScheduleConfig, load_checkpoint,
+    EarlyStoppingConfig, Learner, LearnerConfig, METRICS_CSV_HEADER, Monitor, ProgressMode,
+    load_checkpoint,
 };
 use burn_podium::loss::LossConfig;
 use burn_podium::mix::MixupConfig;
 use burn_podium::model::{ImageClassifier, SimpleCnnConfig};
+use burn_podium::optim::{OptimizerConfig, SgdConfig};
+use burn_podium::schedule::ScheduleConfig;
 
 use crate::fixtures::{config_key, corrupt_jpeg, photo_folder};
+
+/// SGD with momentum 0.9, no Nesterov, no weight decay.
+fn sgd() -> OptimizerConfig {
+    SgdConfig::new().with_momentum(0.9).into()
+}
 
 /// Training seeds the backend's RNG, which flex shares process-wide: runs take turns.
 static TRAINING: Mutex<()> = Mutex::new(());
@@ -145,7 +152,7 @@ fn early_stopping_ends_a_run_that_stops_improving() {
             .with_epochs(10)
             .with_lr(1e-12)
             .with_schedule(ScheduleConfig::Constant)
-            .with_optimizer(OptimizerConfig::sgd())
+            .with_optimizer(sgd())
             .with_monitor(Monitor::ValidAccuracy)
             .with_early_stopping(Some(EarlyStoppingConfig { patience: 2 })),
         &device,
@@ -299,12 +306,14 @@ fn invalid_configs_and_datasets_are_typed_errors() {
     );
     assert_eq!(key_of(config(dir.path()).with_lr(-1.0)), "lr");
     assert_eq!(
-        key_of(config(dir.path()).with_optimizer(OptimizerConfig::AdamW {
-            beta1: 1.5,
-            beta2: 0.999,
-            eps: 1e-8,
-            weight_decay: 0.0
-        })),
+        key_of(
+            config(dir.path()).with_optimizer(
+                burn_podium::optim::AdamWConfig::new()
+                    .with_beta1(1.5)
+                    .with_weight_decay(0.0)
+                    .into()
+            )
+        ),
         "optimizer.beta1"
     );
     assert_eq!(
@@ -379,27 +388,29 @@ fn config_round_trips_through_json() {
     let path = dir.path().join("recipe.json");
     let cfg = LearnerConfig::new()
         .with_epochs(7)
-        .with_optimizer(OptimizerConfig::sgd())
-        .with_schedule(ScheduleConfig::Cosine {
-            warmup_epochs: 2,
-            min_lr: 1e-5,
-        })
+        .with_optimizer(sgd())
+        .with_schedule(ScheduleConfig::Cosine(
+            burn_podium::schedule::WarmupCosineConfig::new()
+                .with_warmup_epochs(2)
+                .with_min_lr(1e-5),
+        ))
         .with_early_stopping(Some(EarlyStoppingConfig { patience: 3 }));
     cfg.save(&path).unwrap();
     let back = LearnerConfig::load(&path).unwrap();
     assert_eq!(back.epochs, 7);
-    assert_eq!(back.optimizer, OptimizerConfig::sgd());
+    assert_eq!(back.optimizer, sgd());
     assert_eq!(back.schedule, cfg.schedule);
     assert_eq!(back.early_stopping, cfg.early_stopping);
     // defaults are torch's, not burn's
     assert_eq!(
         LearnerConfig::new().optimizer,
-        OptimizerConfig::AdamW {
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            weight_decay: 0.01
-        }
+        OptimizerConfig::AdamW(
+            burn_podium::optim::AdamWConfig::new()
+                .with_beta1(0.9)
+                .with_beta2(0.999)
+                .with_eps(1e-8)
+                .with_weight_decay(0.01)
+        )
     );
 }
 
@@ -468,7 +479,7 @@ fn a_class_balanced_sampler_changes_what_the_learner_sees() {
 
 #[test]
 fn timm_and_one_cycle_schedules_drive_the_learning_rate() {
-    use burn_podium::schedule::{OneCycle, TimmKind, TimmSchedule};
+    use burn_podium::schedule::{OneCycleConfig, TimmKind, TimmScheduleConfig};
     let _guard = lock();
     let device = burn_podium::device::default_device();
     let (train, valid) = digits().unwrap().split_stratified(0.5, 0).unwrap();
@@ -493,21 +504,17 @@ fn timm_and_one_cycle_schedules_drive_the_learning_rate() {
             .collect::<Vec<_>>()
     };
     // timm step decay per epoch: the base rate is the config's lr
-    let step = TimmSchedule::new(
-        TimmKind::Step {
-            decay_t: 1,
-            decay_rate: 0.5,
-        },
-        123.0,
-        0,
-    );
+    let step = TimmScheduleConfig::new(TimmKind::Step {
+        decay_t: 1,
+        decay_rate: 0.5,
+    });
     let got = lrs(ScheduleConfig::Timm(step), 3);
     for (g, e) in got.iter().zip([1e-3, 5e-4, 2.5e-4]) {
         assert!((g - e).abs() < 1e-12, "{got:?}");
     }
     // one-cycle over the whole run (the CSV holds each epoch's mean rate): the first epoch
     // rises to the peak, the second anneals towards max_lr / 25 / 1e4
-    let got = lrs(ScheduleConfig::OneCycle(OneCycle::new(0.0, 0)), 2);
+    let got = lrs(ScheduleConfig::OneCycle(OneCycleConfig::new()), 2);
     assert!(
         got[0] > got[1] && got[0] < 1e-3 && got[1] > 1e-3 / 25.0 / 1e4,
         "{got:?}"
@@ -518,7 +525,7 @@ fn timm_and_one_cycle_schedules_drive_the_learning_rate() {
         "{constant:?}"
     );
     // invalid schedule values are config errors before training
-    let bad = TimmSchedule::new(TimmKind::Cosine, 1.0, 0);
+    let bad = TimmScheduleConfig::new(TimmKind::Cosine);
     let dir = tempfile::tempdir().unwrap();
     assert_eq!(
         config_key(
@@ -623,8 +630,9 @@ fn an_ema_validates_is_checkpointed_and_is_the_returned_model() {
 
 #[test]
 fn podium_optimizers_and_gradient_clipping_train_in_the_learner() {
-    use burn_podium::learner::ClipGrad;
-    use burn_podium::optim::GradNorm;
+    use burn_podium::optim::{
+        AdaBeliefConfig, AdamaxConfig, ClipGrad, GradNorm, NAdamConfig, RAdamConfig,
+    };
     let _guard = lock();
     let device = burn_podium::device::default_device();
     let (train, valid) = digits().unwrap().split_stratified(0.3, 0).unwrap();
@@ -653,13 +661,13 @@ fn podium_optimizers_and_gradient_clipping_train_in_the_learner() {
             .map(|r| (r.loss, r.accuracy))
             .collect::<Vec<_>>()
     };
-    let nadam = OptimizerConfig::NAdam {
-        beta1: 0.9,
-        beta2: 0.999,
-        eps: 1e-8,
-        weight_decay: 0.0,
-        momentum_decay: 4e-3,
-    };
+    let nadam: OptimizerConfig = NAdamConfig::new()
+        .with_beta1(0.9)
+        .with_beta2(0.999)
+        .with_eps(1e-8)
+        .with_weight_decay(0.0)
+        .with_momentum_decay(4e-3)
+        .into();
     let plain = run(nadam.clone(), None);
     assert!(plain[3].1 > 70.0, "NAdam learns: {plain:?}");
     let clipped = run(
@@ -672,33 +680,35 @@ fn podium_optimizers_and_gradient_clipping_train_in_the_learner() {
     assert_ne!(plain, clipped, "clipping changes the updates");
     // RAdam's rectification keeps its first steps small (it warms up over ~1/(1 - beta2) steps)
     let radam = run(
-        OptimizerConfig::RAdam {
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            weight_decay: 0.0,
-        },
+        RAdamConfig::new()
+            .with_beta1(0.9)
+            .with_beta2(0.999)
+            .with_eps(1e-8)
+            .with_weight_decay(0.0)
+            .into(),
         None,
     );
     assert!(radam.iter().all(|(l, _)| l.is_finite()));
     let adamax = run(
-        OptimizerConfig::Adamax {
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            weight_decay: 0.0,
-        },
+        AdamaxConfig::new()
+            .with_beta1(0.9)
+            .with_beta2(0.999)
+            .with_eps(1e-8)
+            .with_weight_decay(0.0)
+            .into(),
         None,
     );
     assert!(adamax[3].1 > 70.0, "Adamax learns: {adamax:?}");
     let belief = run(
-        OptimizerConfig::AdaBelief {
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-16,
-            weight_decay: 0.01,
-            rectify: true,
-        },
+        AdaBeliefConfig::new()
+            .with_beta1(0.9)
+            .with_beta2(0.999)
+            .with_eps(1e-16)
+            .with_weight_decay(0.01)
+            .with_decoupled_decay(true)
+            .with_rectify(true)
+            .with_degenerated_to_sgd(true)
+            .into(),
         Some(ClipGrad::Value { clip: 1.0 }),
     );
     assert!(belief.iter().all(|(l, _)| l.is_finite()));
@@ -725,13 +735,15 @@ fn podium_optimizers_and_gradient_clipping_train_in_the_learner() {
     assert_eq!(
         config_key(
             Learner::new(
-                config(dir.path()).with_optimizer(OptimizerConfig::NAdam {
-                    beta1: 0.9,
-                    beta2: 2.0,
-                    eps: 1e-8,
-                    weight_decay: 0.0,
-                    momentum_decay: 4e-3,
-                }),
+                config(dir.path()).with_optimizer(
+                    NAdamConfig::new()
+                        .with_beta1(0.9)
+                        .with_beta2(2.0)
+                        .with_eps(1e-8)
+                        .with_weight_decay(0.0)
+                        .with_momentum_decay(4e-3)
+                        .into()
+                ),
                 &device,
             )
             .fit(
@@ -748,7 +760,7 @@ fn podium_optimizers_and_gradient_clipping_train_in_the_learner() {
 
 #[test]
 fn sam_trains_in_the_learner() {
-    use burn_podium::learner::SamConfig;
+    use burn_podium::optim::SamConfig;
     let _guard = lock();
     let device = burn_podium::device::default_device();
     let (train, valid) = digits().unwrap().split_stratified(0.3, 0).unwrap();
@@ -803,45 +815,50 @@ fn every_optimizer_config_builds_and_trains() {
     let _guard = lock();
     let device = burn_podium::device::default_device();
     let (train, valid) = digits().unwrap().split_stratified(0.5, 0).unwrap();
-    let configs = vec![
-        OptimizerConfig::sgd(),
-        OptimizerConfig::adam(),
-        OptimizerConfig::adamw(),
-        OptimizerConfig::Lamb {
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-6,
-            weight_decay: 0.01,
-            trust_clip: false,
-        },
-        OptimizerConfig::Lars {
-            momentum: 0.9,
-            weight_decay: 1e-4,
-            trust_coeff: 1e-3,
-            trust_clip: true,
-        },
-        OptimizerConfig::Madgrad {
-            momentum: 0.9,
-            weight_decay: 0.0,
-            eps: 1e-6,
-        },
-        OptimizerConfig::Lion {
-            beta1: 0.9,
-            beta2: 0.99,
-            weight_decay: 0.0,
-        },
-        OptimizerConfig::Ranger {
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            weight_decay: 0.0,
-            alpha: 0.5,
-            k: 6,
-        },
+    use burn_podium::optim::{
+        AdamConfig, AdamWConfig, LambConfig, LarsConfig, LionConfig, LookaheadConfig,
+        MadgradConfig, RAdamConfig, RangerConfig,
+    };
+    let configs: Vec<OptimizerConfig> = vec![
+        sgd(),
+        AdamConfig::new().into(),
+        AdamWConfig::new().into(),
+        LambConfig::new()
+            .with_beta1(0.9)
+            .with_beta2(0.999)
+            .with_eps(1e-6)
+            .with_weight_decay(0.01)
+            .with_trust_clip(false)
+            .into(),
+        LarsConfig::new()
+            .with_momentum(0.9)
+            .with_weight_decay(1e-4)
+            .with_trust_coeff(1e-3)
+            .with_trust_clip(true)
+            .into(),
+        MadgradConfig::new()
+            .with_momentum(0.9)
+            .with_weight_decay(0.0)
+            .with_eps(1e-6)
+            .into(),
+        LionConfig::new()
+            .with_beta1(0.9)
+            .with_beta2(0.99)
+            .with_weight_decay(0.0)
+            .into(),
+        RangerConfig::new()
+            .with_radam(
+                RAdamConfig::new()
+                    .with_beta1(0.9)
+                    .with_beta2(0.999)
+                    .with_eps(1e-8)
+                    .with_weight_decay(0.0),
+            )
+            .with_lookahead(LookaheadConfig::new().with_alpha(0.5).with_k(6))
+            .into(),
         OptimizerConfig::Lookahead {
-            base: Box::new(OptimizerConfig::adamw()),
-            alpha: 0.5,
-            k: 5,
+            base: Box::new(AdamWConfig::new().into()),
+            lookahead: LookaheadConfig::new().with_alpha(0.5).with_k(5),
         },
     ];
     for optimizer in configs {
@@ -867,26 +884,20 @@ fn every_optimizer_config_builds_and_trains() {
             "{optimizer:?}"
         );
     }
-    let bad = OptimizerConfig::Ranger {
-        beta1: 0.9,
-        beta2: 0.999,
-        eps: 1e-8,
-        weight_decay: 0.0,
-        alpha: 0.5,
-        k: 0,
-    };
+    let bad: OptimizerConfig = RangerConfig::new()
+        .with_lookahead(LookaheadConfig::new().with_alpha(0.5).with_k(0))
+        .into();
     assert_eq!(config_key(bad.validate()), "optimizer.lookahead.k");
     let bad = OptimizerConfig::Lookahead {
-        base: Box::new(OptimizerConfig::sgd()),
-        alpha: 2.0,
-        k: 5,
+        base: Box::new(sgd()),
+        lookahead: LookaheadConfig::new().with_alpha(2.0).with_k(5),
     };
     assert_eq!(config_key(bad.validate()), "optimizer.lookahead.alpha");
 }
 
 #[test]
 fn reduce_on_plateau_follows_the_monitored_metric() {
-    use burn_podium::schedule::ThresholdMode;
+    use burn_podium::schedule::{PlateauConfig, ThresholdMode};
     let _guard = lock();
     let device = burn_podium::device::default_device();
     let (train, valid) = digits().unwrap().split_stratified(0.5, 0).unwrap();
@@ -896,16 +907,17 @@ fn reduce_on_plateau_follows_the_monitored_metric() {
         config(dir.path())
             .with_epochs(4)
             .with_lr(1e-2)
-            .with_optimizer(OptimizerConfig::sgd())
+            .with_optimizer(sgd())
             .with_monitor(Monitor::ValidLoss)
-            .with_schedule(ScheduleConfig::Plateau {
-                factor: 0.5,
-                patience: 0,
-                threshold: 0.9,
-                threshold_mode: ThresholdMode::Rel,
-                cooldown: 0,
-                min_lr: 0.0,
-            }),
+            .with_schedule(ScheduleConfig::Plateau(
+                PlateauConfig::new()
+                    .with_factor(0.5)
+                    .with_patience(0)
+                    .with_threshold(0.9)
+                    .with_threshold_mode(ThresholdMode::Rel)
+                    .with_cooldown(0)
+                    .with_min_lr(0.0),
+            )),
         &device,
     );
     let fitted = learner
@@ -1122,19 +1134,19 @@ fn an_augmentation_pipeline_trains_reproducibly_in_the_learner() {
 
 #[test]
 fn one_cycle_cycles_sgd_momentum_and_adam_beta1_in_the_learner() {
-    use burn_podium::schedule::OneCycle;
+    use burn_podium::schedule::OneCycleConfig;
     let _guard = lock();
     let (train, valid) = digits().unwrap().split_stratified(0.3, 2).unwrap();
-    let sgd = OptimizerConfig::Sgd {
-        momentum: 0.9,
-        nesterov: false,
-        weight_decay: 0.0,
-    };
+    let sgd: OptimizerConfig = SgdConfig::new()
+        .with_momentum(0.9)
+        .with_nesterov(false)
+        .with_weight_decay(0.0)
+        .into();
     let run = |optimizer: &OptimizerConfig, lr: f64, base_momentum: f64| {
         let dir = tempfile::tempdir().unwrap();
-        let mut cycle = OneCycle::new(1.0, 100);
-        cycle.base_momentum = base_momentum;
-        cycle.max_momentum = 0.95;
+        let cycle = OneCycleConfig::new()
+            .with_base_momentum(base_momentum)
+            .with_max_momentum(0.95);
         small_cnn_history(
             config(dir.path())
                 .with_epochs(2)
@@ -1152,7 +1164,7 @@ fn one_cycle_cycles_sgd_momentum_and_adam_beta1_in_the_learner() {
     assert_ne!(cycled, run(&sgd, 0.05, 0.95));
     assert!(cycled[3].1 > 50.0, "{cycled:?}");
     // AdamW (the default optimizer): the curve drives beta1
-    let adamw = OptimizerConfig::adamw();
+    let adamw = OptimizerConfig::default();
     let cycled = run(&adamw, 3e-3, 0.85);
     assert_ne!(cycled, run(&adamw, 3e-3, 0.95));
     assert!(cycled[3].1 > 50.0, "{cycled:?}");

@@ -316,8 +316,8 @@ fn summaries_count_what_pytorch_counts_and_show_frozen_layers() {
 #[test]
 fn discriminative_rates_follow_fastai_slices_per_layer_group() {
     use burn::module::{Module, ModuleVisitor, Param, ParamId};
-    use burn_podium::learner::ScheduleConfig;
     use burn_podium::model::even_mults;
+    use burn_podium::schedule::{ScheduleConfig, ScheduleContext};
     let lrs = even_mults(1e-5, 1e-3, 3);
     for (a, b) in lrs.iter().zip([1e-5, 1e-4, 1e-3]) {
         assert!((a - b).abs() < 1e-12, "{lrs:?}");
@@ -334,7 +334,7 @@ fn discriminative_rates_follow_fastai_slices_per_layer_group() {
     );
     let lrs = even_mults(1e-6, 1e-1, groups.len());
     let mut scheduler = ScheduleConfig::Constant
-        .build_grouped(1e-1, 1, 10, &groups, &lrs, None)
+        .init(&ScheduleContext::new(1e-1, 1, 10).with_groups(&groups, lrs.clone()))
         .unwrap();
     let policy = scheduler.step();
     #[derive(Default)]

@@ -91,13 +91,13 @@ fn run_clipped(case: &Case, mut optim: ModuleOptimizer, max_norm: Option<f64>) {
 fn torch_sgd_matches() {
     let topic = load_topic("optim.json");
     for case in topic.cases_of("sgd") {
-        let o = TorchSgd::new(
-            case.f64("momentum"),
-            opt_f64(case, "dampening", 0.0),
-            case.f64("weight_decay"),
-            case.bool("nesterov"),
-        )
-        .unwrap();
+        let o = SgdConfig::new()
+            .with_momentum(case.f64("momentum"))
+            .with_dampening(opt_f64(case, "dampening", 0.0))
+            .with_weight_decay(case.f64("weight_decay"))
+            .with_nesterov(case.bool("nesterov"))
+            .init()
+            .unwrap();
         run(case, o.into());
     }
 }
@@ -132,40 +132,35 @@ fn burns_adam_and_adamw_match_torch_with_torch_eps() {
 #[test]
 fn podiums_torch_adam_and_adamw_match_torch() {
     let topic = load_topic("optim.json");
-    for case in topic.cases_of("adam") {
+    let adam = |case: &Case| {
         let (b1, b2) = betas(case);
-        let amsgrad = case.has_param("amsgrad") && case.bool("amsgrad");
-        let o = TorchAdam::adam(
-            b1,
-            b2,
-            case.f64("eps"),
-            opt_f64(case, "weight_decay", 0.0),
-            amsgrad,
-        )
-        .unwrap();
-        run(case, o.into());
+        burn_podium::optim::AdamConfig::new()
+            .with_beta1(b1)
+            .with_beta2(b2)
+            .with_eps(case.f64("eps"))
+            .with_weight_decay(opt_f64(case, "weight_decay", 0.0))
+            .with_amsgrad(case.has_param("amsgrad") && case.bool("amsgrad"))
+    };
+    for case in topic.cases_of("adam") {
+        run(case, adam(case).init().unwrap().into());
     }
     for case in topic.cases_of("adamw") {
         let (b1, b2) = betas(case);
-        let amsgrad = case.has_param("amsgrad") && case.bool("amsgrad");
-        let o =
-            TorchAdam::adamw(b1, b2, case.f64("eps"), case.f64("weight_decay"), amsgrad).unwrap();
+        let o = burn_podium::optim::AdamWConfig::new()
+            .with_beta1(b1)
+            .with_beta2(b2)
+            .with_eps(case.f64("eps"))
+            .with_weight_decay(case.f64("weight_decay"))
+            .with_amsgrad(case.has_param("amsgrad") && case.bool("amsgrad"))
+            .init()
+            .unwrap();
         run(case, o.into());
     }
-    // a beta1 cell that holds the configured value changes nothing
+    // a hyper-parameter handle that holds the configured beta1 changes nothing
     let case = topic.cases_of("adam")[0];
-    let (b1, b2) = betas(case);
-    let cell = burn_podium::schedule::MomentumCell::new();
-    cell.set(b1);
-    let o = TorchAdam::adam(
-        b1,
-        b2,
-        case.f64("eps"),
-        opt_f64(case, "weight_decay", 0.0),
-        false,
-    )
-    .unwrap()
-    .with_beta1_cell(cell);
+    let hyper = HyperParams::new();
+    hyper.set_momentum(betas(case).0);
+    let o = adam(case).init().unwrap().with_hyper_params(hyper);
     if !(case.has_param("amsgrad") && case.bool("amsgrad")) {
         run(case, o.into());
     }
@@ -176,46 +171,52 @@ fn radam_nadam_adamax_adabelief_match() {
     let topic = load_topic("optim.json");
     for case in topic.cases_of("radam") {
         let (b1, b2) = betas(case);
-        run(
-            case,
-            RAdam::new(b1, b2, case.f64("eps"), case.f64("weight_decay"))
-                .unwrap()
-                .into(),
-        );
+        let o = RAdamConfig::new()
+            .with_beta1(b1)
+            .with_beta2(b2)
+            .with_eps(case.f64("eps"))
+            .with_weight_decay(case.f64("weight_decay"))
+            .init()
+            .unwrap();
+        run(case, o.into());
     }
     for case in topic.cases_of("nadam") {
         let (b1, b2) = betas(case);
-        let o = NAdam::new(
-            b1,
-            b2,
-            case.f64("eps"),
-            opt_f64(case, "weight_decay", 0.0),
-            case.f64("momentum_decay"),
-        )
-        .unwrap();
+        let o = NAdamConfig::new()
+            .with_beta1(b1)
+            .with_beta2(b2)
+            .with_eps(case.f64("eps"))
+            .with_weight_decay(opt_f64(case, "weight_decay", 0.0))
+            .with_momentum_decay(case.f64("momentum_decay"))
+            .init()
+            .unwrap();
         run(case, o.into());
     }
     for case in topic.cases_of("adamax") {
         let (b1, b2) = betas(case);
-        run(
-            case,
-            Adamax::new(b1, b2, case.f64("eps"), opt_f64(case, "weight_decay", 0.0))
-                .unwrap()
-                .into(),
-        );
+        let o = AdamaxConfig::new()
+            .with_beta1(b1)
+            .with_beta2(b2)
+            .with_eps(case.f64("eps"))
+            .with_weight_decay(opt_f64(case, "weight_decay", 0.0))
+            .init()
+            .unwrap();
+        run(case, o.into());
     }
     for case in topic.cases_of("adabelief") {
         let (b1, b2) = betas(case);
-        let o = AdaBelief::new(
-            b1,
-            b2,
-            case.f64("eps"),
-            case.f64("weight_decay"),
-            case.bool("decoupled_decay"),
-            case.bool("rectify"),
-            !case.has_param("degenerated_to_sgd") || case.bool("degenerated_to_sgd"),
-        )
-        .unwrap();
+        let o = AdaBeliefConfig::new()
+            .with_beta1(b1)
+            .with_beta2(b2)
+            .with_eps(case.f64("eps"))
+            .with_weight_decay(case.f64("weight_decay"))
+            .with_decoupled_decay(case.bool("decoupled_decay"))
+            .with_rectify(case.bool("rectify"))
+            .with_degenerated_to_sgd(
+                !case.has_param("degenerated_to_sgd") || case.bool("degenerated_to_sgd"),
+            )
+            .init()
+            .unwrap();
         run(case, o.into());
     }
 }
@@ -355,11 +356,11 @@ fn weighted_accumulation_reproduces_the_full_batch_gradient() {
 
 #[test]
 fn bad_optimizer_values_are_typed_errors() {
-    assert!(TorchSgd::new(0.0, 0.0, 0.0, true).is_err());
-    assert!(RAdam::new(1.0, 0.999, 1e-8, 0.0).is_err());
-    assert!(NAdam::new(0.9, 0.999, -1.0, 0.0, 4e-3).is_err());
-    assert!(Adamax::new(0.9, 0.999, 1e-8, -0.1).is_err());
-    assert!(AdaBelief::new(0.9, 1.5, 1e-16, 0.0, true, false, true).is_err());
+    assert!(SgdConfig::new().with_nesterov(true).init().is_err());
+    assert!(RAdamConfig::new().with_beta1(1.0).init().is_err());
+    assert!(NAdamConfig::new().with_eps(-1.0).init().is_err());
+    assert!(AdamaxConfig::new().with_weight_decay(-0.1).init().is_err());
+    assert!(AdaBeliefConfig::new().with_beta2(1.5).init().is_err());
 }
 
 #[test]
@@ -398,28 +399,47 @@ fn lookahead_matches_timm_and_the_paper_init() {
             .with_epsilon(opt_f64(case, "eps", 1e-8) as f32)
             .build()
     };
+    let lookahead = |case: &Case| {
+        LookaheadConfig::new()
+            .with_alpha(case.f64("alpha"))
+            .with_k(case.usize("k"))
+    };
     for case in topic.cases_of("lookahead_adam") {
-        let o = Lookahead::new(adam(case), case.f64("alpha"), case.usize("k")).unwrap();
+        let o = lookahead(case).init(adam(case)).unwrap();
         run(case, o.into());
     }
     for case in topic.cases_of("lookahead_adam_paper_init") {
-        let o = Lookahead::new(adam(case), case.f64("alpha"), case.usize("k"))
-            .unwrap()
-            .with_paper_init(true);
+        let o = lookahead(case)
+            .with_paper_init(true)
+            .init(adam(case))
+            .unwrap();
         run(case, o.into());
     }
     for case in topic.cases_of("lookahead_radam") {
         let (b1, b2) = betas(case);
-        let o = Lookahead::new(
-            RAdam::new(b1, b2, case.f64("eps"), 0.0).unwrap(),
-            case.f64("alpha"),
-            case.usize("k"),
-        )
-        .unwrap();
+        let radam = RAdamConfig::new()
+            .with_beta1(b1)
+            .with_beta2(b2)
+            .with_eps(case.f64("eps"))
+            .with_weight_decay(0.0);
+        let o = lookahead(case).init(radam.init().unwrap()).unwrap();
         run(case, o.into());
+        // Ranger is the same optimizer
+        let ranger = RangerConfig::new()
+            .with_radam(radam)
+            .with_lookahead(lookahead(case))
+            .init()
+            .unwrap();
+        run(case, ranger.into());
     }
-    assert!(Lookahead::new(RAdam::torch_default(), 1.5, 6).is_err());
-    assert!(Lookahead::new(RAdam::torch_default(), 0.5, 0).is_err());
+    let radam = || RAdamConfig::new().init().unwrap();
+    assert!(
+        LookaheadConfig::new()
+            .with_alpha(1.5)
+            .init(radam())
+            .is_err()
+    );
+    assert!(LookaheadConfig::new().with_k(0).init(radam()).is_err());
 }
 
 #[test]
@@ -433,15 +453,18 @@ fn sam_and_asam_match_the_reference_implementation() {
             w: Param::from_tensor(case.input("W0").float::<2>(&d)),
             v: Param::from_tensor(case.input("v0").float::<1>(&d)),
         };
-        let sam = Sam::new(case.f64("rho"), case.bool("adaptive")).unwrap();
-        let mut optim: ModuleOptimizer = TorchSgd::new(
-            case.f64("momentum"),
-            0.0,
-            case.f64("weight_decay"),
-            case.bool("nesterov"),
-        )
-        .unwrap()
-        .into();
+        let sam = SamConfig::new()
+            .with_rho(case.f64("rho"))
+            .with_adaptive(case.bool("adaptive"))
+            .init()
+            .unwrap();
+        let mut optim: ModuleOptimizer = SgdConfig::new()
+            .with_momentum(case.f64("momentum"))
+            .with_weight_decay(case.f64("weight_decay"))
+            .with_nesterov(case.bool("nesterov"))
+            .init()
+            .unwrap()
+            .into();
         let steps = case.usize("n_steps");
         let mut out: std::collections::BTreeMap<&str, Vec<f64>> = Default::default();
         for _ in 0..steps {
@@ -483,48 +506,48 @@ fn sam_and_asam_match_the_reference_implementation() {
             case.assert_close(key, values, &shape);
         }
     }
-    assert!(Sam::new(-0.1, false).is_err());
+    assert!(SamConfig::new().with_rho(-0.1).init().is_err());
 }
 
 #[test]
 fn lars_lamb_and_novograd_match_timm() {
     let topic = load_topic("optim.json");
     for case in topic.cases_of("lars") {
-        let o = Lars::new(
-            case.f64("momentum"),
-            case.f64("weight_decay"),
-            case.f64("trust_coeff"),
-            case.f64("eps"),
-            case.bool("trust_clip"),
-            case.bool("nesterov"),
-        )
-        .unwrap();
+        let o = LarsConfig::new()
+            .with_momentum(case.f64("momentum"))
+            .with_weight_decay(case.f64("weight_decay"))
+            .with_trust_coeff(case.f64("trust_coeff"))
+            .with_eps(case.f64("eps"))
+            .with_trust_clip(case.bool("trust_clip"))
+            .with_nesterov(case.bool("nesterov"))
+            .init()
+            .unwrap();
         run(case, o.into());
     }
     for case in topic.cases_of("nvnovograd") {
         let (b1, b2) = betas(case);
-        let o = NvNovoGrad::new(
-            b1,
-            b2,
-            case.f64("eps"),
-            case.f64("weight_decay"),
-            case.bool("grad_averaging"),
-        )
-        .unwrap();
+        let o = NvNovoGradConfig::new()
+            .with_beta1(b1)
+            .with_beta2(b2)
+            .with_eps(case.f64("eps"))
+            .with_weight_decay(case.f64("weight_decay"))
+            .with_grad_averaging(case.bool("grad_averaging"))
+            .init()
+            .unwrap();
         run(case, o.into());
     }
     for case in topic.cases_of("lamb") {
         let (b1, b2) = betas(case);
         assert!(case.bool("bias_correction"));
-        let o = Lamb::new(
-            b1,
-            b2,
-            case.f64("eps"),
-            case.f64("weight_decay"),
-            case.bool("trust_clip"),
-            case.bool("grad_averaging"),
-        )
-        .unwrap();
+        let o = LambConfig::new()
+            .with_beta1(b1)
+            .with_beta2(b2)
+            .with_eps(case.f64("eps"))
+            .with_weight_decay(case.f64("weight_decay"))
+            .with_trust_clip(case.bool("trust_clip"))
+            .with_grad_averaging(case.bool("grad_averaging"))
+            .init()
+            .unwrap();
         // timm's Lamb clips the global gradient norm first
         run_clipped(case, o.into(), Some(case.f64("max_grad_norm")));
     }
@@ -534,34 +557,31 @@ fn lars_lamb_and_novograd_match_timm() {
 fn madgrad_matches_timm() {
     let topic = load_topic("optim.json");
     for case in topic.cases_of("madgrad") {
-        let o = Madgrad::new(
-            case.f64("momentum"),
-            case.f64("weight_decay"),
-            case.f64("eps"),
-            false,
-        )
-        .unwrap();
+        let o = MadgradConfig::new()
+            .with_momentum(case.f64("momentum"))
+            .with_weight_decay(case.f64("weight_decay"))
+            .with_eps(case.f64("eps"))
+            .init()
+            .unwrap();
         run(case, o.into());
     }
-    assert!(Madgrad::new(1.0, 0.0, 1e-6, false).is_err());
+    assert!(MadgradConfig::new().with_momentum(1.0).init().is_err());
 }
 
 #[test]
-fn sgd_takes_its_momentum_from_a_cycling_cell() {
+fn sgd_takes_its_momentum_from_a_hyper_parameter_handle() {
     use burn::optim::Optimizer;
     use burn::tensor::TensorData;
-    use burn_podium::schedule::MomentumCell;
     let d = Device::default();
     let t = |v: [f32; 2]| Tensor::<1>::from_data(TensorData::new(v.to_vec(), [2]), &d);
-    let cell = MomentumCell::new();
-    let sgd = TorchSgd::new(0.9, 0.0, 0.0, false)
-        .unwrap()
-        .with_momentum_cell(cell.clone());
+    let hyper = HyperParams::new();
+    let config = SgdConfig::new().with_momentum(0.9);
+    let sgd = config.init().unwrap().with_hyper_params(hyper.clone());
     let (g1, g2) = ([1.0f32, -2.0], [0.5f32, 0.25]);
     let lr = 0.1;
     // no value yet: the configured 0.9; the first buffer is the gradient either way
     let (p1, s1) = sgd.step(lr, t([0.0, 0.0]), t(g1), None);
-    cell.set(0.5);
+    hyper.set_momentum(0.5);
     let (p2, _) = sgd.step(lr, p1.clone(), t(g2), s1.clone());
     // buf2 = 0.5 * g1 + g2; p2 = p1 - lr * buf2
     let expected: Vec<f64> = (0..2)
@@ -570,47 +590,176 @@ fn sgd_takes_its_momentum_from_a_cycling_cell() {
     for (a, e) in floats(p2).iter().zip(&expected) {
         assert!((a - e).abs() < 1e-6, "{a} vs {e}");
     }
-    let plain = TorchSgd::new(0.9, 0.0, 0.0, false).unwrap();
+    let plain = config.init().unwrap();
     let (q2, _) = plain.step(lr, p1, t(g2), s1);
     assert!(
         (floats(q2)[0] - expected[0]).abs() > 1e-3,
-        "the cell's momentum is the one used"
+        "the handle's momentum is the one used"
     );
 }
 
 #[test]
-fn adam_family_optimizers_read_beta1_from_a_cell() {
+fn adam_family_optimizers_read_beta1_from_a_hyper_parameter_handle() {
     use burn::optim::Optimizer;
     use burn::tensor::TensorData;
-    use burn_podium::learner::OptimizerConfig;
-    use burn_podium::schedule::MomentumCell;
     let topic = load_topic("optim.json");
-    // holding the configured beta1, the cell changes nothing (the reference still matches)
+    // holding the configured beta1, the handle changes nothing (the reference still matches)
     let case = topic.cases_of("radam")[0];
     let (b1, b2) = betas(case);
-    let cell = MomentumCell::new();
-    cell.set(b1);
-    let o = RAdam::new(b1, b2, case.f64("eps"), opt_f64(case, "weight_decay", 0.0))
+    let hyper = HyperParams::new();
+    hyper.set_momentum(b1);
+    let o = RAdamConfig::new()
+        .with_beta1(b1)
+        .with_beta2(b2)
+        .with_eps(case.f64("eps"))
+        .with_weight_decay(opt_f64(case, "weight_decay", 0.0))
+        .init()
         .unwrap()
-        .with_beta1_cell(cell.clone());
+        .with_hyper_params(hyper.clone());
     run(case, o.into());
     // another value is the one used
     let d = Device::default();
     let t = |v: f32| Tensor::<1>::from_data(TensorData::new(vec![v], [1]), &d);
-    let nadam = NAdam::torch_default();
-    let cycled = NAdam::torch_default().with_beta1_cell(cell.clone());
-    cell.set(0.5);
+    let nadam = NAdamConfig::new().init().unwrap();
+    let cycled = nadam.clone().with_hyper_params(hyper.clone());
+    hyper.set_momentum(0.5);
     let (p, s) = nadam.step(0.1, t(1.0), t(0.3), None);
     let (q, r) = cycled.step(0.1, t(1.0), t(0.3), None);
     let (p2, _) = nadam.step(0.1, p, t(-0.2), s);
     let (q2, _) = cycled.step(0.1, q, t(-0.2), r);
     assert_ne!(floats(p2), floats(q2));
-    let lars = OptimizerConfig::Lars {
-        momentum: 0.9,
-        weight_decay: 0.0,
-        trust_coeff: 0.001,
-        trust_clip: false,
-    };
+    let lars = OptimizerConfig::Lars(LarsConfig::new().with_momentum(0.9).with_trust_coeff(0.001));
     assert!(!lars.cycles_momentum());
-    assert!(OptimizerConfig::adamw().cycles_momentum());
+    assert!(OptimizerConfig::default().cycles_momentum());
+}
+
+#[test]
+fn timm_names_give_timms_optimizers() {
+    let sgd = |momentum, nesterov| {
+        OptimizerConfig::Sgd(
+            SgdConfig::new()
+                .with_momentum(momentum)
+                .with_nesterov(nesterov),
+        )
+    };
+    let name = |n: &str| OptimizerConfig::from_name(n).unwrap();
+    // timm's `sgd` is Nesterov; its factory passes momentum 0.9 and weight decay 0
+    assert_eq!(name("sgd"), sgd(0.9, true));
+    assert_eq!(name("nesterov"), sgd(0.9, true));
+    assert_eq!(name("momentum"), sgd(0.9, false));
+    assert_eq!(
+        name("AdamW"),
+        OptimizerConfig::AdamW(burn_podium::optim::AdamWConfig::new().with_weight_decay(0.0))
+    );
+    assert_eq!(
+        name("larc"),
+        OptimizerConfig::Lars(LarsConfig::new().with_momentum(0.9).with_trust_clip(true))
+    );
+    assert_eq!(
+        name("radabelief"),
+        OptimizerConfig::AdaBelief(AdaBeliefConfig::new().with_rectify(true))
+    );
+    assert_eq!(
+        name("adabelief"),
+        OptimizerConfig::AdaBelief(AdaBeliefConfig::new().with_rectify(false))
+    );
+    assert_eq!(name("nvnovograd"), name("novograd"));
+    assert_eq!(
+        name("lookahead_radam"),
+        OptimizerConfig::Lookahead {
+            base: Box::new(OptimizerConfig::RAdam(RAdamConfig::new())),
+            lookahead: LookaheadConfig::new().with_alpha(0.5).with_k(6),
+        }
+    );
+    assert_eq!(name("ranger"), OptimizerConfig::Ranger(RangerConfig::new()));
+    for n in [
+        "sgd",
+        "nesterov",
+        "momentum",
+        "adam",
+        "adamw",
+        "radam",
+        "nadam",
+        "adamax",
+        "adabelief",
+        "radabelief",
+        "lamb",
+        "lambc",
+        "lars",
+        "larc",
+        "nlars",
+        "nlarc",
+        "madgrad",
+        "madgradw",
+        "novograd",
+        "nvnovograd",
+        "lion",
+        "ranger",
+        "lookahead_sgd",
+        "lookahead_adamw",
+        "lookahead_lamb",
+    ] {
+        let config = name(n);
+        config.validate().unwrap_or_else(|e| panic!("{n}: {e}"));
+        // the recipe format round-trips
+        let json = serde_json::to_string(&config).unwrap();
+        let back: OptimizerConfig = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, config, "{json}");
+    }
+    for bad in ["adamq", "lookahead_ranger", "lookahead_", ""] {
+        match OptimizerConfig::from_name(bad) {
+            Err(burn_podium::PodiumError::Config { key, reason, .. }) => {
+                assert_eq!(key, "optimizer");
+                assert!(reason.contains("lookahead_radam") || reason.contains("madgrad"));
+            }
+            other => panic!("{bad}: expected a config error, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn optimizer_recipes_are_tagged_by_variant_and_keys_name_the_path() {
+    let json = serde_json::to_value(OptimizerConfig::default()).unwrap();
+    assert_eq!(json["AdamW"]["weight_decay"], 0.01);
+    assert_eq!(json["AdamW"]["eps"], 1e-8);
+    let recipe = r#"{"Lookahead": {"base": {"Sgd": {"momentum": 0.9, "dampening": 0.0,
+        "weight_decay": 0.0, "nesterov": true}}, "lookahead": {"alpha": 0.5, "k": 6,
+        "paper_init": false}}}"#;
+    let parsed: OptimizerConfig = serde_json::from_str(recipe).unwrap();
+    assert_eq!(parsed, OptimizerConfig::from_name("lookahead_sgd").unwrap());
+    let key = |c: OptimizerConfig| match c.validate() {
+        Err(burn_podium::PodiumError::Config { key, .. }) => key,
+        other => panic!("expected a config error, got {other:?}"),
+    };
+    assert_eq!(
+        key(LionConfig::new().with_beta2(1.0).into()),
+        "optimizer.beta2"
+    );
+    assert_eq!(
+        key(OptimizerConfig::Lookahead {
+            base: Box::new(SgdConfig::new().with_weight_decay(-1.0).into()),
+            lookahead: LookaheadConfig::new(),
+        }),
+        "optimizer.base.weight_decay"
+    );
+    assert_eq!(
+        key(RangerConfig::new()
+            .with_radam(RAdamConfig::new().with_eps(-1.0))
+            .into()),
+        "optimizer.radam.eps"
+    );
+    assert_eq!(
+        key(MadgradConfig::new().with_momentum(1.0).into()),
+        "optimizer.momentum"
+    );
+    let clip = ClipGrad::Norm {
+        max_norm: 0.0,
+        norm: GradNorm::L2,
+    };
+    assert!(matches!(
+        clip.validate(),
+        Err(burn_podium::PodiumError::Config { key, .. }) if key == "max_norm"
+    ));
+    assert!(ClipGrad::Value { clip: -1.0 }.validate().is_err());
+    assert!(ClipGrad::Value { clip: 0.5 }.validate().is_ok());
 }
