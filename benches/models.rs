@@ -14,8 +14,8 @@ use burn::optim::ModuleOptimizer;
 use burn::tensor::{Device, Distribution, Int, Tensor};
 use burn::train::TrainStep;
 use burn_podium::average::{EmaDecay, ModelEma};
-use burn_podium::data::ClassificationBatch;
 use burn_podium::learner::{Classification, OptimizerConfig};
+use burn_podium::loader::ClassificationBatch;
 use burn_podium::model::{EfficientNetConfig, ImageClassifier, ResNetConfig};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 

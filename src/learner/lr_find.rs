@@ -6,8 +6,10 @@ use burn::optim::GradientsParams;
 use serde::{Deserialize, Serialize};
 
 use super::{Classification, Learner};
-use crate::data::{ClassificationBatcher, ImageDataset, ImageLoader, Normalize};
+use crate::augment::{Normalize, PipelineConfig};
+use crate::data::ImageDataset;
 use crate::error::{PodiumError, Result};
+use crate::loader::{ClassificationBatcher, ImageLoader};
 use crate::model::ImageClassifier;
 use crate::schedule::{SmoothedLoss, Suggested, Suggestion, lr_find_schedule, suggest};
 use crate::util::{derive_seed, save_png_atomic};
@@ -203,9 +205,14 @@ impl Learner {
             ));
         }
         let (train, _) = train.verify(cfg.corrupt_images)?;
-        let normalize = match &cfg.normalize {
-            Some(n) => n.clone(),
-            None => Normalize::estimate(&train, 4096)?,
+        // the batches the training pipeline would normalize (see `Learner::fit`)
+        let normalize = match (
+            cfg.augment.as_ref().and_then(PipelineConfig::normalization),
+            &cfg.normalize,
+        ) {
+            (Some(n), _) => n.expanded(train.decode_options().color.channels()),
+            (None, Some(n)) => n.clone(),
+            (None, None) => Normalize::estimate(&train, 4096)?,
         };
         let objective = cfg.loss.init(&train.class_counts())?;
         let device = self.device().clone();

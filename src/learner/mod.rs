@@ -56,14 +56,21 @@ use burn::train::renderer::MetricsRenderer;
 use burn::train::{MetricEarlyStoppingStrategy, StoppingCondition, SupervisedTraining};
 use serde::{Deserialize, Serialize};
 
+use crate::augment::Normalize;
 use crate::average::ModelEma;
-use crate::data::{ClassificationBatcher, ImageDataset, ImageLoader, Normalize};
+use crate::data::ImageDataset;
 use crate::error::{PodiumError, Result};
 use crate::infer::{EvalReport, Predictions, evaluate, predict};
+use crate::loader::{ClassificationBatcher, ImageLoader};
 use crate::model::{ImageClassifier, even_mults};
 use crate::schedule::MomentumCell;
 use crate::util::derive_seed;
 use history::HistoryLogger;
+
+/// Label smoothing of the mixed soft targets: timm's default, the former default of
+/// `MixupConfig::label_smoothing` (until `LearnerConfig` sets smoothing once for the loss and
+/// the mixer).
+const MIXUP_LABEL_SMOOTHING: f64 = 0.1;
 
 /// What inference needs to know about a run, saved as `run.json` in the run directory.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -330,21 +337,18 @@ impl Learner {
         let num_classes = train.num_classes();
         let classes = train.classes().to_vec();
         let objective = cfg.loss.init(&train.class_counts())?;
-        if let Some(mix) = &cfg.mixup
-            && mix.num_classes != num_classes
-        {
-            return Err(PodiumError::config(
-                "mixup.num_classes",
-                mix.num_classes,
-                format!("the data has {num_classes} classes"),
-            ));
-        }
 
-        let normalize = match &cfg.normalize {
-            Some(n) => n.clone(),
-            None => Normalize::estimate(&train, 4096)?,
+        let first = train.decode(0)?.image;
+        // A pipeline that normalizes gives validation, run.json and inference its normalization
+        // (validate rejects a different LearnerConfig::normalize).
+        let normalize = match (
+            pipeline.as_ref().and_then(|p| p.normalization()),
+            &cfg.normalize,
+        ) {
+            (Some(n), _) => n.expanded(first.channels),
+            (None, Some(n)) => n.clone(),
+            (None, None) => Normalize::estimate(&train, 4096)?,
         };
-        let first = train.decode(0)?;
         if first.channels != normalize.mean.len() {
             return Err(PodiumError::config(
                 "normalize",
@@ -377,7 +381,11 @@ impl Learner {
                 .map_err(|e| e.in_section("augment"))?;
         }
         if let Some(mix) = &cfg.mixup {
-            train_loader = train_loader.mixing(mix.clone(), derive_seed(cfg.seed, &[3]))?;
+            train_loader = train_loader.mixing(
+                mix.clone(),
+                MIXUP_LABEL_SMOOTHING,
+                derive_seed(cfg.seed, &[3]),
+            )?;
         }
         let train_labels: Vec<usize> = train_loader
             .dataset()
@@ -385,7 +393,7 @@ impl Learner {
             .into_iter()
             .map(|l| l.unwrap_or(0))
             .collect();
-        if let Some(sampler) = cfg.sampler.build(
+        if let Some(sampler) = cfg.sampler.init(
             &train_labels,
             num_classes,
             cfg.epochs,

@@ -15,7 +15,7 @@ use burn::optim::{GradientsParams, ModuleOptimizer};
 
 use super::config::ClipGrad;
 use crate::average::ModelEma;
-use crate::data::ClassificationBatch;
+use crate::loader::ClassificationBatch;
 use crate::loss::{CrossEntropyLossConfig, LossConfig, Objective};
 use crate::model::ImageClassifier;
 use crate::optim::{Sam, clip_grad_norm, clip_grad_value};

@@ -3,7 +3,7 @@
 //! a distributed shard sampler, and effective-number class weights.
 //!
 //! A [`Sampler`] decides which dataset items an epoch visits, in which order; give one to an
-//! [`ImageLoader`](crate::data::ImageLoader) with `sampler(...)`, wrap any burn dataset in a
+//! [`ImageLoader`](crate::loader::ImageLoader) with `sampler(...)`, wrap any burn dataset in a
 //! [`SampledDataset`] for burn's own `DataLoaderBuilder`, or give one to the
 //! [`Learner`](crate::learner::Learner) through [`SamplerConfig`].
 
