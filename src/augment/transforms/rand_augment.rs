@@ -304,7 +304,7 @@ fn timm_magnitude(m: f32, std: f32, max: f32, rng: &mut StdRng) -> f32 {
 /// list at magnitude `severity`, mixed with Dirichlet(`alpha`) weights, then blended with the
 /// original by `m ~ Beta(alpha, alpha)`: `y = (1 - m) x + m * mix`.
 ///
-/// For the Jensen-Shannon consistency loss, put it in a [`SplitsConfig`](super::SplitsConfig)
+/// For the Jensen-Shannon consistency loss, put it in a [`SplitsConfig`](crate::augment::SplitsConfig)
 /// so each image comes with its clean view and augmented views.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AugMix {
