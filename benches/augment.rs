@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use burn_podium::augment::functional as F;
 use burn_podium::augment::{Pipeline, PipelineConfig};
-use burn_podium::data::{DecodeOptions, decode_bytes};
+use burn_podium::codec::{Bitmap, DecodeOptions, decode_bytes};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rayon::prelude::*;
 
@@ -103,12 +103,9 @@ fn standard_pipeline(c: &mut Criterion) {
 
 /// The same transforms from already decoded photos: what the pipeline itself costs.
 fn transforms_only(c: &mut Criterion) {
-    let decoded: Vec<(Vec<u8>, [usize; 3])> = photos()
+    let decoded: Vec<Bitmap> = photos()
         .iter()
-        .map(|(path, bytes)| {
-            let (px, h, w) = decode_bytes(bytes, path, &DecodeOptions::default()).expect("decode");
-            (px, [h, w, 3])
-        })
+        .map(|(path, bytes)| decode_bytes(bytes, path, &DecodeOptions::default()).expect("decode"))
         .collect();
     let pipeline = pipeline();
     let mut group = c.benchmark_group("augment_transforms_224");
@@ -118,10 +115,8 @@ fn transforms_only(c: &mut Criterion) {
         b.iter(|| {
             (0..decoded.len() * ROUNDS)
                 .map(|k| {
-                    let (px, shape) = &decoded[k % decoded.len()];
-                    let out = pipeline
-                        .apply_interleaved(px, *shape, 7, 0, k as u64)
-                        .remove(0);
+                    let bitmap = &decoded[k % decoded.len()];
+                    let out = pipeline.apply_interleaved(bitmap, 7, 0, k as u64).remove(0);
                     F::normalize(&out, &[0.485, 0.456, 0.406], &[0.229, 0.224, 0.225])
                         .data
                         .len()
@@ -135,8 +130,8 @@ fn transforms_only(c: &mut Criterion) {
 /// Single ops on a 224 x 224 u8 photo crop, to see where the transform chain spends its time.
 fn single_ops(c: &mut Criterion) {
     let (path, bytes) = &photos()[2];
-    let (px, h, w) = decode_bytes(bytes, path, &DecodeOptions::default()).expect("decode");
-    let photo = burn_podium::augment::Image::from_interleaved(&px, [h, w, 3]);
+    let bitmap = decode_bytes(bytes, path, &DecodeOptions::default()).expect("decode");
+    let photo = burn_podium::augment::Image::from_bitmap(&bitmap);
     let small = F::resize(&photo, [224, 224], F::Interpolation::Bilinear, true);
     let mut group = c.benchmark_group("augment_ops_224");
     group.sample_size(30);

@@ -7,9 +7,10 @@
 use std::path::Path;
 
 use burn::data::dataloader::DataLoader;
-use burn_podium::data::{
-    ClassificationBatcher, DecodeOptions, ImageDataset, ImageLoader, Normalize, decode_file, digits,
-};
+use burn_podium::augment::Normalize;
+use burn_podium::codec::{DecodeOptions, decode_file};
+use burn_podium::data::{ImageDataset, digits};
+use burn_podium::loader::{ClassificationBatcher, ImageLoader};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 fn photos() -> Vec<std::path::PathBuf> {

@@ -9,8 +9,8 @@
 use std::path::PathBuf;
 
 use burn_podium::augment::functional as F;
-use burn_podium::augment::{AugmentConfig, EraseMode, Image, PipelineConfig, write_gallery};
-use burn_podium::data::{DecodeOptions, decode_file};
+use burn_podium::augment::{Image, PipelineConfig, RandomErasing, TransformConfig, write_gallery};
+use burn_podium::codec::{DecodeOptions, decode_file};
 use clap::Parser;
 
 #[derive(Parser)]
@@ -28,9 +28,9 @@ struct Args {
 
 fn main() -> burn_podium::Result<()> {
     let args = Args::parse();
-    let (px, h, w) = decode_file(&args.image, &DecodeOptions::default())?;
+    let decoded = decode_file(&args.image, &DecodeOptions::default())?;
     let photo = F::resize_shorter(
-        &Image::from_interleaved(&px, [h, w, 3]),
+        &Image::from_bitmap(&decoded),
         128,
         F::Interpolation::Bilinear,
         true,
@@ -93,16 +93,16 @@ fn main() -> burn_podium::Result<()> {
     ];
 
     // Random transforms and policies, each drawn twice.
-    let random: Vec<(&str, AugmentConfig)> = vec![
+    let random: Vec<(&str, TransformConfig)> = vec![
         ("random resized crop", serde_json::from_str(r#"{"name": "random_resized_crop", "size": [128, 160]}"#).unwrap()),
         ("color jitter", serde_json::from_str(r#"{"name": "color_jitter", "brightness": 0.4, "contrast": 0.4, "saturation": 0.4, "hue": 0.1}"#).unwrap()),
         ("random affine", serde_json::from_str(r#"{"name": "random_affine", "degrees": [-20, 20], "translate": [0.1, 0.1], "scale": [0.8, 1.2], "shear": [-10, 10], "interpolation": "bilinear"}"#).unwrap()),
-        ("random erasing", AugmentConfig::RandomErasing { p: 1.0, min_area: 0.02, max_area: 1.0 / 3.0, min_aspect: 0.3, max_aspect: None, mode: EraseMode::Const, min_count: 1, max_count: Some(3) }),
+        ("random erasing", RandomErasing { p: 1.0, max_count: Some(3), ..RandomErasing::default() }.into()),
         ("cutout", serde_json::from_str(r#"{"name": "cutout", "n_holes": 2, "length": 40}"#).unwrap()),
-        ("rand-m9-n2-mstd0.5", AugmentConfig::from_timm("rand-m9-n2-mstd0.5")?),
-        ("trivial augment", AugmentConfig::from_timm("trivial")?),
-        ("auto augment", AugmentConfig::from_timm("autoaug")?),
-        ("augmix-m3-w3", AugmentConfig::from_timm("augmix-m3-w3")?),
+        ("rand-m9-n2-mstd0.5", TransformConfig::from_timm("rand-m9-n2-mstd0.5")?),
+        ("trivial augment", TransformConfig::from_timm("trivial")?),
+        ("auto augment", TransformConfig::from_timm("autoaug")?),
+        ("augmix-m3-w3", TransformConfig::from_timm("augmix-m3-w3")?),
     ];
     for (name, config) in random {
         let pipeline = PipelineConfig::new(vec![config]).init()?;

@@ -10,7 +10,8 @@
 
 use std::path::PathBuf;
 
-use burn_podium::data::{ColorMode, DecodeOptions, digits};
+use burn_podium::codec::{ColorMode, DecodeOptions};
+use burn_podium::data::digits;
 use burn_podium::learner::{FineTuneConfig, Learner, LearnerConfig, ProgressMode};
 use burn_podium::model::{GlobalPool, ResNetConfig};
 use burn_podium::prelude::default_device;

@@ -12,7 +12,9 @@
 
 use std::path::PathBuf;
 
-use burn_podium::data::{ColorMode, CorruptPolicy, DecodeOptions};
+use burn_podium::augment::HorizontalFlip;
+use burn_podium::codec::{ColorMode, DecodeOptions};
+use burn_podium::data::CorruptPolicy;
 use burn_podium::prelude::*;
 use burn_podium::schedule::WarmupCosineConfig;
 use clap::Parser;
@@ -57,7 +59,8 @@ struct Args {
     /// Peak learning rate (AdamW, cosine schedule with one warm-up epoch).
     #[arg(long, default_value_t = 1e-3)]
     lr: f64,
-    /// Label smoothing (of the cross-entropy, or of the mixed targets with --mixup/--cutmix).
+    /// Label smoothing of the cross-entropy (with --mixup/--cutmix the mixed targets carry
+    /// timm's 0.1).
     #[arg(long, default_value_t = 0.1)]
     label_smoothing: f32,
     /// Mixup alpha (0: off). With --cutmix too, each batch picks one (timm's switch_prob 0.5).
@@ -133,12 +136,11 @@ fn run(args: Args) -> burn_podium::Result<()> {
             Some(PipelineConfig::from_file(std::path::Path::new(a))?)
         }
         Some(a) => Some(PipelineConfig::new(vec![
-            AugmentConfig::HorizontalFlip { p: 0.5 },
-            AugmentConfig::from_timm(a)?,
+            HorizontalFlip::default().into(),
+            TransformConfig::from_timm(a)?,
         ])),
     };
     let mixing = args.mixup > 0.0 || args.cutmix > 0.0;
-    let num_classes = train.num_classes();
     let config = LearnerConfig::new()
         .with_epochs(args.epochs)
         .with_batch_size(args.batch_size)
@@ -149,10 +151,9 @@ fn run(args: Args) -> burn_podium::Result<()> {
             args.label_smoothing
         }))
         .with_mixup(mixing.then(|| {
-            MixupConfig::new(num_classes)
+            MixupConfig::new()
                 .with_mixup_alpha(args.mixup)
                 .with_cutmix_alpha(args.cutmix)
-                .with_label_smoothing(args.label_smoothing as f64)
         }))
         .with_augment(augment)
         .with_schedule(ScheduleConfig::Cosine(

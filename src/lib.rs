@@ -18,20 +18,26 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Layout: [`data`] (readers, splits, batching, loading), [`augment`] (torchvision-exact image ops, random transforms,
-//! RandAugment / TrivialAugment / AugMix / AutoAugment, pipelines from one config), [`average`] (EMA and SWA), [`mix`]
-//! (mixup and CutMix), [`loss`] (losses matching torch/timm), [`sample`] (samplers for imbalanced data), [`model`]
-//! (ResNet and EfficientNet with PyTorch weights, heads, fine-tuning controls, summaries), [`optim`] (torch/timm
-//! optimizers, SAM, Lookahead), [`schedule`] (learning rates), [`learner`] (training on burn-train, `fine_tune`),
-//! [`infer`] (prediction and submission files), [`util`].
+//! Layout, in the order of the data flow (each module imports only those before it): [`codec`]
+//! (decoding files into 8-bit bitmaps), [`data`] (readers, splits, k-folds), [`augment`]
+//! (torchvision-exact image ops, one struct per random transform, RandAugment / TrivialAugment /
+//! AugMix / AutoAugment, pipelines from one config), [`mix`] (mixup and CutMix), [`sample`]
+//! (samplers for imbalanced data), [`loader`] (the batcher and the reproducible loader where
+//! those meet), [`model`] (ResNet and EfficientNet with PyTorch weights, heads, fine-tuning
+//! controls, summaries), [`loss`] (losses matching torch/timm), [`optim`] (torch/timm
+//! optimizers, SAM, Lookahead), [`schedule`] (learning rates), [`average`] (EMA and SWA),
+//! [`learner`] (training on burn-train, `fine_tune`), [`infer`] (prediction and submission
+//! files), [`util`].
 
 pub mod augment;
 pub mod average;
+pub mod codec;
 pub mod data;
 pub mod device;
 pub mod error;
 pub mod infer;
 pub mod learner;
+pub mod loader;
 pub mod loss;
 pub mod metrics;
 pub mod mix;

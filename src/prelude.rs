@@ -1,10 +1,10 @@
 //! The names most programs need: `use burn_podium::prelude::*;`.
 
-pub use crate::augment::{AugmentConfig, Image, Pipeline, PipelineConfig};
+pub use crate::augment::{Image, Normalize, Pipeline, PipelineConfig, Transform, TransformConfig};
+pub use crate::codec::{Bitmap, ColorMode, DecodeOptions};
 pub use crate::data::{
-    ClassificationBatch, ClassificationBatcher, ColorMode, CorruptPolicy, DecodeOptions,
-    ImageDataset, ImageItem, ImageLoader, ImbalanceProfile, Normalize, OofStore, digits,
-    read_cifar10, read_cifar100, read_idx_dataset,
+    CorruptPolicy, ImageDataset, ImageItem, ImbalanceProfile, OofStore, digits, read_cifar10,
+    read_cifar100, read_idx_dataset,
 };
 pub use crate::device::{default_device, device_from_name};
 pub use crate::error::{PodiumError, Result};
@@ -13,6 +13,7 @@ pub use crate::learner::{
     Classification, EarlyStoppingConfig, EpochMetrics, FineTuneConfig, Fitted, Learner,
     LearnerConfig, Monitor, ProgressMode, load_checkpoint,
 };
+pub use crate::loader::{ClassificationBatch, ClassificationBatcher, ImageLoader};
 pub use crate::loss::LossConfig;
 pub use crate::mix::{MixMode, MixupConfig};
 pub use crate::model::{

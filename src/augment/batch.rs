@@ -3,13 +3,13 @@
 //!
 //! Each function draws sample `i`'s randomness from `derive_seed(seed, [i])` on the host (a few
 //! numbers per sample), then runs tensor ops only, so the result is the same on every backend.
-//! Their semantics are those of the per-image transforms of [`AugmentConfig`].
+//! Their semantics are those of the per-image transforms ([`Transform`]).
 
 use burn::tensor::{Bool, Tensor, TensorData};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-use super::{AugmentConfig, Depth, Image};
+use super::{Depth, Image, RandomErasing, Transform};
 use crate::util::derive_seed;
 
 fn rng(seed: u64, i: usize) -> StdRng {
@@ -17,10 +17,10 @@ fn rng(seed: u64, i: usize) -> StdRng {
 }
 
 /// Sample `i` takes `flipped`'s values where `draw(i)` holds (exact copies, no blending).
-fn select_samples(images: Tensor<4>, flipped: Tensor<4>, p: f32, seed: u64) -> Tensor<4> {
+fn select_samples(images: Tensor<4>, flipped: Tensor<4>, p: f64, seed: u64) -> Tensor<4> {
     let dims = images.dims();
     let draws: Vec<bool> = (0..dims[0])
-        .map(|i| rng(seed, i).random::<f32>() < p)
+        .map(|i| rng(seed, i).random::<f32>() < p as f32)
         .collect();
     let mask =
         Tensor::<4, Bool>::from_data(TensorData::new(draws, [dims[0], 1, 1, 1]), &images.device())
@@ -47,13 +47,13 @@ pub fn normalize(images: Tensor<4>, mean: &[f32], std: &[f32]) -> Tensor<4> {
 }
 
 /// Flips each sample left to right with probability `p`.
-pub fn random_hflip(images: Tensor<4>, p: f32, seed: u64) -> Tensor<4> {
+pub fn random_hflip(images: Tensor<4>, p: f64, seed: u64) -> Tensor<4> {
     let flipped = images.clone().flip([3]);
     select_samples(images, flipped, p, seed)
 }
 
 /// Flips each sample top to bottom with probability `p`.
-pub fn random_vflip(images: Tensor<4>, p: f32, seed: u64) -> Tensor<4> {
+pub fn random_vflip(images: Tensor<4>, p: f64, seed: u64) -> Tensor<4> {
     let flipped = images.clone().flip([2]);
     select_samples(images, flipped, p, seed)
 }
@@ -91,15 +91,15 @@ pub fn random_crop(images: Tensor<4>, [h, w]: [usize; 2], padding: usize, seed: 
     Tensor::cat(crops, 0)
 }
 
-/// Random erasing on a batch with the semantics of [`AugmentConfig::RandomErasing`] (timm's
+/// Random erasing on a batch with the semantics of [`RandomErasing`] (timm's
 /// `RandomErasing` on normalized images): boxes and noise are drawn per sample on the host,
 /// the blend runs on the device.
 ///
 /// # Panics
-/// If `config` is not a checked `AugmentConfig::RandomErasing`.
-pub fn random_erasing(images: Tensor<4>, config: &AugmentConfig, seed: u64) -> Tensor<4> {
+/// If `config` does not validate ([`Transform::validate`]).
+pub fn random_erasing(images: Tensor<4>, config: &RandomErasing, seed: u64) -> Tensor<4> {
     assert!(
-        matches!(config, AugmentConfig::RandomErasing { .. }) && config.check().is_ok(),
+        config.validate().is_ok(),
         "batch::random_erasing: needs a valid random_erasing config, got {config:?}"
     );
     let [b, c, h, w] = images.dims();

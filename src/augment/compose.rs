@@ -7,39 +7,40 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
 
-use super::functional as F;
-use super::{AugmentConfig, Image, resized_crop_params};
+use super::{Image, Normalize, RandomResizedCrop, Transform, TransformConfig};
+use crate::codec::{Bitmap, DecodeOptions, decode_bytes, decode_top_rows};
 use crate::error::{PodiumError, Result};
 use crate::util::derive_seed;
 
 /// A checked list of transforms applied in order (torchvision's `Compose`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Compose {
-    transforms: Vec<AugmentConfig>,
+    transforms: Vec<TransformConfig>,
 }
 
 impl Compose {
     /// Checks every transform's parameters.
     ///
     /// # Errors
-    /// The first [`PodiumError::Config`] of [`AugmentConfig::check`], its key prefixed with the
+    /// The first [`PodiumError::Config`] of [`Transform::validate`], its key prefixed with the
     /// transform's position and name (`transforms[2].random_resized_crop.scale`).
-    pub fn new(transforms: Vec<AugmentConfig>) -> Result<Self> {
+    pub fn new(transforms: Vec<TransformConfig>) -> Result<Self> {
         for (i, t) in transforms.iter().enumerate() {
-            t.check().map_err(|e| prefix(e, i, t))?;
+            t.validate().map_err(|e| prefix(e, i, t))?;
         }
         Ok(Self { transforms })
     }
 
     /// The transforms.
-    pub fn transforms(&self) -> &[AugmentConfig] {
+    pub fn transforms(&self) -> &[TransformConfig] {
         &self.transforms
     }
 
     /// The shape of the output for an input of `shape` (`[c, h, w]`).
     ///
     /// # Errors
-    /// The first transform that cannot take its input (see [`AugmentConfig::output_shape`]).
+    /// The first transform that cannot take its input (see [`Transform::output_shape`]), its
+    /// key prefixed as in [`Self::new`].
     pub fn output_shape(&self, shape: [usize; 3]) -> Result<[usize; 3]> {
         self.transforms
             .iter()
@@ -61,7 +62,15 @@ impl Compose {
     }
 }
 
-fn prefix(e: PodiumError, i: usize, t: &AugmentConfig) -> PodiumError {
+/// The last `normalize` of `transforms`.
+fn last_normalize(transforms: &[TransformConfig]) -> Option<Normalize> {
+    transforms.iter().rev().find_map(|t| match t {
+        TransformConfig::Normalize(n) => Some(n.clone()),
+        _ => None,
+    })
+}
+
+fn prefix(e: PodiumError, i: usize, t: &TransformConfig) -> PodiumError {
     match e {
         PodiumError::Config { key, value, reason } => PodiumError::Config {
             key: format!("transforms[{i}].{}.{key}", t.name()),
@@ -80,7 +89,7 @@ pub struct SplitsConfig {
     /// Views per image, at least 2 (timm's default for AugMix: 3).
     pub num_splits: usize,
     /// Transforms of the augmented views, e.g. `[{"name": "aug_mix", ...}]`.
-    pub transforms: Vec<AugmentConfig>,
+    pub transforms: Vec<TransformConfig>,
 }
 
 /// A whole augmentation recipe as one serializable value (JSON file or part of a training
@@ -102,7 +111,7 @@ pub struct SplitsConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
 pub struct PipelineConfig {
     /// The transforms, in order.
-    pub transforms: Vec<AugmentConfig>,
+    pub transforms: Vec<TransformConfig>,
     /// Optional AugMix splits.
     #[serde(default)]
     pub splits: Option<SplitsConfig>,
@@ -110,7 +119,7 @@ pub struct PipelineConfig {
 
 impl PipelineConfig {
     /// A pipeline of these transforms, without splits.
-    pub fn new(transforms: Vec<AugmentConfig>) -> Self {
+    pub fn new(transforms: Vec<TransformConfig>) -> Self {
         Self {
             transforms,
             splits: None,
@@ -118,7 +127,7 @@ impl PipelineConfig {
     }
 
     /// Adds AugMix splits.
-    pub fn with_splits(mut self, num_splits: usize, transforms: Vec<AugmentConfig>) -> Self {
+    pub fn with_splits(mut self, num_splits: usize, transforms: Vec<TransformConfig>) -> Self {
         self.splits = Some(SplitsConfig {
             num_splits,
             transforms,
@@ -145,6 +154,12 @@ impl PipelineConfig {
         let text = std::fs::read_to_string(path).map_err(|e| PodiumError::io(path, e))?;
         serde_json::from_str(&text)
             .map_err(|e| PodiumError::config("augment", path.display(), e.to_string()))
+    }
+
+    /// The normalization the pipeline built from this config ends with
+    /// ([`Pipeline::normalization`]), read from the config without building it.
+    pub fn normalization(&self) -> Option<Normalize> {
+        last_normalize(&self.transforms)
     }
 
     /// Checks every transform and builds the pipeline.
@@ -234,16 +249,25 @@ impl Pipeline {
         self.apply_with(img, &mut Self::rng(seed, epoch, index))
     }
 
-    /// [`Self::apply`] on interleaved `H x W x C` bytes (a decoded file): the same result, but a
-    /// leading `random_resized_crop` converts only its window to planar floats, which saves most
-    /// of the conversion on large photos.
+    /// The normalization the pipeline's images leave it with: the last `normalize` of its
+    /// transforms (the transforms after it, such as timm's `random_erasing`, work on the
+    /// normalized values), `None` when the images leave it unnormalized (then the batcher
+    /// normalizes them). The views of [`SplitsConfig`] pass through the same transforms first.
     ///
-    /// # Panics
-    /// If `pixels.len()` does not match `shape`.
+    /// A trainer gives validation and inference batches this normalization
+    /// ([`ClassificationBatcher`](crate::loader::ClassificationBatcher)), so that the model sees
+    /// the same input scale in training and at test time.
+    pub fn normalization(&self) -> Option<Normalize> {
+        last_normalize(&self.transforms.transforms)
+    }
+
+    /// [`Self::apply`] on a decoded [`Bitmap`]: the same result as on
+    /// [`Image::from_bitmap`], but a leading `random_resized_crop` converts only its window to
+    /// planar floats ([`RandomResizedCrop::apply_window`]), which saves most of the conversion
+    /// on large photos.
     pub fn apply_interleaved(
         &self,
-        pixels: &[u8],
-        shape: [usize; 3],
+        bitmap: &Bitmap,
         seed: u64,
         epoch: u64,
         index: u64,
@@ -251,40 +275,27 @@ impl Pipeline {
         let mut rng = Self::rng(seed, epoch, index);
         match self.leading_crop() {
             Some(crop) => {
-                let window = crop.draw(shape[0], shape[1], &mut rng);
-                self.finish(crop.apply(pixels, shape, window), 1, &mut rng)
+                let window = crop.window(bitmap.height, bitmap.width, &mut rng);
+                self.finish(crop.apply_window(bitmap, window), 1, &mut rng)
             }
-            None => self.finish(Image::from_interleaved(pixels, shape), 0, &mut rng),
+            None => self.finish(Image::from_bitmap(bitmap), 0, &mut rng),
         }
     }
 
-    /// The parameters of a leading `random_resized_crop`, which the interleaved and encoded
-    /// entry points apply to the decoded bytes directly.
-    fn leading_crop(&self) -> Option<LeadingCrop> {
-        match *self.transforms.transforms.first()? {
-            AugmentConfig::RandomResizedCrop {
-                size,
-                scale,
-                ratio,
-                interpolation,
-                antialias,
-            } => Some(LeadingCrop {
-                size,
-                scale,
-                ratio,
-                interpolation,
-                antialias,
-            }),
+    /// A leading `random_resized_crop`, which the bitmap and encoded entry points apply to the
+    /// decoded bytes directly.
+    fn leading_crop(&self) -> Option<&RandomResizedCrop> {
+        match self.transforms.transforms.first()? {
+            TransformConfig::RandomResizedCrop(crop) => Some(crop),
             _ => None,
         }
     }
 
     /// Decodes an encoded RGB picture (`origin` names it in errors) and applies the pipeline:
-    /// the same views as [`decode_bytes`](crate::data::decode_bytes) followed by
-    /// [`Self::apply_interleaved`], but behind a leading `random_resized_crop` the crop is
-    /// drawn from the picture's size first and a PNG is decoded only down to the crop's last
-    /// row ([`decode_top_rows`](crate::data::decode_top_rows)), which skips about 15% of the
-    /// decoding on average for the default scale range.
+    /// the same views as [`decode_bytes`] followed by [`Self::apply_interleaved`], but behind a
+    /// leading `random_resized_crop` the crop is drawn from the picture's size first and a PNG
+    /// is decoded only down to the crop's last row ([`decode_top_rows`]), which skips about 15%
+    /// of the decoding on average for the default scale range.
     ///
     /// # Errors
     /// [`PodiumError::Decode`] naming `origin` when the bytes are not a supported or intact
@@ -301,45 +312,16 @@ impl Pipeline {
         match self.leading_crop() {
             Some(crop) => {
                 let mut window = [0; 4];
-                let top = crate::data::decode_top_rows(bytes, origin, |h, w| {
-                    window = crop.draw(h, w, &mut rng);
+                let top = decode_top_rows(bytes, origin, |h, w| {
+                    window = crop.window(h, w, &mut rng);
                     window[0] + window[2]
                 })?;
-                Ok(self.finish(crop.apply(&top.pixels, top.shape(), window), 1, &mut rng))
+                Ok(self.finish(crop.apply_window(&top.rows, window), 1, &mut rng))
             }
             None => {
-                let options = crate::data::DecodeOptions::default();
-                let (pixels, h, w) = crate::data::decode_bytes(bytes, origin, &options)?;
-                Ok(self.finish(Image::from_interleaved(&pixels, [h, w, 3]), 0, &mut rng))
+                let bitmap = decode_bytes(bytes, origin, &DecodeOptions::default())?;
+                Ok(self.finish(Image::from_bitmap(&bitmap), 0, &mut rng))
             }
         }
-    }
-}
-
-/// A leading `random_resized_crop` (see [`Pipeline::leading_crop`]).
-struct LeadingCrop {
-    size: [usize; 2],
-    scale: [f32; 2],
-    ratio: [f32; 2],
-    interpolation: F::Interpolation,
-    antialias: bool,
-}
-
-impl LeadingCrop {
-    /// The `[top, left, h, w]` window for an `h x w` picture (torchvision's `get_params`).
-    fn draw(&self, h: usize, w: usize, rng: &mut StdRng) -> [usize; 4] {
-        resized_crop_params(h, w, self.scale, self.ratio, rng)
-    }
-
-    /// The window of interleaved bytes, resized to the output size.
-    fn apply(&self, pixels: &[u8], shape: [usize; 3], window: [usize; 4]) -> Image {
-        F::resized_crop_interleaved(
-            pixels,
-            shape,
-            window,
-            self.size,
-            self.interpolation,
-            self.antialias,
-        )
     }
 }

@@ -53,7 +53,7 @@ pub fn write_gallery(
     let mut buf = vec![255u8; (w * h * 3) as usize];
     for (k, (_, img)) in tiles.iter().enumerate() {
         let (x0, y0) = tile_origin(k, columns, cell_w, cell_h);
-        let rgb = img.to_interleaved_u8();
+        let rgb = img.to_bitmap().pixels;
         for y in 0..img.height {
             for x in 0..img.width {
                 let dst = (((y0 + CAPTION) as usize + y) * w as usize + x0 as usize + x) * 3;

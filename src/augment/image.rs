@@ -6,10 +6,15 @@
 //! stored as `f32` in planar order and [`Depth`] records which of torchvision's dtypes the image
 //! stands for, so an op can end exactly as torchvision's does on that dtype (a `u8` image always
 //! holds integers `0..=255`).
+//!
+//! A decoded file is a [`Bitmap`] (8-bit, channels interleaved); both types name their shape
+//! with the fields `channels`, `height`, `width` and give it as `[channels, height, width]`.
+//! [`Image::from_bitmap`] and [`Image::to_bitmap`] convert between them
+//! (torchvision's `pil_to_tensor` and `to_pil_image`).
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::ImageItem;
+use crate::codec::Bitmap;
 
 /// Which torchvision dtype an [`Image`] stands for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -88,33 +93,27 @@ impl Image {
         Self::new(data.iter().map(|&v| v as f32).collect(), shape, Depth::U8)
     }
 
-    /// A `u8` image from interleaved `H x W x C` bytes, as decoders and [`ImageItem`] hold them.
-    ///
-    /// # Panics
-    /// If `pixels.len() != height * width * channels`.
-    pub fn from_interleaved(pixels: &[u8], [height, width, channels]: [usize; 3]) -> Self {
-        assert_eq!(
-            pixels.len(),
-            height * width * channels,
-            "Image::from_interleaved: {} bytes do not make a {height}x{width}x{channels} image",
-            pixels.len()
-        );
-        Self::from_interleaved_window(pixels, [height, width, channels], [0, 0, height, width])
+    /// The `u8` image of a decoded [`Bitmap`] (`pil_to_tensor`: interleaved to planar).
+    pub fn from_bitmap(bitmap: &Bitmap) -> Self {
+        Self::from_bitmap_window(bitmap, [0, 0, bitmap.height, bitmap.width])
     }
 
-    /// The `[top, left, h, w]` window of interleaved `H x W x C` bytes as a planar `u8` image
-    /// (a crop without converting the whole picture).
+    /// The `[top, left, h, w]` window of a [`Bitmap`] as a planar `u8` image (a crop without
+    /// converting the whole picture).
     ///
     /// # Panics
-    /// If the buffer does not match its shape or the window leaves the picture.
-    pub fn from_interleaved_window(
-        pixels: &[u8],
-        [height, width, channels]: [usize; 3],
-        [top, left, h, w]: [usize; 4],
-    ) -> Self {
+    /// If the bitmap's buffer does not match its shape or the window leaves the picture.
+    pub fn from_bitmap_window(bitmap: &Bitmap, [top, left, h, w]: [usize; 4]) -> Self {
+        let Bitmap {
+            pixels,
+            channels,
+            height,
+            width,
+        } = bitmap;
+        let (channels, height, width) = (*channels, *height, *width);
         assert!(
             pixels.len() == height * width * channels && top + h <= height && left + w <= width,
-            "Image::from_interleaved_window: window {:?} of a {height}x{width}x{channels} picture \
+            "Image::from_bitmap_window: window {:?} of a {channels}x{height}x{width} picture \
              ({} bytes)",
             [top, left, h, w],
             pixels.len()
@@ -150,11 +149,6 @@ impl Image {
             }
         }
         Self::new(data, [channels, h, w], Depth::U8)
-    }
-
-    /// The image of a decoded dataset item.
-    pub fn from_item(item: &ImageItem) -> Self {
-        Self::from_interleaved(&item.pixels, item.shape())
     }
 
     /// A zero image of the given shape and depth.
@@ -221,8 +215,9 @@ impl Image {
             .collect()
     }
 
-    /// The samples as interleaved `H x W x C` bytes (for PNG writers and [`ImageItem`]s).
-    pub fn to_interleaved_u8(&self) -> Vec<u8> {
+    /// The image as an 8-bit [`Bitmap`] (channels interleaved; float images scaled by 255 and
+    /// rounded, as [`Self::to_u8_planar`]), for PNG writers and datasets.
+    pub fn to_bitmap(&self) -> Bitmap {
         let planar = self.to_u8_planar();
         let n = self.plane_len();
         let mut out = vec![0u8; planar.len()];
@@ -231,7 +226,7 @@ impl Image {
                 out[p * self.channels + c] = planar[c * n + p];
             }
         }
-        out
+        Bitmap::new(out, self.shape())
     }
 
     /// Brings a float result back to this image's depth: unchanged for `F32`; for `U8`, rounded

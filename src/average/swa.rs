@@ -5,8 +5,8 @@ use burn::module::{Module, RunningState};
 use burn::tensor::{Device, Tensor};
 
 use super::state::{State, rewrite};
-use crate::data::ClassificationBatch;
 use crate::error::{PodiumError, Result};
+use crate::loader::ClassificationBatch;
 use crate::model::{BatchNormLayers, ImageClassifier};
 
 /// `torch.optim.swa_utils.AveragedModel` with its default average: the first

@@ -127,5 +127,5 @@ fn read_records<P: AsRef<Path>>(
         .first()
         .map(|f| f.as_ref().to_path_buf())
         .unwrap_or_default();
-    ImageDataset::from_memory(origin, pixels, [SIDE, SIDE, 3], labels, classes)
+    ImageDataset::from_memory(origin, pixels, [3, SIDE, SIDE], labels, classes)
 }

@@ -8,18 +8,20 @@ use burn::data::dataset::{Dataset, DatasetError};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::image::{DecodeOptions, ImageItem, convert_channels, decode_file, resize_bilinear};
+use super::ImageItem;
+use crate::codec::{Bitmap, ColorMode, DecodeOptions, decode_file};
 use crate::error::{PodiumError, Result};
 
 /// Where the pixels of a dataset live.
 #[derive(Debug)]
 enum Store {
-    /// Raw 8-bit images of one size, `n x h x w x c`, as IDX and CIFAR files hold them.
+    /// Raw 8-bit images of one size, `n x h x w x c` (channels interleaved), as IDX and CIFAR
+    /// files hold them.
     Memory {
         pixels: Vec<u8>,
+        channels: usize,
         height: usize,
         width: usize,
-        channels: usize,
     },
     /// Encoded image files, decoded on demand.
     Files { paths: Vec<PathBuf> },
@@ -60,8 +62,9 @@ pub struct ImageDataset {
 }
 
 impl ImageDataset {
-    /// A dataset over raw 8-bit images of one size held in memory (`n * h * w * c` bytes,
-    /// interleaved channels).
+    /// A dataset over raw 8-bit images of one shape `[channels, height, width]` held in
+    /// memory: `n * h * w * c` bytes, each image's pixels row-major with interleaved channels
+    /// (as [`Bitmap`]s).
     ///
     /// # Errors
     /// [`PodiumError::Dataset`] (naming `origin`) if the buffer size does not match, the label
@@ -69,7 +72,7 @@ impl ImageDataset {
     pub fn from_memory(
         origin: impl Into<PathBuf>,
         pixels: Vec<u8>,
-        [height, width, channels]: [usize; 3],
+        [channels, height, width]: [usize; 3],
         labels: Vec<Option<usize>>,
         classes: Vec<String>,
     ) -> Result<Self> {
@@ -79,7 +82,7 @@ impl ImageDataset {
             return Err(PodiumError::Dataset {
                 path: origin,
                 reason: format!(
-                    "{} bytes of pixels do not hold {n} images of {height}x{width}x{channels}",
+                    "{} bytes of pixels do not hold {n} images of {channels}x{height}x{width}",
                     pixels.len()
                 ),
             });
@@ -90,18 +93,18 @@ impl ImageDataset {
                 reason: format!("{channels} channels; podium reads 1 or 3"),
             });
         }
-        check_labels(&origin, &labels, classes.len())?;
+        validate_labels(&origin, &labels, classes.len())?;
         let color = if channels == 1 {
-            super::ColorMode::Gray
+            ColorMode::Gray
         } else {
-            super::ColorMode::Rgb
+            ColorMode::Rgb
         };
         Ok(Self {
             store: Arc::new(Store::Memory {
                 pixels,
+                channels,
                 height,
                 width,
-                channels,
             }),
             entries: Arc::new(entries_from(labels)),
             classes: Arc::new(classes),
@@ -128,7 +131,7 @@ impl ImageDataset {
                 reason: format!("{} files but {} labels", paths.len(), labels.len()),
             });
         }
-        check_labels(&origin, &labels, classes.len())?;
+        validate_labels(&origin, &labels, classes.len())?;
         Ok(Self {
             store: Arc::new(Store::Files { paths }),
             entries: Arc::new(entries_from(labels)),
@@ -255,8 +258,12 @@ impl ImageDataset {
     }
 
     /// The file behind item `index` when the dataset decodes files as they are (RGB at their
-    /// own size): then a pipeline may decode the bytes itself
-    /// ([`crate::augment::Pipeline::apply_encoded`]) and get the item's pixels.
+    /// own size, [`DecodeOptions::default`]): then a reader of the raw bytes (an augmentation
+    /// pipeline's `apply_encoded`, [`crate::augment`]) decodes the same pixels as
+    /// [`Self::decode`].
+    ///
+    /// # Panics
+    /// If `index >= len()`.
     pub(crate) fn plain_file(&self, index: usize) -> Option<&Path> {
         match &*self.store {
             Store::Files { paths } if self.decode == DecodeOptions::default() => {
@@ -264,11 +271,6 @@ impl ImageDataset {
             }
             _ => None,
         }
-    }
-
-    /// The label of item `index` (without decoding it).
-    pub(crate) fn label_of(&self, index: usize) -> Option<usize> {
-        self.entries[index].label
     }
 
     /// Decodes item `index`.
@@ -280,37 +282,26 @@ impl ImageDataset {
     /// If `index >= len()`.
     pub fn decode(&self, index: usize) -> Result<ImageItem> {
         let entry = self.entries[index];
-        let (pixels, height, width, channels) = match &*self.store {
+        let image = match &*self.store {
             Store::Memory {
                 pixels,
+                channels,
                 height,
                 width,
-                channels,
             } => {
-                let size = height * width * channels;
+                let size = channels * height * width;
                 let raw = pixels[entry.key * size..(entry.key + 1) * size].to_vec();
-                let want_c = self.decode.color.channels();
-                let raw = convert_channels(raw, *channels, want_c);
+                let raw =
+                    Bitmap::new(raw, [*channels, *height, *width]).into_color(self.decode.color);
                 match self.decode.size {
-                    Some([th, tw]) if th != *height || tw != *width => (
-                        resize_bilinear(&raw, *height, *width, want_c, th, tw),
-                        th,
-                        tw,
-                        want_c,
-                    ),
-                    _ => (raw, *height, *width, want_c),
+                    Some(size) => raw.resized(size),
+                    None => raw,
                 }
             }
-            Store::Files { paths } => {
-                let (p, h, w) = decode_file(&paths[entry.key], &self.decode)?;
-                (p, h, w, self.decode.color.channels())
-            }
+            Store::Files { paths } => decode_file(&paths[entry.key], &self.decode)?,
         };
         Ok(ImageItem {
-            pixels,
-            height,
-            width,
-            channels,
+            image,
             label: entry.label,
             index,
         })
@@ -351,7 +342,7 @@ impl ImageDataset {
         }
         let results: Vec<Result<[usize; 2]>> = (0..self.len())
             .into_par_iter()
-            .map(|i| self.decode(i).map(|it| [it.height, it.width]))
+            .map(|i| self.decode(i).map(|it| [it.image.height, it.image.width]))
             .collect();
         let mut keep = Vec::with_capacity(results.len());
         let mut skipped = Vec::new();
@@ -416,7 +407,7 @@ fn entries_from(labels: Vec<Option<usize>>) -> Vec<Entry> {
         .collect()
 }
 
-fn check_labels(origin: &Path, labels: &[Option<usize>], num_classes: usize) -> Result<()> {
+fn validate_labels(origin: &Path, labels: &[Option<usize>], num_classes: usize) -> Result<()> {
     if let Some((i, l)) = labels
         .iter()
         .enumerate()

@@ -46,7 +46,7 @@ impl Folds {
     }
 }
 
-fn check_splits(n_splits: usize, n_samples: usize) -> Result<()> {
+fn validate_splits(n_splits: usize, n_samples: usize) -> Result<()> {
     if n_splits < 2 {
         return Err(PodiumError::config(
             "n_splits",
@@ -72,7 +72,7 @@ fn check_splits(n_splits: usize, n_samples: usize) -> Result<()> {
 /// # Errors
 /// [`PodiumError::Config`] for fewer than 2 splits or more splits than samples.
 pub fn kfold(n_samples: usize, n_splits: usize, shuffle: Option<u64>) -> Result<Folds> {
-    check_splits(n_splits, n_samples)?;
+    validate_splits(n_splits, n_samples)?;
     let mut order: Vec<usize> = (0..n_samples).collect();
     if let Some(seed) = shuffle {
         order.shuffle(&mut StdRng::seed_from_u64(seed));
@@ -105,7 +105,7 @@ pub fn kfold(n_samples: usize, n_splits: usize, shuffle: Option<u64>) -> Result<
 /// [`PodiumError::Config`] for fewer than 2 splits, more splits than samples, or when every class
 /// has fewer than `n_splits` members.
 pub fn stratified_kfold(labels: &[i64], n_splits: usize, shuffle: Option<u64>) -> Result<Folds> {
-    check_splits(n_splits, labels.len())?;
+    validate_splits(n_splits, labels.len())?;
     let mut code: HashMap<i64, usize> = HashMap::new();
     let encoded: Vec<usize> = labels
         .iter()
@@ -174,7 +174,7 @@ pub fn stratified_kfold(labels: &[i64], n_splits: usize, shuffle: Option<u64>) -
 /// # Errors
 /// [`PodiumError::Config`] for fewer than 2 splits or fewer groups than splits.
 pub fn group_kfold(groups: &[i64], n_splits: usize) -> Result<Folds> {
-    check_splits(n_splits, groups.len())?;
+    validate_splits(n_splits, groups.len())?;
     let mut unique: Vec<i64> = groups.to_vec();
     unique.sort_unstable();
     unique.dedup();

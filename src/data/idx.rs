@@ -174,5 +174,5 @@ pub(crate) fn idx_dataset(
         .map_or(0, |m| m as usize + 1);
     let classes = (0..num_classes).map(|c| c.to_string()).collect();
     let labels = labels.data.iter().map(|&l| Some(l as usize)).collect();
-    ImageDataset::from_memory(images_origin, images.data, [h, w, 1], labels, classes)
+    ImageDataset::from_memory(images_origin, images.data, [1, h, w], labels, classes)
 }

@@ -10,7 +10,7 @@ use rand::seq::SliceRandom;
 use super::ImageDataset;
 use crate::error::{PodiumError, Result};
 
-fn check_fraction(valid_fraction: f64) -> Result<()> {
+fn validate_fraction(valid_fraction: f64) -> Result<()> {
     if !(valid_fraction > 0.0 && valid_fraction < 1.0) {
         return Err(PodiumError::config(
             "valid_fraction",
@@ -31,7 +31,7 @@ pub fn random_split_indices(
     valid_fraction: f64,
     seed: u64,
 ) -> Result<(Vec<usize>, Vec<usize>)> {
-    check_fraction(valid_fraction)?;
+    validate_fraction(valid_fraction)?;
     if n < 2 {
         return Err(PodiumError::config(
             "dataset length",
@@ -61,7 +61,7 @@ pub fn stratified_split_indices(
     valid_fraction: f64,
     seed: u64,
 ) -> Result<(Vec<usize>, Vec<usize>)> {
-    check_fraction(valid_fraction)?;
+    validate_fraction(valid_fraction)?;
     let mut by_class: Vec<Vec<usize>> = Vec::new();
     for (i, l) in labels.iter().enumerate() {
         let l = l.ok_or_else(|| {

@@ -9,8 +9,10 @@ use burn::tensor::activation::{log_softmax, softmax};
 use burn::tensor::{Device, Int, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::data::{ClassificationBatcher, ImageDataset, ImageLoader, Normalize};
+use crate::augment::Normalize;
+use crate::data::ImageDataset;
 use crate::error::{PodiumError, Result};
+use crate::loader::{ClassificationBatcher, ImageLoader};
 use crate::model::ImageClassifier;
 
 /// Scores of a model on a labelled dataset.

@@ -4,9 +4,9 @@ use burn::config::Config;
 use serde::{Deserialize, Serialize};
 
 use super::monitor::{EarlyStoppingConfig, Monitor};
-use crate::augment::PipelineConfig;
+use crate::augment::{Normalize, PipelineConfig};
 use crate::average::EmaDecay;
-use crate::data::{CorruptPolicy, Normalize};
+use crate::data::CorruptPolicy;
 use crate::error::{PodiumError, Result};
 use crate::loss::LossConfig;
 use crate::mix::MixupConfig;
@@ -57,10 +57,10 @@ pub struct LearnerConfig {
     /// cross-entropy.
     #[config(default = "LossConfig::default()")]
     pub loss: LossConfig,
-    /// Batch mixing (mixup / CutMix, timm's `Mixup`); `None` trains on plain batches. Its
-    /// `num_classes` must match the data; with mixing, label smoothing belongs to the mixer
-    /// (`mixup.label_smoothing`, timm's recipe), the batch size must be even, and the last
-    /// smaller batch of each epoch is dropped.
+    /// Batch mixing (mixup / CutMix, timm's `Mixup`) over the data's classes; `None` trains on
+    /// plain batches. With mixing, the soft targets carry timm's label smoothing 0.1 (the loss
+    /// must not smooth), the batch size must be even, and the last smaller batch of each epoch
+    /// is dropped.
     pub mixup: Option<MixupConfig>,
     /// Training augmentation ([`crate::augment`]): a pipeline applied to each decoded training
     /// image with a per-sample seed derived from the run seed; validation images are not
@@ -104,7 +104,10 @@ pub struct LearnerConfig {
     /// Drop the last, smaller training batch of each epoch.
     #[config(default = true)]
     pub drop_last: bool,
-    /// Input normalization; `None` estimates per-channel mean and std from the training data.
+    /// Input normalization; `None` takes the training pipeline's `normalize`
+    /// ([`PipelineConfig::normalization`]) when it has one, else estimates per-channel mean and
+    /// std from the training data. Validation, `run.json` and inference use it; a value that
+    /// differs from the pipeline's `normalize` is an error.
     pub normalize: Option<Normalize>,
     /// What to do with image files that do not decode (checked before training starts).
     #[config(default = "CorruptPolicy::Fail")]
@@ -166,8 +169,8 @@ impl LearnerConfig {
                 return Err(PodiumError::config(
                     "loss.label_smoothing",
                     self.loss.label_smoothing(),
-                    "with mixup, set label smoothing on the mixer (mixup.label_smoothing), \
-                     as timm does",
+                    "with mixup, label smoothing goes into the mixed soft targets (0.1, \
+                     timm's recipe), not the loss",
                 ));
             }
             if matches!(self.loss, LossConfig::TopK { .. }) {
@@ -177,7 +180,7 @@ impl LearnerConfig {
                     "the top-k loss does not combine with batch mixing",
                 ));
             }
-            mix.init(0).map_err(|e| e.in_section("mixup"))?;
+            mix.validate().map_err(|e| e.in_section("mixup"))?;
         }
         if let ScheduleConfig::Cosine(c) = &self.schedule
             && !(0.0..=self.lr).contains(&c.min_lr)
@@ -209,6 +212,23 @@ impl LearnerConfig {
         }
         if let Some(n) = &self.normalize {
             Normalize::new(n.mean.clone(), n.std.clone())?;
+            if let Some(piped) = self
+                .augment
+                .as_ref()
+                .and_then(PipelineConfig::normalization)
+                && piped != *n
+            {
+                return Err(PodiumError::config(
+                    "normalize",
+                    format!("mean {:?}, std {:?}", n.mean, n.std),
+                    format!(
+                        "differs from the training pipeline's normalize (mean {:?}, std {:?}), \
+                         which training batches leave the pipeline with; validation and \
+                         inference must use the same (leave normalize unset)",
+                        piped.mean, piped.std
+                    ),
+                ));
+            }
         }
         if let Some(clip) = &self.clip_grad {
             clip.validate().map_err(|e| e.in_section("clip_grad"))?;

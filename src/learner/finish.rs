@@ -19,7 +19,7 @@ pub struct DataInfo {
     /// Class names, by label.
     pub classes: Vec<String>,
     /// The normalization every batch got.
-    pub normalize: crate::data::Normalize,
+    pub normalize: crate::augment::Normalize,
     /// The model's input `[channels, height, width]`.
     pub input_shape: [usize; 3],
 }

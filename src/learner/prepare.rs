@@ -10,9 +10,14 @@ use burn::tensor::Device;
 
 use super::config::LearnerConfig;
 use super::rng::RngStream;
-use crate::data::{ClassificationBatcher, ImageDataset, ImageLoader, Normalize};
+use crate::augment::Normalize;
+use crate::data::ImageDataset;
 use crate::error::{PodiumError, Result};
+use crate::loader::{ClassificationBatcher, ImageLoader};
 use crate::loss::Objective;
+
+/// Label smoothing of the mixed soft targets: timm's default.
+const MIXUP_LABEL_SMOOTHING: f64 = 0.1;
 
 /// What [`prepare`] builds from a config and the data.
 #[derive(Debug)]
@@ -91,21 +96,19 @@ pub fn prepare(
     let num_classes = train.num_classes();
     let classes = train.classes().to_vec();
     let objective = cfg.loss.init(&train.class_counts())?;
-    if let Some(mix) = &cfg.mixup
-        && mix.num_classes != num_classes
-    {
-        return Err(PodiumError::config(
-            "mixup.num_classes",
-            mix.num_classes,
-            format!("the data has {num_classes} classes"),
-        ));
-    }
 
-    let normalize = match &cfg.normalize {
-        Some(n) => n.clone(),
-        None => Normalize::estimate(&train, 4096)?,
+    let first = train.decode(0)?.image;
+    // A pipeline that normalizes gives validation, run.json and inference its normalization
+    // (validate rejects a different LearnerConfig::normalize): the batches of every split are
+    // normalized the same way.
+    let normalize = match (
+        pipeline.as_ref().and_then(|p| p.normalization()),
+        &cfg.normalize,
+    ) {
+        (Some(n), _) => n.expanded(first.channels),
+        (None, Some(n)) => n.clone(),
+        (None, None) => Normalize::estimate(&train, 4096)?,
     };
-    let first = train.decode(0)?;
     if first.channels != normalize.mean.len() {
         return Err(PodiumError::config(
             "normalize",
@@ -130,7 +133,11 @@ pub fn prepare(
             .map_err(|e| e.in_section("augment"))?;
     }
     if let Some(mix) = &cfg.mixup {
-        train_loader = train_loader.mixing(mix.clone(), RngStream::Mixup.seed(cfg.seed))?;
+        train_loader = train_loader.mixing(
+            mix.clone(),
+            MIXUP_LABEL_SMOOTHING,
+            RngStream::Mixup.seed(cfg.seed),
+        )?;
     }
     let train_labels: Vec<usize> = train_loader
         .dataset()
@@ -138,7 +145,7 @@ pub fn prepare(
         .into_iter()
         .map(|l| l.unwrap_or(0))
         .collect();
-    if let Some(sampler) = cfg.sampler.build(
+    if let Some(sampler) = cfg.sampler.init(
         &train_labels,
         num_classes,
         cfg.epochs,

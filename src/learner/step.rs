@@ -14,7 +14,7 @@ use burn::optim::lr_scheduler::module_lr_scheduler::ModuleLearningRate;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 
 use crate::average::ModelEma;
-use crate::data::ClassificationBatch;
+use crate::loader::ClassificationBatch;
 use crate::loss::{CrossEntropyLossConfig, LossConfig, Objective};
 use crate::model::ImageClassifier;
 use crate::optim::{ClipGrad, Sam, clip_grad_norm, clip_grad_value};

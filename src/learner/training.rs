@@ -31,7 +31,7 @@ use super::renderer::QuietRenderer;
 use super::rng::RngStream;
 use super::step::{Classification, EmaCell, EmaHandle};
 use crate::average::ModelEma;
-use crate::data::ImageLoader;
+use crate::loader::ImageLoader;
 use crate::error::{PodiumError, Result};
 use crate::loss::Objective;
 use crate::model::ImageClassifier;

@@ -60,7 +60,7 @@ pub use focal::{
 pub use jsd::{JsdCrossEntropy, JsdCrossEntropyConfig};
 pub use lovasz::{lovasz_grad, lovasz_hinge, lovasz_softmax};
 pub use margin::{MarginHead, MarginHeadConfig, MarginKind};
-pub use objective::{LossConfig, MixTargets, Objective};
+pub use objective::{LossConfig, Objective};
 pub use poly::{Poly1CrossEntropy, Poly1CrossEntropyConfig};
 pub use soft_f_beta::{SoftFBetaLoss, SoftFBetaLossConfig};
 pub use soft_target::SoftTargetCrossEntropy;

@@ -11,6 +11,7 @@ use super::{
     SoftmaxFocalLossConfig, TopKLoss, TopKLossConfig,
 };
 use crate::error::{PodiumError, Result};
+use crate::mix::MixTargets;
 
 /// A single-label training loss, by name and hyperparameters (timm's vocabulary).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -201,18 +202,6 @@ enum Kind {
     TopK(TopKLoss),
 }
 
-/// What a mixed batch carries for the loss: soft targets, the partners' labels and each
-/// sample's lam.
-#[derive(Clone, Debug)]
-pub struct MixTargets {
-    /// Soft targets `[B, C]` (timm's `mixup_target`, smoothing included).
-    pub soft_targets: Tensor<2>,
-    /// The partner's label of each sample `[B]`.
-    pub targets_b: Tensor<1, Int>,
-    /// Each sample's lam `[B]`.
-    pub lam: Tensor<1>,
-}
-
 /// A built [`LossConfig`]: the reduced training loss for plain and for mixed batches.
 #[derive(Clone, Debug)]
 pub struct Objective {
@@ -242,8 +231,9 @@ impl Objective {
 
     /// The loss on a mixed batch, `[1]`: unweighted cross-entropy trains on the soft targets
     /// with [`SoftTargetCrossEntropy`] (timm's recipe), Poly-1 on the soft targets too; the other
-    /// losses use fastai's form `mean_i(lam_i l(x_i, y_a,i) + (1 - lam_i) l(x_i, y_b,i))` on their
-    /// per-sample values (class-balanced: the per-sample sum of its weighted terms).
+    /// losses use fastai's form `mean_i(lam_i l(x_i, y_a,i) + (1 - lam_i) l(x_i, y_b,i))`
+    /// ([`MixTargets::mix_losses`]) on their per-sample values (class-balanced: the per-sample
+    /// sum of its weighted terms).
     ///
     /// # Panics
     /// If the loss does not combine with mixing ([`Self::supports_mixing`]), or shapes differ.
@@ -253,29 +243,28 @@ impl Objective {
         targets_a: Tensor<1, Int>,
         mix: &MixTargets,
     ) -> Tensor<1> {
-        let fastai = |la: Tensor<1>, lb: Tensor<1>| {
-            (la * mix.lam.clone() + lb * (mix.lam.clone().neg() + 1.0)).mean()
-        };
+        let device = logits.device();
+        let targets_b = || mix.targets_b(&device);
         match &self.kind {
             Kind::CrossEntropy(l) if !l.is_weighted() => {
                 SoftTargetCrossEntropy.forward(logits, mix.soft_targets.clone())
             }
-            Kind::CrossEntropy(l) => fastai(
+            Kind::CrossEntropy(l) => mix.mix_losses(
                 l.forward_no_reduction(logits.clone(), targets_a),
-                l.forward_no_reduction(logits, mix.targets_b.clone()),
+                l.forward_no_reduction(logits, targets_b()),
             ),
             Kind::Poly1(l) => l.forward_soft(logits, mix.soft_targets.clone()),
-            Kind::Focal(l) => fastai(
+            Kind::Focal(l) => mix.mix_losses(
                 l.forward_no_reduction(logits.clone(), targets_a),
-                l.forward_no_reduction(logits, mix.targets_b.clone()),
+                l.forward_no_reduction(logits, targets_b()),
             ),
-            Kind::Asymmetric(l) => fastai(
+            Kind::Asymmetric(l) => mix.mix_losses(
                 l.forward_no_reduction(logits.clone(), targets_a),
-                l.forward_no_reduction(logits, mix.targets_b.clone()),
+                l.forward_no_reduction(logits, targets_b()),
             ),
-            Kind::ClassBalanced(l) => fastai(
+            Kind::ClassBalanced(l) => mix.mix_losses(
                 l.forward_per_sample(logits.clone(), targets_a),
-                l.forward_per_sample(logits, mix.targets_b.clone()),
+                l.forward_per_sample(logits, targets_b()),
             ),
             Kind::TopK(_) => panic!("the top-k loss does not combine with batch mixing"),
         }

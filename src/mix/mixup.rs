@@ -7,7 +7,7 @@ use rand::{RngExt, SeedableRng};
 use rand_distr::{Beta, Distribution};
 use serde::{Deserialize, Serialize};
 
-use super::{cutmix_bbox, cutmix_corrected_lam, mixup_target};
+use super::{MixTargets, cutmix_bbox, cutmix_corrected_lam, mixup_target};
 use crate::error::{PodiumError, Result};
 
 /// How draws are shared across a batch (timm's `mode`).
@@ -22,11 +22,16 @@ pub enum MixMode {
     Elem,
 }
 
-/// Configuration of a [`Mixup`], with timm's defaults.
+/// Configuration of a [`Mixup`], with timm's defaults. The class count comes from the data
+/// and label smoothing from the run (set once, in the Learner's config), both given to
+/// [`Self::init`].
+///
+/// | podium | timm `Mixup(...)` |
+/// |---|---|
+/// | `mixup_alpha`, `cutmix_alpha`, `cutmix_minmax`, `prob`, `switch_prob`, `mode`, `correct_lam` | same names |
+/// | `init(num_classes, label_smoothing, seed)` | `num_classes`, `label_smoothing` |
 #[derive(Config, Debug)]
 pub struct MixupConfig {
-    /// Number of classes of the soft targets.
-    pub num_classes: usize,
     /// `alpha` of mixup's `Beta(alpha, alpha)` (0 disables mixup). Default 1.
     #[config(default = 1.0)]
     pub mixup_alpha: f64,
@@ -49,22 +54,15 @@ pub struct MixupConfig {
     /// Recompute lam from the clipped CutMix box area. Default true.
     #[config(default = true)]
     pub correct_lam: bool,
-    /// Label smoothing folded into the soft targets. Default 0.1.
-    #[config(default = 0.1)]
-    pub label_smoothing: f64,
 }
 
 impl MixupConfig {
-    /// Checks the values and builds a mixer whose draws come from `seed`.
+    /// Checks the hyper-parameters (without the data).
     ///
     /// # Errors
     /// [`PodiumError::Config`] naming the key for negative alphas, both alphas 0 without minmax,
-    /// probabilities outside `[0, 1]`, smoothing outside `[0, 1)`, a minmax outside
-    /// `0 < min < max <= 1`, or zero classes.
-    pub fn init(&self, seed: u64) -> Result<Mixup> {
-        if self.num_classes == 0 {
-            return Err(PodiumError::config("num_classes", 0, "must be at least 1"));
-        }
+    /// probabilities outside `[0, 1]`, or a minmax outside `0 < min < max <= 1`.
+    pub fn validate(&self) -> Result<()> {
         for (key, v) in [
             ("mixup_alpha", self.mixup_alpha),
             ("cutmix_alpha", self.cutmix_alpha),
@@ -94,10 +92,25 @@ impl MixupConfig {
                 return Err(PodiumError::config(key, v, "must be in [0, 1]"));
             }
         }
-        if !(0.0..1.0).contains(&self.label_smoothing) {
+        Ok(())
+    }
+
+    /// Checks the values and builds a mixer of soft targets over `num_classes` classes (the
+    /// data's), smoothed by `label_smoothing` (timm's `label_smoothing`, folded into the
+    /// targets), whose draws come from `seed`.
+    ///
+    /// # Errors
+    /// As [`Self::validate`], and [`PodiumError::Config`] for zero classes (`num_classes`) or a
+    /// smoothing outside `[0, 1)` (`label_smoothing`).
+    pub fn init(&self, num_classes: usize, label_smoothing: f64, seed: u64) -> Result<Mixup> {
+        if num_classes == 0 {
+            return Err(PodiumError::config("num_classes", 0, "must be at least 1"));
+        }
+        self.validate()?;
+        if !(0.0..1.0).contains(&label_smoothing) {
             return Err(PodiumError::config(
                 "label_smoothing",
-                self.label_smoothing,
+                label_smoothing,
                 "must be in [0, 1)",
             ));
         }
@@ -108,6 +121,8 @@ impl MixupConfig {
         }
         Ok(Mixup {
             config,
+            num_classes,
+            label_smoothing,
             rng: StdRng::seed_from_u64(seed),
         })
     }
@@ -205,54 +220,12 @@ impl MixPlan {
     }
 }
 
-/// A mixed batch.
-#[derive(Clone, Debug)]
-pub struct MixedBatch {
-    /// The mixed images `[B, C, H, W]`.
-    pub images: Tensor<4>,
-    /// Soft targets `[B, C]` for [`SoftTargetCrossEntropy`](crate::loss::SoftTargetCrossEntropy).
-    pub targets: Tensor<2>,
-    /// Each sample's own label (fastai's `y_a`).
-    pub labels_a: Vec<usize>,
-    /// Each sample's partner's label (fastai's `y_b`).
-    pub labels_b: Vec<usize>,
-    /// Each sample's lam (the weight of `labels_a`).
-    pub lam: Vec<f64>,
-    /// Each sample's CutMix box `[y0, y1, x0, x1]`, `None` where it used mixup or was kept.
-    pub bboxes: Vec<Option<[usize; 4]>>,
-}
-
-impl MixedBatch {
-    /// fastai's form for integer labels and any loss: given per-sample losses against
-    /// `labels_a` and `labels_b` (`[B]` each), `mean_i(lam_i l_a,i + (1 - lam_i) l_b,i)`, `[1]`.
-    ///
-    /// # Panics
-    /// If the loss vectors do not have one value per sample.
-    pub fn mix_losses(&self, loss_a: Tensor<1>, loss_b: Tensor<1>) -> Tensor<1> {
-        let b = self.lam.len();
-        assert_eq!(
-            loss_a.dims(),
-            [b],
-            "mix_losses: loss_a {:?} for {b} samples",
-            loss_a.dims()
-        );
-        assert_eq!(
-            loss_b.dims(),
-            [b],
-            "mix_losses: loss_b {:?} for {b} samples",
-            loss_b.dims()
-        );
-        let device = loss_a.device();
-        let lam: Vec<f32> = self.lam.iter().map(|&l| l as f32).collect();
-        let lam = Tensor::<1>::from_data(TensorData::new(lam, [b]), &device);
-        (loss_a * lam.clone() + loss_b * (lam.neg() + 1.0)).mean()
-    }
-}
-
 /// timm's `Mixup` with its own seeded RNG (see [`MixupConfig`]).
 #[derive(Debug)]
 pub struct Mixup {
     config: MixupConfig,
+    num_classes: usize,
+    label_smoothing: f64,
     rng: StdRng,
 }
 
@@ -260,6 +233,16 @@ impl Mixup {
     /// The configuration.
     pub fn config(&self) -> &MixupConfig {
         &self.config
+    }
+
+    /// Number of classes of the soft targets.
+    pub fn num_classes(&self) -> usize {
+        self.num_classes
+    }
+
+    /// Label smoothing folded into the soft targets.
+    pub fn label_smoothing(&self) -> f64 {
+        self.label_smoothing
     }
 
     fn beta(&mut self, alpha: f64) -> f64 {
@@ -348,7 +331,8 @@ impl Mixup {
         })
     }
 
-    /// Applies a plan to images `[B, C, H, W]` with class indices `labels`.
+    /// Applies a plan to images `[B, C, H, W]` with class indices `labels`: the mixed images and
+    /// their [`MixTargets`].
     ///
     /// Each pixel becomes `w x + (1 - w) partner` with `w = lam` for mixup, `0` inside a CutMix
     /// box and `1` elsewhere; partners are the original (unmixed) flipped batch. Soft targets
@@ -357,7 +341,12 @@ impl Mixup {
     /// # Panics
     /// If `labels` does not have `B` entries, a label is out of range, or the plan does not fit
     /// the batch (op count, box outside the image).
-    pub fn apply(&self, images: Tensor<4>, labels: &[usize], plan: &MixPlan) -> MixedBatch {
+    pub fn apply(
+        &self,
+        images: Tensor<4>,
+        labels: &[usize],
+        plan: &MixPlan,
+    ) -> (Tensor<4>, MixTargets) {
         let [b, _, h, w] = images.dims();
         assert_eq!(
             labels.len(),
@@ -424,16 +413,15 @@ impl Mixup {
         let partner = images.clone().flip([0]);
         let mixed = images * own + partner * other;
         let lam: Vec<f64> = ops.iter().map(MixOp::lam).collect();
-        let targets = mixup_target(
+        let soft_targets = mixup_target(
             labels,
-            self.config.num_classes,
+            self.num_classes,
             &lam,
-            self.config.label_smoothing,
+            self.label_smoothing,
             &device,
         );
-        MixedBatch {
-            images: mixed,
-            targets,
+        let targets = MixTargets {
+            soft_targets,
             labels_a: labels.to_vec(),
             labels_b: labels.iter().rev().copied().collect(),
             lam,
@@ -444,7 +432,8 @@ impl Mixup {
                     _ => None,
                 })
                 .collect(),
-        }
+        };
+        (mixed, targets)
     }
 
     /// Draws a plan and applies it.
@@ -454,7 +443,7 @@ impl Mixup {
     ///
     /// # Panics
     /// As [`Self::apply`].
-    pub fn mix(&mut self, images: Tensor<4>, labels: &[usize]) -> Result<MixedBatch> {
+    pub fn mix(&mut self, images: Tensor<4>, labels: &[usize]) -> Result<(Tensor<4>, MixTargets)> {
         let [b, _, h, w] = images.dims();
         let plan = self.draw(b, [h, w])?;
         Ok(self.apply(images, labels, &plan))

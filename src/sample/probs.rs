@@ -2,7 +2,7 @@
 
 use crate::error::{PodiumError, Result};
 
-fn check_counts(counts: &[usize]) -> Result<()> {
+fn validate_counts(counts: &[usize]) -> Result<()> {
     if counts.is_empty() {
         return Err(PodiumError::config(
             "class_counts",
@@ -27,7 +27,7 @@ fn check_counts(counts: &[usize]) -> Result<()> {
 /// # Errors
 /// [`PodiumError::Config`] for an empty count list, a zero count, or a `q` that is not finite.
 pub fn class_sampling_probs(counts: &[usize], q: f64) -> Result<Vec<f64>> {
-    check_counts(counts)?;
+    validate_counts(counts)?;
     if !q.is_finite() {
         return Err(PodiumError::config("q", q, "must be finite"));
     }
@@ -93,7 +93,7 @@ pub struct EffectiveNumber {
 /// # Errors
 /// [`PodiumError::Config`] for an empty count list, a zero count, or `beta` outside `[0, 1)`.
 pub fn effective_number(counts: &[usize], beta: f64) -> Result<EffectiveNumber> {
-    check_counts(counts)?;
+    validate_counts(counts)?;
     if !(0.0..1.0).contains(&beta) {
         return Err(PodiumError::config("beta", beta, "must be in [0, 1)"));
     }

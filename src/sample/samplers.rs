@@ -363,7 +363,7 @@ impl SamplerConfig {
     ///
     /// # Errors
     /// Those of the sampler.
-    pub fn build(
+    pub fn init(
         &self,
         labels: &[usize],
         num_classes: usize,

@@ -6,12 +6,14 @@ use burn::tensor::{Device, Tensor, TensorData};
 use burn_podium::PodiumError;
 use burn_podium::augment::functional as F;
 use burn_podium::augment::{
-    AugMix, AugmentConfig, Depth, EraseMode, Image, Pipeline, PipelineConfig, RandAugment, batch,
+    AugMix, CenterCrop, ColorJitter, Cutout, Depth, EraseMode, GaussianBlur, HorizontalFlip, Image,
+    Normalize, Pipeline, PipelineConfig, RandAugment, RandomAffine, RandomCrop, RandomErasing,
+    RandomGrayscale, RandomResizedCrop, RandomRotation, TransformConfig, VerticalFlip, batch,
     resized_crop_params,
 };
-use burn_podium::data::{
-    ClassificationBatcher, DecodeOptions, ImageDataset, ImageLoader, Normalize, decode_file,
-};
+use burn_podium::codec::{DecodeOptions, decode_file};
+use burn_podium::data::ImageDataset;
+use burn_podium::loader::{ClassificationBatcher, ImageLoader};
 use burn_podium::loss::JsdCrossEntropyConfig;
 use std::path::Path;
 
@@ -23,11 +25,10 @@ fn photo(h: usize, w: usize) -> Image {
         .into_iter()
         .find(|p| p.ends_with("chelsea.png"))
         .unwrap();
-    let (px, ph, pw) = decode_file(&path, &DecodeOptions::rgb(h, w)).unwrap();
-    Image::from_interleaved(&px, [ph, pw, 3])
+    Image::from_bitmap(&decode_file(&path, &DecodeOptions::rgb(h, w)).unwrap())
 }
 
-fn run(config: &AugmentConfig, img: &Image, seed: u64) -> Image {
+fn run(config: &TransformConfig, img: &Image, seed: u64) -> Image {
     let pipeline = PipelineConfig::new(vec![config.clone()]).init().unwrap();
     pipeline.apply(img.clone(), seed, 0, 0).remove(0)
 }
@@ -35,7 +36,7 @@ fn run(config: &AugmentConfig, img: &Image, seed: u64) -> Image {
 #[test]
 fn flips_follow_their_probability() {
     let img = photo(20, 30);
-    let flip = |p| AugmentConfig::HorizontalFlip { p };
+    let flip = |p| TransformConfig::HorizontalFlip(HorizontalFlip { p });
     assert_eq!(run(&flip(1.0), &img, 0), F::hflip(&img));
     assert_eq!(run(&flip(0.0), &img, 0), img);
     let flipped = (0..400)
@@ -45,7 +46,11 @@ fn flips_follow_their_probability() {
         (80..160).contains(&flipped),
         "{flipped} of 400 flipped at p = 0.3"
     );
-    let v = run(&AugmentConfig::VerticalFlip { p: 1.0 }, &img, 3);
+    let v = run(
+        &TransformConfig::VerticalFlip(VerticalFlip { p: 1.0 }),
+        &img,
+        3,
+    );
     assert_eq!(v, F::vflip(&img));
 }
 
@@ -68,13 +73,13 @@ fn random_resized_crop_draws_within_scale_and_ratio() {
     );
     // Scale 1 with the image's own ratio takes the whole image: a plain resize.
     let img = photo(30, 40);
-    let rrc = AugmentConfig::RandomResizedCrop {
+    let rrc = TransformConfig::RandomResizedCrop(RandomResizedCrop {
         size: [12, 16],
         scale: [1.0, 1.0],
         ratio: [4.0 / 3.0, 4.0 / 3.0],
         interpolation: F::Interpolation::Bilinear,
         antialias: true,
-    };
+    });
     assert_eq!(
         run(&rrc, &img, 9),
         F::resize(&img, [12, 16], F::Interpolation::Bilinear, true)
@@ -82,37 +87,34 @@ fn random_resized_crop_draws_within_scale_and_ratio() {
     // The loader's shortcut (crop the decoded bytes first) gives the same pixels as the
     // generic path.
     let pipeline = PipelineConfig::new(vec![
-        AugmentConfig::RandomResizedCrop {
+        TransformConfig::RandomResizedCrop(RandomResizedCrop {
             size: [24, 24],
             scale: [0.08, 1.0],
             ratio: [0.75, 4.0 / 3.0],
             interpolation: F::Interpolation::Bilinear,
             antialias: true,
-        },
-        AugmentConfig::HorizontalFlip { p: 0.5 },
+        }),
+        TransformConfig::HorizontalFlip(HorizontalFlip { p: 0.5 }),
     ])
     .init()
     .unwrap();
-    let bytes = photo(60, 90).to_interleaved_u8();
+    let bytes = photo(60, 90).to_bitmap();
     for index in 0..10 {
-        let generic = pipeline.apply(Image::from_interleaved(&bytes, [60, 90, 3]), 4, 1, index);
-        assert_eq!(
-            pipeline.apply_interleaved(&bytes, [60, 90, 3], 4, 1, index),
-            generic
-        );
+        let generic = pipeline.apply(Image::from_bitmap(&bytes), 4, 1, index);
+        assert_eq!(pipeline.apply_interleaved(&bytes, 4, 1, index), generic);
     }
 }
 
 #[test]
 fn random_crop_pads_then_crops() {
     let img = photo(8, 8);
-    let crop = AugmentConfig::RandomCrop {
+    let crop = TransformConfig::RandomCrop(RandomCrop {
         size: [8, 8],
         padding: [2, 2, 2, 2],
         pad_if_needed: false,
         fill: vec![0.0],
         padding_mode: F::PaddingMode::Constant,
-    };
+    });
     let mut shifted = 0;
     for seed in 0..50 {
         let out = run(&crop, &img, seed);
@@ -129,13 +131,13 @@ fn random_crop_pads_then_crops() {
 #[test]
 fn color_jitter_factors_stay_in_range() {
     let img = photo(10, 10).to_f32_depth();
-    let jitter = AugmentConfig::ColorJitter {
+    let jitter = TransformConfig::ColorJitter(ColorJitter {
         brightness: 0.4,
         contrast: 0.0,
         saturation: 0.0,
         hue: 0.0,
         p: 1.0,
-    };
+    });
     let mut changed = 0;
     for seed in 0..50 {
         let out = run(&jitter, &img, seed);
@@ -151,13 +153,13 @@ fn color_jitter_factors_stay_in_range() {
         changed += usize::from((f - 1.0).abs() > 1e-3);
     }
     assert!(changed > 40);
-    let full = AugmentConfig::ColorJitter {
+    let full = TransformConfig::ColorJitter(ColorJitter {
         brightness: 0.4,
         contrast: 0.4,
         saturation: 0.4,
         hue: 0.1,
         p: 1.0,
-    };
+    });
     let a = run(&full, &photo(10, 10), 4);
     assert_eq!(a.depth, Depth::U8);
     assert!(
@@ -171,15 +173,17 @@ fn color_jitter_factors_stay_in_range() {
 #[test]
 fn random_erasing_and_cutout_cover_the_asked_area() {
     let img = Image::new(vec![0.5; 3 * 40 * 50], [3, 40, 50], Depth::F32);
-    let erase = |mode| AugmentConfig::RandomErasing {
-        p: 1.0,
-        min_area: 0.1,
-        max_area: 0.2,
-        min_aspect: 0.5,
-        max_aspect: None,
-        mode,
-        min_count: 1,
-        max_count: None,
+    let erase = |mode| {
+        TransformConfig::RandomErasing(RandomErasing {
+            p: 1.0,
+            min_area: 0.1,
+            max_area: 0.2,
+            min_aspect: 0.5,
+            max_aspect: None,
+            mode,
+            min_count: 1,
+            max_count: None,
+        })
     };
     for seed in 0..30 {
         let out = run(&erase(EraseMode::Const), &img, seed);
@@ -209,12 +213,12 @@ fn random_erasing_and_cutout_cover_the_asked_area() {
         .collect::<std::collections::HashSet<_>>();
     assert_eq!(distinct.len(), 3, "rand mode draws one value per channel");
 
-    let cutout = AugmentConfig::Cutout {
+    let cutout = TransformConfig::Cutout(Cutout {
         n_holes: 1,
         length: 8,
         fill: vec![0.0],
         p: 1.0,
-    };
+    });
     for seed in 0..20 {
         let out = run(&cutout, &img, seed);
         let zeros = out.data.iter().filter(|&&v| v == 0.0).count();
@@ -225,12 +229,12 @@ fn random_erasing_and_cutout_cover_the_asked_area() {
 #[test]
 fn rotation_affine_blur_and_grayscale_draw_from_their_ranges() {
     let img = photo(16, 16).to_f32_depth();
-    let rot = AugmentConfig::RandomRotation {
+    let rot = TransformConfig::RandomRotation(RandomRotation {
         degrees: [10.0, 10.0],
         interpolation: F::Interpolation::Bilinear,
         expand: false,
         fill: vec![0.0],
-    };
+    });
     let expected = F::rotate(
         &img,
         10.0,
@@ -240,14 +244,14 @@ fn rotation_affine_blur_and_grayscale_draw_from_their_ranges() {
         Some(&[0.0]),
     );
     assert_eq!(run(&rot, &img, 5), expected);
-    let aff = AugmentConfig::RandomAffine {
+    let aff = TransformConfig::RandomAffine(RandomAffine {
         degrees: [0.0, 0.0],
         translate: None,
         scale: Some([1.5, 1.5]),
         shear: None,
         interpolation: F::Interpolation::Nearest,
         fill: vec![0.0],
-    };
+    });
     let expected = F::affine(
         &img,
         0.0,
@@ -259,13 +263,17 @@ fn rotation_affine_blur_and_grayscale_draw_from_their_ranges() {
         None,
     );
     assert_eq!(run(&aff, &img, 5), expected);
-    let gray = run(&AugmentConfig::RandomGrayscale { p: 1.0 }, &img, 0);
+    let gray = run(
+        &TransformConfig::RandomGrayscale(RandomGrayscale { p: 1.0 }),
+        &img,
+        0,
+    );
     assert_eq!(gray, F::rgb_to_grayscale(&img, 3));
-    let blur = AugmentConfig::GaussianBlur {
+    let blur = TransformConfig::GaussianBlur(GaussianBlur {
         kernel_size: [5, 5],
         sigma: [1.0, 1.0],
         p: 1.0,
-    };
+    });
     assert_eq!(
         run(&blur, &img, 0),
         F::gaussian_blur(&img, [5, 5], [1.0, 1.0])
@@ -276,11 +284,11 @@ fn rotation_affine_blur_and_grayscale_draw_from_their_ranges() {
 fn policies_change_images_and_keep_their_shape_and_depth() {
     let img = photo(24, 32);
     let policies = [
-        AugmentConfig::from_timm("rand-m9-n2-mstd0.5").unwrap(),
-        AugmentConfig::from_timm("rand-m9-n3-mstd0.5-inc1").unwrap(),
-        AugmentConfig::from_timm("trivial").unwrap(),
-        AugmentConfig::from_timm("autoaug").unwrap(),
-        AugmentConfig::from_timm("augmix-m3-w3").unwrap(),
+        TransformConfig::from_timm("rand-m9-n2-mstd0.5").unwrap(),
+        TransformConfig::from_timm("rand-m9-n3-mstd0.5-inc1").unwrap(),
+        TransformConfig::from_timm("trivial").unwrap(),
+        TransformConfig::from_timm("autoaug").unwrap(),
+        TransformConfig::from_timm("augmix-m3-w3").unwrap(),
     ];
     for policy in &policies {
         let mut changed = 0;
@@ -304,8 +312,8 @@ fn policies_change_images_and_keep_their_shape_and_depth() {
 
 #[test]
 fn timm_strings_parse_into_their_fields() {
-    let AugmentConfig::RandAugment(r) =
-        AugmentConfig::from_timm("rand-m7-n3-mstd0.5-mmax8-p0.7-inc1").unwrap()
+    let TransformConfig::RandAugment(r) =
+        TransformConfig::from_timm("rand-m7-n3-mstd0.5-mmax8-p0.7-inc1").unwrap()
     else {
         panic!("not RandAugment");
     };
@@ -333,7 +341,7 @@ fn timm_strings_parse_into_their_fields() {
     );
     assert_eq!(config_key(RandAugment::from_timm("rand-m9-p1.5")), "p");
     assert_eq!(
-        config_key(AugmentConfig::from_timm("randaug-m9")),
+        config_key(TransformConfig::from_timm("randaug-m9")),
         "auto_augment"
     );
     assert_eq!(config_key(AugMix::from_timm("augmix-w0")), "width");
@@ -341,49 +349,55 @@ fn timm_strings_parse_into_their_fields() {
 
 #[test]
 fn invalid_parameters_are_errors_when_the_pipeline_is_built() {
-    let build = |t: AugmentConfig| {
-        PipelineConfig::new(vec![AugmentConfig::HorizontalFlip { p: 0.5 }, t]).init()
+    let build = |t: TransformConfig| {
+        PipelineConfig::new(vec![
+            TransformConfig::HorizontalFlip(HorizontalFlip { p: 0.5 }),
+            t,
+        ])
+        .init()
     };
     assert_eq!(
-        config_key(build(AugmentConfig::HorizontalFlip { p: 1.5 })),
+        config_key(build(TransformConfig::HorizontalFlip(HorizontalFlip {
+            p: 1.5
+        }))),
         "transforms[1].horizontal_flip.p"
     );
-    let rrc = AugmentConfig::RandomResizedCrop {
+    let rrc = TransformConfig::RandomResizedCrop(RandomResizedCrop {
         size: [8, 8],
         scale: [0.9, 0.1],
         ratio: [0.75, 1.33],
         interpolation: F::Interpolation::Bilinear,
         antialias: true,
-    };
+    });
     assert_eq!(
         config_key(build(rrc)),
         "transforms[1].random_resized_crop.scale"
     );
-    let blur = AugmentConfig::GaussianBlur {
+    let blur = TransformConfig::GaussianBlur(GaussianBlur {
         kernel_size: [4, 3],
         sigma: [0.1, 2.0],
         p: 0.5,
-    };
+    });
     assert_eq!(
         config_key(build(blur)),
         "transforms[1].gaussian_blur.kernel_size"
     );
-    let jitter = AugmentConfig::ColorJitter {
+    let jitter = TransformConfig::ColorJitter(ColorJitter {
         brightness: 0.1,
         contrast: 0.0,
         saturation: 0.0,
         hue: 0.7,
         p: 1.0,
-    };
+    });
     assert_eq!(config_key(build(jitter)), "transforms[1].color_jitter.hue");
     // A crop larger than the image without padding: an error when the loader is built.
-    let crop = AugmentConfig::RandomCrop {
+    let crop = TransformConfig::RandomCrop(RandomCrop {
         size: [40, 40],
         padding: [0; 4],
         pad_if_needed: false,
         fill: vec![0.0],
         padding_mode: F::PaddingMode::Constant,
-    };
+    });
     let pipeline = PipelineConfig::new(vec![crop.clone()]).init().unwrap();
     let data = burn_podium::data::digits().unwrap();
     let loader = ImageLoader::new(data, ClassificationBatcher::new(Normalize::unit(1)), 8).unwrap();
@@ -392,13 +406,13 @@ fn invalid_parameters_are_errors_when_the_pipeline_is_built() {
         "transforms[0].random_crop.size"
     );
     drop(crop);
-    let padded = AugmentConfig::RandomCrop {
+    let padded = TransformConfig::RandomCrop(RandomCrop {
         size: [40, 40],
         padding: [0; 4],
         pad_if_needed: true,
         fill: vec![0.0],
         padding_mode: F::PaddingMode::Constant,
-    };
+    });
     let ok = PipelineConfig::new(vec![padded]).init().unwrap();
     assert!(loader.augment(ok, 0).is_ok());
     // Unknown names in a config file name the problem.
@@ -414,20 +428,20 @@ fn invalid_parameters_are_errors_when_the_pipeline_is_built() {
 #[test]
 fn a_pipeline_config_round_trips_through_json() {
     let config = PipelineConfig::new(vec![
-        AugmentConfig::RandomResizedCrop {
+        TransformConfig::RandomResizedCrop(RandomResizedCrop {
             size: [32, 32],
             scale: [0.3, 1.0],
             ratio: [0.75, 4.0 / 3.0],
             interpolation: F::Interpolation::Bilinear,
             antialias: true,
-        },
-        AugmentConfig::HorizontalFlip { p: 0.5 },
-        AugmentConfig::from_timm("rand-m9-n2-mstd0.5").unwrap(),
-        AugmentConfig::Normalize {
+        }),
+        TransformConfig::HorizontalFlip(HorizontalFlip { p: 0.5 }),
+        TransformConfig::from_timm("rand-m9-n2-mstd0.5").unwrap(),
+        TransformConfig::Normalize(Normalize {
             mean: vec![0.485, 0.456, 0.406],
             std: vec![0.229, 0.224, 0.225],
-        },
-        AugmentConfig::RandomErasing {
+        }),
+        TransformConfig::RandomErasing(RandomErasing {
             p: 0.25,
             min_area: 0.02,
             max_area: 1.0 / 3.0,
@@ -436,9 +450,9 @@ fn a_pipeline_config_round_trips_through_json() {
             mode: EraseMode::Pixel,
             min_count: 1,
             max_count: None,
-        },
+        }),
     ])
-    .with_splits(3, vec![AugmentConfig::from_timm("augmix-m3-w3").unwrap()]);
+    .with_splits(3, vec![TransformConfig::from_timm("augmix-m3-w3").unwrap()]);
     let json = serde_json::to_string_pretty(&config).unwrap();
     assert!(json.contains("\"name\": \"random_resized_crop\""));
     let back = PipelineConfig::from_json(&json).unwrap();
@@ -450,7 +464,7 @@ fn a_pipeline_config_round_trips_through_json() {
     let short = PipelineConfig::from_json(r#"{"transforms": [{"name": "horizontal_flip"}, {"name": "random_resized_crop", "size": [8, 8]}]}"#).unwrap();
     assert_eq!(
         short.transforms[0],
-        AugmentConfig::HorizontalFlip { p: 0.5 }
+        TransformConfig::HorizontalFlip(HorizontalFlip { p: 0.5 })
     );
 }
 
@@ -506,7 +520,7 @@ fn augmented_batches_do_not_depend_on_the_number_of_threads() {
         .unwrap();
     for (k, &i) in batch.indices.iter().enumerate() {
         let item = ds.decode(i).unwrap();
-        let want = pipeline.apply_interleaved(&item.pixels, item.shape(), 99, 0, i as u64);
+        let want = pipeline.apply_interleaved(&item.image, 99, 0, i as u64);
         assert_eq!(want.len(), 1);
         let n = 3 * 24 * 24;
         assert_eq!(one[0][k * n..(k + 1) * n], want[0].data[..], "item {i}");
@@ -524,16 +538,18 @@ fn augmix_splits_make_view_major_batches_for_the_jsd_loss() {
     let dir = tempfile::tempdir().unwrap();
     photo_folder(dir.path(), 2, 3, 20);
     let ds = ImageDataset::from_folder(dir.path()).unwrap();
-    let pipeline = PipelineConfig::new(vec![AugmentConfig::CenterCrop { size: [16, 16] }])
-        .with_splits(3, vec![AugmentConfig::from_timm("augmix-m3-w3").unwrap()])
-        .init()
-        .unwrap();
+    let pipeline = PipelineConfig::new(vec![TransformConfig::CenterCrop(CenterCrop {
+        size: [16, 16],
+    })])
+    .with_splits(3, vec![TransformConfig::from_timm("augmix-m3-w3").unwrap()])
+    .init()
+    .unwrap();
     let loader = augmenting_loader(&ds, &pipeline, 2);
     let batch = loader.iter().next().unwrap().unwrap();
     assert_eq!(batch.images.dims(), [12, 3, 16, 16]);
     assert_eq!(batch.targets.dims(), [4]);
     // View 0 is the clean centre crop of each item.
-    let clean = Image::from_item(&ds.decode(batch.indices[1]).unwrap());
+    let clean = Image::from_bitmap(&ds.decode(batch.indices[1]).unwrap().image);
     let clean = F::normalize(
         &F::center_crop(&clean, [16, 16]),
         &[0.485, 0.456, 0.406],
@@ -624,7 +640,7 @@ fn batch_ops_on_tensors_match_the_image_ops() {
         assert!((0..=4).any(|t| (0..=4).any(|l| F::crop(&padded, t, l, 12, 14).data == got)));
     }
 
-    let erasing = AugmentConfig::RandomErasing {
+    let erasing = RandomErasing {
         p: 1.0,
         min_area: 0.05,
         max_area: 0.3,
@@ -669,12 +685,12 @@ fn a_gallery_places_each_tile_under_its_caption() {
     let grid = image::open(&path).unwrap().to_rgb8();
     assert_eq!(grid.dimensions(), (2 * 36 + 6, 2 * (20 + 18 + 6) + 6));
     // tile 0 starts at (6, 6 + 18), tile 1 (gray) at (42, 24)
-    let rgb = img.to_interleaved_u8();
+    let rgb = img.to_bitmap().pixels;
     assert_eq!(
         grid.get_pixel(6 + 3, 24 + 2).0.to_vec(),
         rgb[(2 * 30 + 3) * 3..(2 * 30 + 3) * 3 + 3].to_vec()
     );
-    let g = gray.to_interleaved_u8()[2 * 30 + 3];
+    let g = gray.to_bitmap().pixels[2 * 30 + 3];
     assert_eq!(grid.get_pixel(42 + 3, 24 + 2).0, [g, g, g]);
     assert!(!dir.path().join("g.png.tmp").exists());
     assert_eq!(config_key(write_gallery(&[], 2, &path)), "gallery");
@@ -687,7 +703,7 @@ fn a_gallery_places_each_tile_under_its_caption() {
 
 #[test]
 fn a_pipeline_on_encoded_bytes_equals_the_pipeline_on_decoded_pixels() {
-    use burn_podium::data::decode_bytes;
+    use burn_podium::codec::decode_bytes;
     let pipelines = [
         // a leading resized crop: PNGs are decoded only down to the crop
         r#"{"transforms": [{"name": "random_resized_crop", "size": [40, 48]},
@@ -700,9 +716,9 @@ fn a_pipeline_on_encoded_bytes_equals_the_pipeline_on_decoded_pixels() {
         let pipeline = PipelineConfig::from_json(json).unwrap().init().unwrap();
         for path in photos() {
             let bytes = std::fs::read(&path).unwrap();
-            let (px, h, w) = decode_bytes(&bytes, &path, &DecodeOptions::default()).unwrap();
+            let bitmap = decode_bytes(&bytes, &path, &DecodeOptions::default()).unwrap();
             for index in 0..6 {
-                let want = pipeline.apply_interleaved(&px, [h, w, 3], 11, 2, index);
+                let want = pipeline.apply_interleaved(&bitmap, 11, 2, index);
                 let got = pipeline.apply_encoded(&bytes, &path, 11, 2, index).unwrap();
                 assert_eq!(got, want, "{} sample {index}: {json}", path.display());
             }

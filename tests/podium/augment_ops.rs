@@ -195,13 +195,13 @@ fn quarter_turns_and_u8_images_hold_their_pixels() {
 
 #[test]
 fn a_resized_crop_of_decoded_bytes_equals_resizing_the_cropped_image() {
-    use burn_podium::data::{DecodeOptions, decode_file};
+    use burn_podium::codec::{DecodeOptions, decode_file};
     let path = crate::fixtures::photos()
         .into_iter()
         .find(|p| p.ends_with("chelsea.png"))
         .unwrap();
-    let (px, h, w) = decode_file(&path, &DecodeOptions::default()).unwrap();
-    let shape = [h, w, 3];
+    let bitmap = decode_file(&path, &DecodeOptions::default()).unwrap();
+    let (h, w) = (bitmap.height, bitmap.width);
     // shrinking (antialiased and not), enlarging, a window at the corner, nearest
     let cases = [
         (
@@ -226,8 +226,8 @@ fn a_resized_crop_of_decoded_bytes_equals_resizing_the_cropped_image() {
         ([5, 7, 40, 40], [40, 40], F::Interpolation::Bilinear, true),
     ];
     for (window, size, interp, antialias) in cases {
-        let fast = F::resized_crop_interleaved(&px, shape, window, size, interp, antialias);
-        let crop = Image::from_interleaved_window(&px, shape, window);
+        let fast = F::resized_crop_interleaved(&bitmap, window, size, interp, antialias);
+        let crop = Image::from_bitmap_window(&bitmap, window);
         let slow = F::resize(&crop, size, interp, antialias);
         assert_eq!(fast.shape(), [3, size[0], size[1]]);
         assert_eq!(

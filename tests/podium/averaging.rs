@@ -243,8 +243,10 @@ impl burn_podium::model::BatchNormLayers for TinyBn {
 #[test]
 fn update_bn_recomputes_running_statistics_as_torch_does() {
     use burn::data::dataloader::DataLoader;
+    use burn_podium::augment::Normalize;
     use burn_podium::average::update_bn;
-    use burn_podium::data::{ClassificationBatcher, ImageLoader, Normalize, digits};
+    use burn_podium::data::digits;
+    use burn_podium::loader::{ClassificationBatcher, ImageLoader};
     use burn_podium::model::{BatchNormLayers, ImageClassifier, ResNetConfig};
     let d = Device::default();
     let data = digits().unwrap().subset(&(0..300).collect::<Vec<_>>());
@@ -298,7 +300,7 @@ fn update_bn_recomputes_running_statistics_as_torch_does() {
     let rgb = digits()
         .unwrap()
         .subset(&(0..64).collect::<Vec<_>>())
-        .with_decode(burn_podium::data::DecodeOptions::rgb(32, 32));
+        .with_decode(burn_podium::codec::DecodeOptions::rgb(32, 32));
     let rgb_loader =
         ImageLoader::new(rgb, ClassificationBatcher::new(Normalize::unit(3)), 32).unwrap();
     let resnet = ResNetConfig::new(18).with_num_classes(10).init(&d).unwrap();

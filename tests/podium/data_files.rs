@@ -7,11 +7,13 @@ use std::path::Path;
 use burn::data::dataloader::batcher::Batcher;
 use burn::tensor::Device;
 use burn_podium::PodiumError;
+use burn_podium::augment::Normalize;
+use burn_podium::codec::{Bitmap, ColorMode, DecodeOptions};
 use burn_podium::data::{
-    CifarLabel, ClassificationBatcher, ColorMode, CorruptPolicy, DecodeOptions, ImageDataset,
-    ImageItem, Normalize, digits, parse_idx, read_cifar10, read_cifar100, read_idx,
-    read_idx_dataset,
+    CifarLabel, CorruptPolicy, ImageDataset, ImageItem, digits, parse_idx, read_cifar10,
+    read_cifar100, read_idx, read_idx_dataset,
 };
+use burn_podium::loader::ClassificationBatcher;
 
 use crate::fixtures::{corrupt_jpeg, photo_folder, photos, shared_data};
 
@@ -49,8 +51,8 @@ fn embedded_digits_match_the_shared_idx_files() {
     assert_eq!(n, embedded.len());
     for i in [0, 1, n / 2, n - 1] {
         let item = embedded.decode(i).unwrap();
-        assert_eq!(item.shape(), [h, w, 1]);
-        assert_eq!(item.pixels, images.data[i * h * w..(i + 1) * h * w]);
+        assert_eq!(item.shape(), [1, h, w]);
+        assert_eq!(item.image.pixels, images.data[i * h * w..(i + 1) * h * w]);
         assert_eq!(item.label, from_files.label(i));
     }
     assert_eq!(embedded.class_counts().iter().sum::<usize>(), n);
@@ -77,7 +79,7 @@ fn idx_reads_plain_and_gzipped_files() {
         read_idx_dataset(dir.path().join("img.idx.gz"), dir.path().join("lab.idx.gz")).unwrap();
     assert_eq!(ds.labels(), vec![Some(1), Some(4)]);
     assert_eq!(ds.num_classes(), 5);
-    assert_eq!(ds.decode(1).unwrap().pixels, pixels[12..]);
+    assert_eq!(ds.decode(1).unwrap().image.pixels, pixels[12..]);
 }
 
 fn format_error(result: Result<impl std::fmt::Debug, PodiumError>, path: &Path, needle: &str) {
@@ -163,12 +165,12 @@ fn cifar_files_decode_planes_to_interleaved_rgb() {
     assert_eq!(ds.labels(), vec![Some(3), Some(9), Some(0)]);
     assert_eq!(ds.classes()[3], "cat");
     let item = ds.decode(1).unwrap();
-    assert_eq!(item.shape(), [32, 32, 3]);
+    assert_eq!(item.shape(), [3, 32, 32]);
     let rec = cifar_record(&[9], 1);
     // pixel (row 2, col 5): red, green, blue from the three planes
     let p = 2 * 32 + 5;
     assert_eq!(
-        &item.pixels[p * 3..p * 3 + 3],
+        &item.image.pixels[p * 3..p * 3 + 3],
         &[rec[1 + p], rec[1 + 1024 + p], rec[1 + 2048 + p]]
     );
 
@@ -235,18 +237,18 @@ fn image_folder_sorts_classes_and_files_and_decodes_real_photos() {
     assert_eq!(ds.name(1), "001.png");
     assert_eq!(ds.label(5), Some(1));
     let item = ds.decode(1).unwrap();
-    assert_eq!(item.shape(), [24, 24, 3]);
+    assert_eq!(item.shape(), [3, 24, 24]);
     // the PNG is lossless: decoding gives the pixels that were written
     let written = image::open(dir.path().join("class_0/001.png"))
         .unwrap()
         .to_rgb8();
-    assert_eq!(item.pixels, written.into_raw());
+    assert_eq!(item.image.pixels, written.into_raw());
     // grayscale and resize on decode
     let gray = ds.clone().with_decode(DecodeOptions {
         color: ColorMode::Gray,
         size: Some([10, 12]),
     });
-    assert_eq!(gray.decode(0).unwrap().shape(), [10, 12, 1]);
+    assert_eq!(gray.decode(0).unwrap().shape(), [1, 10, 12]);
 }
 
 #[test]
@@ -257,7 +259,8 @@ fn decodes_jpeg_png_bmp_and_webp() {
     for ext in ["png", "bmp", "webp", "jpg"] {
         let p = dir.path().join(format!("x.{ext}"));
         img.save(&p).unwrap();
-        let (pixels, h, w) = burn_podium::data::decode_file(&p, &DecodeOptions::default()).unwrap();
+        let bitmap = burn_podium::codec::decode_file(&p, &DecodeOptions::default()).unwrap();
+        let (pixels, h, w) = (bitmap.pixels, bitmap.height, bitmap.width);
         assert_eq!((h, w), (30, 40), "{ext}");
         if ext == "jpg" {
             let mean_err: f64 = pixels
@@ -272,12 +275,12 @@ fn decodes_jpeg_png_bmp_and_webp() {
         }
     }
     // the real JPEG photos decode at their size
-    let (_, h, w) = burn_podium::data::decode_file(
+    let china = burn_podium::codec::decode_file(
         &shared_data().join("images/china.jpg"),
         &DecodeOptions::default(),
     )
     .unwrap();
-    assert_eq!((h, w), (427, 640));
+    assert_eq!((china.height, china.width), (427, 640));
 }
 
 #[test]
@@ -452,10 +455,7 @@ fn unlabelled_folder_keeps_file_names() {
 #[test]
 fn batcher_normalizes_into_nchw_on_the_device() {
     let item = |index, label, pixels: Vec<u8>| ImageItem {
-        pixels,
-        height: 1,
-        width: 2,
-        channels: 3,
+        image: Bitmap::new(pixels, [3, 1, 2]),
         label: Some(label),
         index,
     };
@@ -473,8 +473,8 @@ fn batcher_normalizes_into_nchw_on_the_device() {
     for (b, it) in items.iter().enumerate() {
         for c in 0..3 {
             for x in 0..2 {
-                let expect =
-                    (it.pixels[x * 3 + c] as f32 / 255.0 - normalize.mean[c]) / normalize.std[c];
+                let expect = (it.image.pixels[x * 3 + c] as f32 / 255.0 - normalize.mean[c])
+                    / normalize.std[c];
                 let got = values[(b * 3 + c) * 2 + x];
                 assert!(
                     (got - expect).abs() < 1e-5,
@@ -494,13 +494,10 @@ fn batcher_normalizes_into_nchw_on_the_device() {
 }
 
 #[test]
-#[should_panic(expected = "is [2, 2, 3], the batch's first item is [1, 2, 3]")]
+#[should_panic(expected = "is [3, 2, 2], the batch's first item is [3, 1, 2]")]
 fn batcher_panics_naming_the_shapes() {
     let item = |h, index| ImageItem {
-        pixels: vec![0; h * 2 * 3],
-        height: h,
-        width: 2,
-        channels: 3,
+        image: Bitmap::new(vec![0; h * 2 * 3], [3, h, 2]),
         label: Some(0),
         index,
     };
@@ -513,7 +510,7 @@ fn normalization_estimate_matches_the_pixel_statistics() {
     let est = Normalize::estimate(&ds, usize::MAX).unwrap();
     let (mut s, mut q, mut n) = (0f64, 0f64, 0f64);
     for i in 0..ds.len() {
-        for &p in &ds.decode(i).unwrap().pixels {
+        for &p in &ds.decode(i).unwrap().image.pixels {
             let v = p as f64 / 255.0;
             s += v;
             q += v * v;
@@ -555,7 +552,7 @@ fn png_bytes(color: png::ColorType, depth: png::BitDepth, w: u32, h: u32) -> Vec
 
 #[test]
 fn top_rows_equal_the_first_rows_of_the_whole_picture() {
-    use burn_podium::data::{decode_bytes, decode_top_rows};
+    use burn_podium::codec::{decode_bytes, decode_top_rows};
     let mut pictures: Vec<(String, Vec<u8>)> = photos()
         .into_iter()
         .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
@@ -574,7 +571,8 @@ fn top_rows_equal_the_first_rows_of_the_whole_picture() {
     }
     for (name, bytes) in &pictures {
         let origin = Path::new(name);
-        let (whole, h, w) = decode_bytes(bytes, origin, &DecodeOptions::default()).unwrap();
+        let whole = decode_bytes(bytes, origin, &DecodeOptions::default()).unwrap();
+        let (h, w) = (whole.height, whole.width);
         for want in [1, h / 3, h - 1, h, h + 5] {
             let mut seen = None;
             let top = decode_top_rows(bytes, origin, |ph, pw| {
@@ -587,24 +585,21 @@ fn top_rows_equal_the_first_rows_of_the_whole_picture() {
                 Some([h, w]),
                 "{name}: the size is passed to the callback"
             );
-            assert_eq!([top.height, top.width], [h, w], "{name}");
-            assert!(
-                top.rows >= want.min(h) && top.rows <= h,
-                "{name}: {} rows",
-                top.rows
-            );
-            assert_eq!(top.shape(), [top.rows, w, 3]);
+            let rows = top.rows.height;
+            assert_eq!([top.height, top.rows.width], [h, w], "{name}");
+            assert!(rows >= want.min(h) && rows <= h, "{name}: {} rows", rows);
+            assert_eq!(top.rows.shape(), [3, rows, w]);
             assert_eq!(
-                top.pixels,
-                whole[..top.rows * w * 3],
+                top.rows.pixels,
+                whole.pixels[..rows * w * 3],
                 "{name}: the first {} rows",
-                top.rows
+                rows
             );
         }
         // the 8-bit PNGs stop where they were asked to
         let partial = decode_top_rows(bytes, origin, |ph, _| ph / 3).unwrap();
         if name.ends_with(".png") && !name.contains("Sixteen") {
-            assert_eq!(partial.rows, h / 3, "{name}");
+            assert_eq!(partial.rows.height, h / 3, "{name}");
         }
     }
     // a PNG cut short, and bytes that are no picture, are decode errors naming the origin

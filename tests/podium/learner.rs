@@ -8,7 +8,8 @@ use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::Tensor;
 use burn_podium::PodiumError;
-use burn_podium::data::{CorruptPolicy, DecodeOptions, ImageDataset, digits};
+use burn_podium::codec::DecodeOptions;
+use burn_podium::data::{CorruptPolicy, ImageDataset, digits};
 use burn_podium::learner::{
     EarlyStoppingConfig, Learner, LearnerConfig, METRICS_CSV_HEADER, Monitor, ProgressMode,
     load_checkpoint,
@@ -275,7 +276,7 @@ fn invalid_configs_and_datasets_are_typed_errors() {
         })),
         "loss.weight"
     );
-    let mixing = || Some(MixupConfig::new(10).with_cutmix_alpha(1.0));
+    let mixing = || Some(MixupConfig::new().with_cutmix_alpha(1.0));
     assert_eq!(
         key_of(config(dir.path()).with_mixup(mixing()).with_batch_size(63)),
         "batch_size"
@@ -291,10 +292,6 @@ fn invalid_configs_and_datasets_are_typed_errors() {
     assert_eq!(
         key_of(config(dir.path()).with_mixup(mixing().map(|m| m.with_prob(2.0)))),
         "mixup.prob"
-    );
-    assert_eq!(
-        key_of(config(dir.path()).with_mixup(Some(MixupConfig::new(7)))),
-        "mixup.num_classes"
     );
     assert_eq!(
         key_of(
@@ -325,7 +322,7 @@ fn invalid_configs_and_datasets_are_typed_errors() {
     let renamed = ImageDataset::from_memory(
         "x",
         vec![0; 2 * 64],
-        [8, 8, 1],
+        [1, 8, 8],
         other.labels(),
         (0..10).map(|c| format!("c{c}")).collect(),
     )
@@ -427,7 +424,7 @@ fn mixup_and_cutmix_train_reproducibly_with_any_loss() {
                 .with_lr(3e-3)
                 .with_loss(loss)
                 .with_mixup(Some(
-                    MixupConfig::new(10)
+                    MixupConfig::new()
                         .with_mixup_alpha(0.4)
                         .with_cutmix_alpha(1.0)
                         .with_mode(mode),
@@ -953,7 +950,7 @@ fn lr_find_sweeps_suggests_and_leaves_the_model_alone() {
         .with_in_channels(1)
         .with_width(8)
         .init(&device);
-    let normalize = burn_podium::data::Normalize::estimate(&data, 4096).unwrap();
+    let normalize = burn_podium::augment::Normalize::estimate(&data, 4096).unwrap();
     let before = burn_podium::infer::predict(
         &model.valid(),
         &data,
@@ -1096,7 +1093,7 @@ fn the_best_checkpoints_are_kept_and_averaged() {
 
 #[test]
 fn an_augmentation_pipeline_trains_reproducibly_in_the_learner() {
-    use burn_podium::augment::{AugmentConfig, PipelineConfig};
+    use burn_podium::augment::{HorizontalFlip, PipelineConfig, TransformConfig};
     let _guard = lock();
     let (train, valid) = digits().unwrap().split_stratified(0.3, 2).unwrap();
     let run = |augment: Option<PipelineConfig>| {
@@ -1124,7 +1121,9 @@ fn an_augmentation_pipeline_trains_reproducibly_in_the_learner() {
     assert!(a[3].1 > 50.0, "{a:?}");
 
     let dir = tempfile::tempdir().unwrap();
-    let bad = PipelineConfig::new(vec![AugmentConfig::HorizontalFlip { p: 2.0 }]);
+    let bad = PipelineConfig::new(vec![TransformConfig::HorizontalFlip(HorizontalFlip {
+        p: 2.0,
+    })]);
     let err = config(dir.path()).with_augment(Some(bad)).validate();
     assert_eq!(config_key(err), "augment.transforms[0].horizontal_flip.p");
     let splits = PipelineConfig::new(vec![]).with_splits(3, vec![]);
@@ -1223,4 +1222,54 @@ fn photos_of_any_size_train_behind_a_random_resized_crop() {
         }
         other => panic!("expected a dataset error, got {:?}", other.map(|_| ())),
     }
+}
+
+#[test]
+fn a_normalizing_pipeline_normalizes_validation_and_inference_the_same_way() {
+    use burn_podium::augment::{Normalize, PipelineConfig, TransformConfig};
+    use burn_podium::learner::RunInfo;
+    let _guard = lock();
+    let device = burn_podium::device::default_device();
+    let (train, valid) = digits().unwrap().split_stratified(0.3, 2).unwrap();
+    // far from the digits' own statistics, which the estimate would give
+    let normalize = Normalize::new(vec![0.1], vec![0.9]).unwrap();
+    let estimate = Normalize::estimate(&train, 4096).unwrap();
+    assert_ne!(estimate, normalize);
+    let pipeline = PipelineConfig::new(vec![TransformConfig::Normalize(normalize.clone())]);
+    let run = |explicit: Option<Normalize>| {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = config(dir.path())
+            .with_epochs(1)
+            .with_batch_size(32)
+            .with_augment(Some(pipeline.clone()))
+            .with_normalize(explicit);
+        let model = SimpleCnnConfig::new(10)
+            .with_in_channels(1)
+            .with_width(8)
+            .init(&device);
+        let fitted = Learner::new(cfg, &device)
+            .fit(model, train.clone(), valid.clone())
+            .unwrap();
+        let saved = RunInfo::load(dir.path()).unwrap();
+        (fitted, saved)
+    };
+    // the training images leave the pipeline normalized by it: run.json and inference take its
+    // normalization, not an estimate
+    let (fitted, saved) = run(None);
+    assert_eq!(fitted.info.normalize, normalize);
+    assert_eq!(saved.normalize, normalize);
+    // validation too: the same losses as a run that names that normalization explicitly
+    let (explicit, _) = run(Some(normalize.clone()));
+    let losses = |h: &[burn_podium::learner::EpochMetrics]| -> Vec<(String, f64, f64)> {
+        h.iter()
+            .map(|r| (r.split.clone(), r.loss, r.accuracy))
+            .collect()
+    };
+    assert_eq!(losses(&fitted.history), losses(&explicit.history));
+    // a configured normalization that differs from the pipeline's is refused
+    let dir = tempfile::tempdir().unwrap();
+    let mismatch = config(dir.path())
+        .with_augment(Some(pipeline.clone()))
+        .with_normalize(Some(estimate));
+    assert_eq!(config_key(mismatch.validate()), "normalize");
 }

@@ -2,9 +2,10 @@
 //! name the file.
 
 use burn::data::dataloader::DataLoader;
-use burn_podium::data::{
-    ClassificationBatcher, DecodeOptions, ImageDataset, ImageLoader, Normalize, digits,
-};
+use burn_podium::augment::Normalize;
+use burn_podium::codec::DecodeOptions;
+use burn_podium::data::{ImageDataset, digits};
+use burn_podium::loader::{ClassificationBatcher, ImageLoader};
 
 use crate::fixtures::{corrupt_jpeg, photo_folder};
 
@@ -130,7 +131,7 @@ fn mixing_loader_is_seeded_per_epoch_and_batch() {
         )
         .unwrap()
         .shuffle(1)
-        .mixing(MixupConfig::new(10).with_mixup_alpha(1.0), 9)
+        .mixing(MixupConfig::new().with_mixup_alpha(1.0), 0.1, 9)
         .unwrap()
     };
     let plain = ImageLoader::new(
@@ -147,7 +148,7 @@ fn mixing_loader_is_seeded_per_epoch_and_batch() {
                 let mix = b.mix.expect("mixed batch");
                 (
                     b.images.try_into_vec_as::<f32>().unwrap(),
-                    mix.lam.try_into_vec_as::<f32>().unwrap(),
+                    mix.lam.iter().map(|&l| l as f32).collect(),
                 )
             })
             .collect()
@@ -168,7 +169,7 @@ fn mixing_loader_is_seeded_per_epoch_and_batch() {
     );
     match ImageLoader::new(data, ClassificationBatcher::new(Normalize::unit(1)), 16)
         .unwrap()
-        .mixing(MixupConfig::new(10).with_prob(3.0), 0)
+        .mixing(MixupConfig::new().with_prob(3.0), 0.1, 0)
     {
         Err(burn_podium::PodiumError::Config { key, .. }) => assert_eq!(key, "mixup.prob"),
         other => panic!("expected a config error, got {other:?}"),

@@ -26,22 +26,21 @@ fn tensor_values<const D: usize>(t: Tensor<D>) -> Vec<f64> {
         .collect()
 }
 
-fn check_mixed(case: &Case, mixer: &Mixup, plan: &MixPlan) -> MixedBatch {
+fn check_mixed(case: &Case, mixer: &Mixup, plan: &MixPlan) -> MixTargets {
     let d = Device::default();
     let x = case.input("x").float::<4>(&d);
     let labels = case.input("target").usizes();
-    let out = mixer.apply(x, &labels, plan);
-    case.assert_tensor("x_mixed", out.images.clone());
-    case.assert_tensor("target_mixed", out.targets.clone());
+    let (images, out) = mixer.apply(x, &labels, plan);
+    case.assert_tensor("x_mixed", images);
+    case.assert_tensor("target_mixed", out.soft_targets.clone());
     out
 }
 
 fn mixer(case: &Case, mode: MixMode) -> Mixup {
-    MixupConfig::new(case.usize("num_classes"))
-        .with_label_smoothing(case.f64("smoothing"))
+    MixupConfig::new()
         .with_mode(mode)
         .with_cutmix_alpha(1.0)
-        .init(0)
+        .init(case.usize("num_classes"), case.f64("smoothing"), 0)
         .unwrap()
 }
 
@@ -199,22 +198,22 @@ fn random_draws_are_seeded_and_mix_correctly() {
     let x = Tensor::<4>::random([8, 3, 6, 8], burn::tensor::Distribution::Default, &d);
     let labels = [0, 1, 2, 3, 4, 0, 1, 2];
     for mode in [MixMode::Batch, MixMode::Pair, MixMode::Elem] {
-        let config = MixupConfig::new(5)
+        let config = MixupConfig::new()
             .with_mixup_alpha(0.8)
             .with_cutmix_alpha(1.0)
-            .with_mode(mode)
-            .with_label_smoothing(0.0);
-        let (mut a, mut b) = (config.init(7).unwrap(), config.init(7).unwrap());
-        let mut c = config.init(8).unwrap();
+            .with_mode(mode);
+        let init = |seed| config.init(5, 0.0, seed).unwrap();
+        let (mut a, mut b) = (init(7), init(7));
+        let mut c = init(8);
         let plans_a: Vec<MixPlan> = (0..5).map(|_| a.draw(8, [6, 8]).unwrap()).collect();
         let plans_b: Vec<MixPlan> = (0..5).map(|_| b.draw(8, [6, 8]).unwrap()).collect();
         let plans_c: Vec<MixPlan> = (0..5).map(|_| c.draw(8, [6, 8]).unwrap()).collect();
         assert_eq!(plans_a, plans_b);
         assert_ne!(plans_a, plans_c);
         for plan in &plans_a {
-            let out = a.apply(x.clone(), &labels, plan);
+            let (images, out) = a.apply(x.clone(), &labels, plan);
             // the soft targets of each row sum to 1 and weigh each label by lam
-            let t = tensor_values(out.targets.clone());
+            let t = tensor_values(out.soft_targets.clone());
             for (i, row) in t.chunks(5).enumerate() {
                 assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-5);
                 let (ya, yb) = (out.labels_a[i], out.labels_b[i]);
@@ -225,7 +224,7 @@ fn random_draws_are_seeded_and_mix_correctly() {
                     out.lam[i]
                 );
             }
-            assert_eq!(out.images.dims(), [8, 3, 6, 8]);
+            assert_eq!(images.dims(), [8, 3, 6, 8]);
         }
     }
 }
@@ -233,13 +232,13 @@ fn random_draws_are_seeded_and_mix_correctly() {
 #[test]
 fn fastai_loss_mixing_weighs_the_two_losses_by_lam() {
     let d = Device::default();
-    let m = MixupConfig::new(3).init(0).unwrap();
+    let m = MixupConfig::new().init(3, 0.1, 0).unwrap();
     let x = Tensor::<4>::zeros([2, 1, 2, 2], &d);
     let plan = MixPlan {
         mode: MixMode::Elem,
         ops: vec![MixOp::Mixup { lam: 0.25 }, MixOp::Keep],
     };
-    let out = m.apply(x, &[0, 2], &plan);
+    let (_, out) = m.apply(x, &[0, 2], &plan);
     assert_eq!(out.labels_b, vec![2, 0]);
     let la = Tensor::<1>::from_floats([1.0, 3.0], &d);
     let lb = Tensor::<1>::from_floats([5.0, 7.0], &d);
@@ -250,39 +249,39 @@ fn fastai_loss_mixing_weighs_the_two_losses_by_lam() {
 
 #[test]
 fn odd_batches_and_bad_configs_are_typed_errors() {
-    let mut m = MixupConfig::new(3).init(0).unwrap();
+    let mut m = MixupConfig::new().init(3, 0.1, 0).unwrap();
     assert_eq!(config_key(m.draw(5, [4, 4])), "batch_size");
     let key = |r: Result<Mixup, PodiumError>| match r {
         Err(PodiumError::Config { key, .. }) => key,
         other => panic!("expected a config error, got {other:?}"),
     };
-    assert_eq!(key(MixupConfig::new(3).with_prob(1.5).init(0)), "prob");
     assert_eq!(
-        key(MixupConfig::new(3).with_mixup_alpha(-1.0).init(0)),
+        key(MixupConfig::new().with_prob(1.5).init(3, 0.1, 0)),
+        "prob"
+    );
+    assert_eq!(
+        key(MixupConfig::new().with_mixup_alpha(-1.0).init(3, 0.1, 0)),
         "mixup_alpha"
     );
     assert_eq!(
-        key(MixupConfig::new(3).with_mixup_alpha(0.0).init(0)),
+        key(MixupConfig::new().with_mixup_alpha(0.0).init(3, 0.1, 0)),
         "mixup_alpha/cutmix_alpha"
     );
     assert_eq!(
-        key(MixupConfig::new(3)
+        key(MixupConfig::new()
             .with_cutmix_minmax(Some([0.8, 0.2]))
-            .init(0)),
+            .init(3, 0.1, 0)),
         "cutmix_minmax"
     );
-    assert_eq!(
-        key(MixupConfig::new(3).with_label_smoothing(1.0).init(0)),
-        "label_smoothing"
-    );
-    assert_eq!(key(MixupConfig::new(0).init(0)), "num_classes");
+    assert_eq!(key(MixupConfig::new().init(3, 1.0, 0)), "label_smoothing");
+    assert_eq!(key(MixupConfig::new().init(0, 0.1, 0)), "num_classes");
 }
 
 #[test]
 #[should_panic(expected = "3 labels for images [4, 1, 2, 2]")]
 fn apply_panics_naming_the_shapes() {
     let d = Device::default();
-    let m = MixupConfig::new(3).init(0).unwrap();
+    let m = MixupConfig::new().init(3, 0.1, 0).unwrap();
     let plan = MixPlan {
         mode: MixMode::Batch,
         ops: vec![MixOp::Keep],

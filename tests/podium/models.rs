@@ -376,7 +376,8 @@ fn discriminative_rates_follow_fastai_slices_per_layer_group() {
 
 #[test]
 fn a_frozen_backbone_does_not_move_in_training_and_fine_tune_runs_both_phases() {
-    use burn_podium::data::{ColorMode, DecodeOptions, digits};
+    use burn_podium::codec::{ColorMode, DecodeOptions};
+    use burn_podium::data::digits;
     use burn_podium::learner::{FineTuneConfig, Learner, LearnerConfig, ProgressMode};
     use burn_podium::model::freeze_backbone;
     let _guard = crate::learner::lock();

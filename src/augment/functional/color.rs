@@ -58,14 +58,14 @@ fn blend_in_place(mut img: Image, degenerate: Degenerate<'_>, f: f32) -> Image {
     img
 }
 
-fn check_factor(name: &str, f: f32) {
+fn assert_factor(name: &str, f: f32) {
     assert!(
         f >= 0.0 && f.is_finite(),
         "{name}: factor {f} must be a non-negative number"
     );
 }
 
-fn check_rgb(name: &str, img: &Image) {
+fn assert_rgb(name: &str, img: &Image) {
     assert!(
         img.channels == 3,
         "{name}: needs an RGB image (3 channels), got {}",
@@ -83,7 +83,7 @@ pub fn adjust_brightness(img: &Image, f: f32) -> Image {
 
 /// [`adjust_brightness`] on an owned image, in place.
 pub(crate) fn adjust_brightness_owned(img: Image, f: f32) -> Image {
-    check_factor("adjust_brightness", f);
+    assert_factor("adjust_brightness", f);
     blend_in_place(img, Degenerate::Value(0.0), f)
 }
 
@@ -92,7 +92,7 @@ fn luma(img: &Image) -> Vec<f32> {
     if img.channels == 1 {
         return img.data.clone();
     }
-    check_rgb("grayscale", img);
+    assert_rgb("grayscale", img);
     let (r, g, b) = (img.plane(0), img.plane(1), img.plane(2));
     let mut out = vec![0f32; r.len()];
     for (((o, r), g), b) in out.iter_mut().zip(r).zip(g).zip(b) {
@@ -112,7 +112,7 @@ pub fn adjust_contrast(img: &Image, f: f32) -> Image {
 
 /// [`adjust_contrast`] on an owned image, in place.
 pub(crate) fn adjust_contrast_owned(img: Image, f: f32) -> Image {
-    check_factor("adjust_contrast", f);
+    assert_factor("adjust_contrast", f);
     let mut gray = luma(&img);
     if img.depth == Depth::U8 && img.channels == 3 {
         gray.iter_mut().for_each(|v| *v = floor_fast(*v));
@@ -132,7 +132,7 @@ pub fn adjust_saturation(img: &Image, f: f32) -> Image {
 
 /// [`adjust_saturation`] on an owned image, in place.
 pub(crate) fn adjust_saturation_owned(img: Image, f: f32) -> Image {
-    check_factor("adjust_saturation", f);
+    assert_factor("adjust_saturation", f);
     if img.channels == 1 {
         return img;
     }
@@ -310,7 +310,7 @@ pub(crate) fn adjust_hue_owned(mut img: Image, f: f32) -> Image {
     if img.channels == 1 {
         return img;
     }
-    check_rgb("adjust_hue", &img);
+    assert_rgb("adjust_hue", &img);
     let n = img.plane_len();
     let u8_depth = img.depth == Depth::U8;
     let (r, rest) = img.data.split_at_mut(n);
@@ -423,7 +423,7 @@ pub fn equalize(img: &Image) -> Image {
 /// # Panics
 /// If `f` is negative or not finite.
 pub fn adjust_sharpness(img: &Image, f: f32) -> Image {
-    check_factor("adjust_sharpness", f);
+    assert_factor("adjust_sharpness", f);
     let (h, w) = (img.height, img.width);
     if h <= 2 || w <= 2 {
         return img.clone();

@@ -15,6 +15,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::augment::{Cast, Depth, Image};
+use crate::codec::Bitmap;
 
 /// Interpolation mode, torchvision's `InterpolationMode` (`NEAREST`, `BILINEAR`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -117,20 +118,21 @@ pub fn resize(
     height_pass(&tmp, [c, h, out_w], out_h, interp, antialias, img.depth)
 }
 
-/// Resizes the `[top, left, h, w]` window of interleaved `H x W x C` bytes to `[height,
-/// width]`, giving the `u8` image that `resize(crop(img))` gives, without converting the whole
-/// picture (the crop is read straight into the column-major planes the width pass wants).
+/// Resizes the `[top, left, h, w]` window of a decoded [`Bitmap`] (channels interleaved) to
+/// `[height, width]`, giving the `u8` image that `resize(crop(img))` gives, without converting
+/// the whole picture (the crop is read straight into the column-major planes the width pass
+/// wants).
 ///
 /// # Panics
 /// If the buffer does not match its shape, the window leaves the picture, or a size is empty.
 pub fn resized_crop_interleaved(
-    pixels: &[u8],
-    [height, width, channels]: [usize; 3],
+    bitmap: &Bitmap,
     [top, left, h, w]: [usize; 4],
     [out_h, out_w]: [usize; 2],
     interp: Interpolation,
     antialias: bool,
 ) -> Image {
+    let (pixels, [channels, height, width]) = (&bitmap.pixels, bitmap.shape());
     assert!(
         pixels.len() == height * width * channels
             && top + h <= height
@@ -139,17 +141,13 @@ pub fn resized_crop_interleaved(
             && w > 0
             && out_h > 0
             && out_w > 0,
-        "resized_crop_interleaved: window {:?} of a {height}x{width}x{channels} picture ({} \
+        "resized_crop_interleaved: window {:?} of a {channels}x{height}x{width} picture ({} \
          bytes) to {out_h}x{out_w}",
         [top, left, h, w],
         pixels.len()
     );
     if [out_h, out_w] == [h, w] {
-        return Image::from_interleaved_window(
-            pixels,
-            [height, width, channels],
-            [top, left, h, w],
-        );
+        return Image::from_bitmap_window(bitmap, [top, left, h, w]);
     }
     // column-major planes: channel c, column x, row y at (c * w + x) * h + y, filled in bands
     // of rows so that both the reads and the writes stay in cache

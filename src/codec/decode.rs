@@ -1,14 +1,15 @@
-//! Decoded images and the decoding step: file bytes to an 8-bit `H x W x C` buffer.
+//! The decoding step: file bytes to an 8-bit [`Bitmap`].
 //!
 //! Decoding uses the [`image`] crate (JPEG, PNG, BMP, WebP), converts to the requested
 //! [`ColorMode`] and, when a target size is set, resizes with a bilinear filter
 //! (`image::imageops::FilterType::Triangle`, the filter behind PIL's and torchvision's
-//! antialiased bilinear resize).
+//! antialiased bilinear resize, [`Bitmap::resized`]).
 
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::Bitmap;
 use crate::error::{PodiumError, Result};
 
 /// The colour layout a dataset decodes to.
@@ -37,8 +38,8 @@ pub struct DecodeOptions {
     /// Colour layout of the decoded image.
     pub color: ColorMode,
     /// Target `[height, width]`; `None` keeps each image's own size (then every image of a
-    /// dataset must have the same size to be batched, which [`crate::data::ImageDataset::verify`]
-    /// checks).
+    /// dataset must have the same size to be batched, which `ImageDataset::verify`
+    /// ([`crate::data`]) checks).
     pub size: Option<[usize; 2]>,
 }
 
@@ -73,37 +74,12 @@ impl DecodeOptions {
     }
 }
 
-/// One decoded image: 8-bit pixels in `H x W x C` (interleaved) order, with its label and its
-/// position in the dataset.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ImageItem {
-    /// `height * width * channels` bytes, row-major, channels interleaved.
-    pub pixels: Vec<u8>,
-    /// Height in pixels.
-    pub height: usize,
-    /// Width in pixels.
-    pub width: usize,
-    /// Number of channels (1 or 3).
-    pub channels: usize,
-    /// Class index, `None` for unlabelled (test) images.
-    pub label: Option<usize>,
-    /// Index of the item in its dataset (so predictions map back to file names).
-    pub index: usize,
-}
-
-impl ImageItem {
-    /// Shape as `[height, width, channels]`.
-    pub fn shape(&self) -> [usize; 3] {
-        [self.height, self.width, self.channels]
-    }
-}
-
-/// Decodes an image file into interleaved 8-bit pixels with the given options.
+/// Decodes an image file into an 8-bit [`Bitmap`] with the given options.
 ///
 /// # Errors
 /// [`PodiumError::Io`] if the file cannot be read, [`PodiumError::Decode`] if its content is not
 /// a supported image or is corrupt. Both name the file.
-pub fn decode_file(path: &Path, options: &DecodeOptions) -> Result<(Vec<u8>, usize, usize)> {
+pub fn decode_file(path: &Path, options: &DecodeOptions) -> Result<Bitmap> {
     let bytes = std::fs::read(path).map_err(|e| PodiumError::io(path, e))?;
     decode_bytes(&bytes, path, options)
 }
@@ -112,11 +88,7 @@ pub fn decode_file(path: &Path, options: &DecodeOptions) -> Result<(Vec<u8>, usi
 ///
 /// # Errors
 /// [`PodiumError::Decode`] naming `origin` when the bytes are not a supported or intact image.
-pub fn decode_bytes(
-    bytes: &[u8],
-    origin: &Path,
-    options: &DecodeOptions,
-) -> Result<(Vec<u8>, usize, usize)> {
+pub fn decode_bytes(bytes: &[u8], origin: &Path, options: &DecodeOptions) -> Result<Bitmap> {
     let decode_err = |e: &dyn std::fmt::Display| PodiumError::Decode {
         path: origin.to_path_buf(),
         reason: e.to_string(),
@@ -140,33 +112,21 @@ pub fn decode_bytes(
             (l.into_raw(), h as usize, w as usize)
         }
     };
+    let bitmap = Bitmap::new(pixels, [options.color.channels(), h, w]);
     Ok(match options.size {
-        Some([th, tw]) if th != h || tw != w => {
-            let channels = options.color.channels();
-            (resize_bilinear(&pixels, h, w, channels, th, tw), th, tw)
-        }
-        _ => (pixels, h, w),
+        Some(size) => bitmap.resized(size),
+        None => bitmap,
     })
 }
 
-/// The top rows of a decoded RGB picture: `rows x width x 3` bytes of a `height x width` image.
+/// The top rows of a decoded RGB picture of `height` rows.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TopRows {
-    /// Interleaved RGB bytes of the first `rows` rows.
-    pub pixels: Vec<u8>,
+    /// The rows decoded, as an RGB bitmap `[3, rows, width]`: its `height` is the number of
+    /// rows decoded (at least what was asked, at most the picture's height).
+    pub rows: Bitmap,
     /// Height of the whole picture.
     pub height: usize,
-    /// Width of the picture.
-    pub width: usize,
-    /// Rows decoded (at least what was asked, at most `height`).
-    pub rows: usize,
-}
-
-impl TopRows {
-    /// `[rows, width, 3]`, the shape of [`Self::pixels`].
-    pub fn shape(&self) -> [usize; 3] {
-        [self.rows, self.width, 3]
-    }
 }
 
 /// The 8 bytes every PNG file starts with.
@@ -179,7 +139,8 @@ const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
 /// those of [`decode_bytes`] with [`ColorMode::Rgb`].
 ///
 /// This is what a leading `random_resized_crop` needs: the crop's last row is drawn from the
-/// picture's size before any pixel is decoded ([`crate::augment::Pipeline::apply_encoded`]).
+/// picture's size before any pixel is decoded (`Pipeline::apply_encoded` in
+/// [`crate::augment`]).
 ///
 /// # Errors
 /// [`PodiumError::Decode`] naming `origin` when the bytes are not a supported or intact image.
@@ -230,69 +191,15 @@ pub fn decode_top_rows(
                 }
             }
             return Ok(TopRows {
-                pixels,
+                rows: Bitmap::new(pixels, [3, rows, width]),
                 height,
-                width,
-                rows,
             });
         }
     }
-    let (pixels, height, width) = decode_bytes(bytes, origin, &DecodeOptions::default())?;
-    rows(height, width);
+    let whole = decode_bytes(bytes, origin, &DecodeOptions::default())?;
+    rows(whole.height, whole.width);
     Ok(TopRows {
-        pixels,
-        height,
-        width,
-        rows: height,
+        height: whole.height,
+        rows: whole,
     })
-}
-
-/// Resizes interleaved 8-bit pixels with the `image` crate's triangle (bilinear) filter.
-///
-/// # Panics
-/// If `pixels.len() != h * w * channels` or `channels` is not 1 or 3.
-pub fn resize_bilinear(
-    pixels: &[u8],
-    h: usize,
-    w: usize,
-    channels: usize,
-    new_h: usize,
-    new_w: usize,
-) -> Vec<u8> {
-    assert_eq!(
-        pixels.len(),
-        h * w * channels,
-        "resize_bilinear: buffer of {} bytes is not {h}x{w}x{channels}",
-        pixels.len()
-    );
-    use image::imageops::{FilterType, resize};
-    let (w32, h32, nw, nh) = (w as u32, h as u32, new_w as u32, new_h as u32);
-    match channels {
-        1 => {
-            let img = image::GrayImage::from_raw(w32, h32, pixels.to_vec()).expect("sized buffer");
-            resize(&img, nw, nh, FilterType::Triangle).into_raw()
-        }
-        3 => {
-            let img = image::RgbImage::from_raw(w32, h32, pixels.to_vec()).expect("sized buffer");
-            resize(&img, nw, nh, FilterType::Triangle).into_raw()
-        }
-        c => panic!("resize_bilinear: {c} channels, expected 1 or 3"),
-    }
-}
-
-/// Converts interleaved pixels between 1 and 3 channels (gray to RGB repeats the channel; RGB to
-/// gray uses ITU-R 601-2 luma weights, as PIL's `convert("L")`).
-pub(crate) fn convert_channels(pixels: Vec<u8>, from: usize, to: usize) -> Vec<u8> {
-    match (from, to) {
-        (a, b) if a == b => pixels,
-        (1, 3) => pixels.iter().flat_map(|&p| [p, p, p]).collect(),
-        (3, 1) => pixels
-            .chunks_exact(3)
-            .map(|c| {
-                let v = (c[0] as u32 * 299 + c[1] as u32 * 587 + c[2] as u32 * 114 + 500) / 1000;
-                v as u8
-            })
-            .collect(),
-        (a, b) => panic!("convert_channels: unsupported {a} -> {b} channels"),
-    }
 }

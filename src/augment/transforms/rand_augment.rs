@@ -1,204 +1,23 @@
-//! Learned and random augmentation policies: AutoAugment (ImageNet policy, torchvision),
-//! RandAugment (timm, configured by strings such as `rand-m9-n2-mstd0.5`), TrivialAugmentWide
-//! (torchvision) and AugMix (timm).
+//! timm's augmentation policies: RandAugment (configured by strings such as
+//! `rand-m9-n2-mstd0.5`) and AugMix, with timm's op lists and level-to-argument functions.
+//!
+//! Magnitudes, probabilities and alphas are `f64` hyper-parameters; the draws use them rounded
+//! to `f32`, as podium always has (so a seeded run gives the same images).
 
 use rand::RngExt;
 use rand::rngs::StdRng;
 use rand_distr::{Beta, Distribution, Normal};
 use serde::{Deserialize, Serialize};
 
-use super::functional::Interpolation;
-use super::ops::Op;
-use super::{Cast, Image};
+use super::super::functional::Interpolation;
+use super::super::ops::Op;
+use super::super::{Cast, Image, Transform};
+use super::uniform;
+use crate::augment::transform::validate_p;
 use crate::error::{PodiumError, Result};
-
-/// Uniform draw in `[lo, hi]` (returns `lo` when the range is empty).
-pub(crate) fn uniform(rng: &mut StdRng, lo: f32, hi: f32) -> f32 {
-    lo + (hi - lo) * rng.random::<f32>()
-}
 
 fn negate(rng: &mut StdRng, v: f32) -> f32 {
     if rng.random::<bool>() { -v } else { v }
-}
-
-fn linspace(lo: f32, hi: f32, n: usize, i: usize) -> f32 {
-    if n <= 1 {
-        lo
-    } else {
-        lo + (hi - lo) * i as f32 / (n - 1) as f32
-    }
-}
-
-/// AutoAugment's ImageNet policy (Cubuk et al. 2019), as torchvision's `AutoAugment`: one of
-/// 25 sub-policies is drawn, and each of its two ops runs with its probability at a magnitude
-/// bin of 10, negated half of the time for signed ops.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct AutoAugment {
-    /// Interpolation of the geometric ops (torchvision's default: nearest).
-    pub interpolation: Interpolation,
-    /// Fill of the geometric ops as fractions of the range; `None` is zero padding.
-    pub fill: Option<Vec<f32>>,
-}
-
-const IMAGENET_POLICY: [[(&str, f32, usize); 2]; 25] = [
-    [("Posterize", 0.4, 8), ("Rotate", 0.6, 9)],
-    [("Solarize", 0.6, 5), ("AutoContrast", 0.6, 0)],
-    [("Equalize", 0.8, 0), ("Equalize", 0.6, 0)],
-    [("Posterize", 0.6, 7), ("Posterize", 0.6, 6)],
-    [("Equalize", 0.4, 0), ("Solarize", 0.2, 4)],
-    [("Equalize", 0.4, 0), ("Rotate", 0.8, 8)],
-    [("Solarize", 0.6, 3), ("Equalize", 0.6, 0)],
-    [("Posterize", 0.8, 5), ("Equalize", 1.0, 0)],
-    [("Rotate", 0.2, 3), ("Solarize", 0.6, 8)],
-    [("Equalize", 0.6, 0), ("Posterize", 0.4, 6)],
-    [("Rotate", 0.8, 8), ("Color", 0.4, 0)],
-    [("Rotate", 0.4, 9), ("Equalize", 0.6, 0)],
-    [("Equalize", 0.0, 0), ("Equalize", 0.8, 0)],
-    [("Invert", 0.6, 0), ("Equalize", 1.0, 0)],
-    [("Color", 0.6, 4), ("Contrast", 1.0, 8)],
-    [("Rotate", 0.8, 8), ("Color", 1.0, 2)],
-    [("Color", 0.8, 8), ("Solarize", 0.8, 7)],
-    [("Sharpness", 0.4, 7), ("Invert", 0.6, 0)],
-    [("ShearX", 0.6, 5), ("Equalize", 1.0, 0)],
-    [("Color", 0.4, 0), ("Equalize", 0.6, 0)],
-    [("Equalize", 0.4, 0), ("Solarize", 0.2, 4)],
-    [("Solarize", 0.6, 5), ("AutoContrast", 0.6, 0)],
-    [("Invert", 0.6, 0), ("Equalize", 1.0, 0)],
-    [("Color", 0.6, 4), ("Contrast", 1.0, 8)],
-    [("Equalize", 0.8, 0), ("Equalize", 0.6, 0)],
-];
-
-/// torchvision's magnitude table (`_augmentation_space`) for a policy with `bins` bins on an
-/// `h x w` image: op name and bin to (op with its argument, signed?).
-fn torchvision_op(
-    name: &str,
-    bin: usize,
-    bins: usize,
-    [h, w]: [usize; 2],
-    wide: bool,
-) -> (Op, bool) {
-    let m = |hi: f32| linspace(0.0, hi, bins, bin);
-    match (name, wide) {
-        ("Identity", _) => (Op::Identity, false),
-        ("ShearX", false) => (Op::ShearX(m(0.3)), true),
-        ("ShearY", false) => (Op::ShearY(m(0.3)), true),
-        ("ShearX", true) => (Op::ShearX(m(0.99)), true),
-        ("ShearY", true) => (Op::ShearY(m(0.99)), true),
-        ("TranslateX", false) => (Op::TranslateX(m(150.0 / 331.0 * w as f32)), true),
-        ("TranslateY", false) => (Op::TranslateY(m(150.0 / 331.0 * h as f32)), true),
-        ("TranslateX", true) => (Op::TranslateX(m(32.0)), true),
-        ("TranslateY", true) => (Op::TranslateY(m(32.0)), true),
-        ("Rotate", false) => (Op::Rotate(m(30.0)), true),
-        ("Rotate", true) => (Op::Rotate(m(135.0)), true),
-        ("Brightness", _) => (Op::Brightness(m(if wide { 0.99 } else { 0.9 })), true),
-        ("Color", _) => (Op::Color(m(if wide { 0.99 } else { 0.9 })), true),
-        ("Contrast", _) => (Op::Contrast(m(if wide { 0.99 } else { 0.9 })), true),
-        ("Sharpness", _) => (Op::Sharpness(m(if wide { 0.99 } else { 0.9 })), true),
-        ("Posterize", _) => {
-            let per = (bins as f32 - 1.0) / if wide { 6.0 } else { 4.0 };
-            (
-                Op::Posterize(8 - (bin as f32 / per).round_ties_even() as u32),
-                false,
-            )
-        }
-        ("Solarize", _) => (Op::Solarize(linspace(1.0, 0.0, bins, bin)), false),
-        ("AutoContrast", _) => (Op::AutoContrast, false),
-        ("Equalize", _) => (Op::Equalize, false),
-        ("Invert", _) => (Op::Invert, false),
-        (other, _) => unreachable!("no torchvision op {other}"),
-    }
-}
-
-/// Turns torchvision's (op, magnitude) into the op applied: factors become `1 + m`, translations
-/// are truncated to whole pixels, and `negative` flips the sign of a signed magnitude.
-fn torchvision_apply(op: Op, negative: bool) -> Op {
-    let s = |v: f32| if negative { -v } else { v };
-    match op {
-        Op::ShearX(v) => Op::ShearX(s(v)),
-        Op::ShearY(v) => Op::ShearY(s(v)),
-        Op::TranslateX(v) => Op::TranslateX(s(v).trunc()),
-        Op::TranslateY(v) => Op::TranslateY(s(v).trunc()),
-        Op::Rotate(v) => Op::Rotate(s(v)),
-        Op::Brightness(v) => Op::Brightness(1.0 + s(v)),
-        Op::Color(v) => Op::Color(1.0 + s(v)),
-        Op::Contrast(v) => Op::Contrast(1.0 + s(v)),
-        Op::Sharpness(v) => Op::Sharpness(1.0 + s(v)),
-        other => other,
-    }
-}
-
-impl Default for AutoAugment {
-    fn default() -> Self {
-        Self {
-            interpolation: Interpolation::Nearest,
-            fill: None,
-        }
-    }
-}
-
-impl AutoAugment {
-    /// Applies one randomly drawn sub-policy.
-    pub fn apply(&self, img: &Image, rng: &mut StdRng) -> Image {
-        let policy = IMAGENET_POLICY[rng.random_range(0..IMAGENET_POLICY.len())];
-        let mut out = img.clone();
-        for (name, p, bin) in policy {
-            let (negative, prob) = (rng.random::<bool>(), rng.random::<f32>());
-            if prob <= p {
-                let (op, signed) = torchvision_op(name, bin, 10, [out.height, out.width], false);
-                let op = torchvision_apply(op, signed && negative);
-                out = op.apply(&out, self.interpolation, self.fill.as_deref());
-            }
-        }
-        out
-    }
-}
-
-/// TrivialAugmentWide (Müller and Hutter 2021), as torchvision's `TrivialAugmentWide`: one op
-/// drawn uniformly from 14, at a magnitude bin drawn uniformly from 31, negated half of the time
-/// for signed ops.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TrivialAugmentWide {
-    /// Interpolation of the geometric ops (torchvision's default: nearest).
-    pub interpolation: Interpolation,
-    /// Fill of the geometric ops as fractions of the range; `None` is zero padding.
-    pub fill: Option<Vec<f32>>,
-}
-
-impl Default for TrivialAugmentWide {
-    fn default() -> Self {
-        Self {
-            interpolation: Interpolation::Nearest,
-            fill: None,
-        }
-    }
-}
-
-const TRIVIAL_OPS: [&str; 14] = [
-    "Identity",
-    "ShearX",
-    "ShearY",
-    "TranslateX",
-    "TranslateY",
-    "Rotate",
-    "Brightness",
-    "Color",
-    "Contrast",
-    "Sharpness",
-    "Posterize",
-    "Solarize",
-    "AutoContrast",
-    "Equalize",
-];
-
-impl TrivialAugmentWide {
-    /// Applies one random op.
-    pub fn apply(&self, img: &Image, rng: &mut StdRng) -> Image {
-        let name = TRIVIAL_OPS[rng.random_range(0..TRIVIAL_OPS.len())];
-        let bin = rng.random_range(0..31);
-        let (op, signed) = torchvision_op(name, bin, 31, [img.height, img.width], true);
-        let op = torchvision_apply(op, signed && rng.random::<bool>());
-        op.apply(img, self.interpolation, self.fill.as_deref())
-    }
 }
 
 /// timm's default fill for geometric ops, the ImageNet mean `(124, 116, 104) / 255`.
@@ -327,15 +146,15 @@ fn timm_level(op: TimmOp, level: f32, [h, w]: [usize; 2], rng: &mut StdRng) -> O
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RandAugment {
     /// Magnitude, 0 to 10 (timm `m`, default 10).
-    pub magnitude: f32,
+    pub magnitude: f64,
     /// Ops per image (timm `n`, default 2).
     pub num_ops: usize,
     /// Std of the Gaussian noise on the magnitude (timm `mstd`, default 0).
-    pub magnitude_std: f32,
+    pub magnitude_std: f64,
     /// Upper clip of the magnitude (timm `mmax`, default 10).
-    pub magnitude_max: f32,
+    pub magnitude_max: f64,
     /// Probability of each op (timm `p`, default 0.5).
-    pub p: f32,
+    pub p: f64,
     /// Use timm's `_RAND_INCREASING_TRANSFORMS` (timm `inc1`).
     pub increasing: bool,
     /// Interpolation of the geometric ops (timm draws bilinear or bicubic; podium bilinear).
@@ -350,7 +169,7 @@ impl Default for RandAugment {
             magnitude: 10.0,
             num_ops: 2,
             magnitude_std: 0.0,
-            magnitude_max: LEVEL_DENOM,
+            magnitude_max: LEVEL_DENOM as f64,
             p: 0.5,
             increasing: false,
             interpolation: Interpolation::Bilinear,
@@ -413,15 +232,17 @@ impl RandAugment {
                 }
             }
         }
-        out.check()?;
+        out.validate()?;
         Ok(out)
     }
+}
 
+impl Transform for RandAugment {
     /// Checks the ranges.
     ///
     /// # Errors
     /// [`PodiumError::Config`] for a negative magnitude or std, or `p` outside `[0, 1]`.
-    pub fn check(&self) -> Result<()> {
+    fn validate(&self) -> Result<()> {
         if self.magnitude.is_nan() || self.magnitude < 0.0 {
             return Err(PodiumError::config(
                 "magnitude",
@@ -436,23 +257,29 @@ impl RandAugment {
                 "must be >= 0",
             ));
         }
-        super::check_p("p", self.p)
+        validate_p("p", self.p)
     }
 
     /// Applies `num_ops` random ops.
-    pub fn apply(&self, img: &Image, rng: &mut StdRng) -> Image {
+    fn apply(&self, img: Image, rng: &mut StdRng) -> Image {
         let ops: &[TimmOp] = if self.increasing {
             &RAND_INCREASING_OPS
         } else {
             &RAND_OPS
         };
-        let mut out = img.clone();
+        let p = self.p as f32;
+        let (m, std, max) = (
+            self.magnitude as f32,
+            self.magnitude_std as f32,
+            self.magnitude_max as f32,
+        );
+        let mut out = img;
         for _ in 0..self.num_ops {
             let op = ops[rng.random_range(0..ops.len())];
-            if self.p < 1.0 && rng.random::<f32>() > self.p {
+            if p < 1.0 && rng.random::<f32>() > p {
                 continue;
             }
-            let m = timm_magnitude(self.magnitude, self.magnitude_std, self.magnitude_max, rng);
+            let m = timm_magnitude(m, std, max, rng);
             let op = timm_level(op, m, [out.height, out.width], rng);
             out = op.apply(&out, self.interpolation, self.fill.as_deref());
         }
@@ -477,18 +304,18 @@ fn timm_magnitude(m: f32, std: f32, max: f32, rng: &mut StdRng) -> f32 {
 /// list at magnitude `severity`, mixed with Dirichlet(`alpha`) weights, then blended with the
 /// original by `m ~ Beta(alpha, alpha)`: `y = (1 - m) x + m * mix`.
 ///
-/// For the Jensen-Shannon consistency loss, put it in a [`SplitsConfig`](super::SplitsConfig)
+/// For the Jensen-Shannon consistency loss, put it in a [`SplitsConfig`](crate::augment::SplitsConfig)
 /// so each image comes with its clean view and augmented views.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AugMix {
     /// Magnitude of the ops, 0 to 10 (timm `m`, default 3).
-    pub severity: f32,
+    pub severity: f64,
     /// Number of chains (timm `w`, default 3).
     pub width: usize,
     /// Ops per chain; 0 or negative draws 1..=3 per chain (timm `d`, default -1).
     pub depth: i32,
     /// Dirichlet and Beta concentration (timm `a`, default 1).
-    pub alpha: f32,
+    pub alpha: f64,
     /// Interpolation of the geometric ops.
     pub interpolation: Interpolation,
     /// Fill of the geometric ops as fractions of the range (timm: the ImageNet mean).
@@ -534,15 +361,17 @@ impl AugMix {
                 }
             }
         }
-        out.check()?;
+        out.validate()?;
         Ok(out)
     }
+}
 
+impl Transform for AugMix {
     /// Checks the ranges.
     ///
     /// # Errors
     /// [`PodiumError::Config`] for `width` 0, a non-positive `alpha` or a negative severity.
-    pub fn check(&self) -> Result<()> {
+    fn validate(&self) -> Result<()> {
         if self.width == 0 {
             return Err(PodiumError::config("width", 0, "must be at least 1"));
         }
@@ -560,13 +389,15 @@ impl AugMix {
     }
 
     /// Applies AugMix.
-    pub fn apply(&self, img: &Image, rng: &mut StdRng) -> Image {
+    fn apply(&self, img: Image, rng: &mut StdRng) -> Image {
+        // the Gamma and Beta draws take alpha at f32 precision, as podium always has
+        let alpha = self.alpha as f32 as f64;
+        let severity = self.severity as f32;
         let gammas: Vec<f64> = (0..self.width)
-            .map(|_| rand_distr::Gamma::new(self.alpha as f64, 1.0).map_or(1.0, |g| g.sample(rng)))
+            .map(|_| rand_distr::Gamma::new(alpha, 1.0).map_or(1.0, |g| g.sample(rng)))
             .collect();
         let total: f64 = gammas.iter().sum::<f64>().max(f64::MIN_POSITIVE);
-        let m =
-            Beta::new(self.alpha as f64, self.alpha as f64).map_or(0.5, |b| b.sample(rng)) as f32;
+        let m = Beta::new(alpha, alpha).map_or(0.5, |b| b.sample(rng)) as f32;
         let mut mixed = vec![0f32; img.data.len()];
         for g in gammas {
             let wgt = (g / total) as f32;
@@ -580,7 +411,7 @@ impl AugMix {
                 let op = AUGMIX_OPS[rng.random_range(0..AUGMIX_OPS.len())];
                 let op = timm_level(
                     op,
-                    self.severity.clamp(0.0, LEVEL_DENOM),
+                    severity.clamp(0.0, LEVEL_DENOM),
                     [aug.height, aug.width],
                     rng,
                 );

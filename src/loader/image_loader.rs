@@ -13,19 +13,28 @@ use std::sync::mpsc::{Receiver, sync_channel};
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataloader::{DataLoader, DataLoaderIterator, Progress};
 use burn::data::dataset::DatasetError;
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::Device;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
 
-use super::{ClassificationBatch, ClassificationBatcher, ImageDataset, ImageItem};
+use super::{ClassificationBatch, ClassificationBatcher};
 use crate::augment::{Image, Pipeline};
+use crate::data::{ImageDataset, ImageItem};
 use crate::error::{PodiumError, Result};
-use crate::loss::MixTargets;
 use crate::mix::MixupConfig;
 use crate::sample::Sampler;
 use crate::util::derive_seed;
+
+/// What [`ImageLoader::mixing`] needs to build each batch's mixer.
+#[derive(Clone)]
+struct Mixing {
+    config: MixupConfig,
+    num_classes: usize,
+    label_smoothing: f64,
+    seed: u64,
+}
 
 #[derive(Clone)]
 struct Inner {
@@ -36,7 +45,7 @@ struct Inner {
     drop_last: bool,
     prefetch: usize,
     pool: Option<Arc<rayon::ThreadPool>>,
-    mix: Option<(MixupConfig, u64)>,
+    mix: Option<Mixing>,
     sampler: Option<Arc<dyn Sampler>>,
     augment: Option<(Arc<Pipeline>, u64)>,
 }
@@ -137,15 +146,19 @@ impl ImageLoader {
         self.map_inner(|i| i.prefetch = batches)
     }
 
-    /// Mixes every batch with timm's `Mixup` ([`crate::mix`]): batch `k` of epoch `e` draws from
-    /// `derive_seed(seed, [e, k])`, so mixing is reproducible and independent of threads. Batches
-    /// carry the soft targets, partner labels and lam in [`ClassificationBatch::mix`].
+    /// Mixes every batch with timm's `Mixup` ([`crate::mix`]) over the dataset's classes, with
+    /// `label_smoothing` folded into the soft targets: batch `k` of epoch `e` draws from
+    /// `derive_seed(seed, [e, k])`, so mixing is reproducible and independent of threads.
+    /// Batches carry the soft targets, partner labels and lam in [`ClassificationBatch::mix`].
     ///
     /// # Errors
-    /// The mixer's config errors (keys prefixed `mixup.`). An odd batch at run time is an error
-    /// item (use an even batch size and [`Self::drop_last`]).
-    pub fn mixing(self, config: MixupConfig, seed: u64) -> Result<Self> {
-        config.init(seed).map_err(|e| e.in_section("mixup"))?;
+    /// The mixer's config errors ([`MixupConfig::init`], keys prefixed `mixup.`). An odd batch at
+    /// run time is an error item (use an even batch size and [`Self::drop_last`]).
+    pub fn mixing(self, config: MixupConfig, label_smoothing: f64, seed: u64) -> Result<Self> {
+        let num_classes = self.inner.dataset.num_classes();
+        config
+            .init(num_classes, label_smoothing, seed)
+            .map_err(|e| e.in_section("mixup"))?;
         if self
             .inner
             .augment
@@ -158,12 +171,21 @@ impl ImageLoader {
                 "batch mixing cannot be combined with AugMix splits",
             ));
         }
-        Ok(self.map_inner(|i| i.mix = Some((config, seed))))
+        Ok(self.map_inner(|i| {
+            i.mix = Some(Mixing {
+                config,
+                num_classes,
+                label_smoothing,
+                seed,
+            })
+        }))
     }
 
     /// Augments every item with `pipeline` after decoding: item `i` of epoch `e` draws its
     /// randomness from `derive_seed(seed, [e, i])` (`i` its index in the dataset), so the
-    /// augmented batches are the same whatever the number of threads. With AugMix splits
+    /// augmented batches are the same whatever the number of threads. Images the pipeline
+    /// normalizes ([`Pipeline::normalization`]) are batched as they are; give the batcher of
+    /// the validation and test loaders that normalization. With AugMix splits
     /// ([`crate::augment::SplitsConfig`]) each batch holds `views * B` images, view-major (all
     /// clean images, then every first augmented view, ...), and `B` targets, the layout
     /// [`crate::loss::JsdCrossEntropy`] takes.
@@ -241,24 +263,19 @@ impl ImageLoader {
 }
 
 fn mix_batch(
-    config: &MixupConfig,
-    seed: u64,
+    mixing: &Mixing,
     [epoch, batch_index]: [u64; 2],
     labels: &[usize],
     mut batch: ClassificationBatch,
 ) -> Result<ClassificationBatch> {
-    let mut mixer = config.init(derive_seed(seed, &[epoch, batch_index]))?;
-    let mixed = mixer.mix(batch.images, labels)?;
-    let device = mixed.targets.device();
-    let b = labels.len();
-    let targets_b: Vec<i64> = mixed.labels_b.iter().map(|&l| l as i64).collect();
-    let lam: Vec<f32> = mixed.lam.iter().map(|&l| l as f32).collect();
-    batch.images = mixed.images;
-    batch.mix = Some(MixTargets {
-        soft_targets: mixed.targets,
-        targets_b: Tensor::from_data(TensorData::new(targets_b, [b]), &device),
-        lam: Tensor::from_data(TensorData::new(lam, [b]), &device),
-    });
+    let mut mixer = mixing.config.init(
+        mixing.num_classes,
+        mixing.label_smoothing,
+        derive_seed(mixing.seed, &[epoch, batch_index]),
+    )?;
+    let (images, targets) = mixer.mix(batch.images, labels)?;
+    batch.images = images;
+    batch.mix = Some(targets);
     Ok(batch)
 }
 
@@ -292,11 +309,10 @@ fn decode_augment(
                 if let Some(path) = inner.dataset.plain_file(i) {
                     let bytes = std::fs::read(path).map_err(|e| PodiumError::io(path, e))?;
                     let views = pipeline.apply_encoded(&bytes, path, *seed, epoch, i as u64)?;
-                    return Ok((views, inner.dataset.label_of(i)));
+                    return Ok((views, inner.dataset.label(i)));
                 }
                 let item = inner.dataset.decode(i)?;
-                let views =
-                    pipeline.apply_interleaved(&item.pixels, item.shape(), *seed, epoch, i as u64);
+                let views = pipeline.apply_interleaved(&item.image, *seed, epoch, i as u64);
                 Ok((views, item.label))
             })
             .collect::<Result<Vec<_>>>()
@@ -330,7 +346,7 @@ fn make_batch(
         }
     };
     match &inner.mix {
-        Some((config, seed)) => mix_batch(config, *seed, [epoch, k], &labels, batch),
+        Some(mixing) => mix_batch(mixing, [epoch, k], &labels, batch),
         None => Ok(batch),
     }
 }

@@ -1,0 +1,20 @@
+//! Files to pixels, the lowest layer of podium: decoding JPEG, PNG, BMP and WebP bytes into an
+//! 8-bit [`Bitmap`] (named `channels`, `height`, `width`; shape `[channels, height, width]`),
+//! in the colour mode and size a [`DecodeOptions`] asks for, and decoding only the top rows a
+//! leading crop needs ([`decode_top_rows`]).
+//!
+//! Both [`data`](crate::data) (datasets decode their items) and [`augment`](crate::augment)
+//! (pipelines that decode encoded bytes themselves) import it; it imports neither.
+//!
+//! | podium | PIL / torchvision |
+//! |---|---|
+//! | [`decode_file`], [`decode_bytes`] | `Image.open(path).convert("RGB")` (or `"L"`) |
+//! | [`DecodeOptions::size`], [`Bitmap::resized`] | `img.resize((w, h), Image.BILINEAR)` |
+//! | [`Bitmap::into_color`] | `img.convert("L")` / `img.convert("RGB")` |
+//! | [`Bitmap`] to [`Image`](crate::augment::Image) | `v2.functional.pil_to_tensor` (`HWC` to `CHW`) |
+
+mod bitmap;
+mod decode;
+
+pub use bitmap::Bitmap;
+pub use decode::{ColorMode, DecodeOptions, TopRows, decode_bytes, decode_file, decode_top_rows};
