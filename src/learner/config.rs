@@ -6,7 +6,7 @@ use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer};
 use serde::{Deserialize, Serialize};
 
 use crate::augment::PipelineConfig;
-use crate::average::EmaDecay;
+use crate::average::ModelEmaConfig;
 use crate::data::{CorruptPolicy, Normalize};
 use crate::error::{PodiumError, Result};
 use crate::loss::LossConfig;
@@ -856,7 +856,7 @@ pub struct LearnerConfig {
     /// An exponential moving average of the weights (timm's ModelEmaV2/V3), updated after every
     /// optimizer step; validation, the best-checkpoint choice and the returned model then use the
     /// averaged weights, and each checkpoint gets an `ema-N.bpk` beside it.
-    pub ema: Option<EmaDecay>,
+    pub ema: Option<ModelEmaConfig>,
     /// The training sampler (default: every item once per epoch, shuffled); class-aware and
     /// progressively balanced samplers fight class imbalance ([`crate::sample`]).
     #[config(default = "SamplerConfig::Shuffle")]
@@ -940,14 +940,6 @@ impl LearnerConfig {
                     "batch_size",
                     self.batch_size,
                     "batch mixing needs an even batch size",
-                ));
-            }
-            if self.loss.label_smoothing() != 0.0 {
-                return Err(PodiumError::config(
-                    "loss.label_smoothing",
-                    self.loss.label_smoothing(),
-                    "with mixup, set label smoothing on the mixer (mixup.label_smoothing), \
-                     as timm does",
                 ));
             }
             if matches!(self.loss, LossConfig::TopK { .. }) {

@@ -207,7 +207,9 @@ impl Learner {
             Some(n) => n.clone(),
             None => Normalize::estimate(&train, 4096)?,
         };
-        let objective = cfg.loss.init(&train.class_counts())?;
+        // Label smoothing moves to the run's config (issue 12); none until it is routed here.
+        let label_smoothing = 0.0;
+        let objective = cfg.loss.init(&train.class_counts(), label_smoothing)?;
         let device = self.device().clone();
         let loader =
             ImageLoader::new(train, ClassificationBatcher::new(normalize), cfg.batch_size)?
