@@ -19,6 +19,9 @@ use crate::error::Result;
 /// burn's enum modules name their parameters after the variant (`ResNet.layer1.0.conv1.weight`
 /// in burn's own checkpoints); PyTorch files load through [`Self::load_file`] with the
 /// network's own keys (`layer1.0.conv1.weight`).
+// The variants differ by a few hundred bytes of layer handles (the tensors live on the device);
+// a model is moved a handful of times per run, and burn's enum modules take no boxes.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum AnyModel {
     /// A [`SimpleCnn`].

@@ -454,6 +454,8 @@ fn a_frozen_backbone_does_not_move_in_training_and_fine_tune_runs_both_phases() 
 #[test]
 fn every_model_name_builds_a_classifier_and_a_bad_name_is_named() {
     use burn_podium::model::ModelConfig;
+    // these draw many initial weights from the device's RNG: not while a seeded run trains
+    let _guard = crate::learner::lock();
     let d = Device::default();
     let x = Tensor::<4>::ones([2, 3, 32, 32], &d);
     for &name in ModelConfig::NAMES {
@@ -488,6 +490,8 @@ fn every_model_name_builds_a_classifier_and_a_bad_name_is_named() {
 fn model_configs_check_their_values_at_init_and_keep_timm_settings() {
     use burn::config::Config;
     use burn_podium::model::{AnyModel, EfficientNetConfig, ModelConfig, SimpleCnnConfig};
+    // these draw many initial weights from the device's RNG: not while a seeded run trains
+    let _guard = crate::learner::lock();
     let d = Device::default();
     let key = |r: burn_podium::Result<AnyModel>| match r {
         Err(PodiumError::Config { key, .. }) => key,
@@ -543,6 +547,8 @@ fn model_configs_check_their_values_at_init_and_keep_timm_settings() {
 #[test]
 fn a_model_by_name_loads_pytorch_weights_and_counts_like_the_network() {
     use burn_podium::model::{AnyModel, ModelConfig};
+    // these draw many initial weights from the device's RNG: not while a seeded run trains
+    let _guard = crate::learner::lock();
     let topic = load_topic("models/resnet18_c10.json");
     let d = Device::default();
     for case in &topic.cases {
@@ -630,7 +636,7 @@ fn a_model_by_name_loads_pytorch_weights_and_counts_like_the_network() {
 fn a_model_by_name_trains_with_the_learner_as_the_network_itself() {
     use burn_podium::data::digits;
     use burn_podium::learner::{Learner, LearnerConfig, ProgressMode};
-    use burn_podium::model::{AnyModel, BatchNormLayers, ModelConfig, SimpleCnnConfig};
+    use burn_podium::model::{AnyModel, BatchNormLayers, ModelConfig};
     let _guard = crate::learner::lock();
     let d = burn_podium::device::default_device();
     let (train, valid) = digits().unwrap().split_stratified(0.3, 1).unwrap();
@@ -645,20 +651,25 @@ fn a_model_by_name_trains_with_the_learner_as_the_network_itself() {
     let rows = |h: &[burn_podium::learner::EpochMetrics]| -> Vec<(f64, f64)> {
         h.iter().map(|r| (r.loss, r.accuracy)).collect()
     };
-    // Learner::new seeds the device: build each model after it
-    let learner = Learner::new(config("plain"), &d);
-    let plain = SimpleCnnConfig::new(10)
-        .with_in_channels(1)
-        .init(&d)
-        .unwrap();
-    let plain = learner.fit(plain, train.clone(), valid.clone()).unwrap();
-    let learner = Learner::new(config("by_name"), &d);
+    // The same starting weights (burn initialises parameters lazily: a forward pass draws them)
+    // and no dropout, so that no draw from the device's RNG, which tests running alongside
+    // share, enters either run.
     let by_name = ModelConfig::from_name("simple_cnn", 10)
         .unwrap()
         .with_in_channels(1)
+        .with_drop_rate(0.0)
         .init(&d)
         .unwrap();
-    let by_name = learner.fit(by_name, train, valid).unwrap();
+    let _ = by_name.forward(Tensor::zeros([1, 1, 8, 8], &d));
+    let AnyModel::SimpleCnn(plain) = by_name.clone() else {
+        panic!("a SimpleCnn")
+    };
+    let plain = Learner::new(config("plain"), &d)
+        .fit(plain, train.clone(), valid.clone())
+        .unwrap();
+    let by_name = Learner::new(config("by_name"), &d)
+        .fit(by_name, train, valid)
+        .unwrap();
     assert_eq!(rows(&by_name.history), rows(&plain.history));
     let x = Tensor::<4>::ones([2, 1, 8, 8], &d);
     assert_eq!(
