@@ -1,16 +1,16 @@
 //! Exponential moving averages of weights: timm's `ModelEmaV2` and `ModelEmaV3`, and the
 //! TensorFlow-style warm-up.
 
+use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::Tensor;
-use serde::{Deserialize, Serialize};
 
 use super::state::{State, rewrite};
 use crate::error::{PodiumError, Result};
 
 /// Configuration of a [`ModelEma`]: which EMA (timm's class) and its decay schedule, with
 /// timm's defaults. [`Self::init`] starts the average at a model's weights.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Config, Copy, Debug, PartialEq)]
 pub enum ModelEmaConfig {
     /// timm `ModelEmaV2`: `ema = decay ema + (1 - decay) x` with a fixed decay.
     V2 {
