@@ -565,3 +565,72 @@ fn losses_stay_finite_for_logits_of_30() {
         assert!(grad.iter().all(|v| v.is_finite()), "{grad:?}");
     }
 }
+
+#[test]
+fn loss_config_hands_the_run_label_smoothing_to_the_loss() {
+    let topic = load_topic("losses.json");
+    let d = device();
+    let classes = |case: &Case| case.input("logits").shape[1];
+    let mut checked = 0;
+    for case in topic.cases_of("cross_entropy") {
+        if case.str("reduction") != "mean" {
+            continue;
+        }
+        let objective = LossConfig::CrossEntropy {
+            weight: opt_vec(case, "weighted", "weight"),
+        }
+        .init(&vec![1; classes(case)], case.f64("label_smoothing"))
+        .unwrap();
+        let v = objective.forward(case.input("logits").float(&d), case.input("target").int(&d));
+        case.assert_tensor("loss", scalar(v));
+        checked += 1;
+    }
+    for case in topic.cases_of("poly1_cross_entropy") {
+        if case.str("reduction") != "mean" || case.input("target").dtype == "f32" {
+            continue;
+        }
+        let objective = LossConfig::Poly1 {
+            epsilon: case.f64("epsilon"),
+        }
+        .init(&vec![1; classes(case)], case.f64("smoothing"))
+        .unwrap();
+        let v = objective.forward(case.input("logits").float(&d), case.input("target").int(&d));
+        case.assert_tensor("loss", scalar(v));
+        checked += 1;
+    }
+    for case in topic.cases_of("asymmetric_loss_single_label") {
+        if case.str("reduction") != "mean" {
+            continue;
+        }
+        // timm's eps is the single-label asymmetric loss's smoothing
+        let objective = LossConfig::AsymmetricSingleLabel {
+            gamma_pos: case.f64("gamma_pos"),
+            gamma_neg: case.f64("gamma_neg"),
+        }
+        .init(&vec![1; classes(case)], case.f64("eps"))
+        .unwrap();
+        let v = objective.forward(case.input("logits").float(&d), case.input("target").int(&d));
+        case.assert_tensor("loss", scalar(v));
+        checked += 1;
+    }
+    assert!(checked >= 3, "{checked} cases");
+    // smoothing is no longer a loss key: a 0.1 recipe that sets it there is refused, not dropped
+    let old = r#"{"CrossEntropy": {"label_smoothing": 0.1, "weight": null}}"#;
+    let err = serde_json::from_str::<LossConfig>(old)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("label_smoothing"), "{err}");
+    let new: LossConfig = serde_json::from_str(r#"{"CrossEntropy": {"weight": null}}"#).unwrap();
+    assert_eq!(new, LossConfig::default());
+    assert_eq!(
+        config_key(LossConfig::default().init(&[3, 4], -0.1)),
+        "label_smoothing"
+    );
+    let focal = LossConfig::Focal {
+        gamma: 2.0,
+        alpha: None,
+    };
+    assert!(!focal.supports_label_smoothing());
+    assert_eq!(config_key(focal.init(&[3, 4], 0.1)), "label_smoothing");
+    assert!(focal.init(&[3, 4], 0.0).is_ok());
+}
