@@ -13,7 +13,7 @@ use burn::module::Module;
 use burn::optim::ModuleOptimizer;
 use burn::tensor::{Device, Distribution, Int, Tensor};
 use burn::train::TrainStep;
-use burn_podium::average::{EmaDecay, ModelEma};
+use burn_podium::average::ModelEmaConfig;
 use burn_podium::learner::Classification;
 use burn_podium::loader::ClassificationBatch;
 use burn_podium::model::{EfficientNetConfig, ImageClassifier, ResNetConfig};
@@ -72,7 +72,7 @@ fn training(c: &mut Criterion) {
             std::hint::black_box(model.clone().optimize(&mut optim, 0.01.into(), out.grads))
         })
     });
-    let mut ema = ModelEma::new(&model.model, EmaDecay::v3(0.999)).expect("ema");
+    let mut ema = ModelEmaConfig::v3(0.999).init(&model.model).expect("ema");
     group.bench_function("ema_update_only", |b| {
         b.iter(|| std::hint::black_box(ema.step(&model.model)))
     });

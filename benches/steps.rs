@@ -9,7 +9,7 @@ use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Distribution, Int, Tensor};
 use burn::train::TrainStep;
-use burn_podium::average::{EmaDecay, ModelEma};
+use burn_podium::average::ModelEmaConfig;
 use burn_podium::learner::Classification;
 use burn_podium::loader::ClassificationBatch;
 use burn_podium::model::SimpleCnnConfig;
@@ -28,9 +28,11 @@ fn batch(device: &Device) -> ClassificationBatch {
 fn steps(c: &mut Criterion) {
     let device = Device::default();
     let ad = device.clone().autodiff();
-    let model = Classification::with_cross_entropy(SimpleCnnConfig::new(10).init(&device))
-        .train()
-        .fork(&ad);
+    let model = Classification::with_cross_entropy(
+        SimpleCnnConfig::new(10).init(&device).expect("simple cnn"),
+    )
+    .train()
+    .fork(&ad);
     let b = batch(&ad);
     let mut optim: ModuleOptimizer = SgdConfig::new()
         .with_momentum(0.9)
@@ -56,7 +58,7 @@ fn steps(c: &mut Criterion) {
             std::hint::black_box(optim.step(0.01, model.clone(), grads2))
         })
     });
-    let mut ema = ModelEma::new(&model.model, EmaDecay::v3(0.999)).expect("ema");
+    let mut ema = ModelEmaConfig::v3(0.999).init(&model.model).expect("ema");
     group.bench_function("ema_update_only", |bench| {
         bench.iter(|| std::hint::black_box(ema.step(&model.model)))
     });

@@ -26,11 +26,7 @@ fn main() -> burn_podium::Result<()> {
     println!("balanced test set: {:?}\n", test.class_counts());
 
     let beta = 0.999;
-    let cb_weights: Vec<f32> = effective_number(&counts, beta)?
-        .w_norm
-        .iter()
-        .map(|&w| w as f32)
-        .collect();
+    let cb_weights = effective_number(&counts, beta)?.w_norm;
     let recipes: Vec<(&str, LossConfig, SamplerConfig)> = vec![
         (
             "cross-entropy",
@@ -55,7 +51,6 @@ fn main() -> burn_podium::Result<()> {
         (
             "CE, effective-number weights (beta 0.999)",
             LossConfig::CrossEntropy {
-                label_smoothing: 0.0,
                 weight: Some(cb_weights),
             },
             SamplerConfig::Shuffle,
@@ -91,7 +86,7 @@ fn main() -> burn_podium::Result<()> {
                     name.split(' ').next().unwrap_or("run")
                 ));
             let learner = Learner::new(config, &device);
-            let model = SimpleCnnConfig::new(10).with_in_channels(1).init(&device);
+            let model = SimpleCnnConfig::new(10).with_in_channels(1).init(&device)?;
             let fitted = learner.fit(model, tr, valid)?;
             scores.push(fitted.evaluate(&test)?.balanced_accuracy());
         }

@@ -6,7 +6,7 @@
 //! cargo run --release --example optim_tour
 //! ```
 
-use burn_podium::average::EmaDecay;
+use burn_podium::average::ModelEmaConfig;
 use burn_podium::learner::LrFinderConfig;
 use burn_podium::optim::SamConfig;
 use burn_podium::prelude::*;
@@ -30,7 +30,7 @@ fn main() -> burn_podium::Result<()> {
         base().with_run_dir("runs/optim_tour/lr_find".into()),
         &device,
     );
-    let model = SimpleCnnConfig::new(10).with_in_channels(1).init(&device);
+    let model = SimpleCnnConfig::new(10).with_in_channels(1).init(&device)?;
     let sweep = learner.lr_find(&model, &train, &LrFinderConfig::default())?;
     std::fs::create_dir_all("runs/optim_tour")
         .map_err(|e| PodiumError::io("runs/optim_tour", e))?;
@@ -50,17 +50,17 @@ fn main() -> burn_podium::Result<()> {
         .with_lr(valley.lr * 10.0)
         .with_schedule(ScheduleConfig::OneCycle(OneCycleConfig::new()))
         .with_sam(Some(SamConfig::new().with_rho(0.05)))
-        .with_ema(Some(EmaDecay::v3(0.99)))
+        .with_ema(Some(ModelEmaConfig::v3(0.99)))
         .with_run_dir("runs/optim_tour/one_cycle_sam_ema".into());
     let learner = Learner::new(config, &device);
-    let model = SimpleCnnConfig::new(10).with_in_channels(1).init(&device);
+    let model = SimpleCnnConfig::new(10).with_in_channels(1).init(&device)?;
     let fitted = learner.fit(model, train, valid)?;
     let with_ema = fitted.evaluate(&test)?;
     let live_path = fitted
         .run_dir
         .join(format!("checkpoint/model-{}.bpk", fitted.info.best_epoch));
     let live = load_checkpoint(
-        SimpleCnnConfig::new(10).with_in_channels(1).init(&device),
+        SimpleCnnConfig::new(10).with_in_channels(1).init(&device)?,
         live_path,
     )?;
     let without = evaluate(&live, &test, &fitted.info.normalize, 256, &device)?;

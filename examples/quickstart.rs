@@ -29,12 +29,12 @@ fn main() -> burn_podium::Result<()> {
         .with_epochs(30)
         .with_batch_size(32)
         .with_lr(3e-3)
-        .with_loss(LossConfig::cross_entropy(0.05))
+        .with_label_smoothing(0.05)
         .with_monitor(Monitor::ValidAccuracy)
         .with_seed(seed)
         .with_run_dir("runs/quickstart".into());
     let learner = Learner::new(config, &device);
-    let model = SimpleCnnConfig::new(10).with_in_channels(1).init(&device);
+    let model = SimpleCnnConfig::new(10).with_in_channels(1).init(&device)?;
 
     let fitted = learner.fit(model, train, valid)?;
     let report = fitted.evaluate(&test)?;

@@ -59,10 +59,9 @@ struct Args {
     /// Peak learning rate (AdamW, cosine schedule with one warm-up epoch).
     #[arg(long, default_value_t = 1e-3)]
     lr: f64,
-    /// Label smoothing of the cross-entropy (with --mixup/--cutmix the mixed targets carry
-    /// timm's 0.1).
+    /// Label smoothing (of the cross-entropy, or of the mixed targets with --mixup/--cutmix).
     #[arg(long, default_value_t = 0.1)]
-    label_smoothing: f32,
+    label_smoothing: f64,
     /// Mixup alpha (0: off). With --cutmix too, each batch picks one (timm's switch_prob 0.5).
     #[arg(long, default_value_t = 0.0)]
     mixup: f64,
@@ -145,11 +144,7 @@ fn run(args: Args) -> burn_podium::Result<()> {
         .with_epochs(args.epochs)
         .with_batch_size(args.batch_size)
         .with_lr(args.lr)
-        .with_loss(LossConfig::cross_entropy(if mixing {
-            0.0
-        } else {
-            args.label_smoothing
-        }))
+        .with_label_smoothing(args.label_smoothing)
         .with_mixup(mixing.then(|| {
             MixupConfig::new()
                 .with_mixup_alpha(args.mixup)
@@ -173,7 +168,7 @@ fn run(args: Args) -> burn_podium::Result<()> {
     let learner = Learner::new(config, &device);
     let model = SimpleCnnConfig::new(train.num_classes())
         .with_in_channels(color.channels())
-        .init(&device);
+        .init(&device)?;
     let fitted = learner.fit(model, train, valid)?;
 
     println!(
@@ -186,7 +181,7 @@ fn run(args: Args) -> burn_podium::Result<()> {
         let test = ImageDataset::from_unlabelled_folder(test_dir)?.with_decode(decode);
         let predictions = fitted.predict(&test)?;
         let path = fitted.run_dir.join("submission.csv");
-        predictions.write_submission(&path, "id", "label", true)?;
+        predictions.write_submission(&path, &SubmissionConfig::new())?;
         println!("submission: {} ({} rows)", path.display(), test.len());
     }
     println!("run directory: {}", fitted.run_dir.display());

@@ -12,7 +12,7 @@
 //! let device = default_device();
 //! let (train, valid) = digits()?.split_stratified(0.2, 42)?;
 //! let learner = Learner::new(LearnerConfig::new().with_epochs(20), &device);
-//! let model = SimpleCnnConfig::new(10).with_in_channels(1).init(&device);
+//! let model = SimpleCnnConfig::new(10).with_in_channels(1).init(&device)?;
 //! let fitted = learner.fit(model, train, valid)?;
 //! println!("best valid accuracy {:.2}%", fitted.best_valid_accuracy());
 //! # Ok(()) }

@@ -8,7 +8,7 @@ pub use crate::data::{
 };
 pub use crate::device::{default_device, device_from_name};
 pub use crate::error::{PodiumError, Result};
-pub use crate::infer::{EvalReport, Predictions, evaluate, predict};
+pub use crate::infer::{EvalReport, Predictions, SubmissionConfig, evaluate, predict};
 pub use crate::learner::{
     Classification, EarlyStoppingConfig, EpochMetrics, FineTuneConfig, Fitted, Learner,
     LearnerConfig, Monitor, ProgressMode, load_checkpoint,
@@ -17,8 +17,8 @@ pub use crate::loader::{ClassificationBatch, ClassificationBatcher, ImageLoader}
 pub use crate::loss::LossConfig;
 pub use crate::mix::{MixMode, MixupConfig};
 pub use crate::model::{
-    EfficientNet, EfficientNetConfig, GlobalPool, ImageClassifier, ResNet, ResNetConfig, SimpleCnn,
-    SimpleCnnConfig,
+    AnyModel, EfficientNet, EfficientNetConfig, GlobalPool, ImageClassifier, ModelConfig, ResNet,
+    ResNetConfig, SimpleCnn, SimpleCnnConfig,
 };
 pub use crate::optim::OptimizerConfig;
 pub use crate::sample::SamplerConfig;

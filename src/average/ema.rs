@@ -1,15 +1,17 @@
-//! Exponential moving averages of weights.
+//! Exponential moving averages of weights: timm's `ModelEmaV2` and `ModelEmaV3`, and the
+//! TensorFlow-style warm-up.
 
+use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::Tensor;
-use serde::{Deserialize, Serialize};
 
 use super::state::{State, rewrite};
 use crate::error::{PodiumError, Result};
 
-/// How the decay of each EMA update is chosen.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub enum EmaDecay {
+/// Configuration of a [`ModelEma`]: which EMA (timm's class) and its decay schedule, with
+/// timm's defaults. [`Self::init`] starts the average at a model's weights.
+#[derive(Config, Copy, Debug, PartialEq)]
+pub enum ModelEmaConfig {
     /// timm `ModelEmaV2`: `ema = decay ema + (1 - decay) x` with a fixed decay.
     V2 {
         /// The decay (timm default 0.9999).
@@ -41,10 +43,10 @@ pub enum EmaDecay {
     },
 }
 
-impl EmaDecay {
+impl ModelEmaConfig {
     /// timm `ModelEmaV3` with its defaults and the given decay.
     pub fn v3(decay: f64) -> Self {
-        EmaDecay::V3 {
+        Self::V3 {
             decay,
             use_warmup: false,
             warmup_gamma: 1.0,
@@ -56,19 +58,17 @@ impl EmaDecay {
 
     fn decay(&self) -> f64 {
         match *self {
-            EmaDecay::V2 { decay } | EmaDecay::V3 { decay, .. } | EmaDecay::TfStyle { decay } => {
-                decay
-            }
+            Self::V2 { decay } | Self::V3 { decay, .. } | Self::TfStyle { decay } => decay,
         }
     }
 
     /// The decay of update `step` (1, 2, ...; `None` when the caller passes no count).
     pub fn decay_at(&self, step: Option<usize>) -> f64 {
         match (*self, step) {
-            (EmaDecay::V2 { decay }, _) => decay,
-            (EmaDecay::V3 { decay, .. }, None) => decay,
+            (Self::V2 { decay }, _) => decay,
+            (Self::V3 { decay, .. }, None) => decay,
             (
-                EmaDecay::V3 {
+                Self::V3 {
                     decay,
                     use_warmup,
                     warmup_gamma,
@@ -89,19 +89,24 @@ impl EmaDecay {
                     decay
                 }
             }
-            (EmaDecay::TfStyle { decay }, t) => {
+            (Self::TfStyle { decay }, t) => {
                 let t = t.unwrap_or(1) as f64;
                 decay.min((1.0 + t) / (10.0 + t))
             }
         }
     }
 
-    fn validate(&self) -> Result<()> {
+    /// Checks the decay and the warm-up values.
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`] naming `ema.decay` for a decay outside `[0, 1]`, `ema.warmup_gamma`
+    /// for a warm-up gamma that is not `> 0`, `ema.min_decay` for a floor outside `[0, 1]`.
+    pub fn validate(&self) -> Result<()> {
         let d = self.decay();
         if !(0.0..=1.0).contains(&d) {
             return Err(PodiumError::config("ema.decay", d, "must be in [0, 1]"));
         }
-        if let EmaDecay::V3 {
+        if let Self::V3 {
             warmup_gamma,
             min_decay,
             ..
@@ -135,36 +140,39 @@ fn lerp(a: Tensor<1>, b: Tensor<1>, w: f64) -> Tensor<1> {
     }
 }
 
-/// An exponential moving average of a model's weights (see [`EmaDecay`]).
+/// An exponential moving average of a model's weights (see [`ModelEmaConfig`], which builds it).
 #[derive(Debug)]
 pub struct ModelEma<M> {
     ema: M,
-    decay: EmaDecay,
+    decay: ModelEmaConfig,
     last_decay: Option<f64>,
     updates: usize,
 }
 
-impl<M: Module> ModelEma<M> {
-    /// Starts the average at the model's current weights.
+impl ModelEmaConfig {
+    /// Checks the values and starts the average at `model`'s current weights (an independent
+    /// copy without autodiff, BatchNorm statistics included).
     ///
     /// # Errors
-    /// [`PodiumError::Config`] for a decay outside `[0, 1]` or invalid warm-up values.
-    pub fn new(model: &M, decay: EmaDecay) -> Result<Self> {
-        decay.validate()?;
-        Ok(Self {
+    /// As [`Self::validate`].
+    pub fn init<M: Module>(&self, model: &M) -> Result<ModelEma<M>> {
+        self.validate()?;
+        Ok(ModelEma {
             ema: model.valid(),
-            decay,
+            decay: *self,
             last_decay: None,
             updates: 0,
         })
     }
+}
 
+impl<M: Module> ModelEma<M> {
     /// Folds the model's current weights in. `step` is the update count (1, 2, ..., what timm's
     /// `train.py` passes); `None` uses the fixed decay. Returns the decay used.
     pub fn update(&mut self, model: &M, step: Option<usize>) -> f64 {
         let d = self.decay.decay_at(step);
         let state = State::of(model);
-        let v2 = matches!(self.decay, EmaDecay::V2 { .. });
+        let v2 = matches!(self.decay, ModelEmaConfig::V2 { .. });
         let ema = self.ema.clone();
         self.ema = rewrite(ema, &state, &|avg, x, _buffer| {
             if v2 {

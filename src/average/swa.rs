@@ -1,5 +1,6 @@
 //! Stochastic weight averaging (Izmailov et al. 2018), as `torch.optim.swa_utils.AveragedModel`.
 
+use burn::config::Config;
 use burn::data::dataloader::DataLoader;
 use burn::module::{Module, RunningState};
 use burn::tensor::{Device, Tensor};
@@ -9,11 +10,38 @@ use crate::error::{PodiumError, Result};
 use crate::loader::ClassificationBatch;
 use crate::model::{BatchNormLayers, ImageClassifier};
 
+/// Configuration of an [`AveragedModel`], torch's `AveragedModel(model, use_buffers=...)` with
+/// its default average.
+#[derive(Config, Debug)]
+pub struct AveragedModelConfig {
+    /// Average the BatchNorm running statistics too (torch's `use_buffers`); `false` (torch's
+    /// default) copies them from the current model at each update, to be recomputed with
+    /// [`update_bn`].
+    #[config(default = false)]
+    pub use_buffers: bool,
+}
+
+impl AveragedModelConfig {
+    /// Starts an average from `model` (an independent copy without autodiff, replaced by the
+    /// first update).
+    ///
+    /// # Errors
+    /// None today (every setting is valid); a `Result` as every config's `init`.
+    pub fn init<M: Module>(&self, model: &M) -> Result<AveragedModel<M>> {
+        Ok(AveragedModel {
+            avg: model.valid(),
+            n_averaged: 0,
+            use_buffers: self.use_buffers,
+        })
+    }
+}
+
 /// `torch.optim.swa_utils.AveragedModel` with its default average: the first
 /// [`update`](Self::update) copies the model, then `avg = avg + (x - avg) / (n + 1)` with `n` the
 /// number of models averaged so far (the plain mean of the snapshots). With `use_buffers = false`
 /// (torch's default) BatchNorm running statistics are copied from the current model rather than
-/// averaged; recompute them over the training data afterwards with [`update_bn`].
+/// averaged; recompute them over the training data afterwards with [`update_bn`]. Built by
+/// [`AveragedModelConfig::init`].
 #[derive(Debug)]
 pub struct AveragedModel<M> {
     avg: M,
@@ -22,15 +50,6 @@ pub struct AveragedModel<M> {
 }
 
 impl<M: Module> AveragedModel<M> {
-    /// An average that starts from `model` (replaced by the first update).
-    pub fn new(model: &M, use_buffers: bool) -> Self {
-        Self {
-            avg: model.valid(),
-            n_averaged: 0,
-            use_buffers,
-        }
-    }
-
     /// Folds the model in.
     pub fn update(&mut self, model: &M) {
         let state = State::of(model);

@@ -4,6 +4,7 @@
 use std::io::Write;
 use std::path::Path;
 
+use burn::config::Config;
 use burn::data::dataloader::DataLoader;
 use burn::tensor::activation::{log_softmax, softmax};
 use burn::tensor::{Device, Int, Tensor};
@@ -143,6 +144,44 @@ pub fn evaluate<M: ImageClassifier>(
     })
 }
 
+/// The layout of a submission file ([`Predictions::write_submission`]): Kaggle's usual
+/// `id,label` CSV by default.
+#[derive(Config, Debug)]
+pub struct SubmissionConfig {
+    /// Header of the id column. Default `id`.
+    #[config(default = "String::from(\"id\")")]
+    pub id_column: String,
+    /// Header of the label column. Default `label`.
+    #[config(default = "String::from(\"label\")")]
+    pub label_column: String,
+    /// Write each item's name without its extension (`img_001.jpg` as `img_001`). Default true.
+    #[config(default = true)]
+    pub strip_extension: bool,
+}
+
+impl SubmissionConfig {
+    /// Checks the column headers.
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`] naming `id_column` or `label_column` for an empty header or one
+    /// with a comma, a quote or a line break (it would break the CSV).
+    pub fn validate(&self) -> Result<()> {
+        for (key, header) in [
+            ("id_column", &self.id_column),
+            ("label_column", &self.label_column),
+        ] {
+            if header.is_empty() || header.contains([',', '"', '\n', '\r']) {
+                return Err(PodiumError::config(
+                    key,
+                    format!("{header:?}"),
+                    "must be a non-empty CSV header without commas, quotes or line breaks",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Class probabilities for every item of a dataset, with the item names for a submission.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Predictions {
@@ -171,25 +210,30 @@ impl Predictions {
     }
 
     /// Writes a submission CSV with header `id_column,label_column` and one row per item: its
-    /// name (without extension when `strip_extension`) and its most probable class name. The
+    /// name (without extension with `strip_extension`) and its most probable class name. The
     /// file is written to a temporary file, then renamed.
     ///
     /// # Errors
-    /// [`PodiumError::Io`] naming the file.
+    /// [`PodiumError::Config`] as [`SubmissionConfig::validate`]; [`PodiumError::Io`] naming
+    /// the file.
     pub fn write_submission(
         &self,
         path: impl AsRef<Path>,
-        id_column: &str,
-        label_column: &str,
-        strip_extension: bool,
+        config: &SubmissionConfig,
     ) -> Result<()> {
+        config.validate()?;
+        let SubmissionConfig {
+            id_column,
+            label_column,
+            strip_extension,
+        } = config;
         let path = path.as_ref();
         let tmp = path.with_extension("csv.tmp");
         let write = || -> std::io::Result<()> {
             let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
             writeln!(f, "{id_column},{label_column}")?;
             for (name, label) in self.names.iter().zip(self.top1()) {
-                let id = if strip_extension {
+                let id = if *strip_extension {
                     Path::new(name)
                         .file_stem()
                         .map_or(name.clone(), |s| s.to_string_lossy().into_owned())

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::monitor::{EarlyStoppingConfig, Monitor};
 use crate::augment::{Normalize, PipelineConfig};
-use crate::average::EmaDecay;
+use crate::average::ModelEmaConfig;
 use crate::data::CorruptPolicy;
 use crate::error::{PodiumError, Result};
 use crate::loss::LossConfig;
@@ -57,10 +57,17 @@ pub struct LearnerConfig {
     /// cross-entropy.
     #[config(default = "LossConfig::default()")]
     pub loss: LossConfig,
+    /// Label smoothing `eps` in `[0, 1)`, set once for the run (torch's `label_smoothing`,
+    /// timm's `--smoothing`; default 0): the target is `(1 - eps) onehot + eps / C`. The
+    /// Learner routes it: without mixing to the loss; with mixing to the mixer's soft targets
+    /// (timm's `Mixup(label_smoothing=...)`) when the loss trains on them (unweighted
+    /// cross-entropy, Poly-1), else to the loss, which then mixes its two smoothed terms the
+    /// fastai way. Focal and class-balanced losses take none.
+    #[config(default = 0.0)]
+    pub label_smoothing: f64,
     /// Batch mixing (mixup / CutMix, timm's `Mixup`) over the data's classes; `None` trains on
-    /// plain batches. With mixing, the soft targets carry timm's label smoothing 0.1 (the loss
-    /// must not smooth), the batch size must be even, and the last smaller batch of each epoch
-    /// is dropped.
+    /// plain batches. With mixing, the batch size must be even, and the last smaller batch of
+    /// each epoch is dropped.
     pub mixup: Option<MixupConfig>,
     /// Training augmentation ([`crate::augment`]): a pipeline applied to each decoded training
     /// image with a per-sample seed derived from the run seed; validation images are not
@@ -76,7 +83,7 @@ pub struct LearnerConfig {
     /// An exponential moving average of the weights (timm's ModelEmaV2/V3), updated after every
     /// optimizer step; validation, the best-checkpoint choice and the returned model then use the
     /// averaged weights, and each checkpoint gets an `ema-N.bpk` beside it.
-    pub ema: Option<EmaDecay>,
+    pub ema: Option<ModelEmaConfig>,
     /// The training sampler (default: every item once per epoch, shuffled); class-aware and
     /// progressively balanced samplers fight class imbalance ([`crate::sample`]).
     #[config(default = "SamplerConfig::Shuffle")]
@@ -118,6 +125,26 @@ pub struct LearnerConfig {
 }
 
 impl LearnerConfig {
+    /// The label smoothing the loss applies ([`Self::label_smoothing`]'s routing): all of it
+    /// without mixing or with a loss that mixes the fastai way, none when the mixed soft targets
+    /// carry it.
+    pub fn smoothing_for_loss(&self) -> f64 {
+        if self.mixup.is_some() && self.loss.mixes_soft_targets() {
+            0.0
+        } else {
+            self.label_smoothing
+        }
+    }
+
+    /// The label smoothing folded into the mixer's soft targets (0 without mixing).
+    pub fn smoothing_for_mixer(&self) -> f64 {
+        if self.mixup.is_some() {
+            self.label_smoothing
+        } else {
+            0.0
+        }
+    }
+
     /// Checks every value.
     ///
     /// # Errors
@@ -157,20 +184,20 @@ impl LearnerConfig {
                 ));
             }
         }
+        if !(0.0..1.0).contains(&self.label_smoothing) {
+            return Err(PodiumError::config(
+                "label_smoothing",
+                self.label_smoothing,
+                "must be in [0, 1)",
+            ));
+        }
+        self.loss.validate_smoothing(self.smoothing_for_loss())?;
         if let Some(mix) = &self.mixup {
             if !self.batch_size.is_multiple_of(2) {
                 return Err(PodiumError::config(
                     "batch_size",
                     self.batch_size,
                     "batch mixing needs an even batch size",
-                ));
-            }
-            if self.loss.label_smoothing() != 0.0 {
-                return Err(PodiumError::config(
-                    "loss.label_smoothing",
-                    self.loss.label_smoothing(),
-                    "with mixup, label smoothing goes into the mixed soft targets (0.1, \
-                     timm's recipe), not the loss",
                 ));
             }
             if matches!(self.loss, LossConfig::TopK { .. }) {

@@ -189,7 +189,9 @@ pub fn average_checkpoints<M: ImageClassifier>(model: M, paths: &[PathBuf]) -> R
         ));
     };
     let base = load_checkpoint(model.clone(), first)?;
-    let mut avg = crate::average::AveragedModel::new(&base, true);
+    let mut avg = crate::average::AveragedModelConfig::new()
+        .with_use_buffers(true)
+        .init(&base)?;
     for p in paths {
         if !p.exists() {
             return Err(PodiumError::Checkpoint {

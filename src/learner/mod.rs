@@ -6,7 +6,7 @@
 //! let device = default_device();
 //! let learner = Learner::new(LearnerConfig::new().with_epochs(5), &device);
 //! let (train, valid) = digits()?.split_stratified(0.2, 0)?;
-//! let model = SimpleCnnConfig::new(10).with_in_channels(1).init(&device);
+//! let model = SimpleCnnConfig::new(10).with_in_channels(1).init(&device)?;
 //! let fitted = learner.fit(model, train, valid)?;
 //! # Ok(()) }
 //! ```

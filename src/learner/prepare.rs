@@ -16,9 +16,6 @@ use crate::error::{PodiumError, Result};
 use crate::loader::{ClassificationBatcher, ImageLoader};
 use crate::loss::Objective;
 
-/// Label smoothing of the mixed soft targets: timm's default.
-const MIXUP_LABEL_SMOOTHING: f64 = 0.1;
-
 /// What [`prepare`] builds from a config and the data.
 #[derive(Debug)]
 pub struct Prepared {
@@ -95,7 +92,9 @@ pub fn prepare(
     };
     let num_classes = train.num_classes();
     let classes = train.classes().to_vec();
-    let objective = cfg.loss.init(&train.class_counts())?;
+    let objective = cfg
+        .loss
+        .init(&train.class_counts(), cfg.smoothing_for_loss())?;
 
     let first = train.decode(0)?.image;
     // A pipeline that normalizes gives validation, run.json and inference its normalization
@@ -135,7 +134,7 @@ pub fn prepare(
     if let Some(mix) = &cfg.mixup {
         train_loader = train_loader.mixing(
             mix.clone(),
-            MIXUP_LABEL_SMOOTHING,
+            cfg.smoothing_for_mixer(),
             RngStream::Mixup.seed(cfg.seed),
         )?;
     }

@@ -146,7 +146,7 @@ impl<M: ImageClassifier> Classification<M> {
     /// Wraps `model` with plain cross-entropy.
     pub fn with_cross_entropy(model: M) -> Self {
         let objective = LossConfig::default()
-            .init(&[])
+            .init(&[], 0.0)
             .expect("plain cross-entropy needs no class counts");
         Self::new(model, objective)
     }

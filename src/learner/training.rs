@@ -30,9 +30,8 @@ use super::optimization::Optimization;
 use super::renderer::QuietRenderer;
 use super::rng::RngStream;
 use super::step::{Classification, EmaCell, EmaHandle};
-use crate::average::ModelEma;
-use crate::loader::ImageLoader;
 use crate::error::{PodiumError, Result};
+use crate::loader::ImageLoader;
 use crate::loss::Objective;
 use crate::model::ImageClassifier;
 use crate::util::write_atomic;
@@ -79,7 +78,7 @@ pub fn train<M: ImageClassifier>(
     }
 
     let ema: Option<Arc<dyn EmaHandle>> = match cfg.ema {
-        Some(decay) => Some(Arc::new(EmaCell::new(ModelEma::new(&model, decay)?))),
+        Some(decay) => Some(Arc::new(EmaCell::new(decay.init(&model)?))),
         None => None,
     };
     let sam = cfg.sam.map(|s| s.init()).transpose()?;

@@ -6,8 +6,8 @@ use burn::tensor::{Int, Tensor};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Reduction, SoftmaxParts, check_hard, check_non_negative, check_same, check_unit_interval,
-    logistic, one_hot, pow_scalar,
+    Reduction, SoftmaxParts, assert_hard_targets, assert_same_shape, logistic, one_hot, pow_scalar,
+    validate_non_negative, validate_unit_interval,
 };
 use crate::error::{PodiumError, Result};
 
@@ -28,16 +28,16 @@ pub enum AslReduction {
 pub struct AsymmetricLossMultiLabelConfig {
     /// Focusing exponent of negatives. Default 4.
     #[config(default = 4.0)]
-    pub gamma_neg: f32,
+    pub gamma_neg: f64,
     /// Focusing exponent of positives. Default 1.
     #[config(default = 1.0)]
-    pub gamma_pos: f32,
+    pub gamma_pos: f64,
     /// Probability margin shifted off negatives (0 disables). Default 0.05.
     #[config(default = 0.05)]
-    pub clip: f32,
+    pub clip: f64,
     /// Floor of the probabilities inside the logs. Default 1e-8.
     #[config(default = 1e-8)]
-    pub eps: f32,
+    pub eps: f64,
     /// Reduction. Default `BatchMean`.
     #[config(default = "AslReduction::BatchMean")]
     pub reduction: AslReduction,
@@ -49,14 +49,18 @@ impl AsymmetricLossMultiLabelConfig {
     /// # Errors
     /// [`PodiumError::Config`] for negative gammas, clip outside `[0, 1)` or a non-positive eps.
     pub fn init(&self) -> Result<AsymmetricLossMultiLabel> {
-        check_non_negative("gamma_neg", self.gamma_neg as f64)?;
-        check_non_negative("gamma_pos", self.gamma_pos as f64)?;
-        check_unit_interval("clip", self.clip as f64)?;
+        validate_non_negative("gamma_neg", self.gamma_neg)?;
+        validate_non_negative("gamma_pos", self.gamma_pos)?;
+        validate_unit_interval("clip", self.clip)?;
         if self.eps.is_nan() || self.eps <= 0.0 {
             return Err(PodiumError::config("eps", self.eps, "must be > 0"));
         }
         Ok(AsymmetricLossMultiLabel {
-            config: self.clone(),
+            gamma_neg: self.gamma_neg as f32,
+            gamma_pos: self.gamma_pos as f32,
+            clip: self.clip as f32,
+            eps: self.eps as f32,
+            reduction: self.reduction,
         })
     }
 }
@@ -65,9 +69,14 @@ impl AsymmetricLossMultiLabelConfig {
 /// `p = sigmoid(x)`, `p_neg = min(1 - p + clip, 1)`,
 /// `L = t log(max(p, eps)) + (1 - t) log(max(p_neg, eps))`, weighted by
 /// `(1 - p_t)^(gamma_pos t + gamma_neg (1 - t))` with `p_t = p t + p_neg (1 - t)`; `loss = -L`.
+/// The hyper-parameters are held in the logits' precision (f32).
 #[derive(Clone, Debug)]
 pub struct AsymmetricLossMultiLabel {
-    config: AsymmetricLossMultiLabelConfig,
+    gamma_neg: f32,
+    gamma_pos: f32,
+    clip: f32,
+    eps: f32,
+    reduction: AslReduction,
 }
 
 impl AsymmetricLossMultiLabel {
@@ -78,7 +87,7 @@ impl AsymmetricLossMultiLabel {
     pub fn forward(&self, logits: Tensor<2>, targets: Tensor<2>) -> Tensor<1> {
         let [b, _] = logits.dims();
         let loss = self.forward_no_reduction(logits, targets);
-        match self.config.reduction {
+        match self.reduction {
             AslReduction::BatchMean => loss.sum() / b as f64,
             AslReduction::Sum => loss.sum(),
             AslReduction::Mean => loss.mean(),
@@ -90,8 +99,8 @@ impl AsymmetricLossMultiLabel {
     /// # Panics
     /// As [`Self::forward`].
     pub fn forward_no_reduction(&self, logits: Tensor<2>, targets: Tensor<2>) -> Tensor<2> {
-        check_same("AsymmetricLossMultiLabel", &logits, &targets);
-        let c = &self.config;
+        assert_same_shape("AsymmetricLossMultiLabel", &logits, &targets);
+        let c = self;
         let (nls, p) = logistic(logits);
         let mut p_neg = p.clone().neg() + 1.0;
         if c.clip > 0.0 {
@@ -118,13 +127,13 @@ impl AsymmetricLossMultiLabel {
 pub struct AsymmetricLossSingleLabelConfig {
     /// Focusing exponent of the target class. Default 1.
     #[config(default = 1.0)]
-    pub gamma_pos: f32,
+    pub gamma_pos: f64,
     /// Focusing exponent of the other classes. Default 4.
     #[config(default = 4.0)]
-    pub gamma_neg: f32,
-    /// Label smoothing of the targets, in `[0, 1)`. Default 0.1.
+    pub gamma_neg: f64,
+    /// Label smoothing of the targets, in `[0, 1)` (timm's `eps`). Default 0.1.
     #[config(default = 0.1)]
-    pub eps: f32,
+    pub eps: f64,
     /// Mean (default) or sum over the batch.
     #[config(default = "Reduction::Mean")]
     pub reduction: Reduction,
@@ -136,11 +145,14 @@ impl AsymmetricLossSingleLabelConfig {
     /// # Errors
     /// [`PodiumError::Config`] for negative gammas or eps outside `[0, 1)`.
     pub fn init(&self) -> Result<AsymmetricLossSingleLabel> {
-        check_non_negative("gamma_pos", self.gamma_pos as f64)?;
-        check_non_negative("gamma_neg", self.gamma_neg as f64)?;
-        check_unit_interval("eps", self.eps as f64)?;
+        validate_non_negative("gamma_pos", self.gamma_pos)?;
+        validate_non_negative("gamma_neg", self.gamma_neg)?;
+        validate_unit_interval("eps", self.eps)?;
         Ok(AsymmetricLossSingleLabel {
-            config: self.clone(),
+            gamma_pos: self.gamma_pos as f32,
+            gamma_neg: self.gamma_neg as f32,
+            eps: self.eps as f32,
+            reduction: self.reduction,
         })
     }
 }
@@ -148,9 +160,13 @@ impl AsymmetricLossSingleLabelConfig {
 /// Single-label asymmetric loss for logits `[B, C]` and class indices `[B]`:
 /// `logp = log_softmax(x)`; `w_ic = (1 - p_ic)^gamma_pos` at the target and `p_ic^gamma_neg`
 /// elsewhere; targets smoothed to `onehot (1 - eps) + eps / C`; `l_i = -sum_c t_ic w_ic logp_ic`.
+/// The hyper-parameters are held in the logits' precision (f32).
 #[derive(Clone, Debug)]
 pub struct AsymmetricLossSingleLabel {
-    config: AsymmetricLossSingleLabelConfig,
+    gamma_pos: f32,
+    gamma_neg: f32,
+    eps: f32,
+    reduction: Reduction,
 }
 
 impl AsymmetricLossSingleLabel {
@@ -159,8 +175,7 @@ impl AsymmetricLossSingleLabel {
     /// # Panics
     /// If `logits` is not `[B, C]` with `B = targets.len()`.
     pub fn forward(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
-        self.config
-            .reduction
+        self.reduction
             .reduce(self.forward_no_reduction(logits, targets))
     }
 
@@ -169,9 +184,9 @@ impl AsymmetricLossSingleLabel {
     /// # Panics
     /// As [`Self::forward`].
     pub fn forward_no_reduction(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
-        check_hard("AsymmetricLossSingleLabel", &logits, &targets);
+        assert_hard_targets("AsymmetricLossSingleLabel", &logits, &targets);
         let [b, c] = logits.dims();
-        let cfg = &self.config;
+        let cfg = self;
         let t = one_hot(targets, c);
         let anti = t.clone().neg() + 1.0;
         let parts = SoftmaxParts::new(logits.clone());

@@ -4,16 +4,18 @@
 use burn::config::Config;
 use burn::tensor::{Tensor, TensorData};
 
-use super::{Reduction, check_classes, check_same, check_weights, neg_log_sigmoid};
+use super::{
+    Reduction, assert_class_count, assert_same_shape, neg_log_sigmoid, to_f32, validate_weights,
+};
 use crate::error::Result;
 
 /// Configuration of [`BceWithLogitsLoss`].
 #[derive(Config, Debug)]
 pub struct BceWithLogitsLossConfig {
     /// Weight of the positive term per class (torch's `pos_weight`), `None` for 1.
-    pub pos_weight: Option<Vec<f32>>,
+    pub pos_weight: Option<Vec<f64>>,
     /// Weight of each class's loss (torch's `weight`, broadcast over rows), `None` for 1.
-    pub weight: Option<Vec<f32>>,
+    pub weight: Option<Vec<f64>>,
     /// Mean over all `B * C` elements (default) or sum.
     #[config(default = "Reduction::Mean")]
     pub reduction: Reduction,
@@ -26,14 +28,14 @@ impl BceWithLogitsLossConfig {
     /// [`PodiumError::Config`](crate::PodiumError::Config) for an empty or negative weight vector.
     pub fn init(&self) -> Result<BceWithLogitsLoss> {
         if let Some(w) = &self.pos_weight {
-            check_weights("pos_weight", w)?;
+            validate_weights("pos_weight", w)?;
         }
         if let Some(w) = &self.weight {
-            check_weights("weight", w)?;
+            validate_weights("weight", w)?;
         }
         Ok(BceWithLogitsLoss {
-            pos_weight: self.pos_weight.clone(),
-            weight: self.weight.clone(),
+            pos_weight: self.pos_weight.as_deref().map(to_f32),
+            weight: self.weight.as_deref().map(to_f32),
             reduction: self.reduction,
         })
     }
@@ -65,7 +67,7 @@ impl BceWithLogitsLoss {
     /// # Panics
     /// As [`Self::forward`].
     pub fn forward_no_reduction(&self, logits: Tensor<2>, targets: Tensor<2>) -> Tensor<2> {
-        check_same("BceWithLogitsLoss", &logits, &targets);
+        assert_same_shape("BceWithLogitsLoss", &logits, &targets);
         let nls = neg_log_sigmoid(logits.clone());
         self.with_neg_log_sigmoid(logits, targets, nls)
     }
@@ -82,7 +84,7 @@ impl BceWithLogitsLoss {
         let device = logits.device();
         let dims = logits.dims();
         let row = |w: &Vec<f32>, what: &str| {
-            check_classes("BceWithLogitsLoss", what, w.len(), dims);
+            assert_class_count("BceWithLogitsLoss", what, w.len(), dims);
             Tensor::<2>::from_data(TensorData::new(w.clone(), [1, c]), &device)
         };
         let loss = match &self.pos_weight {

@@ -6,8 +6,8 @@ use burn::tensor::{Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    BceWithLogitsLossConfig, SigmoidFocalLossConfig, SoftmaxParts, check_hard, check_non_negative,
-    one_hot,
+    BceWithLogitsLossConfig, SigmoidFocalLossConfig, SoftmaxParts, assert_hard_targets, one_hot,
+    validate_non_negative,
 };
 use crate::error::Result;
 
@@ -47,7 +47,7 @@ pub struct ClassBalancedLossConfig {
     pub beta: f64,
     /// Focusing parameter of the `Focal` type. Default 2.
     #[config(default = 2.0)]
-    pub gamma: f32,
+    pub gamma: f64,
     /// The weighted loss. Default `Focal`.
     #[config(default = "ClassBalancedLossType::Focal")]
     pub loss_type: ClassBalancedLossType,
@@ -59,10 +59,10 @@ impl ClassBalancedLossConfig {
     /// # Errors
     /// Those of [`effective_number_weights`], and a negative gamma.
     pub fn init(&self) -> Result<ClassBalancedLoss> {
-        check_non_negative("gamma", self.gamma as f64)?;
+        validate_non_negative("gamma", self.gamma)?;
         Ok(ClassBalancedLoss {
             weights: effective_number_weights(&self.samples_per_class, self.beta)?,
-            gamma: self.gamma,
+            gamma: self.gamma as f32,
             loss_type: self.loss_type,
         })
     }
@@ -100,7 +100,7 @@ impl ClassBalancedLoss {
     /// # Panics
     /// As [`Self::forward`].
     pub fn forward_per_sample(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
-        check_hard("ClassBalancedLoss", &logits, &targets);
+        assert_hard_targets("ClassBalancedLoss", &logits, &targets);
         let [b, c] = logits.dims();
         assert_eq!(
             c,
@@ -136,7 +136,7 @@ impl ClassBalancedLoss {
             ClassBalancedLossType::Focal => (
                 SigmoidFocalLossConfig::new()
                     .with_alpha(None)
-                    .with_gamma(self.gamma)
+                    .with_gamma(self.gamma.into())
                     .init()
                     .expect("gamma checked at init")
                     .forward_no_reduction(logits, t),

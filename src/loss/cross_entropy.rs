@@ -5,18 +5,20 @@ use burn::config::Config;
 use burn::tensor::{Int, Tensor, TensorData};
 
 use super::{
-    Reduction, SoftmaxParts, check_classes, check_hard, check_unit_interval, check_weights,
+    Reduction, SoftmaxParts, assert_class_count, assert_hard_targets, to_f32,
+    validate_unit_interval, validate_weights,
 };
 use crate::error::Result;
 
 /// Configuration of [`CrossEntropyLoss`].
 #[derive(Config, Debug)]
 pub struct CrossEntropyLossConfig {
-    /// Label smoothing `eps` in `[0, 1)` (Szegedy et al. 2016). Default 0.
+    /// Label smoothing `eps` in `[0, 1)` (Szegedy et al. 2016; torch's `label_smoothing`).
+    /// Default 0.
     #[config(default = 0.0)]
-    pub label_smoothing: f32,
+    pub label_smoothing: f64,
     /// Per-class weights `w` (torch's `weight`); `None` weighs every class 1.
-    pub weight: Option<Vec<f32>>,
+    pub weight: Option<Vec<f64>>,
     /// Mean (default) or sum.
     #[config(default = "Reduction::Mean")]
     pub reduction: Reduction,
@@ -29,13 +31,13 @@ impl CrossEntropyLossConfig {
     /// [`PodiumError::Config`](crate::PodiumError::Config) for smoothing outside `[0, 1)` or
     /// an empty or negative weight vector.
     pub fn init(&self) -> Result<CrossEntropyLoss> {
-        check_unit_interval("label_smoothing", self.label_smoothing as f64)?;
+        validate_unit_interval("label_smoothing", self.label_smoothing)?;
         if let Some(w) = &self.weight {
-            check_weights("weight", w)?;
+            validate_weights("weight", w)?;
         }
         Ok(CrossEntropyLoss {
-            label_smoothing: self.label_smoothing,
-            weight: self.weight.clone(),
+            label_smoothing: self.label_smoothing as f32,
+            weight: self.weight.as_deref().map(to_f32),
             reduction: self.reduction,
         })
     }
@@ -48,7 +50,7 @@ impl CrossEntropyLossConfig {
 pub struct LabelSmoothingCrossEntropyConfig {
     /// Smoothing `eps` in `[0, 1)`. timm's default 0.1.
     #[config(default = 0.1)]
-    pub smoothing: f32,
+    pub smoothing: f64,
 }
 
 impl LabelSmoothingCrossEntropyConfig {
@@ -64,6 +66,8 @@ impl LabelSmoothingCrossEntropyConfig {
 }
 
 /// Cross-entropy of logits `[B, C]` against class indices `[B]`.
+///
+/// The smoothing and the weights are held in the logits' precision (f32).
 ///
 /// With `p = softmax(x)`, smoothing `eps` and class weights `w` (1 without):
 /// `l_i = (1 - eps) w_{y_i} (-log p_{i,y_i}) + (eps / C) sum_c w_c (-log p_{i,c})`.
@@ -104,7 +108,7 @@ impl CrossEntropyLoss {
     /// # Panics
     /// As [`Self::forward`].
     pub fn forward_no_reduction(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
-        check_hard("CrossEntropyLoss", &logits, &targets);
+        assert_hard_targets("CrossEntropyLoss", &logits, &targets);
         let [b, c] = logits.dims();
         let device = logits.device();
         // -log p_ic = lse_i - x_ic, from one exp pass (see SoftmaxParts)
@@ -112,7 +116,7 @@ impl CrossEntropyLoss {
         let x_y = logits.clone().gather(1, targets.clone().reshape([b, 1]));
         let nll = (lse.clone() - x_y).reshape([b]);
         let weight = self.weight.as_ref().map(|w| {
-            check_classes("CrossEntropyLoss", "weight", w.len(), [b, c]);
+            assert_class_count("CrossEntropyLoss", "weight", w.len(), [b, c]);
             Tensor::<1>::from_data(TensorData::new(w.clone(), [c]), &device)
         });
         let nll = match &weight {

@@ -5,8 +5,8 @@ use burn::tensor::activation::log_softmax;
 use burn::tensor::{Int, Tensor};
 
 use super::{
-    CrossEntropyLossConfig, SoftmaxParts, check_hard, check_positive, check_same,
-    check_unit_interval,
+    CrossEntropyLoss, CrossEntropyLossConfig, SoftmaxParts, assert_hard_targets, assert_same_shape,
+    validate_positive,
 };
 use crate::error::{PodiumError, Result};
 
@@ -15,13 +15,13 @@ use crate::error::{PodiumError, Result};
 pub struct KnowledgeDistillationLossConfig {
     /// Softmax temperature `T > 0`. Default 4.
     #[config(default = 4.0)]
-    pub temperature: f32,
+    pub temperature: f64,
     /// Weight `alpha` in `[0, 1]` of the distillation term. Default 0.5.
     #[config(default = 0.5)]
-    pub alpha: f32,
+    pub alpha: f64,
     /// Label smoothing of the hard-label term. Default 0.
     #[config(default = 0.0)]
-    pub label_smoothing: f32,
+    pub label_smoothing: f64,
 }
 
 impl KnowledgeDistillationLossConfig {
@@ -31,7 +31,7 @@ impl KnowledgeDistillationLossConfig {
     /// [`PodiumError::Config`] for a non-positive temperature, alpha outside `[0, 1]` or
     /// smoothing outside `[0, 1)`.
     pub fn init(&self) -> Result<KnowledgeDistillationLoss> {
-        check_positive("temperature", self.temperature as f64)?;
+        validate_positive("temperature", self.temperature)?;
         if !(0.0..=1.0).contains(&self.alpha) {
             return Err(PodiumError::config(
                 "alpha",
@@ -39,9 +39,13 @@ impl KnowledgeDistillationLossConfig {
                 "must be in [0, 1]",
             ));
         }
-        check_unit_interval("label_smoothing", self.label_smoothing as f64)?;
+        let ce = CrossEntropyLossConfig::new()
+            .with_label_smoothing(self.label_smoothing)
+            .init()?;
         Ok(KnowledgeDistillationLoss {
-            config: self.clone(),
+            temperature: self.temperature as f32,
+            alpha: self.alpha as f32,
+            ce,
         })
     }
 }
@@ -59,10 +63,13 @@ pub struct DistillationOutput {
 
 /// `loss = alpha T^2 KL(softmax(z_t / T) || softmax(z_s / T)) + (1 - alpha) CE(z_s, y)` for
 /// student and teacher logits `[B, C]` and labels `[B]`; the KL term is torch's
-/// `kl_div(..., reduction='batchmean')` and the teacher gets no gradient.
+/// `kl_div(..., reduction='batchmean')` and the teacher gets no gradient. The temperature and
+/// alpha are held in the logits' precision (f32).
 #[derive(Clone, Debug)]
 pub struct KnowledgeDistillationLoss {
-    config: KnowledgeDistillationLossConfig,
+    temperature: f32,
+    alpha: f32,
+    ce: CrossEntropyLoss,
 }
 
 impl KnowledgeDistillationLoss {
@@ -76,21 +83,17 @@ impl KnowledgeDistillationLoss {
         teacher: Tensor<2>,
         targets: Tensor<1, Int>,
     ) -> DistillationOutput {
-        check_same("KnowledgeDistillationLoss", &student, &teacher);
-        check_hard("KnowledgeDistillationLoss", &student, &targets);
+        assert_same_shape("KnowledgeDistillationLoss", &student, &teacher);
+        assert_hard_targets("KnowledgeDistillationLoss", &student, &targets);
         let [b, _] = student.dims();
-        let t = self.config.temperature as f64;
+        let t = self.temperature as f64;
         let scaled = student.clone() / t;
         let log_q = scaled.clone() - SoftmaxParts::new(scaled).lse;
         let log_p = log_softmax(teacher.detach() / t, 1);
         let kl = (log_p.clone().exp() * (log_p - log_q)).sum() / b as f64;
         let kd_term = kl * (t * t);
-        let ce_term = CrossEntropyLossConfig::new()
-            .with_label_smoothing(self.config.label_smoothing)
-            .init()
-            .expect("checked at init")
-            .forward(student, targets);
-        let a = self.config.alpha as f64;
+        let ce_term = self.ce.forward(student, targets);
+        let a = self.alpha as f64;
         DistillationOutput {
             loss: kd_term.clone() * a + ce_term.clone() * (1.0 - a),
             kd_term,

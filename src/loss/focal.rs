@@ -4,8 +4,8 @@ use burn::config::Config;
 use burn::tensor::{Int, Tensor, TensorData};
 
 use super::{
-    BceWithLogitsLossConfig, Reduction, SoftmaxParts, check_classes, check_hard,
-    check_non_negative, check_same, check_weights, logistic, pow_scalar,
+    BceWithLogitsLossConfig, Reduction, SoftmaxParts, assert_class_count, assert_hard_targets,
+    assert_same_shape, logistic, pow_scalar, to_f32, validate_non_negative, validate_weights,
 };
 use crate::error::{PodiumError, Result};
 
@@ -15,10 +15,10 @@ pub struct SigmoidFocalLossConfig {
     /// Weight of positives `alpha` in `[0, 1]` (negatives get `1 - alpha`); `None` disables the
     /// weighting (torchvision's `alpha = -1`). Default 0.25.
     #[config(default = "Some(0.25)")]
-    pub alpha: Option<f32>,
+    pub alpha: Option<f64>,
     /// Focusing parameter `gamma >= 0`. Default 2.
     #[config(default = 2.0)]
-    pub gamma: f32,
+    pub gamma: f64,
     /// Mean over all `B * C` elements (default) or sum.
     #[config(default = "Reduction::Mean")]
     pub reduction: Reduction,
@@ -30,7 +30,7 @@ impl SigmoidFocalLossConfig {
     /// # Errors
     /// [`PodiumError::Config`] for a negative gamma or alpha outside `[0, 1]`.
     pub fn init(&self) -> Result<SigmoidFocalLoss> {
-        check_non_negative("gamma", self.gamma as f64)?;
+        validate_non_negative("gamma", self.gamma)?;
         if let Some(a) = self.alpha
             && !(0.0..=1.0).contains(&a)
         {
@@ -41,8 +41,8 @@ impl SigmoidFocalLossConfig {
             ));
         }
         Ok(SigmoidFocalLoss {
-            alpha: self.alpha,
-            gamma: self.gamma,
+            alpha: self.alpha.map(|a| a as f32),
+            gamma: self.gamma as f32,
             reduction: self.reduction,
         })
     }
@@ -73,7 +73,7 @@ impl SigmoidFocalLoss {
     /// # Panics
     /// As [`Self::forward`].
     pub fn forward_no_reduction(&self, logits: Tensor<2>, targets: Tensor<2>) -> Tensor<2> {
-        check_same("SigmoidFocalLoss", &logits, &targets);
+        assert_same_shape("SigmoidFocalLoss", &logits, &targets);
         let (nls, p) = logistic(logits.clone());
         let bce = BceWithLogitsLossConfig::new()
             .init()
@@ -100,10 +100,10 @@ impl SigmoidFocalLoss {
 #[derive(Config, Debug)]
 pub struct SoftmaxFocalLossConfig {
     /// Per-class weights `alpha_c` (`None`: 1 for every class).
-    pub alpha: Option<Vec<f32>>,
+    pub alpha: Option<Vec<f64>>,
     /// Focusing parameter `gamma >= 0`. Default 2.
     #[config(default = 2.0)]
-    pub gamma: f32,
+    pub gamma: f64,
     /// Mean over the batch (default) or sum.
     #[config(default = "Reduction::Mean")]
     pub reduction: Reduction,
@@ -115,13 +115,13 @@ impl SoftmaxFocalLossConfig {
     /// # Errors
     /// [`PodiumError::Config`] for a negative gamma or an empty or negative alpha vector.
     pub fn init(&self) -> Result<SoftmaxFocalLoss> {
-        check_non_negative("gamma", self.gamma as f64)?;
+        validate_non_negative("gamma", self.gamma)?;
         if let Some(a) = &self.alpha {
-            check_weights("alpha", a)?;
+            validate_weights("alpha", a)?;
         }
         Ok(SoftmaxFocalLoss {
-            alpha: self.alpha.clone(),
-            gamma: self.gamma,
+            alpha: self.alpha.as_deref().map(to_f32),
+            gamma: self.gamma as f32,
             reduction: self.reduction,
         })
     }
@@ -152,11 +152,11 @@ impl SoftmaxFocalLoss {
     /// # Panics
     /// As [`Self::forward`].
     pub fn forward_no_reduction(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
-        check_hard("SoftmaxFocalLoss", &logits, &targets);
+        assert_hard_targets("SoftmaxFocalLoss", &logits, &targets);
         let [b, c] = logits.dims();
         let device = logits.device();
         if let Some(a) = &self.alpha {
-            check_classes("SoftmaxFocalLoss", "alpha", a.len(), logits.dims());
+            assert_class_count("SoftmaxFocalLoss", "alpha", a.len(), logits.dims());
         }
         let lse = SoftmaxParts::new(logits.clone()).lse;
         let logp = (logits.gather(1, targets.clone().reshape([b, 1])) - lse).reshape([b]);

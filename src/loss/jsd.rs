@@ -4,7 +4,10 @@
 use burn::config::Config;
 use burn::tensor::{Int, Tensor};
 
-use super::{CrossEntropyLossConfig, SoftmaxParts, check_non_negative, check_unit_interval};
+use super::{
+    CrossEntropyLoss, CrossEntropyLossConfig, SoftmaxParts, validate_non_negative,
+    validate_unit_interval,
+};
 use crate::error::{PodiumError, Result};
 
 /// Configuration of [`JsdCrossEntropy`], with timm's defaults.
@@ -16,10 +19,10 @@ pub struct JsdCrossEntropyConfig {
     pub num_splits: usize,
     /// Weight of the consistency term. Default 12.
     #[config(default = 12.0)]
-    pub alpha: f32,
+    pub alpha: f64,
     /// Label smoothing of the cross-entropy on the clean split. Default 0.1.
     #[config(default = 0.1)]
-    pub smoothing: f32,
+    pub smoothing: f64,
 }
 
 impl JsdCrossEntropyConfig {
@@ -36,20 +39,28 @@ impl JsdCrossEntropyConfig {
                 "must be at least 2",
             ));
         }
-        check_non_negative("alpha", self.alpha as f64)?;
-        check_unit_interval("smoothing", self.smoothing as f64)?;
+        validate_non_negative("alpha", self.alpha)?;
+        validate_unit_interval("smoothing", self.smoothing)?;
+        let ce = CrossEntropyLossConfig::new()
+            .with_label_smoothing(self.smoothing)
+            .init()?;
         Ok(JsdCrossEntropy {
-            config: self.clone(),
+            num_splits: self.num_splits,
+            alpha: self.alpha as f32,
+            ce,
         })
     }
 }
 
 /// For logits `[S * b, C]` stacked as `[clean; aug_1; ...; aug_{S-1}]` and class indices `[b]`:
 /// `loss = CE_eps(x_clean, y) + alpha * mean_k KL(p_k || M)` with `p_k = softmax` of split `k`,
-/// `M = clamp(mean_k p_k, 1e-7, 1)` and `KL` averaged over the batch (`batchmean`).
+/// `M = clamp(mean_k p_k, 1e-7, 1)` and `KL` averaged over the batch (`batchmean`). Alpha is
+/// held in the logits' precision (f32).
 #[derive(Clone, Debug)]
 pub struct JsdCrossEntropy {
-    config: JsdCrossEntropyConfig,
+    num_splits: usize,
+    alpha: f32,
+    ce: CrossEntropyLoss,
 }
 
 impl JsdCrossEntropy {
@@ -60,7 +71,7 @@ impl JsdCrossEntropy {
     pub fn forward(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
         let [n, c] = logits.dims();
         let [b] = targets.dims();
-        let s = self.config.num_splits;
+        let s = self.num_splits;
         assert_eq!(
             n,
             s * b,
@@ -68,11 +79,7 @@ impl JsdCrossEntropy {
             logits.dims(),
             targets.dims()
         );
-        let ce = CrossEntropyLossConfig::new()
-            .with_label_smoothing(self.config.smoothing)
-            .init()
-            .expect("checked at init")
-            .forward(logits.clone().slice([0..b, 0..c]), targets);
+        let ce = self.ce.forward(logits.clone().slice([0..b, 0..c]), targets);
         // (log p_k, p_k) per split from one exp pass each
         let splits: Vec<(Tensor<2>, Tensor<2>)> = (0..s)
             .map(|k| {
@@ -94,6 +101,6 @@ impl JsdCrossEntropy {
             .reduce(|a, k| a + k)
             .expect("at least 2 splits")
             / s as f64;
-        ce + kl * self.config.alpha as f64
+        ce + kl * self.alpha as f64
     }
 }

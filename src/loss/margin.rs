@@ -8,8 +8,8 @@ use burn::tensor::{Device, Int, Tensor};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    CrossEntropyLoss, CrossEntropyLossConfig, check_hard, check_non_negative, check_positive,
-    one_hot,
+    CrossEntropyLoss, CrossEntropyLossConfig, assert_hard_targets, one_hot, validate_non_negative,
+    validate_positive,
 };
 use crate::error::{PodiumError, Result};
 
@@ -38,9 +38,9 @@ pub struct MarginHeadConfig {
     /// The margin kind.
     pub kind: MarginKind,
     /// Scale `s` of the logits.
-    pub s: f32,
-    /// Margin `m`.
-    pub m: f32,
+    pub s: f64,
+    /// Margin `m` (radians for ArcFace).
+    pub m: f64,
 }
 
 impl MarginHeadConfig {
@@ -65,7 +65,11 @@ impl MarginHeadConfig {
         Self::new(in_features, num_classes, MarginKind::AmSoftmax, 30.0, 0.35)
     }
 
-    fn check(&self) -> Result<()> {
+    /// Checks the sizes, the scale and the margin.
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`] for zero sizes, a non-positive scale or a negative margin.
+    pub fn validate(&self) -> Result<()> {
         if self.in_features == 0 || self.num_classes == 0 {
             return Err(PodiumError::config(
                 "in_features/num_classes",
@@ -73,8 +77,8 @@ impl MarginHeadConfig {
                 "must be at least 1",
             ));
         }
-        check_positive("s", self.s as f64)?;
-        check_non_negative("m", self.m as f64)
+        validate_positive("s", self.s)?;
+        validate_non_negative("m", self.m)
     }
 
     /// Builds the head with Xavier-uniform class weights `[C, D]` on `device`.
@@ -82,7 +86,7 @@ impl MarginHeadConfig {
     /// # Errors
     /// [`PodiumError::Config`] for zero sizes, a non-positive scale or a negative margin.
     pub fn init(&self, device: &Device) -> Result<MarginHead> {
-        self.check()?;
+        self.validate()?;
         let weight = Initializer::XavierUniform { gain: 1.0 }.init_with(
             [self.num_classes, self.in_features],
             Some(self.in_features),
@@ -91,8 +95,8 @@ impl MarginHeadConfig {
         );
         Ok(MarginHead {
             weight,
-            s: self.s,
-            m: self.m,
+            s: self.s as f32,
+            m: self.m as f32,
             kind: self.kind,
         })
     }
@@ -102,7 +106,7 @@ impl MarginHeadConfig {
     /// # Errors
     /// As [`Self::init`], and when the weight's shape is not `[num_classes, in_features]`.
     pub fn init_with_weight(&self, weight: Tensor<2>) -> Result<MarginHead> {
-        self.check()?;
+        self.validate()?;
         if weight.dims() != [self.num_classes, self.in_features] {
             return Err(PodiumError::config(
                 "weight",
@@ -112,8 +116,8 @@ impl MarginHeadConfig {
         }
         Ok(MarginHead {
             weight: Param::from_tensor(weight),
-            s: self.s,
-            m: self.m,
+            s: self.s as f32,
+            m: self.m as f32,
             kind: self.kind,
         })
     }
@@ -125,7 +129,7 @@ impl MarginHeadConfig {
 /// At train time ([`Self::forward_train`]) the target column is replaced by the margin logit
 /// `phi` and everything is scaled: `logits = s (onehot * phi + (1 - onehot) * cos)`, to be fed to
 /// cross-entropy ([`Self::loss`] does both). At inference ([`Self::forward`]) the logits are the
-/// plain scaled cosines `s cos`.
+/// plain scaled cosines `s cos`. The scale and the margin are held in the logits' precision (f32).
 #[derive(Module, Debug)]
 pub struct MarginHead {
     /// Class weights `[C, D]`.
@@ -178,7 +182,7 @@ impl MarginHead {
     /// As [`Self::cosine`], and if the batch differs from the targets' length.
     pub fn forward_train(&self, x: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<2> {
         let cos = self.cosine(x);
-        check_hard("MarginHead", &cos, &targets);
+        assert_hard_targets("MarginHead", &cos, &targets);
         let [_, c] = cos.dims();
         let m = self.m as f64;
         let phi = match self.kind {

@@ -173,7 +173,7 @@ pub(crate) fn one_hot(targets: Tensor<1, Int>, num_classes: usize) -> Tensor<2> 
 }
 
 /// Panics unless `logits` is `[B, C]` and `targets` is `[B]`.
-pub(crate) fn check_hard(op: &str, logits: &Tensor<2>, targets: &Tensor<1, Int>) {
+pub(crate) fn assert_hard_targets(op: &str, logits: &Tensor<2>, targets: &Tensor<1, Int>) {
     let [b, _] = logits.dims();
     let [t] = targets.dims();
     assert_eq!(
@@ -186,7 +186,7 @@ pub(crate) fn check_hard(op: &str, logits: &Tensor<2>, targets: &Tensor<1, Int>)
 }
 
 /// Panics unless `logits` and `targets` have the same shape.
-pub(crate) fn check_same<const D: usize>(op: &str, logits: &Tensor<D>, targets: &Tensor<D>) {
+pub(crate) fn assert_same_shape<const D: usize>(op: &str, logits: &Tensor<D>, targets: &Tensor<D>) {
     assert_eq!(
         logits.dims(),
         targets.dims(),
@@ -197,7 +197,7 @@ pub(crate) fn check_same<const D: usize>(op: &str, logits: &Tensor<D>, targets: 
 }
 
 /// Panics unless a per-class vector has `C` entries.
-pub(crate) fn check_classes(op: &str, what: &str, len: usize, logits_dims: [usize; 2]) {
+pub(crate) fn assert_class_count(op: &str, what: &str, len: usize, logits_dims: [usize; 2]) {
     let [_, c] = logits_dims;
     assert_eq!(
         len, c,
@@ -205,7 +205,7 @@ pub(crate) fn check_classes(op: &str, what: &str, len: usize, logits_dims: [usiz
     );
 }
 
-pub(crate) fn check_unit_interval(key: &str, v: f64) -> Result<()> {
+pub(crate) fn validate_unit_interval(key: &str, v: f64) -> Result<()> {
     if (0.0..1.0).contains(&v) {
         Ok(())
     } else {
@@ -213,7 +213,7 @@ pub(crate) fn check_unit_interval(key: &str, v: f64) -> Result<()> {
     }
 }
 
-pub(crate) fn check_non_negative(key: &str, v: f64) -> Result<()> {
+pub(crate) fn validate_non_negative(key: &str, v: f64) -> Result<()> {
     if v >= 0.0 && v.is_finite() {
         Ok(())
     } else {
@@ -221,7 +221,7 @@ pub(crate) fn check_non_negative(key: &str, v: f64) -> Result<()> {
     }
 }
 
-pub(crate) fn check_positive(key: &str, v: f64) -> Result<()> {
+pub(crate) fn validate_positive(key: &str, v: f64) -> Result<()> {
     if v > 0.0 && v.is_finite() {
         Ok(())
     } else {
@@ -229,16 +229,22 @@ pub(crate) fn check_positive(key: &str, v: f64) -> Result<()> {
     }
 }
 
-pub(crate) fn check_weights(key: &str, w: &[f32]) -> Result<()> {
+pub(crate) fn validate_weights(key: &str, w: &[f64]) -> Result<()> {
     if w.is_empty() {
         return Err(PodiumError::config(key, "[]", "needs one value per class"));
     }
-    if let Some(v) = w.iter().find(|v| !(v.is_finite() && **v >= 0.0)) {
+    let range = 0.0..=f64::from(f32::MAX);
+    if let Some(v) = w.iter().find(|v| !range.contains(*v)) {
         return Err(PodiumError::config(
             key,
             v,
-            "weights must be finite and >= 0",
+            "weights must be finite (in f32) and >= 0",
         ));
     }
     Ok(())
+}
+
+/// A per-class vector of the config (f64, as every hyper-parameter) in the tensors' precision.
+pub(crate) fn to_f32(values: &[f64]) -> Vec<f32> {
+    values.iter().map(|&v| v as f32).collect()
 }

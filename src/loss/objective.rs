@@ -8,52 +8,65 @@ use super::{
     AsymmetricLossSingleLabel, AsymmetricLossSingleLabelConfig, ClassBalancedLoss,
     ClassBalancedLossConfig, ClassBalancedLossType, CrossEntropyLoss, CrossEntropyLossConfig,
     Poly1CrossEntropy, Poly1CrossEntropyConfig, SoftTargetCrossEntropy, SoftmaxFocalLoss,
-    SoftmaxFocalLossConfig, TopKLoss, TopKLossConfig,
+    SoftmaxFocalLossConfig, TopKLoss, TopKLossConfig, validate_unit_interval,
 };
 use crate::error::{PodiumError, Result};
 use crate::mix::MixTargets;
 
-/// A single-label training loss, by name and hyperparameters (timm's vocabulary).
+/// A single-label training loss, by name and hyper-parameters (timm's vocabulary).
+///
+/// Label smoothing is not one of them: a run sets it once and [`Self::init`] takes it (the
+/// [`Learner`](crate::learner::Learner) hands it to the loss, or to the mixer when batches are
+/// mixed). The losses that smooth their targets are cross-entropy, Poly-1, the single-label
+/// asymmetric loss (timm's `eps`) and top-k; the others refuse a non-zero value.
+///
+/// | variant | builds | torch / timm |
+/// |---|---|---|
+/// | `CrossEntropy` | [`CrossEntropyLossConfig`] | `nn.CrossEntropyLoss(weight, label_smoothing)` |
+/// | `Focal` | [`SoftmaxFocalLossConfig`] | softmax focal loss, per-class alpha |
+/// | `Poly1` | [`Poly1CrossEntropyConfig`] | `timm.loss.PolyCrossEntropy` |
+/// | `ClassBalanced` | [`ClassBalancedLossConfig`] | Cui et al. 2019, from the class counts |
+/// | `AsymmetricSingleLabel` | [`AsymmetricLossSingleLabelConfig`] | `timm.loss.AsymmetricLossSingleLabel` |
+/// | `TopK` | [`TopKLossConfig`] | online hard example mining |
+///
+/// Unknown keys are refused when a recipe is read (a 0.1 recipe's `label_smoothing` inside the
+/// loss is an error, not a silently dropped value).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum LossConfig {
     /// [`CrossEntropyLoss`](super::CrossEntropyLoss).
     CrossEntropy {
-        /// Label smoothing in `[0, 1)`.
-        label_smoothing: f32,
-        /// Per-class weights.
-        weight: Option<Vec<f32>>,
+        /// Per-class weights (torch's `weight`), one per class of the data.
+        weight: Option<Vec<f64>>,
     },
     /// [`SoftmaxFocalLoss`](super::SoftmaxFocalLoss).
     Focal {
-        /// Focusing parameter.
-        gamma: f32,
-        /// Per-class alpha.
-        alpha: Option<Vec<f32>>,
+        /// Focusing parameter `gamma >= 0`.
+        gamma: f64,
+        /// Per-class alpha, one per class of the data.
+        alpha: Option<Vec<f64>>,
     },
     /// [`Poly1CrossEntropy`](super::Poly1CrossEntropy).
     Poly1 {
         /// Weight of the polynomial term.
-        epsilon: f32,
-        /// Label smoothing in `[0, 1)`.
-        label_smoothing: f32,
+        epsilon: f64,
     },
     /// [`ClassBalancedLoss`](super::ClassBalancedLoss) from the training set's class counts.
     ClassBalanced {
         /// `beta` in `[0, 1)`.
         beta: f64,
         /// Focusing parameter (focal type).
-        gamma: f32,
+        gamma: f64,
         /// The weighted loss.
         loss_type: ClassBalancedLossType,
     },
-    /// [`AsymmetricLossSingleLabel`](super::AsymmetricLossSingleLabel).
+    /// [`AsymmetricLossSingleLabel`](super::AsymmetricLossSingleLabel); its smoothing (timm's
+    /// `eps`) is the run's label smoothing.
     AsymmetricSingleLabel {
         /// Exponent of the target class.
-        gamma_pos: f32,
+        gamma_pos: f64,
         /// Exponent of the other classes.
-        gamma_neg: f32,
-        /// Label smoothing.
-        eps: f32,
+        gamma_neg: f64,
     },
     /// [`TopKLoss`](super::TopKLoss) (online hard example mining); does not combine with mixing.
     TopK {
@@ -63,68 +76,107 @@ pub enum LossConfig {
 }
 
 impl Default for LossConfig {
+    /// Plain cross-entropy, no class weights.
     fn default() -> Self {
-        Self::cross_entropy(0.0)
+        Self::CrossEntropy { weight: None }
     }
 }
 
 impl LossConfig {
-    /// Cross-entropy with label smoothing `eps`.
-    pub fn cross_entropy(label_smoothing: f32) -> Self {
-        Self::CrossEntropy {
-            label_smoothing,
-            weight: None,
-        }
-    }
-
-    /// Label smoothing the loss applies itself (0 for losses without it).
-    pub fn label_smoothing(&self) -> f32 {
+    /// The variant's name, as serialized (`CrossEntropy`, `Focal`, ...).
+    pub fn name(&self) -> &'static str {
         match self {
-            Self::CrossEntropy {
-                label_smoothing, ..
-            }
-            | Self::Poly1 {
-                label_smoothing, ..
-            } => *label_smoothing,
-            _ => 0.0,
+            Self::CrossEntropy { .. } => "CrossEntropy",
+            Self::Focal { .. } => "Focal",
+            Self::Poly1 { .. } => "Poly1",
+            Self::ClassBalanced { .. } => "ClassBalanced",
+            Self::AsymmetricSingleLabel { .. } => "AsymmetricSingleLabel",
+            Self::TopK { .. } => "TopK",
         }
     }
 
-    /// Checks the hyperparameters without data (the class count is taken from a weight or alpha
-    /// vector when there is one).
+    /// Whether the loss smooths its targets, i.e. takes a non-zero `label_smoothing` in
+    /// [`Self::init`] (cross-entropy, Poly-1, single-label asymmetric, top-k).
+    pub fn supports_label_smoothing(&self) -> bool {
+        !matches!(self, Self::Focal { .. } | Self::ClassBalanced { .. })
+    }
+
+    /// Whether the loss combines with batch mixing (every loss but top-k).
+    pub fn supports_mixing(&self) -> bool {
+        !matches!(self, Self::TopK { .. })
+    }
+
+    /// Whether a mixed batch trains on the mixer's soft targets (timm's recipe: unweighted
+    /// cross-entropy as [`SoftTargetCrossEntropy`](super::SoftTargetCrossEntropy), Poly-1); the
+    /// other losses mix their per-sample values the fastai way
+    /// ([`Objective::forward_mixed`]).
+    pub fn mixes_soft_targets(&self) -> bool {
+        matches!(
+            self,
+            Self::CrossEntropy { weight: None } | Self::Poly1 { .. }
+        )
+    }
+
+    /// Checks that the loss takes `label_smoothing` (in `[0, 1)`, and none for the losses
+    /// without smoothing), without building it.
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`] (`label_smoothing`) as [`Self::init`].
+    pub fn validate_smoothing(&self, label_smoothing: f64) -> Result<()> {
+        validate_unit_interval("label_smoothing", label_smoothing)?;
+        if label_smoothing != 0.0 && !self.supports_label_smoothing() {
+            return Err(PodiumError::config(
+                "label_smoothing",
+                label_smoothing,
+                format!(
+                    "the {} loss has no label smoothing (CrossEntropy, Poly1, \
+                     AsymmetricSingleLabel and TopK have)",
+                    self.name()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks the hyper-parameters without data (the class count is taken from a weight or
+    /// alpha vector when there is one).
     ///
     /// # Errors
     /// As [`Self::init`].
     pub fn validate(&self) -> Result<()> {
         let n = match self {
-            Self::CrossEntropy {
-                weight: Some(w), ..
-            } => w.len(),
+            Self::CrossEntropy { weight: Some(w) } => w.len(),
             Self::Focal { alpha: Some(a), .. } => a.len(),
             _ => 2,
         };
-        self.init(&vec![1; n]).map(|_| ())
+        self.init(&vec![1; n], 0.0).map(|_| ())
     }
 
-    /// Checks the values and builds the objective for a training set with `class_counts`.
+    /// Checks the values and builds the objective for a training set with `class_counts`, with
+    /// the run's `label_smoothing` (`eps` in `[0, 1)`; 0 for none).
     ///
     /// # Errors
-    /// The loss's own [`PodiumError::Config`] (keys prefixed with `loss.`).
-    pub fn init(&self, class_counts: &[usize]) -> Result<Objective> {
+    /// [`PodiumError::Config`]: the loss's own (keys prefixed with `loss.`), a weight or alpha
+    /// vector whose length is not the class count, and `label_smoothing` outside `[0, 1)` or
+    /// non-zero for a loss without smoothing.
+    pub fn init(&self, class_counts: &[usize], label_smoothing: f64) -> Result<Objective> {
+        self.validate_smoothing(label_smoothing)?;
+        let per_class = |key: &str, len: usize| {
+            if len == class_counts.len() {
+                Ok(())
+            } else {
+                Err(PodiumError::config(
+                    format!("loss.{key}"),
+                    format!("{len} values"),
+                    format!("the data has {} classes", class_counts.len()),
+                ))
+            }
+        };
         let prefix = |e: PodiumError| e.in_section("loss");
         let kind = match self.clone() {
-            Self::CrossEntropy {
-                label_smoothing,
-                weight,
-            } => {
-                if let Some(w) = &weight
-                    && w.len() != class_counts.len()
-                {
-                    return Err(PodiumError::config(
-                        "loss.weight",
-                        format!("{} values", w.len()),
-                        format!("the data has {} classes", class_counts.len()),
-                    ));
+            Self::CrossEntropy { weight } => {
+                if let Some(w) = &weight {
+                    per_class("weight", w.len())?;
                 }
                 Kind::CrossEntropy(
                     CrossEntropyLossConfig::new()
@@ -135,14 +187,8 @@ impl LossConfig {
                 )
             }
             Self::Focal { gamma, alpha } => {
-                if let Some(a) = &alpha
-                    && a.len() != class_counts.len()
-                {
-                    return Err(PodiumError::config(
-                        "loss.alpha",
-                        format!("{} values", a.len()),
-                        format!("the data has {} classes", class_counts.len()),
-                    ));
+                if let Some(a) = &alpha {
+                    per_class("alpha", a.len())?;
                 }
                 Kind::Focal(
                     SoftmaxFocalLossConfig::new()
@@ -152,10 +198,7 @@ impl LossConfig {
                         .map_err(prefix)?,
                 )
             }
-            Self::Poly1 {
-                epsilon,
-                label_smoothing,
-            } => Kind::Poly1(
+            Self::Poly1 { epsilon } => Kind::Poly1(
                 Poly1CrossEntropyConfig::new()
                     .with_epsilon(epsilon)
                     .with_label_smoothing(label_smoothing)
@@ -177,16 +220,20 @@ impl LossConfig {
             Self::AsymmetricSingleLabel {
                 gamma_pos,
                 gamma_neg,
-                eps,
             } => Kind::Asymmetric(
                 AsymmetricLossSingleLabelConfig::new()
                     .with_gamma_pos(gamma_pos)
                     .with_gamma_neg(gamma_neg)
-                    .with_eps(eps)
+                    .with_eps(label_smoothing)
                     .init()
                     .map_err(prefix)?,
             ),
-            Self::TopK { k } => Kind::TopK(TopKLossConfig::new(k).init().map_err(prefix)?),
+            Self::TopK { k } => Kind::TopK(
+                TopKLossConfig::new(k)
+                    .with_label_smoothing(label_smoothing)
+                    .init()
+                    .map_err(prefix)?,
+            ),
         };
         Ok(Objective { kind })
     }

@@ -3,7 +3,10 @@
 use burn::config::Config;
 use burn::tensor::{Int, Tensor};
 
-use super::{Reduction, SoftmaxParts, check_hard, check_same, check_unit_interval, one_hot};
+use super::{
+    Reduction, SoftmaxParts, assert_hard_targets, assert_same_shape, one_hot,
+    validate_unit_interval,
+};
 use crate::error::{PodiumError, Result};
 
 /// Configuration of [`Poly1CrossEntropy`].
@@ -11,10 +14,10 @@ use crate::error::{PodiumError, Result};
 pub struct Poly1CrossEntropyConfig {
     /// The weight `epsilon` of the first polynomial term. Default 1 (the paper's choice).
     #[config(default = 1.0)]
-    pub epsilon: f32,
+    pub epsilon: f64,
     /// Label smoothing of class-index targets, in `[0, 1)`. Default 0.
     #[config(default = 0.0)]
-    pub label_smoothing: f32,
+    pub label_smoothing: f64,
     /// Mean (default) or sum over the batch.
     #[config(default = "Reduction::Mean")]
     pub reduction: Reduction,
@@ -33,10 +36,10 @@ impl Poly1CrossEntropyConfig {
                 "must be finite",
             ));
         }
-        check_unit_interval("label_smoothing", self.label_smoothing as f64)?;
+        validate_unit_interval("label_smoothing", self.label_smoothing)?;
         Ok(Poly1CrossEntropy {
-            epsilon: self.epsilon,
-            label_smoothing: self.label_smoothing,
+            epsilon: self.epsilon as f32,
+            label_smoothing: self.label_smoothing as f32,
             reduction: self.reduction,
         })
     }
@@ -66,7 +69,7 @@ impl Poly1CrossEntropy {
     /// # Panics
     /// As [`Self::forward`].
     pub fn forward_no_reduction(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
-        check_hard("Poly1CrossEntropy", &logits, &targets);
+        assert_hard_targets("Poly1CrossEntropy", &logits, &targets);
         let [_, c] = logits.dims();
         let s = self.label_smoothing as f64;
         let t = one_hot(targets, c) * (1.0 - s) + s / c as f64;
@@ -78,7 +81,7 @@ impl Poly1CrossEntropy {
     /// # Panics
     /// If `logits` and `targets` differ in shape.
     pub fn forward_soft(&self, logits: Tensor<2>, targets: Tensor<2>) -> Tensor<1> {
-        check_same("Poly1CrossEntropy", &logits, &targets);
+        assert_same_shape("Poly1CrossEntropy", &logits, &targets);
         self.reduction.reduce(self.per_sample(logits, targets))
     }
 
@@ -87,7 +90,7 @@ impl Poly1CrossEntropy {
     /// # Panics
     /// If `logits` and `targets` differ in shape.
     pub fn forward_soft_no_reduction(&self, logits: Tensor<2>, targets: Tensor<2>) -> Tensor<1> {
-        check_same("Poly1CrossEntropy", &logits, &targets);
+        assert_same_shape("Poly1CrossEntropy", &logits, &targets);
         self.per_sample(logits, targets)
     }
 

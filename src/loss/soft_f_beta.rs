@@ -4,7 +4,7 @@ use burn::config::Config;
 use burn::tensor::Tensor;
 use burn::tensor::activation::sigmoid;
 
-use super::{check_positive, check_same};
+use super::{assert_same_shape, validate_positive};
 use crate::error::Result;
 
 /// Configuration of [`SoftFBetaLoss`].
@@ -12,10 +12,10 @@ use crate::error::Result;
 pub struct SoftFBetaLossConfig {
     /// `beta > 0` (1 gives F1; 2 weighs recall higher). Default 1.
     #[config(default = 1.0)]
-    pub beta: f32,
+    pub beta: f64,
     /// Added to the denominator. Default 1e-7.
     #[config(default = 1e-7)]
-    pub eps: f32,
+    pub eps: f64,
 }
 
 impl SoftFBetaLossConfig {
@@ -24,18 +24,18 @@ impl SoftFBetaLossConfig {
     /// # Errors
     /// [`PodiumError::Config`](crate::PodiumError::Config) for a non-positive beta or eps.
     pub fn init(&self) -> Result<SoftFBetaLoss> {
-        check_positive("beta", self.beta as f64)?;
-        check_positive("eps", self.eps as f64)?;
+        validate_positive("beta", self.beta)?;
+        validate_positive("eps", self.eps)?;
         Ok(SoftFBetaLoss {
-            beta: self.beta,
-            eps: self.eps,
+            beta: self.beta as f32,
+            eps: self.eps as f32,
         })
     }
 }
 
 /// With `p = sigmoid(x)`, per class over the batch `tp = sum p t`, `fp = sum p (1 - t)`,
 /// `fn = sum (1 - p) t`, `F_c = (1 + b^2) tp / ((1 + b^2) tp + b^2 fn + fp + eps)`;
-/// `loss = 1 - mean_c F_c`.
+/// `loss = 1 - mean_c F_c`. Beta and eps are held in the logits' precision (f32).
 #[derive(Clone, Debug)]
 pub struct SoftFBetaLoss {
     beta: f32,
@@ -56,7 +56,7 @@ impl SoftFBetaLoss {
     /// # Panics
     /// As [`Self::forward`].
     pub fn f_beta_per_class(&self, logits: Tensor<2>, targets: Tensor<2>) -> Tensor<1> {
-        check_same("SoftFBetaLoss", &logits, &targets);
+        assert_same_shape("SoftFBetaLoss", &logits, &targets);
         let [_, c] = logits.dims();
         let p = sigmoid(logits);
         let tp = (p.clone() * targets.clone()).sum_dim(0);

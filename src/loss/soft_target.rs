@@ -2,7 +2,7 @@
 
 use burn::tensor::Tensor;
 
-use super::{SoftmaxParts, check_same};
+use super::{SoftmaxParts, assert_same_shape};
 
 /// `mean_i sum_c -t_{ic} log softmax(x)_{ic}` for logits and targets `[B, C]`: the loss for
 /// mixup/cutmix targets ([`crate::mix`]) and distillation targets.
@@ -23,7 +23,7 @@ impl SoftTargetCrossEntropy {
     /// # Panics
     /// As [`Self::forward`].
     pub fn forward_no_reduction(&self, logits: Tensor<2>, targets: Tensor<2>) -> Tensor<1> {
-        check_same("SoftTargetCrossEntropy", &logits, &targets);
+        assert_same_shape("SoftTargetCrossEntropy", &logits, &targets);
         let [b, _] = logits.dims();
         // sum_c -t_ic log p_ic = lse_i sum_c t_ic - sum_c t_ic x_ic (one exp pass)
         let lse = SoftmaxParts::new(logits.clone()).lse;

@@ -4,7 +4,7 @@
 use burn::config::Config;
 use burn::tensor::{Int, Tensor};
 
-use super::CrossEntropyLossConfig;
+use super::{CrossEntropyLoss, CrossEntropyLossConfig};
 use crate::error::{PodiumError, Result};
 
 /// Configuration of [`TopKLoss`].
@@ -14,7 +14,7 @@ pub struct TopKLossConfig {
     pub k: usize,
     /// Label smoothing of the underlying cross-entropy. Default 0.
     #[config(default = 0.0)]
-    pub label_smoothing: f32,
+    pub label_smoothing: f64,
 }
 
 impl TopKLossConfig {
@@ -26,13 +26,10 @@ impl TopKLossConfig {
         if self.k == 0 {
             return Err(PodiumError::config("k", 0, "must be at least 1"));
         }
-        CrossEntropyLossConfig::new()
+        let ce = CrossEntropyLossConfig::new()
             .with_label_smoothing(self.label_smoothing)
             .init()?;
-        Ok(TopKLoss {
-            k: self.k,
-            label_smoothing: self.label_smoothing,
-        })
+        Ok(TopKLoss { k: self.k, ce })
     }
 }
 
@@ -41,7 +38,7 @@ impl TopKLossConfig {
 #[derive(Clone, Debug)]
 pub struct TopKLoss {
     k: usize,
-    label_smoothing: f32,
+    ce: CrossEntropyLoss,
 }
 
 impl TopKLoss {
@@ -62,10 +59,6 @@ impl TopKLoss {
     /// # Panics
     /// As [`Self::forward`].
     pub fn per_sample(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
-        CrossEntropyLossConfig::new()
-            .with_label_smoothing(self.label_smoothing)
-            .init()
-            .expect("checked at init")
-            .forward_no_reduction(logits, targets)
+        self.ce.forward_no_reduction(logits, targets)
     }
 }

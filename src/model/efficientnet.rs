@@ -20,10 +20,11 @@ use burn::tensor::{Device, Tensor};
 
 use super::summary::{ModelSummary, SummaryBuilder, conv_step};
 use super::weights::{LoadSpec, load_weights};
-use super::{GlobalPool, ImageClassifier};
+use super::{GlobalPool, ImageClassifier, validate_head};
 use crate::error::{PodiumError, Result};
 
-/// Configuration of an [`EfficientNet`].
+/// Configuration of an [`EfficientNet`]: timm's `create_model("efficientnet_b{variant}",
+/// num_classes=..., in_chans=..., global_pool=..., drop_rate=...)`.
 #[derive(Config, Debug)]
 pub struct EfficientNetConfig {
     /// Variant: 0 to 3 (B0..B3).
@@ -31,13 +32,15 @@ pub struct EfficientNetConfig {
     /// Number of classes (default 1000).
     #[config(default = 1000)]
     pub num_classes: usize,
-    /// Input channels (default 3).
+    /// Input channels (default 3; timm's `in_chans`).
     #[config(default = 3)]
     pub in_channels: usize,
-    /// Global pooling before the classifier (default `Avg`, timm's).
+    /// Global pooling before the classifier (default `Avg`, timm's `global_pool`).
     #[config(default = "GlobalPool::Avg")]
     pub pool: GlobalPool,
-    /// Dropout before the classifier (default 0.2 for B0, timm's `drop_rate`).
+    /// Dropout before the classifier, in `[0, 1)` (timm's `drop_rate`). Default 0.2, the
+    /// paper's B0 value (the reference implementation uses 0.2, 0.2, 0.3, 0.3 for B0..B3;
+    /// timm's own default is 0).
     #[config(default = 0.2)]
     pub drop_rate: f64,
 }
@@ -202,13 +205,9 @@ const B0_STAGES: [(bool, usize, usize, usize, usize, usize); 7] = [
 ];
 
 impl EfficientNetConfig {
-    /// Builds the network.
-    ///
-    /// # Errors
-    /// [`PodiumError::Config`] for a variant other than 0..=3, zero classes or a dropout
-    /// outside `[0, 1)`.
-    pub fn init(&self, device: &Device) -> Result<EfficientNet> {
-        let (width, depth) = match self.variant {
+    /// The width and depth multipliers of the variant.
+    fn multipliers(&self) -> Result<(f64, f64)> {
+        Ok(match self.variant {
             0 => (1.0, 1.0),
             1 => (1.0, 1.1),
             2 => (1.1, 1.2),
@@ -220,17 +219,31 @@ impl EfficientNetConfig {
                     "EfficientNet variants are 0 to 3 (B0..B3)",
                 ));
             }
-        };
-        if self.num_classes == 0 {
-            return Err(PodiumError::config("num_classes", 0, "must be at least 1"));
-        }
-        if !(0.0..1.0).contains(&self.drop_rate) {
-            return Err(PodiumError::config(
-                "drop_rate",
-                self.drop_rate,
-                "must be in [0, 1)",
-            ));
-        }
+        })
+    }
+
+    /// Checks the variant, the sizes, the dropout and the pooling.
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`] naming the key: a variant other than 0..=3, zero classes or
+    /// input channels, a dropout outside `[0, 1)`, a GeM exponent that is not `> 0`.
+    pub fn validate(&self) -> Result<()> {
+        self.multipliers()?;
+        validate_head(
+            self.num_classes,
+            self.in_channels,
+            self.drop_rate,
+            &self.pool,
+        )
+    }
+
+    /// Checks the values ([`Self::validate`]) and builds the network.
+    ///
+    /// # Errors
+    /// As [`Self::validate`].
+    pub fn init(&self, device: &Device) -> Result<EfficientNet> {
+        self.validate()?;
+        let (width, depth) = self.multipliers()?;
         let ch = |c: usize| make_divisible(c as f64 * width);
         let stem = ch(32);
         let mut cin = stem;
@@ -350,7 +363,13 @@ impl EfficientNet {
         s.conv("conv_head", &self.conv_head);
         s.batch_norm("bn2", &self.bn2);
         let features = self.num_features * self.pool.feature_multiplier();
-        s.head(&self.dropout, "classifier", &self.classifier, features);
+        s.head(
+            "pool",
+            &self.dropout,
+            "classifier",
+            &self.classifier,
+            features,
+        );
         s.finish(
             &format!("EfficientNet ({} features)", self.num_features),
             input_shape,

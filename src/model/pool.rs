@@ -6,6 +6,8 @@ use burn::tensor::module::adaptive_avg_pool2d;
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
+use crate::error::{PodiumError, Result};
+
 /// The bins of an adaptive pool: output index `i` of `out` over an input of `n` covers
 /// `floor(i n / out) .. ceil((i + 1) n / out)` (torch's rule; bins overlap when `n` is not a
 /// multiple of `out`).
@@ -119,6 +121,22 @@ impl GlobalPool {
     /// `num_classes` outputs.
     pub fn classifier(&self, channels: usize, num_classes: usize, device: &Device) -> Linear {
         LinearConfig::new(channels * self.feature_multiplier(), num_classes).init(device)
+    }
+
+    /// Checks the pooling's parameter (GeM's `p`).
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`] naming `pool.p` for a GeM exponent that is not a finite number
+    /// `> 0`.
+    pub fn validate(&self) -> Result<()> {
+        match *self {
+            GlobalPool::Gem { p } if !(p > 0.0 && p.is_finite()) => Err(PodiumError::config(
+                "pool.p",
+                p,
+                "the GeM exponent must be a finite number > 0",
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// Features per input channel (2 for `CatAvgMax`, else 1).

@@ -18,7 +18,7 @@ use burn::tensor::{Device, Tensor};
 
 use super::summary::{ModelSummary, SummaryBuilder, conv_step};
 use super::weights::{LoadSpec, load_weights};
-use super::{GlobalPool, ImageClassifier};
+use super::{GlobalPool, ImageClassifier, validate_head};
 use crate::error::{PodiumError, Result};
 
 /// torchvision's `downsample` is an `nn.Sequential(conv1x1, bn)`; podium names its two parts.
@@ -27,7 +27,9 @@ const RESNET_REMAP: &[(&str, &str)] = &[
     (r"\.downsample\.1\.", ".downsample.bn."),
 ];
 
-/// Configuration of a [`ResNet`].
+/// Configuration of a [`ResNet`]: torchvision's `resnet{depth}(num_classes=...)`, timm's
+/// `create_model("resnet{depth}", num_classes=..., in_chans=..., global_pool=..., drop_rate=...)`
+/// (the architecture of timm's `resnet*.tv_in1k` weights).
 #[derive(Config, Debug)]
 pub struct ResNetConfig {
     /// Depth: 18, 34 (basic blocks), 50, 101 or 152 (bottleneck blocks).
@@ -35,13 +37,15 @@ pub struct ResNetConfig {
     /// Number of classes (default 1000, ImageNet).
     #[config(default = 1000)]
     pub num_classes: usize,
-    /// Input channels (default 3).
+    /// Input channels (default 3; timm's `in_chans`).
     #[config(default = 3)]
     pub in_channels: usize,
-    /// Global pooling before the classifier (default `Avg`, torchvision's).
+    /// Global pooling before the classifier (default `Avg`, torchvision's; timm's
+    /// `global_pool`).
     #[config(default = "GlobalPool::Avg")]
     pub pool: GlobalPool,
-    /// Dropout before the classifier (default 0, torchvision's; timm's `drop_rate`).
+    /// Dropout before the classifier, in `[0, 1)` (default 0, torchvision's; timm's
+    /// `drop_rate`).
     #[config(default = 0.0)]
     pub drop_rate: f64,
 }
@@ -80,34 +84,42 @@ fn bn(c: usize, device: &Device) -> BatchNorm {
         .init(device)
 }
 
+/// torchvision's `downsample` of a block whose shape changes.
+fn downsample(cin: usize, cout: usize, stride: usize, device: &Device) -> Option<Downsample> {
+    (stride != 1 || cin != cout).then(|| Downsample {
+        conv: conv(cin, cout, 1, stride, device),
+        bn: bn(cout, device),
+    })
+}
+
 impl Block {
-    fn new(cin: usize, planes: usize, stride: usize, bottleneck: bool, device: &Device) -> Self {
-        let expansion = if bottleneck { 4 } else { 1 };
-        let cout = planes * expansion;
-        let downsample = (stride != 1 || cin != cout).then(|| Downsample {
-            conv: conv(cin, cout, 1, stride, device),
-            bn: bn(cout, device),
-        });
-        if bottleneck {
-            Self {
-                conv1: conv(cin, planes, 1, 1, device),
-                bn1: bn(planes, device),
-                conv2: conv(planes, planes, 3, stride, device),
-                bn2: bn(planes, device),
-                conv3: Some(conv(planes, cout, 1, 1, device)),
-                bn3: Some(bn(cout, device)),
-                downsample,
-            }
-        } else {
-            Self {
-                conv1: conv(cin, planes, 3, stride, device),
-                bn1: bn(planes, device),
-                conv2: conv(planes, planes, 3, 1, device),
-                bn2: bn(planes, device),
-                conv3: None,
-                bn3: None,
-                downsample,
-            }
+    /// torchvision's `BasicBlock` (expansion 1).
+    fn basic(cin: usize, planes: usize, stride: usize, device: &Device) -> Self {
+        // the shortcut is initialised first, as before: the same seed gives the same weights
+        let downsample = downsample(cin, planes, stride, device);
+        Self {
+            conv1: conv(cin, planes, 3, stride, device),
+            bn1: bn(planes, device),
+            conv2: conv(planes, planes, 3, 1, device),
+            bn2: bn(planes, device),
+            conv3: None,
+            bn3: None,
+            downsample,
+        }
+    }
+
+    /// torchvision's `Bottleneck` (expansion 4, the stride on the 3x3 convolution).
+    fn bottleneck(cin: usize, planes: usize, stride: usize, device: &Device) -> Self {
+        let cout = planes * 4;
+        let downsample = downsample(cin, cout, stride, device);
+        Self {
+            conv1: conv(cin, planes, 1, 1, device),
+            bn1: bn(planes, device),
+            conv2: conv(planes, planes, 3, stride, device),
+            bn2: bn(planes, device),
+            conv3: Some(conv(planes, cout, 1, 1, device)),
+            bn3: Some(bn(cout, device)),
+            downsample,
         }
     }
 
@@ -163,34 +175,40 @@ impl ResNetConfig {
         })
     }
 
-    /// Builds the network with torchvision's initialisation scheme left to burn's defaults.
+    /// Checks the depth, the sizes, the dropout and the pooling.
     ///
     /// # Errors
-    /// [`PodiumError::Config`] for an unknown depth, zero classes or a dropout outside `[0, 1)`.
+    /// [`PodiumError::Config`] naming the key: an unknown depth, zero classes or input
+    /// channels, a dropout outside `[0, 1)`, a GeM exponent that is not `> 0`.
+    pub fn validate(&self) -> Result<()> {
+        self.layout()?;
+        validate_head(
+            self.num_classes,
+            self.in_channels,
+            self.drop_rate,
+            &self.pool,
+        )
+    }
+
+    /// Checks the values ([`Self::validate`]) and builds the network, with torchvision's
+    /// initialisation scheme left to burn's defaults.
+    ///
+    /// # Errors
+    /// As [`Self::validate`].
     pub fn init(&self, device: &Device) -> Result<ResNet> {
+        self.validate()?;
         let (blocks, bottleneck) = self.layout()?;
-        if self.num_classes == 0 {
-            return Err(PodiumError::config("num_classes", 0, "must be at least 1"));
-        }
-        if !(0.0..1.0).contains(&self.drop_rate) {
-            return Err(PodiumError::config(
-                "drop_rate",
-                self.drop_rate,
-                "must be in [0, 1)",
-            ));
-        }
         let expansion = if bottleneck { 4 } else { 1 };
         let mut cin = 64;
         let mut stage = |planes: usize, n: usize, stride: usize| {
             (0..n)
                 .map(|i| {
-                    let b = Block::new(
-                        cin,
-                        planes,
-                        if i == 0 { stride } else { 1 },
-                        bottleneck,
-                        device,
-                    );
+                    let stride = if i == 0 { stride } else { 1 };
+                    let b = if bottleneck {
+                        Block::bottleneck(cin, planes, stride, device)
+                    } else {
+                        Block::basic(cin, planes, stride, device)
+                    };
                     cin = planes * expansion;
                     b
                 })
@@ -314,7 +332,7 @@ impl ResNet {
             }
         }
         let features = self.num_features * self.pool.feature_multiplier();
-        s.head(&self.dropout, "fc", &self.fc, features);
+        s.head("pool", &self.dropout, "fc", &self.fc, features);
         s.finish(
             &format!("ResNet ({} features)", self.num_features),
             input_shape,

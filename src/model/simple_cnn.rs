@@ -1,4 +1,7 @@
-//! A small VGG-style CNN for small images (digits, MNIST, CIFAR): the quickstart's model.
+//! A small VGG-style CNN for small images (digits, MNIST, CIFAR): the quickstart's model
+//! (`ModelConfig::from_name("simple_cnn", n)`; no torch/timm counterpart).
+
+use std::path::Path;
 
 use burn::config::Config;
 use burn::module::Module;
@@ -7,27 +10,31 @@ use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, PaddingConfig2d, Relu};
 use burn::tensor::{Device, Tensor};
 
-use super::{GlobalPool, ImageClassifier};
+use super::summary::{ModelSummary, SummaryBuilder, conv_step};
+use super::weights::{LoadSpec, load_weights};
+use super::{GlobalPool, ImageClassifier, validate_head};
+use crate::error::{PodiumError, Result};
 
 /// Configuration of [`SimpleCnn`].
 ///
 /// Layout: `[conv3x3-BN-ReLU] x2 (width)`, 2x2 max-pool, `[conv3x3-BN-ReLU] x2 (2 * width)`,
-/// global pooling ([`GlobalPool`], average by default), dropout, linear classifier. It works at any input size of at least
-/// 2x2 pixels.
+/// global pooling ([`GlobalPool`], average by default), dropout, linear classifier. It works at
+/// any input size of at least 2x2 pixels.
 #[derive(Config, Debug)]
 pub struct SimpleCnnConfig {
     /// Number of classes (output logits).
     pub num_classes: usize,
-    /// Input channels (1 for grayscale, 3 for RGB).
+    /// Input channels (1 for grayscale, 3 for RGB). Default 3.
     #[config(default = 3)]
     pub in_channels: usize,
-    /// Channels of the first stage (the second has twice as many).
+    /// Channels of the first stage (the second has twice as many). Default 32.
     #[config(default = 32)]
     pub width: usize,
-    /// Dropout probability before the classifier.
+    /// Dropout probability before the classifier, in `[0, 1)` (timm's `drop_rate`). Default 0.2.
     #[config(default = 0.2)]
-    pub dropout: f64,
+    pub drop_rate: f64,
     /// Global pooling before the classifier (timm's names; `CatAvgMax` doubles the features).
+    /// Default `Avg`.
     #[config(default = "GlobalPool::Avg")]
     pub pool: GlobalPool,
 }
@@ -69,11 +76,33 @@ pub struct SimpleCnn {
 }
 
 impl SimpleCnnConfig {
-    /// Builds the network on `device` (weights drawn from the device's RNG: seed it first for a
-    /// reproducible initialisation).
-    pub fn init(&self, device: &Device) -> SimpleCnn {
+    /// Checks the sizes, the dropout and the pooling.
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`](crate::PodiumError::Config) naming the key: zero classes, input
+    /// channels or width, a dropout outside `[0, 1)`, a GeM exponent that is not `> 0`.
+    pub fn validate(&self) -> Result<()> {
+        validate_head(
+            self.num_classes,
+            self.in_channels,
+            self.drop_rate,
+            &self.pool,
+        )?;
+        if self.width == 0 {
+            return Err(PodiumError::config("width", 0, "must be at least 1"));
+        }
+        Ok(())
+    }
+
+    /// Checks the values ([`Self::validate`]) and builds the network on `device` (weights drawn
+    /// from the device's RNG: seed it first for a reproducible initialisation).
+    ///
+    /// # Errors
+    /// As [`Self::validate`].
+    pub fn init(&self, device: &Device) -> Result<SimpleCnn> {
+        self.validate()?;
         let (w, w2) = (self.width, 2 * self.width);
-        SimpleCnn {
+        Ok(SimpleCnn {
             stage1: vec![
                 ConvBnRelu::new(self.in_channels, w, device),
                 ConvBnRelu::new(w, w, device),
@@ -84,9 +113,9 @@ impl SimpleCnnConfig {
                 ConvBnRelu::new(w2, w2, device),
             ],
             global_pool: self.pool,
-            dropout: DropoutConfig::new(self.dropout).init(),
+            dropout: DropoutConfig::new(self.drop_rate).init(),
             head: self.pool.classifier(w2, self.num_classes, device),
-        }
+        })
     }
 }
 
@@ -103,6 +132,54 @@ impl SimpleCnn {
             x = block.forward(x);
         }
         self.global_pool.forward(x)
+    }
+
+    /// A torchinfo-style summary for inputs of `input_shape` (`[B, C, H, W]`): each
+    /// conv-BN-ReLU block, the max pool, global pooling and classifier, with output shapes,
+    /// parameters (trainable or frozen) and multiply-adds.
+    pub fn summary(&self, input_shape: [usize; 4]) -> ModelSummary {
+        let mut s = SummaryBuilder::new(input_shape);
+        let blocks = |s: &mut SummaryBuilder, stage: &str, layers: &[ConvBnRelu]| {
+            for (i, block) in layers.iter().enumerate() {
+                let (shape, macs) = conv_step(&block.conv, s.shape, s.batch);
+                s.shape = shape;
+                s.row(&format!("{stage}.{i}"), "ConvBnRelu", block, &shape, macs);
+            }
+        };
+        blocks(&mut s, "stage1", &self.stage1);
+        let [c, h, w] = s.shape;
+        s.shape = [c, h / 2, w / 2];
+        let shape = s.shape;
+        s.row("pool", "MaxPool2d", &self.pool, &shape, 0);
+        blocks(&mut s, "stage2", &self.stage2);
+        let [c, _, _] = s.shape;
+        let features = c * self.global_pool.feature_multiplier();
+        s.head("global_pool", &self.dropout, "head", &self.head, features);
+        s.finish(&format!("SimpleCnn ({c} features)"), input_shape)
+    }
+
+    /// Loads a state dict with podium's key names and PyTorch's conventions (`.safetensors`, or
+    /// `.pth` from `torch.save`): `stage1.0.conv.weight`, `stage1.0.bn.weight`, ...,
+    /// `head.weight`, as a PyTorch replica of the network, or burn-store's
+    /// `BurnToPyTorchAdapter`, writes them.
+    ///
+    /// # Errors
+    /// As [`load_weights`]: the file cannot be read, or a key is missing, unexpected or of
+    /// another shape (named, with both shapes).
+    pub fn load_file(self, path: impl AsRef<Path>) -> Result<Self> {
+        load_weights(self, path.as_ref(), &LoadSpec::default())
+    }
+
+    /// Loads everything but the classifier (`head.*`), which keeps its fresh initialisation.
+    ///
+    /// # Errors
+    /// As [`Self::load_file`], except that the classifier's keys and shapes are not checked.
+    pub fn load_backbone(self, path: impl AsRef<Path>) -> Result<Self> {
+        let spec = LoadSpec {
+            remap: &[],
+            exclude: Some(r"^head\."),
+        };
+        load_weights(self, path.as_ref(), &spec)
     }
 }
 

@@ -231,15 +231,17 @@ impl SummaryBuilder {
         self.row(name, "BatchNorm", bn, &shape, 0);
     }
 
-    /// The head rows: global pooling to `features`, then the linear classifier `name`.
+    /// The head rows: global pooling (`pool_name`) to `features`, then the linear classifier
+    /// `name`.
     pub(crate) fn head<D: Module>(
         &mut self,
+        pool_name: &str,
         dropout: &D,
         name: &str,
         classifier: &Linear,
         features: usize,
     ) {
-        self.row("pool", "GlobalPool", dropout, &[features], 0);
+        self.row(pool_name, "GlobalPool", dropout, &[features], 0);
         let [_, classes] = classifier.weight.lazy_shape().dims();
         let macs = (self.batch * features * classes) as u64;
         self.row(name, "Linear", classifier, &[classes], macs);

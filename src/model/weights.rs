@@ -74,14 +74,14 @@ pub fn load_weights<M: Module>(mut model: M, path: &Path, spec: &LoadSpec<'_>) -
             .load_from(&mut store)
             .map_err(|e| PodiumError::format(path, e.to_string()))?
     };
-    check(&result, path, &keep)?;
+    validate_applied(&result, path, &keep)?;
     if let Some(kept) = kept {
         model.apply(kept, None, None, false);
     }
     Ok(model)
 }
 
-fn check(result: &ApplyResult, path: &Path, keep: &dyn Fn(&str) -> bool) -> Result<()> {
+fn validate_applied(result: &ApplyResult, path: &Path, keep: &dyn Fn(&str) -> bool) -> Result<()> {
     let err = |key: &str, reason: String| PodiumError::Weights {
         path: path.to_path_buf(),
         key: key.to_string(),

@@ -4,7 +4,7 @@
 use burn::module::{Module, Param, ParamId, RunningState};
 use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig};
 use burn::tensor::{Device, Tensor, TensorData};
-use burn_podium::average::{AveragedModel, EmaDecay, ModelEma};
+use burn_podium::average::{AveragedModelConfig, ModelEmaConfig};
 
 use crate::reference::{Case, load_topic};
 
@@ -71,7 +71,7 @@ fn floats<const D: usize>(t: Tensor<D>) -> Vec<f64> {
 fn model_ema_matches_timm_v2_and_v3() {
     let topic = load_topic("averaging.json");
     for case in topic.cases_of("model_ema_v3") {
-        let decay = EmaDecay::V3 {
+        let decay = ModelEmaConfig::V3 {
             decay: case.f64("decay"),
             use_warmup: case.bool("use_warmup"),
             warmup_gamma: case.f64("warmup_gamma"),
@@ -85,7 +85,7 @@ fn model_ema_matches_timm_v2_and_v3() {
     for case in topic.cases_of("model_ema_v2") {
         run_ema(
             case,
-            EmaDecay::V2 {
+            ModelEmaConfig::V2 {
                 decay: case.f64("decay"),
             },
             false,
@@ -94,7 +94,7 @@ fn model_ema_matches_timm_v2_and_v3() {
     for case in topic.cases_of("ema_tf_style_warmup") {
         run_ema(
             case,
-            EmaDecay::TfStyle {
+            ModelEmaConfig::TfStyle {
                 decay: case.f64("decay"),
             },
             true,
@@ -102,13 +102,13 @@ fn model_ema_matches_timm_v2_and_v3() {
     }
 }
 
-fn run_ema(case: &Case, decay: EmaDecay, with_step: bool) {
+fn run_ema(case: &Case, decay: ModelEmaConfig, with_step: bool) {
     // the snapshots must carry the same ids as the model the EMA started from
     let d = Device::default();
     let steps = case.input("snap_bias").shape[0];
     let ids = Ids(std::array::from_fn(|_| ParamId::new()));
     let init = model_at(case, &ids, "init", None, &d);
-    let mut ema = ModelEma::new(&init, decay).unwrap();
+    let mut ema = decay.init(&init).unwrap();
     let mut t = 0;
     let mut out: [Vec<f64>; 6] = Default::default();
     let mut decays = Vec::new();
@@ -159,7 +159,7 @@ fn averaged_model_matches_torch_swa() {
         if case.str("avg_fn") != "default (running mean)" {
             // torch AveragedModel with get_ema_multi_avg_fn: first update copies, then
             // lerp(ema, x, 1 - decay): a V3 EMA whose first counted update is a copy
-            let decay = EmaDecay::V3 {
+            let decay = ModelEmaConfig::V3 {
                 decay: case.f64("decay"),
                 use_warmup: false,
                 warmup_gamma: 1.0,
@@ -175,7 +175,10 @@ fn averaged_model_matches_torch_swa() {
         let steps = case.input("snap_bias").shape[0];
         let ids = Ids(std::array::from_fn(|_| ParamId::new()));
         let init = model_at(case, &ids, "init", None, &d);
-        let mut swa = AveragedModel::new(&init, use_buffers);
+        let mut swa = AveragedModelConfig::new()
+            .with_use_buffers(use_buffers)
+            .init(&init)
+            .unwrap();
         let mut out: [Vec<f64>; 6] = Default::default();
         for s in 0..steps {
             swa.update(&model_at(case, &ids, "snap", Some(s), &d));
@@ -212,7 +215,7 @@ fn bad_ema_decays_are_typed_errors() {
         fc: LinearConfig::new(2, 2).init(&d),
         bn: BatchNormConfig::new(2).init(&d),
     };
-    match ModelEma::new(&m, EmaDecay::V2 { decay: 1.5 }) {
+    match (ModelEmaConfig::V2 { decay: 1.5 }).init(&m) {
         Err(burn_podium::PodiumError::Config { key, .. }) => assert_eq!(key, "ema.decay"),
         other => panic!("expected a config error, got {other:?}"),
     }

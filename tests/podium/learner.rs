@@ -46,7 +46,8 @@ fn small_cnn_history(
     let model = SimpleCnnConfig::new(10)
         .with_in_channels(1)
         .with_width(8)
-        .init(&device);
+        .init(&device)
+        .unwrap();
     let fitted = learner.fit(model, train.clone(), valid.clone()).unwrap();
     fitted
         .history
@@ -75,7 +76,10 @@ fn short_quickstart_reaches_95_percent_on_held_out_digits() {
             .with_lr(3e-3),
         &device,
     );
-    let model = SimpleCnnConfig::new(10).with_in_channels(1).init(&device);
+    let model = SimpleCnnConfig::new(10)
+        .with_in_channels(1)
+        .init(&device)
+        .unwrap();
     let fitted = learner.fit(model, train, valid).unwrap();
     let report = fitted.evaluate(&test).unwrap();
     assert_eq!(report.num_samples, test.len());
@@ -101,7 +105,8 @@ fn history_of(dir: &std::path::Path, seed: u64) -> Vec<(f64, f64)> {
     let model = SimpleCnnConfig::new(10)
         .with_in_channels(1)
         .with_width(8)
-        .init(&device);
+        .init(&device)
+        .unwrap();
     let fitted = learner.fit(model, train, valid).unwrap();
     fitted
         .history
@@ -178,7 +183,8 @@ fn best_checkpoint_reloads_and_the_run_directory_is_complete() {
     let model = SimpleCnnConfig::new(10)
         .with_in_channels(1)
         .with_width(8)
-        .init(&device);
+        .init(&device)
+        .unwrap();
     let fitted = learner.fit(model, train, valid.clone()).unwrap();
 
     let best = fitted.best_checkpoint();
@@ -193,7 +199,8 @@ fn best_checkpoint_reloads_and_the_run_directory_is_complete() {
     let fresh = SimpleCnnConfig::new(10)
         .with_in_channels(1)
         .with_width(8)
-        .init(&device);
+        .init(&device)
+        .unwrap();
     let reloaded = load_checkpoint(fresh, &best).unwrap();
     let a = fitted.predict(&valid).unwrap();
     let b = burn_podium::infer::predict(
@@ -214,7 +221,8 @@ fn best_checkpoint_reloads_and_the_run_directory_is_complete() {
     let other = SimpleCnnConfig::new(10)
         .with_in_channels(1)
         .with_width(4)
-        .init(&device);
+        .init(&device)
+        .unwrap();
     match load_checkpoint(other, &best) {
         Err(e @ PodiumError::Checkpoint { .. }) => assert!(e.to_string().contains("model-"), "{e}"),
         other => panic!("expected a checkpoint error, got {other:?}"),
@@ -265,13 +273,17 @@ fn invalid_configs_and_datasets_are_typed_errors() {
     let valid_lr_min = config(dir.path()).with_lr_min(Some(1e-5));
     assert!(valid_lr_min.validate().is_ok());
     assert_eq!(key_of(valid_lr_min), "lr_min");
+    // label smoothing is the run's, set once and routed to the loss or the mixer
     assert_eq!(
-        key_of(config(dir.path()).with_loss(LossConfig::cross_entropy(1.0))),
-        "loss.label_smoothing"
+        key_of(config(dir.path()).with_label_smoothing(1.0)),
+        "label_smoothing"
+    );
+    assert_eq!(
+        config_key(LossConfig::default().init(&train.class_counts(), 1.0)),
+        "label_smoothing"
     );
     assert_eq!(
         key_of(config(dir.path()).with_loss(LossConfig::CrossEntropy {
-            label_smoothing: 0.0,
             weight: Some(vec![1.0; 3])
         })),
         "loss.weight"
@@ -281,13 +293,43 @@ fn invalid_configs_and_datasets_are_typed_errors() {
         key_of(config(dir.path()).with_mixup(mixing()).with_batch_size(63)),
         "batch_size"
     );
+    // a loss without smoothing refuses the run's value, mixed (the fastai way) or not
+    for mixup in [None, mixing()] {
+        assert_eq!(
+            key_of(
+                config(dir.path())
+                    .with_loss(LossConfig::Focal {
+                        gamma: 2.0,
+                        alpha: None
+                    })
+                    .with_mixup(mixup)
+                    .with_label_smoothing(0.1)
+            ),
+            "label_smoothing"
+        );
+    }
+    // with mixing, a soft-target loss leaves the smoothing to the mixer
+    let routed = config(dir.path())
+        .with_mixup(mixing())
+        .with_label_smoothing(0.1);
     assert_eq!(
-        key_of(
-            config(dir.path())
-                .with_mixup(mixing())
-                .with_loss(LossConfig::cross_entropy(0.1))
+        (routed.smoothing_for_loss(), routed.smoothing_for_mixer()),
+        (0.0, 0.1)
+    );
+    let plain = config(dir.path()).with_label_smoothing(0.1);
+    assert_eq!(
+        (plain.smoothing_for_loss(), plain.smoothing_for_mixer()),
+        (0.1, 0.0)
+    );
+    assert_eq!(
+        config_key(
+            LossConfig::Focal {
+                gamma: 2.0,
+                alpha: None
+            }
+            .init(&train.class_counts(), 0.1)
         ),
-        "loss.label_smoothing"
+        "label_smoothing"
     );
     assert_eq!(
         key_of(config(dir.path()).with_mixup(mixing().map(|m| m.with_prob(2.0)))),
@@ -544,7 +586,7 @@ fn timm_and_one_cycle_schedules_drive_the_learning_rate() {
 
 #[test]
 fn an_ema_validates_is_checkpointed_and_is_the_returned_model() {
-    use burn_podium::average::EmaDecay;
+    use burn_podium::average::ModelEmaConfig;
     let _guard = lock();
     let device = burn_podium::device::default_device();
     let (train, valid) = digits().unwrap().split_stratified(0.3, 0).unwrap();
@@ -553,13 +595,14 @@ fn an_ema_validates_is_checkpointed_and_is_the_returned_model() {
         config(dir.path())
             .with_epochs(3)
             .with_lr(3e-3)
-            .with_ema(Some(EmaDecay::v3(0.9))),
+            .with_ema(Some(ModelEmaConfig::v3(0.9))),
         &device,
     );
     let model = SimpleCnnConfig::new(10)
         .with_in_channels(1)
         .with_width(8)
-        .init(&device);
+        .init(&device)
+        .unwrap();
     let fitted = learner.fit(model, train, valid.clone()).unwrap();
     let best = fitted.best_checkpoint();
     assert!(
@@ -580,6 +623,7 @@ fn an_ema_validates_is_checkpointed_and_is_the_returned_model() {
             .with_in_channels(1)
             .with_width(8)
             .init(&device)
+            .unwrap()
     };
     let probs = |m: &burn_podium::model::SimpleCnn| {
         burn_podium::infer::predict(
@@ -798,7 +842,10 @@ fn sam_trains_in_the_learner() {
                 &device,
             )
             .fit(
-                SimpleCnnConfig::new(10).with_in_channels(1).init(&device),
+                SimpleCnnConfig::new(10)
+                    .with_in_channels(1)
+                    .init(&device)
+                    .unwrap(),
                 train.clone(),
                 valid.clone(),
             )
@@ -949,7 +996,8 @@ fn lr_find_sweeps_suggests_and_leaves_the_model_alone() {
     let model = SimpleCnnConfig::new(10)
         .with_in_channels(1)
         .with_width(8)
-        .init(&device);
+        .init(&device)
+        .unwrap();
     let normalize = burn_podium::augment::Normalize::estimate(&data, 4096).unwrap();
     let before = burn_podium::infer::predict(
         &model.valid(),
@@ -1034,6 +1082,7 @@ fn the_best_checkpoints_are_kept_and_averaged() {
             .with_in_channels(1)
             .with_width(8)
             .init(&device)
+            .unwrap()
     };
     let fitted = learner.fit(fresh(), train, valid.clone()).unwrap();
     let best = fitted.best_epochs(2);
@@ -1209,7 +1258,7 @@ fn photos_of_any_size_train_behind_a_random_resized_crop() {
             &device,
         )
     };
-    let model = || SimpleCnnConfig::new(2).with_width(8).init(&device);
+    let model = || SimpleCnnConfig::new(2).with_width(8).init(&device).unwrap();
     let fitted = learner(Some(augment))
         .fit(model(), any_size.clone(), valid.clone())
         .unwrap();
@@ -1246,7 +1295,8 @@ fn a_normalizing_pipeline_normalizes_validation_and_inference_the_same_way() {
         let model = SimpleCnnConfig::new(10)
             .with_in_channels(1)
             .with_width(8)
-            .init(&device);
+            .init(&device)
+            .unwrap();
         let fitted = Learner::new(cfg, &device)
             .fit(model, train.clone(), valid.clone())
             .unwrap();

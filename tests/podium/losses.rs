@@ -34,8 +34,14 @@ fn assert_reduced_loss(case: &Case, logits: &Tensor<2>, value: Tensor<1>) {
     case.assert_tensor("loss", scalar(value));
 }
 
-fn opt_vec(case: &Case, flag: &str, input: &str) -> Option<Vec<f32>> {
-    case.bool(flag).then(|| case.input(input).f32s())
+fn opt_vec(case: &Case, flag: &str, input: &str) -> Option<Vec<f64>> {
+    case.bool(flag).then(|| {
+        case.input(input)
+            .f32s()
+            .into_iter()
+            .map(f64::from)
+            .collect()
+    })
 }
 
 #[test]
@@ -46,7 +52,7 @@ fn cross_entropy_matches_torch() {
         let weight = opt_vec(case, "weighted", "weight");
         let red = reduction(case);
         let loss = CrossEntropyLossConfig::new()
-            .with_label_smoothing(case.f64("label_smoothing") as f32)
+            .with_label_smoothing(case.f64("label_smoothing"))
             .with_weight(weight)
             .with_reduction(red.unwrap_or_default())
             .init()
@@ -70,7 +76,7 @@ fn timm_label_smoothing_cross_entropy_matches() {
     for case in topic.cases_of("label_smoothing_cross_entropy") {
         assert_eq!(case.str("reduction"), "mean");
         let loss = LabelSmoothingCrossEntropyConfig::new()
-            .with_smoothing(case.f64("smoothing") as f32)
+            .with_smoothing(case.f64("smoothing"))
             .init()
             .unwrap();
         let v = loss.forward(case.input("logits").float(&d), case.input("target").int(&d));
@@ -140,8 +146,8 @@ fn sigmoid_focal_loss_matches_torchvision() {
         let alpha = case.f64("alpha");
         let red = reduction(case);
         let loss = SigmoidFocalLossConfig::new()
-            .with_alpha((alpha >= 0.0).then_some(alpha as f32))
-            .with_gamma(case.f64("gamma") as f32)
+            .with_alpha((alpha >= 0.0).then_some(alpha))
+            .with_gamma(case.f64("gamma"))
             .with_reduction(red.unwrap_or_default())
             .init()
             .unwrap();
@@ -165,7 +171,7 @@ fn softmax_focal_loss_matches() {
         let red = reduction(case);
         let loss = SoftmaxFocalLossConfig::new()
             .with_alpha(opt_vec(case, "alpha", "alpha"))
-            .with_gamma(case.f64("gamma") as f32)
+            .with_gamma(case.f64("gamma"))
             .with_reduction(red.unwrap_or_default())
             .init()
             .unwrap();
@@ -196,7 +202,7 @@ fn class_balanced_loss_matches_with_f64_weights() {
         };
         let loss = ClassBalancedLossConfig::new(counts)
             .with_beta(case.f64("beta"))
-            .with_gamma(case.f64("gamma") as f32)
+            .with_gamma(case.f64("gamma"))
             .with_loss_type(loss_type)
             .init()
             .unwrap();
@@ -229,8 +235,8 @@ fn poly1_cross_entropy_matches_timm() {
     for case in topic.cases_of("poly1_cross_entropy") {
         let red = reduction(case);
         let loss = Poly1CrossEntropyConfig::new()
-            .with_epsilon(case.f64("epsilon") as f32)
-            .with_label_smoothing(case.f64("smoothing") as f32)
+            .with_epsilon(case.f64("epsilon"))
+            .with_label_smoothing(case.f64("smoothing"))
             .with_reduction(red.unwrap_or_default())
             .init()
             .unwrap();
@@ -268,10 +274,10 @@ fn asymmetric_losses_match_timm() {
             _ => None,
         };
         let loss = AsymmetricLossMultiLabelConfig::new()
-            .with_gamma_neg(case.f64("gamma_neg") as f32)
-            .with_gamma_pos(case.f64("gamma_pos") as f32)
-            .with_clip(case.f64("clip") as f32)
-            .with_eps(case.f64("eps") as f32)
+            .with_gamma_neg(case.f64("gamma_neg"))
+            .with_gamma_pos(case.f64("gamma_pos"))
+            .with_clip(case.f64("clip"))
+            .with_eps(case.f64("eps"))
             .with_reduction(red.unwrap_or_default())
             .init()
             .unwrap();
@@ -287,9 +293,9 @@ fn asymmetric_losses_match_timm() {
     for case in topic.cases_of("asymmetric_loss_single_label") {
         let red = reduction(case);
         let loss = AsymmetricLossSingleLabelConfig::new()
-            .with_gamma_pos(case.f64("gamma_pos") as f32)
-            .with_gamma_neg(case.f64("gamma_neg") as f32)
-            .with_eps(case.f64("eps") as f32)
+            .with_gamma_pos(case.f64("gamma_pos"))
+            .with_gamma_neg(case.f64("gamma_neg"))
+            .with_eps(case.f64("eps"))
             .with_reduction(red.unwrap_or_default())
             .init()
             .unwrap();
@@ -308,8 +314,8 @@ fn jsd_cross_entropy_matches_timm() {
     for case in topic.cases_of("jsd_cross_entropy") {
         let loss = JsdCrossEntropyConfig::new()
             .with_num_splits(case.usize("num_splits"))
-            .with_alpha(case.f64("alpha") as f32)
-            .with_smoothing(case.f64("smoothing") as f32)
+            .with_alpha(case.f64("alpha"))
+            .with_smoothing(case.f64("smoothing"))
             .init()
             .unwrap();
         let v = loss.forward(case.input("logits").float(&d), case.input("target").int(&d));
@@ -323,8 +329,8 @@ fn knowledge_distillation_matches() {
     let d = device();
     for case in topic.cases_of("knowledge_distillation") {
         let loss = KnowledgeDistillationLossConfig::new()
-            .with_temperature(case.f64("temperature") as f32)
-            .with_alpha(case.f64("alpha") as f32)
+            .with_temperature(case.f64("temperature"))
+            .with_alpha(case.f64("alpha"))
             .init()
             .unwrap();
         let out = loss.forward(
@@ -354,10 +360,9 @@ fn margin_heads_match_with_gradients() {
                 "cosface" => MarginKind::CosFace,
                 _ => MarginKind::AmSoftmax,
             };
-            let head =
-                MarginHeadConfig::new(dim, c, kind, case.f64("s") as f32, case.f64("m") as f32)
-                    .init_with_weight(w.clone())
-                    .unwrap();
+            let head = MarginHeadConfig::new(dim, c, kind, case.f64("s"), case.f64("m"))
+                .init_with_weight(w.clone())
+                .unwrap();
             let y = case.input("target").int::<1>(&d);
             case.assert_tensor("cosine", head.cosine(x.clone()));
             case.assert_tensor("logits", head.forward_train(x.clone(), y.clone()));
@@ -405,8 +410,8 @@ fn soft_f_beta_matches() {
     let d = device();
     for case in topic.cases_of("soft_f_beta") {
         let loss = SoftFBetaLossConfig::new()
-            .with_beta(case.f64("beta") as f32)
-            .with_eps(case.f64("eps") as f32)
+            .with_beta(case.f64("beta"))
+            .with_eps(case.f64("eps"))
             .init()
             .unwrap();
         let (x, t) = (
@@ -559,4 +564,73 @@ fn losses_stay_finite_for_logits_of_30() {
         let grad = x.grad(&g).unwrap().try_into_vec_as::<f32>().unwrap();
         assert!(grad.iter().all(|v| v.is_finite()), "{grad:?}");
     }
+}
+
+#[test]
+fn loss_config_hands_the_run_label_smoothing_to_the_loss() {
+    let topic = load_topic("losses.json");
+    let d = device();
+    let classes = |case: &Case| case.input("logits").shape[1];
+    let mut checked = 0;
+    for case in topic.cases_of("cross_entropy") {
+        if case.str("reduction") != "mean" {
+            continue;
+        }
+        let objective = LossConfig::CrossEntropy {
+            weight: opt_vec(case, "weighted", "weight"),
+        }
+        .init(&vec![1; classes(case)], case.f64("label_smoothing"))
+        .unwrap();
+        let v = objective.forward(case.input("logits").float(&d), case.input("target").int(&d));
+        case.assert_tensor("loss", scalar(v));
+        checked += 1;
+    }
+    for case in topic.cases_of("poly1_cross_entropy") {
+        if case.str("reduction") != "mean" || case.input("target").dtype == "f32" {
+            continue;
+        }
+        let objective = LossConfig::Poly1 {
+            epsilon: case.f64("epsilon"),
+        }
+        .init(&vec![1; classes(case)], case.f64("smoothing"))
+        .unwrap();
+        let v = objective.forward(case.input("logits").float(&d), case.input("target").int(&d));
+        case.assert_tensor("loss", scalar(v));
+        checked += 1;
+    }
+    for case in topic.cases_of("asymmetric_loss_single_label") {
+        if case.str("reduction") != "mean" {
+            continue;
+        }
+        // timm's eps is the single-label asymmetric loss's smoothing
+        let objective = LossConfig::AsymmetricSingleLabel {
+            gamma_pos: case.f64("gamma_pos"),
+            gamma_neg: case.f64("gamma_neg"),
+        }
+        .init(&vec![1; classes(case)], case.f64("eps"))
+        .unwrap();
+        let v = objective.forward(case.input("logits").float(&d), case.input("target").int(&d));
+        case.assert_tensor("loss", scalar(v));
+        checked += 1;
+    }
+    assert!(checked >= 3, "{checked} cases");
+    // smoothing is no longer a loss key: a 0.1 recipe that sets it there is refused, not dropped
+    let old = r#"{"CrossEntropy": {"label_smoothing": 0.1, "weight": null}}"#;
+    let err = serde_json::from_str::<LossConfig>(old)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("label_smoothing"), "{err}");
+    let new: LossConfig = serde_json::from_str(r#"{"CrossEntropy": {"weight": null}}"#).unwrap();
+    assert_eq!(new, LossConfig::default());
+    assert_eq!(
+        config_key(LossConfig::default().init(&[3, 4], -0.1)),
+        "label_smoothing"
+    );
+    let focal = LossConfig::Focal {
+        gamma: 2.0,
+        alpha: None,
+    };
+    assert!(!focal.supports_label_smoothing());
+    assert_eq!(config_key(focal.init(&[3, 4], 0.1)), "label_smoothing");
+    assert!(focal.init(&[3, 4], 0.0).is_ok());
 }

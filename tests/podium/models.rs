@@ -451,3 +451,243 @@ fn a_frozen_backbone_does_not_move_in_training_and_fine_tune_runs_both_phases() 
         tuned.best_valid_accuracy()
     );
 }
+
+#[test]
+fn every_model_name_builds_a_classifier_and_a_bad_name_is_named() {
+    use burn_podium::model::ModelConfig;
+    // these draw many initial weights from the device's RNG: not while a seeded run trains
+    let _guard = crate::learner::lock();
+    let d = Device::default();
+    let x = Tensor::<4>::ones([2, 3, 32, 32], &d);
+    for &name in ModelConfig::NAMES {
+        let config = ModelConfig::from_name(name, 7).unwrap();
+        assert_eq!(config.name(), name);
+        assert_eq!(config.num_classes(), 7);
+        let model = config.init(&d).unwrap();
+        assert_eq!(model.forward(x.clone()).dims(), [2, 7], "{name}");
+        assert_eq!(
+            model
+                .summary([2, 3, 32, 32])
+                .rows
+                .last()
+                .unwrap()
+                .output_shape,
+            [2, 7]
+        );
+    }
+    match ModelConfig::from_name("resnet19", 7) {
+        Err(PodiumError::Config { key, value, reason }) => {
+            assert_eq!(key, "name");
+            assert!(value.contains("resnet19"), "{value}");
+            for name in ModelConfig::NAMES {
+                assert!(reason.contains(name), "{reason}");
+            }
+        }
+        other => panic!("expected a config error, got {other:?}"),
+    }
+}
+
+#[test]
+fn model_configs_check_their_values_at_init_and_keep_timm_settings() {
+    use burn::config::Config;
+    use burn_podium::model::{AnyModel, EfficientNetConfig, ModelConfig, SimpleCnnConfig};
+    // these draw many initial weights from the device's RNG: not while a seeded run trains
+    let _guard = crate::learner::lock();
+    let d = Device::default();
+    let key = |r: burn_podium::Result<AnyModel>| match r {
+        Err(PodiumError::Config { key, .. }) => key,
+        other => panic!("expected a config error, got {other:?}"),
+    };
+    for name in ["simple_cnn", "resnet18", "efficientnet_b0"] {
+        let config = || ModelConfig::from_name(name, 3).unwrap();
+        assert_eq!(
+            key(config().with_num_classes(0).init(&d)),
+            "num_classes",
+            "{name}"
+        );
+        assert_eq!(key(config().with_in_channels(0).init(&d)), "in_channels");
+        assert_eq!(key(config().with_drop_rate(1.0).init(&d)), "drop_rate");
+        assert_eq!(
+            key(config().with_pool(GlobalPool::Gem { p: 0.0 }).init(&d)),
+            "pool.p"
+        );
+        assert!(config().validate().is_ok());
+    }
+    assert!(matches!(
+        SimpleCnnConfig::new(3).with_width(0).init(&d),
+        Err(PodiumError::Config { ref key, .. }) if key == "width"
+    ));
+    assert!(matches!(
+        EfficientNetConfig::new(4).init(&d),
+        Err(PodiumError::Config { ref key, .. }) if key == "variant"
+    ));
+    // timm's create_model settings travel through the setters and a saved config
+    let config = ModelConfig::from_name("resnet18", 5)
+        .unwrap()
+        .with_in_channels(1)
+        .with_pool(GlobalPool::CatAvgMax)
+        .with_drop_rate(0.25);
+    let json = burn::config::config_to_json(&config);
+    let back = ModelConfig::load_binary(json.as_bytes()).unwrap();
+    match &back {
+        ModelConfig::ResNet(c) => {
+            assert_eq!((c.depth, c.num_classes, c.in_channels), (18, 5, 1));
+            assert_eq!((c.pool, c.drop_rate), (GlobalPool::CatAvgMax, 0.25));
+        }
+        other => panic!("expected a ResNet config, got {other:?}"),
+    }
+    let model = back.init(&d).unwrap();
+    let gray = Tensor::<4>::ones([2, 1, 32, 32], &d);
+    assert_eq!(model.forward(gray).dims(), [2, 5]);
+    let AnyModel::ResNet(resnet) = model else {
+        panic!("a ResNet")
+    };
+    assert_eq!(resnet.pool(), GlobalPool::CatAvgMax);
+}
+
+#[test]
+fn a_model_by_name_loads_pytorch_weights_and_counts_like_the_network() {
+    use burn_podium::model::{AnyModel, ModelConfig};
+    // these draw many initial weights from the device's RNG: not while a seeded run trains
+    let _guard = crate::learner::lock();
+    let topic = load_topic("models/resnet18_c10.json");
+    let d = Device::default();
+    for case in &topic.cases {
+        let file = reference_dir().join("models").join(case.str("pth_file"));
+        let model = ModelConfig::from_name("resnet18", case.usize("num_classes"))
+            .unwrap()
+            .init(&d)
+            .unwrap()
+            .load_file(&file)
+            .unwrap();
+        let x = case.input("x").float::<4>(&d);
+        case.assert_tensor("logits", model.forward(x.clone()));
+        // the backbone alone, under a fresh head for another class count
+        let three = ModelConfig::from_name("resnet18", 3)
+            .unwrap()
+            .init(&d)
+            .unwrap()
+            .load_backbone(&file)
+            .unwrap();
+        let AnyModel::ResNet(resnet) = three else {
+            panic!("a ResNet")
+        };
+        case.assert_tensor("features", resnet.forward_pooled(x));
+    }
+    // the simple CNN round-trips through a PyTorch-convention SafeTensors file
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("simple_cnn.safetensors");
+    let built = || {
+        ModelConfig::from_name("simple_cnn", 4)
+            .unwrap()
+            .with_in_channels(1)
+            .init(&d)
+            .unwrap()
+    };
+    let AnyModel::SimpleCnn(original) = built() else {
+        panic!("a SimpleCnn")
+    };
+    let mut store = SafetensorsStore::from_file(&file).with_to_adapter(BurnToPyTorchAdapter);
+    original.save_into(&mut store).unwrap();
+    let x = Tensor::<4>::ones([2, 1, 8, 8], &d);
+    let loaded = built().load_file(&file).unwrap();
+    assert_eq!(
+        loaded.forward(x.clone()).try_into_vec_as::<f32>().unwrap(),
+        original
+            .forward(x.clone())
+            .try_into_vec_as::<f32>()
+            .unwrap()
+    );
+    let head_only = built();
+    let fresh = head_only
+        .forward(x.clone())
+        .try_into_vec_as::<f32>()
+        .unwrap();
+    let backbone = head_only.load_backbone(&file).unwrap();
+    let AnyModel::SimpleCnn(b) = &backbone else {
+        panic!("a SimpleCnn")
+    };
+    assert_eq!(
+        b.forward_features(x.clone())
+            .try_into_vec_as::<f32>()
+            .unwrap(),
+        original
+            .forward_features(x.clone())
+            .try_into_vec_as::<f32>()
+            .unwrap()
+    );
+    assert_ne!(backbone.forward(x).try_into_vec_as::<f32>().unwrap(), fresh);
+    // the summary of the network behind the enum is the network's
+    let resnet = ModelConfig::from_name("resnet18", 10)
+        .unwrap()
+        .init(&d)
+        .unwrap();
+    let s = resnet.summary([1, 3, 224, 224]);
+    let AnyModel::ResNet(inner) = &resnet else {
+        panic!("a ResNet")
+    };
+    assert_eq!(s, inner.summary([1, 3, 224, 224]));
+    assert_eq!(
+        state_dict_elements(&resnet, &s),
+        state_dict_elements(inner, &s)
+    );
+}
+
+#[test]
+fn a_model_by_name_trains_with_the_learner_as_the_network_itself() {
+    use burn_podium::data::digits;
+    use burn_podium::learner::{Learner, LearnerConfig, ProgressMode};
+    use burn_podium::model::{AnyModel, BatchNormLayers, ModelConfig};
+    let _guard = crate::learner::lock();
+    let d = burn_podium::device::default_device();
+    let (train, valid) = digits().unwrap().split_stratified(0.3, 1).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = |sub: &str| {
+        LearnerConfig::new()
+            .with_run_dir(dir.path().join(sub).to_string_lossy().into_owned())
+            .with_progress(ProgressMode::Quiet)
+            .with_epochs(2)
+            .with_batch_size(64)
+    };
+    let rows = |h: &[burn_podium::learner::EpochMetrics]| -> Vec<(f64, f64)> {
+        h.iter().map(|r| (r.loss, r.accuracy)).collect()
+    };
+    // The same starting weights (burn initialises parameters lazily: a forward pass draws them)
+    // and no dropout, so that no draw from the device's RNG, which tests running alongside
+    // share, enters either run.
+    let by_name = ModelConfig::from_name("simple_cnn", 10)
+        .unwrap()
+        .with_in_channels(1)
+        .with_drop_rate(0.0)
+        .init(&d)
+        .unwrap();
+    let _ = by_name.forward(Tensor::zeros([1, 1, 8, 8], &d));
+    let AnyModel::SimpleCnn(plain) = by_name.clone() else {
+        panic!("a SimpleCnn")
+    };
+    let plain = Learner::new(config("plain"), &d)
+        .fit(plain, train.clone(), valid.clone())
+        .unwrap();
+    let by_name = Learner::new(config("by_name"), &d)
+        .fit(by_name, train, valid)
+        .unwrap();
+    assert_eq!(rows(&by_name.history), rows(&plain.history));
+    let x = Tensor::<4>::ones([2, 1, 8, 8], &d);
+    assert_eq!(
+        by_name
+            .model
+            .forward(x.clone())
+            .try_into_vec_as::<f32>()
+            .unwrap(),
+        plain.model.forward(x).try_into_vec_as::<f32>().unwrap()
+    );
+    // SWA's update_bn and friends reach the BatchNorm layers through the enum
+    let mut layers = 0;
+    let AnyModel::SimpleCnn(_) = by_name.model.map_batch_norms(&mut |bn| {
+        layers += 1;
+        bn
+    }) else {
+        panic!("a SimpleCnn")
+    };
+    assert_eq!(layers, 4);
+}

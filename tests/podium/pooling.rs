@@ -82,7 +82,8 @@ fn simple_cnn_takes_a_dual_pooling_head() {
         .with_in_channels(1)
         .with_width(8)
         .with_pool(GlobalPool::CatAvgMax)
-        .init(&d);
+        .init(&d)
+        .unwrap();
     let x = Tensor::<4>::ones([2, 1, 8, 8], &d);
     assert_eq!(m.forward_features(x.clone()).dims(), [2, 32]);
     assert_eq!(m.forward(x).dims(), [2, 4]);
