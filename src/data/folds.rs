@@ -2,7 +2,6 @@
 //! `GroupKFold`), and an out-of-fold prediction store.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::Path;
 
 use rand::SeedableRng;
@@ -11,6 +10,7 @@ use rand::seq::SliceRandom;
 
 use super::ImageDataset;
 use crate::error::{PodiumError, Result};
+use crate::util::write_atomic_text;
 
 /// A fold assignment: `test_fold[i]` is the fold in which sample `i` is a test (validation)
 /// sample.
@@ -328,16 +328,13 @@ impl OofStore {
         100.0 * hit as f64 / n.max(1) as f64
     }
 
-    /// Writes `index,fold,label,p_0..p_{C-1}` rows (recorded samples only) through a temporary
-    /// file and a rename.
+    /// Writes `index,fold,label,p_0..p_{C-1}` rows (recorded samples only) atomically
+    /// ([`write_atomic_text`]).
     ///
     /// # Errors
     /// [`PodiumError::Io`] naming the file.
     pub fn write_csv(&self, path: impl AsRef<Path>, labels: &[usize]) -> Result<()> {
-        let path = path.as_ref();
-        let tmp = path.with_extension("csv.tmp");
-        let write = || -> std::io::Result<()> {
-            let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+        write_atomic_text(path.as_ref(), |f| {
             write!(f, "index,fold,label")?;
             for c in 0..self.num_classes {
                 write!(f, ",p_{c}")?;
@@ -352,9 +349,7 @@ impl OofStore {
                     writeln!(f)?;
                 }
             }
-            f.flush()?;
-            std::fs::rename(&tmp, path)
-        };
-        write().map_err(|e| PodiumError::io(path, e))
+            Ok(())
+        })
     }
 }

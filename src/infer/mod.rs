@@ -1,7 +1,6 @@
 //! Inference: evaluation of a trained model on a labelled dataset, class probabilities for an
 //! unlabelled one, and competition submission files.
 
-use std::io::Write;
 use std::path::Path;
 
 use burn::config::Config;
@@ -15,6 +14,7 @@ use crate::data::ImageDataset;
 use crate::error::{PodiumError, Result};
 use crate::loader::{ClassificationBatcher, ImageLoader};
 use crate::model::ImageClassifier;
+use crate::util::write_atomic_text;
 
 /// Scores of a model on a labelled dataset.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -227,10 +227,7 @@ impl Predictions {
             label_column,
             strip_extension,
         } = config;
-        let path = path.as_ref();
-        let tmp = path.with_extension("csv.tmp");
-        let write = || -> std::io::Result<()> {
-            let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+        write_atomic_text(path.as_ref(), |f| {
             writeln!(f, "{id_column},{label_column}")?;
             for (name, label) in self.names.iter().zip(self.top1()) {
                 let id = if *strip_extension {
@@ -247,10 +244,8 @@ impl Predictions {
                     .unwrap_or(label.to_string());
                 writeln!(f, "{id},{class}")?;
             }
-            f.flush()?;
-            std::fs::rename(&tmp, path)
-        };
-        write().map_err(|e| PodiumError::io(path, e))
+            Ok(())
+        })
     }
 }
 

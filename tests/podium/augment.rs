@@ -692,7 +692,12 @@ fn a_gallery_places_each_tile_under_its_caption() {
     );
     let g = gray.to_bitmap().pixels[2 * 30 + 3];
     assert_eq!(grid.get_pixel(42 + 3, 24 + 2).0, [g, g, g]);
-    assert!(!dir.path().join("g.png.tmp").exists());
+    // written through a temporary file and a rename: none is left behind
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
     assert_eq!(config_key(write_gallery(&[], 2, &path)), "gallery");
     let two = Image::zeros([2, 4, 4], Depth::U8);
     assert_eq!(
