@@ -1,9 +1,9 @@
 //! [`LearnerConfig`]: one serializable config for a whole training recipe.
 
 use burn::config::Config;
-use serde::{Deserialize, Serialize};
 
 use super::monitor::{EarlyStoppingConfig, Monitor};
+use super::renderer::ProgressMode;
 use crate::augment::{Normalize, PipelineConfig};
 use crate::average::ModelEmaConfig;
 use crate::data::CorruptPolicy;
@@ -13,21 +13,6 @@ use crate::mix::MixupConfig;
 use crate::optim::{ClipGrad, OptimizerConfig, SamConfig};
 use crate::sample::SamplerConfig;
 use crate::schedule::ScheduleConfig;
-
-/// How training progress is shown.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub enum ProgressMode {
-    /// burn-train's terminal dashboard when stdout is a terminal and `CI` is unset, plain lines
-    /// otherwise.
-    #[default]
-    Auto,
-    /// Always burn-train's terminal dashboard.
-    Dashboard,
-    /// One line per epoch and split (for logs, pipes and CI).
-    Plain,
-    /// Nothing printed (the metrics CSV is still written).
-    Quiet,
-}
 
 /// Everything a classification run needs besides the model and the data, as one serializable
 /// config (`LearnerConfig::save` / `LearnerConfig::load` write and read JSON).

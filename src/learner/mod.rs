@@ -48,7 +48,7 @@ mod step;
 mod training;
 
 pub use checkpoint::{AtomicFileCheckpointer, EmaCheckpointer, TopKCheckpoints};
-pub use config::{LearnerConfig, ProgressMode};
+pub use config::LearnerConfig;
 pub use fine_tune::FineTuneConfig;
 pub use finish::{DataInfo, finish};
 pub use fit::Learner;
@@ -58,7 +58,7 @@ pub use lr_find::{LrFinderConfig, LrFinderResult};
 pub use monitor::{EarlyStoppingConfig, Monitor};
 pub use optimization::{Optimization, optimization};
 pub use prepare::{Prepared, prepare};
-pub use renderer::QuietRenderer;
+pub use renderer::{ProgressMode, QuietRenderer};
 pub use rng::RngStream;
 pub use step::{Classification, EmaCell, EmaHandle};
 pub use training::{Trained, train};

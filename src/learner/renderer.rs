@@ -1,6 +1,8 @@
 //! A renderer that draws nothing, for runs whose progress is printed as plain lines (or not at
 //! all): burn-train's CLI renderer prints a debug line per batch, too much for logs and CI.
 
+use serde::{Deserialize, Serialize};
+
 use burn::train::LearnerSummary;
 use burn::train::logger::{EvaluationProgressLogger, TrainingProgressLogger};
 use burn::train::metric::MetricDefinition;
@@ -63,4 +65,19 @@ impl EvaluationProgressLogger for QuietRenderer {
 impl MetricsRenderer for QuietRenderer {
     fn manual_close(&mut self) {}
     fn register_metric(&mut self, _definition: MetricDefinition) {}
+}
+
+/// How training progress is shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum ProgressMode {
+    /// burn-train's terminal dashboard when stdout is a terminal and `CI` is unset, plain lines
+    /// otherwise.
+    #[default]
+    Auto,
+    /// Always burn-train's terminal dashboard.
+    Dashboard,
+    /// One line per epoch and split (for logs, pipes and CI).
+    Plain,
+    /// Nothing printed (the metrics CSV is still written).
+    Quiet,
 }

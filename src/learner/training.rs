@@ -23,10 +23,11 @@ use burn::train::renderer::MetricsRenderer;
 use burn::train::{MetricEarlyStoppingStrategy, StoppingCondition, SupervisedTraining};
 
 use super::checkpoint::{AtomicFileCheckpointer, EmaCheckpointer, TopKCheckpoints};
-use super::config::{LearnerConfig, ProgressMode};
+use super::config::LearnerConfig;
 use super::fitted::checkpoint_dir;
 use super::history::{EpochMetrics, HistoryLogger};
 use super::optimization::Optimization;
+use super::renderer::ProgressMode;
 use super::renderer::QuietRenderer;
 use super::rng::RngStream;
 use super::step::{Classification, EmaCell, EmaHandle};
