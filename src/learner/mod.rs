@@ -22,6 +22,25 @@
 //! | [`train()`] | the burn-train wiring: [`Classification`] step, metrics, `metrics.csv`, checkpoints, early stopping |
 //! | [`finish`] | best epoch by the [`Monitor`], its weights reloaded, `run.json`, [`Fitted`] |
 //!
+//! ```no_run
+//! use burn_podium::learner::{DataInfo, Prepared, finish, optimization, prepare, train};
+//! use burn_podium::prelude::*;
+//! # fn main() -> burn_podium::Result<()> {
+//! let device = default_device();
+//! let config = LearnerConfig::new().with_epochs(5).with_label_smoothing(0.1);
+//! let (train_set, valid_set) = digits()?.split_stratified(0.2, 0)?;
+//! let model = SimpleCnnConfig::new(10).with_in_channels(1).init(&device)?;
+//! let prepared = prepare(&config, train_set, Some(valid_set))?;
+//! let optim = optimization(&config, &model, prepared.updates_per_epoch)?;
+//! let data = DataInfo::from(&prepared);
+//! let Prepared { train: loader, valid, objective, .. } = prepared;
+//! let valid = valid.expect("validation data was given");
+//! let trained = train(&config, model, objective, (loader, valid), optim, &device)?;
+//! let fitted = finish(&config, trained, data, &device)?;
+//! println!("best epoch {}", fitted.info.best_epoch);
+//! # Ok(()) }
+//! ```
+//!
 //! Under them, [`Classification`] (the burn-train [`TrainStep`](burn::train::TrainStep) /
 //! [`InferenceStep`](burn::train::InferenceStep) of any
 //! [`ImageClassifier`](crate::model::ImageClassifier)), [`AtomicFileCheckpointer`] and the named
