@@ -52,6 +52,7 @@
 
 mod checkpoint;
 mod config;
+mod cross_validation;
 mod fine_tune;
 mod finish;
 mod fit;
@@ -68,6 +69,7 @@ mod training;
 
 pub use checkpoint::{AtomicFileCheckpointer, EmaCheckpointer, TopKCheckpoints};
 pub use config::LearnerConfig;
+pub use cross_validation::{CvConfig, CvResult, FoldResult};
 pub use fine_tune::FineTuneConfig;
 pub use finish::{DataInfo, finish};
 pub use fit::Learner;

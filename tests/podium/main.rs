@@ -3,6 +3,7 @@
 mod augment;
 mod augment_ops;
 mod averaging;
+mod cross_validation;
 mod data_files;
 mod examples;
 mod fixtures;
