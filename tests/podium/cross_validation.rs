@@ -40,8 +40,11 @@ fn model(device: &burn::tensor::Device) -> burn_podium::Result<SimpleCnn> {
         .init(device)
 }
 
-/// `oof.csv` rows as (id, fold, label, probabilities).
-fn read_oof(path: &Path) -> (Vec<String>, Vec<(String, usize, String, Vec<f32>)>) {
+/// An `oof.csv` row: id, fold, label, probabilities.
+type OofRow = (String, usize, String, Vec<f32>);
+
+/// `oof.csv`'s header and rows.
+fn read_oof(path: &Path) -> (Vec<String>, Vec<OofRow>) {
     let mut reader = csv::Reader::from_path(path).unwrap();
     let header = reader.headers().unwrap().iter().map(String::from).collect();
     let rows = reader
