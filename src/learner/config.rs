@@ -21,6 +21,12 @@ pub struct LearnerConfig {
     /// Number of epochs.
     #[config(default = 10)]
     pub epochs: usize,
+    /// Gradient accumulation: one optimizer update every `grad_accumulation` training batches,
+    /// with the mean of their gradients (torch's `(loss / steps).backward()`, timm's
+    /// `--grad-accum-steps`): an effective batch of `batch_size * grad_accumulation`. The
+    /// schedule counts optimizer updates; the last group of an epoch may be smaller. Default 1.
+    #[config(default = 1)]
+    pub grad_accumulation: usize,
     /// Batch size for training and validation.
     #[config(default = 64)]
     pub batch_size: usize,
@@ -137,6 +143,13 @@ impl LearnerConfig {
     pub fn validate(&self) -> Result<()> {
         if self.epochs == 0 {
             return Err(PodiumError::config("epochs", 0, "must be at least 1"));
+        }
+        if self.grad_accumulation == 0 {
+            return Err(PodiumError::config(
+                "grad_accumulation",
+                0,
+                "must be at least 1",
+            ));
         }
         if self.batch_size == 0 {
             return Err(PodiumError::config("batch_size", 0, "must be at least 1"));

@@ -33,7 +33,8 @@ pub struct Prepared {
     pub input_shape: [usize; 3],
     /// Class names, by label.
     pub classes: Vec<String>,
-    /// Optimizer updates per epoch (training batches per epoch).
+    /// Optimizer updates per epoch: training batches per epoch over
+    /// [`LearnerConfig::grad_accumulation`], rounded up.
     pub updates_per_epoch: usize,
 }
 
@@ -152,8 +153,9 @@ pub fn prepare(
     )? {
         train_loader = train_loader.sampler(sampler);
     }
-    let updates_per_epoch = train_loader.num_batches();
-    if updates_per_epoch == 0 {
+    let batches = train_loader.num_batches();
+    let updates_per_epoch = batches.div_ceil(cfg.grad_accumulation);
+    if batches == 0 {
         return Err(PodiumError::config(
             "batch_size",
             cfg.batch_size,

@@ -37,6 +37,8 @@ pub struct Classification<M> {
     clip_grad: Option<ClipGrad>,
     #[module(skip)]
     sam: Option<Sam>,
+    #[module(skip)]
+    grad_scale: f64,
 }
 
 /// An EMA of the weights shared between the training step (which updates it after each
@@ -108,7 +110,21 @@ impl<M: ImageClassifier> Classification<M> {
             ema: None,
             clip_grad: None,
             sam: None,
+            grad_scale: 1.0,
         }
+    }
+
+    /// Scales each step's gradients by `1 / accumulation` (the reported loss is not scaled),
+    /// so that burn-train's gradient accumulation, which sums the gradients of `accumulation`
+    /// batches before one optimizer update, applies their mean: torch's
+    /// `(loss / accumulation_steps).backward()`, timm's `--grad-accum-steps`.
+    ///
+    /// # Panics
+    /// If `accumulation` is 0.
+    pub fn with_grad_accumulation(mut self, accumulation: usize) -> Self {
+        assert!(accumulation > 0, "gradient accumulation over 0 batches");
+        self.grad_scale = 1.0 / accumulation as f64;
+        self
     }
 
     /// Trains with sharpness-aware minimization: each step takes the gradient at the weights
@@ -194,10 +210,17 @@ impl<M: ImageClassifier> TrainStep for Classification<M> {
     type Output = ClassificationOutput;
 
     fn step(&self, batch: ClassificationBatch) -> TrainOutput<ClassificationOutput> {
+        let scaled = |loss: Tensor<1>| {
+            if self.grad_scale == 1.0 {
+                loss
+            } else {
+                loss * self.grad_scale
+            }
+        };
         match self.sam {
             None => {
                 let item = self.forward_train(batch);
-                TrainOutput::new(self, item.loss.backward(), item)
+                TrainOutput::new(self, scaled(item.loss.clone()).backward(), item)
             }
             Some(sam) => {
                 let first = self.forward_train(batch.clone());
@@ -205,7 +228,7 @@ impl<M: ImageClassifier> TrainStep for Classification<M> {
                 let perturbed = sam.perturb(self, &grads);
                 let second = perturbed.forward_train(batch);
                 // keyed by the same parameter ids: the optimizer applies them to `self`
-                TrainOutput::new(&perturbed, second.loss.backward(), first)
+                TrainOutput::new(&perturbed, scaled(second.loss).backward(), first)
             }
         }
     }

@@ -85,7 +85,8 @@ pub fn train<M: ImageClassifier>(
     let sam = cfg.sam.map(|s| s.init()).transpose()?;
     let mut wrapped = Classification::new(model, objective)
         .with_clip_grad(cfg.clip_grad)
-        .with_sam(sam);
+        .with_sam(sam)
+        .with_grad_accumulation(cfg.grad_accumulation);
     if let Some(ema) = &ema {
         wrapped = wrapped.with_ema(ema.clone());
     }
@@ -148,6 +149,9 @@ pub fn train<M: ImageClassifier>(
             .metric_train_numeric(LearningRateMetric::new())
             .with_checkpointing_strategy(checkpointing)
             .with_application_logger(None);
+    if cfg.grad_accumulation > 1 {
+        training = training.grads_accumulation(cfg.grad_accumulation);
+    }
     training = match &ema {
         Some(ema) => training.with_custom_checkpointers(
             EmaCheckpointer::new(&ckpt, ema.clone()).map_err(|e| PodiumError::io(&ckpt, e))?,

@@ -8,6 +8,7 @@ use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::Tensor;
 use burn_podium::PodiumError;
+use burn_podium::augment::Normalize;
 use burn_podium::codec::DecodeOptions;
 use burn_podium::data::{CorruptPolicy, ImageDataset, digits};
 use burn_podium::learner::{
@@ -1322,4 +1323,60 @@ fn a_normalizing_pipeline_normalizes_validation_and_inference_the_same_way() {
         .with_augment(Some(pipeline.clone()))
         .with_normalize(Some(estimate));
     assert_eq!(config_key(mismatch.validate()), "normalize");
+}
+
+#[test]
+fn gradient_accumulation_equals_the_larger_batch() {
+    let _guard = lock();
+    let device = burn_podium::device::default_device();
+    // 320 training images: 10 batches of 32, or 20 of 16 accumulated in pairs; 320
+    // validation images, so that the mean of the batch losses is the same at either size
+    let (rest, valid) = digits().unwrap().split_stratified(0.2, 5).unwrap();
+    let first: Vec<usize> = (0..320).collect();
+    let (train, valid) = (rest.subset(&first), valid.subset(&first));
+    let run = |batch_size: usize, accumulation: usize| {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = config(dir.path())
+            .with_epochs(3)
+            .with_batch_size(batch_size)
+            .with_grad_accumulation(accumulation)
+            .with_lr(0.05)
+            .with_schedule(ScheduleConfig::Constant)
+            .with_optimizer(sgd())
+            .with_normalize(Some(Normalize::new(vec![0.3], vec![0.35]).unwrap()));
+        let learner = Learner::new(cfg, &device);
+        let model = Probe {
+            fc: LinearConfig::new(64, 10).init(&device),
+        };
+        learner
+            .fit(model, train.clone(), valid.clone())
+            .unwrap()
+            .history
+    };
+    let large = run(32, 1);
+    let accumulated = run(16, 2);
+    let single = run(16, 1);
+    assert_eq!(large.len(), accumulated.len());
+    for (a, b) in large.iter().zip(&accumulated) {
+        assert_eq!((a.epoch, &a.split), (b.epoch, &b.split));
+        assert!(
+            (a.loss - b.loss).abs() <= 1e-4 * a.loss.abs(),
+            "epoch {} {}: {} vs {}",
+            a.epoch,
+            a.split,
+            a.loss,
+            b.loss
+        );
+    }
+    // without accumulation, batches of 16 take twice the updates: another run
+    let last = |h: &[burn_podium::learner::EpochMetrics]| h.last().unwrap().loss;
+    assert!((last(&single) - last(&large)).abs() > 1e-3 * last(&large).abs());
+    assert_eq!(
+        config_key(
+            config(std::path::Path::new("runs/unused"))
+                .with_grad_accumulation(0)
+                .validate()
+        ),
+        "grad_accumulation"
+    );
 }
