@@ -156,7 +156,9 @@ fn check_member(m: usize, p: &Predictions, first: &Predictions) -> Result<()> {
         return Err(PodiumError::config(
             "members",
             &member,
-            format!("item `{a}` where member 0 has `{b}` (members need the same ids in the same order)"),
+            format!(
+                "item `{a}` where member 0 has `{b}` (members need the same ids in the same order)"
+            ),
         ));
     }
     let c = p.classes.len();

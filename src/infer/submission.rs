@@ -125,13 +125,12 @@ pub fn write_submission_like(
         .map_err(|e| bad(format!("not a CSV: {e}")))?
         .clone();
     let header_end = reader.position().byte() as usize;
-    let header_line = &text[..header_end.min(text.len())];
-    let newline = if header_line.ends_with("\r\n") {
+    let header_raw = text[..header_end.min(text.len())].trim_end_matches(['\r', '\n']);
+    let newline = if text[header_raw.len()..].starts_with("\r\n") {
         "\r\n"
     } else {
         "\n"
     };
-    let header_raw = header_line.trim_end_matches(['\r', '\n']);
     let columns: Vec<&str> = headers.iter().skip(1).collect();
     if headers.len() < 2 {
         return Err(bad(format!(
@@ -149,7 +148,8 @@ pub fn write_submission_like(
             .collect();
         let found: Option<Vec<usize>> = columns.iter().map(|c| index.get(c).copied()).collect();
         found.filter(|f| {
-            f.len() == predictions.classes.len() && f.iter().collect::<HashSet<_>>().len() == f.len()
+            f.len() == predictions.classes.len()
+                && f.iter().collect::<HashSet<_>>().len() == f.len()
         })
     };
     if class_of_column.is_none() && columns.len() != 1 {
@@ -167,10 +167,11 @@ pub fn write_submission_like(
         })
         .collect::<Result<_>>()?;
     let index = IdIndex::new(&predictions.names);
-    let (mut rows, mut missing, mut used) = (Vec::with_capacity(ids.len()), Vec::new(), vec![
-        false;
-        predictions.names.len()
-    ]);
+    let (mut rows, mut missing, mut used) = (
+        Vec::with_capacity(ids.len()),
+        Vec::new(),
+        vec![false; predictions.names.len()],
+    );
     let mut seen = HashSet::new();
     for id in &ids {
         if !seen.insert(id.as_str()) {
@@ -183,7 +184,10 @@ pub fn write_submission_like(
             }
             Ok(None) => missing.push(id.as_str()),
             Err(many) => {
-                let names: Vec<&str> = many.iter().map(|&i| predictions.names[i].as_str()).collect();
+                let names: Vec<&str> = many
+                    .iter()
+                    .map(|&i| predictions.names[i].as_str())
+                    .collect();
                 return Err(bad(format!(
                     "id `{id}` matches several predictions: {}",
                     listed(&names, names.len())

@@ -25,10 +25,10 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::Predictions;
-use crate::augment::{Image, Normalize};
 use crate::augment::functional::{
     Interpolation, center_crop, crop, hflip, resize, resize_shorter, rot90, vflip,
 };
+use crate::augment::{Image, Normalize};
 use crate::data::{ImageDataset, ImageItem};
 use crate::error::{PodiumError, Result};
 use crate::loader::ClassificationBatcher;
@@ -222,10 +222,7 @@ impl TtaView {
                 } else {
                     img
                 };
-                let (b, r) = (
-                    (img.height - size) as isize,
-                    (img.width - size) as isize,
-                );
+                let (b, r) = ((img.height - size) as isize, (img.width - size) as isize);
                 match position {
                     CropPosition::TopLeft => crop(src, 0, 0, size, size),
                     CropPosition::TopRight => crop(src, 0, r, size, size),
@@ -392,7 +389,9 @@ impl TtaConfig {
                         "none" => None,
                         b => match b.parse::<f64>() {
                             Ok(b) if (0.0..=1.0).contains(&b) => Some(b),
-                            _ => return Err(bad(token, "beta is a number in [0, 1] or none".into())),
+                            _ => {
+                                return Err(bad(token, "beta is a number in [0, 1] or none".into()));
+                            }
                         },
                     };
                     Vec::new()
@@ -405,7 +404,9 @@ impl TtaConfig {
                 }
             }
         }
-        config.validate().map_err(|_| bad(spec, "the spec names no view".into()))?;
+        config
+            .validate()
+            .map_err(|_| bad(spec, "the spec names no view".into()))?;
         Ok(config)
     }
 
@@ -416,7 +417,11 @@ impl TtaConfig {
     /// key `beta` for a blend weight outside `[0, 1]`.
     pub fn validate(&self) -> Result<()> {
         if self.views.is_empty() {
-            return Err(PodiumError::config("tta", "[]", "at least one view is needed"));
+            return Err(PodiumError::config(
+                "tta",
+                "[]",
+                "at least one view is needed",
+            ));
         }
         for v in &self.views {
             v.validate()?;
@@ -470,7 +475,9 @@ pub fn merge_views(rows: &[Vec<f32>], merge: TtaMerge) -> Vec<f32> {
     let n = rows.len() as f64;
     let column = |k: usize| rows.iter().map(move |r| r[k] as f64);
     match merge {
-        TtaMerge::Mean => (0..c).map(|k| (column(k).sum::<f64>() / n) as f32).collect(),
+        TtaMerge::Mean => (0..c)
+            .map(|k| (column(k).sum::<f64>() / n) as f32)
+            .collect(),
         TtaMerge::Max => (0..c)
             .map(|k| column(k).fold(f64::NEG_INFINITY, f64::max) as f32)
             .collect(),

@@ -6,6 +6,7 @@ mod averaging;
 mod data_files;
 mod examples;
 mod fixtures;
+mod infer_tta;
 mod learner;
 mod loader;
 mod losses;
