@@ -390,7 +390,10 @@ impl TtaConfig {
                         b => match b.parse::<f64>() {
                             Ok(b) if (0.0..=1.0).contains(&b) => Some(b),
                             _ => {
-                                return Err(bad(token, "beta is a number in [0, 1] or none".into()));
+                                return Err(bad(
+                                    token,
+                                    "beta is a number in [0, 1] or none".into(),
+                                ));
                             }
                         },
                     };
@@ -533,18 +536,15 @@ pub fn predict_tta<M: ImageClassifier>(
     // The passes: every view, then the plain prediction when a blend needs it and it is not a
     // view already.
     let mut passes = config.views.clone();
-    let plain_at = match config.beta {
-        None => None,
-        Some(_) => Some(
-            passes
-                .iter()
-                .position(|v| *v == TtaView::Identity)
-                .unwrap_or_else(|| {
-                    passes.push(TtaView::Identity);
-                    passes.len() - 1
-                }),
-        ),
-    };
+    let plain_at = config.beta.map(|_| {
+        passes
+            .iter()
+            .position(|v| *v == TtaView::Identity)
+            .unwrap_or_else(|| {
+                passes.push(TtaView::Identity);
+                passes.len() - 1
+            })
+    });
     let n = dataset.len();
     let mut probabilities = Vec::with_capacity(n);
     for start in (0..n).step_by(batch_size) {
