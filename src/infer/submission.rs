@@ -108,13 +108,25 @@ impl<'a> IdIndex<'a> {
 /// [`PodiumError::Io`] naming the sample or the output file; [`PodiumError::Format`] naming
 /// the sample file when it is not a CSV with a header and rows, its columns fit neither
 /// layout, an id appears twice, sample ids have no prediction or predictions have no sample
-/// id (listing the first few ids), or an id matches several predictions.
+/// id (listing the first few ids), or an id matches several predictions;
+/// [`PodiumError::Config`] with key `predictions` when its probability rows do not match its
+/// names and classes.
 pub fn write_submission_like(
     path: impl AsRef<Path>,
     predictions: &Predictions,
     sample_submission_csv: impl AsRef<Path>,
 ) -> Result<()> {
     let sample = sample_submission_csv.as_ref();
+    let c = predictions.classes.len();
+    if predictions.probabilities.len() != predictions.names.len()
+        || predictions.probabilities.iter().any(|r| r.len() != c)
+    {
+        return Err(PodiumError::config(
+            "predictions",
+            format!("{} names, {c} classes", predictions.names.len()),
+            "probability rows do not match the names and classes",
+        ));
+    }
     let bad = |reason: String| PodiumError::format(sample, reason);
     let text = std::fs::read_to_string(sample).map_err(|e| PodiumError::io(sample, e))?;
     let mut reader = csv::ReaderBuilder::new()
