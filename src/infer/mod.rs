@@ -1,5 +1,23 @@
 //! Inference: evaluation of a trained model on a labelled dataset, class probabilities for an
 //! unlabelled one, and competition submission files.
+//!
+//! - [`evaluate`], [`predict`]: one pass over a dataset.
+//! - [`predict_tta`] ([`TtaConfig`], [`TtaView`], [`TtaMerge`]): test-time augmentation,
+//!   fastai's `Learner.tta` with torchvision's deterministic views (modules `tta` and
+//!   `predict_tta`).
+//! - [`ensemble`] ([`EnsembleMode`]): several runs or folds merged (module `ensemble`).
+//! - [`write_probabilities_csv`], [`write_submission_like`]: the output files (module
+//!   `submission`); [`Predictions::write_submission`] for a plain `id,label` file.
+
+mod ensemble;
+mod predict_tta;
+mod submission;
+mod tta;
+
+pub use ensemble::{EnsembleMode, average_ranks, ensemble};
+pub use predict_tta::predict_tta;
+pub use submission::{write_probabilities_csv, write_submission_like};
+pub use tta::{CropPosition, LOG_CLIP, ScaleMode, TtaConfig, TtaMerge, TtaView, merge_views};
 
 use std::path::Path;
 

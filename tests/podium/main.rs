@@ -7,6 +7,7 @@ mod cross_validation;
 mod data_files;
 mod examples;
 mod fixtures;
+mod infer_tta;
 mod learner;
 mod loader;
 mod losses;
