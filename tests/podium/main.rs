@@ -15,6 +15,7 @@ mod models;
 mod optimizers;
 mod pooling;
 mod reference;
+mod report;
 mod reference_harness;
 mod sampling;
 mod schedules;
