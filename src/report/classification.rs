@@ -107,9 +107,8 @@ impl ClassificationReport {
             })
             .collect();
         let total: u64 = per_class.iter().map(|m| m.support).sum();
-        let mean = |f: &dyn Fn(&ClassMetrics) -> f64| {
-            per_class.iter().map(f).sum::<f64>() / c as f64
-        };
+        let mean =
+            |f: &dyn Fn(&ClassMetrics) -> f64| per_class.iter().map(f).sum::<f64>() / c as f64;
         let weighted = |f: &dyn Fn(&ClassMetrics) -> f64| {
             per_class
                 .iter()
@@ -143,7 +142,7 @@ impl ClassificationReport {
             }
         }
         // stable: equal counts keep the row-major order
-        most_confused.sort_by(|a, b| b.count.cmp(&a.count));
+        most_confused.sort_by_key(|pair| std::cmp::Reverse(pair.count));
         let metrics = Metric::ALL
             .into_iter()
             .map(|metric| MetricValue {

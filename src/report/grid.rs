@@ -87,7 +87,10 @@ pub fn plot_top_losses(
     );
     let origin = |k: usize| {
         let (c, r) = ((k % columns) as u32, (k / columns) as u32);
-        (GAP + c * (TILE + GAP), HEADER + GAP + r * (TILE + CAPTION + GAP))
+        (
+            GAP + c * (TILE + GAP),
+            HEADER + GAP + r * (TILE + CAPTION + GAP),
+        )
     };
     let mut buf = vec![255u8; (w * h * 3) as usize];
     for (k, loss) in losses.iter().enumerate() {
@@ -109,8 +112,12 @@ pub fn plot_top_losses(
     {
         let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
         let header = ("sans-serif", FONT).into_font().color(&BLACK);
-        root.draw_text(&shorten(HEADER_TEXT, w as usize * 10 / (FONT as usize * 6)), &header, (GAP as i32, 8))
-            .map_err(|e| err(&e))?;
+        root.draw_text(
+            &shorten(HEADER_TEXT, w as usize * 10 / (FONT as usize * 6)),
+            &header,
+            (GAP as i32, 8),
+        )
+        .map_err(|e| err(&e))?;
         for (k, loss) in losses.iter().enumerate() {
             let (x0, y0) = origin(k);
             let color = if loss.label == loss.predicted {
@@ -125,7 +132,11 @@ pub fn plot_top_losses(
             if first.chars().count() > chars {
                 // both names share the line: each gets half of what the probability leaves
                 let half = chars.saturating_sub(3 + p.len()) / 2;
-                first = format!("{} / {}{p}", shorten(&actual, half), shorten(&predicted, half));
+                first = format!(
+                    "{} / {}{p}",
+                    shorten(&actual, half),
+                    shorten(&predicted, half)
+                );
             }
             let second = format!("loss {:.2}", loss.loss);
             root.draw_text(&first, &style, (x0 as i32, y0 as i32 + 2))

@@ -32,7 +32,12 @@ pub fn read_metrics_csv(path: impl AsRef<Path>) -> Result<Vec<EpochMetrics>> {
                 format!("header {header:?}, expected {METRICS_CSV_HEADER:?}"),
             ));
         }
-        None => return Err(bad(1, format!("empty file, expected {METRICS_CSV_HEADER:?}"))),
+        None => {
+            return Err(bad(
+                1,
+                format!("empty file, expected {METRICS_CSV_HEADER:?}"),
+            ));
+        }
     }
     let mut rows = Vec::new();
     for (line, row) in lines {

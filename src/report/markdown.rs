@@ -35,7 +35,7 @@ pub(super) fn render(report: &ReportJson, top_confused: usize) -> String {
         };
         let _ = writeln!(md, "| {name} | {value} |");
     }
-    md.push_str("\nAccuracies in this table are percentages (`crate::metrics`); the per-class table follows scikit-learn's `classification_report` (fractions).\n\n");
+    md.push_str("\nAccuracy and balanced accuracy in percent. The per-class table is scikit-learn's `classification_report` (fractions).\n\n");
     md.push_str("## Per-class metrics\n\n| class | precision | recall | f1-score | support |\n|---|---:|---:|---:|---:|\n");
     for c in &r.per_class {
         let _ = writeln!(
@@ -50,7 +50,10 @@ pub(super) fn render(report: &ReportJson, top_confused: usize) -> String {
     }
     let total = r.macro_avg.support;
     let _ = writeln!(md, "| **accuracy** | | | {:.4} | {total} |", r.accuracy);
-    for (name, a) in [("macro avg", &r.macro_avg), ("weighted avg", &r.weighted_avg)] {
+    for (name, a) in [
+        ("macro avg", &r.macro_avg),
+        ("weighted avg", &r.weighted_avg),
+    ] {
         let _ = writeln!(
             md,
             "| **{name}** | {:.4} | {:.4} | {:.4} | {} |",
@@ -93,7 +96,10 @@ pub(super) fn render(report: &ReportJson, top_confused: usize) -> String {
             names::CONFUSION,
             "Confusion matrix: counts, and normalized over the true class",
         ),
-        (names::CURVES, "Training curves: loss, accuracy, learning rate"),
+        (
+            names::CURVES,
+            "Training curves: loss, accuracy, learning rate",
+        ),
         (
             names::TOP_LOSSES,
             "Highest-loss images: true / predicted, probability, loss",

@@ -296,7 +296,12 @@ pub fn write_report(dir: impl AsRef<Path>, inputs: &ReportInputs<'_>) -> Result<
         files: files
             .all()
             .iter()
-            .map(|p| p.file_name().unwrap_or_default().to_string_lossy().into_owned())
+            .map(|p| {
+                p.file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned()
+            })
             .collect(),
         classification: report,
     };

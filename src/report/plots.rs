@@ -11,7 +11,16 @@ use crate::learner::EpochMetrics;
 use crate::util::{register_font, save_png_atomic};
 
 /// A training-curves panel: title, y-axis title, the value, the splits drawn, the legend's place.
-type Panel = (&'static str, &'static str, fn(&EpochMetrics) -> f64, &'static [&'static str], SeriesLabelPosition);
+type Panel = (
+    &'static str,
+    &'static str,
+    fn(&EpochMetrics) -> f64,
+    &'static [&'static str],
+    SeriesLabelPosition,
+);
+
+/// The value of cell `[true][predicted]` of a panel.
+type CellValue<'a> = dyn Fn(usize, usize) -> f64 + 'a;
 
 type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
 type DrawResult = std::result::Result<
@@ -30,7 +39,11 @@ const BLUES: [(f64, [u8; 3]); 5] = [
 
 /// The `Blues` colour of `t` in `[0, 1]` (clamped), linearly interpolated between the stops.
 pub(crate) fn blues(t: f64) -> RGBColor {
-    let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 };
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     let k = BLUES.iter().rposition(|s| s.0 <= t).unwrap_or(0).min(3);
     let ((t0, a), (t1, b)) = (BLUES[k], BLUES[k + 1]);
     let u = (t - t0) / (t1 - t0);
@@ -78,8 +91,15 @@ impl Grid {
         let classes = names.len();
         let cell = (600 / classes as u32).clamp(6, 60);
         let label_font = (cell.saturating_sub(4)).clamp(9, 14);
-        let step = (f64::from(label_font + 2) / f64::from(cell)).ceil().max(1.0) as usize;
-        let label_chars = names.iter().map(|n| n.chars().count()).max().unwrap_or(1).min(16);
+        let step = (f64::from(label_font + 2) / f64::from(cell))
+            .ceil()
+            .max(1.0) as usize;
+        let label_chars = names
+            .iter()
+            .map(|n| n.chars().count())
+            .max()
+            .unwrap_or(1)
+            .min(16);
         Self {
             classes,
             cell,
@@ -134,14 +154,20 @@ pub fn plot_confusion_matrix(
         TITLE + grid.side() + grid.label_area + AXIS_TITLE + MARGIN,
     );
     let max = counts.iter().flatten().copied().max().unwrap_or(0).max(1) as f64;
-    let rows: Vec<f64> = counts.iter().map(|r| r.iter().sum::<u64>() as f64).collect();
+    let rows: Vec<f64> = counts
+        .iter()
+        .map(|r| r.iter().sum::<u64>() as f64)
+        .collect();
     let total: u64 = counts.iter().flatten().sum();
     register_font();
     let err = plot_err(path);
     let mut buf = vec![255u8; (w * h * 3) as usize];
     {
         let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
-        let title = ("sans-serif", 20).into_font().color(&BLACK).pos(Pos::new(HPos::Center, VPos::Top));
+        let title = ("sans-serif", 20)
+            .into_font()
+            .color(&BLACK)
+            .pos(Pos::new(HPos::Center, VPos::Top));
         root.draw_text(
             &format!("confusion matrix ({c} classes, {total} samples)"),
             &title,
@@ -150,15 +176,20 @@ pub fn plot_confusion_matrix(
         .map_err(|e| err(&e))?;
         let value = |t: usize, p: usize| counts[t][p] as f64;
         let normalised = |t: usize, p: usize| {
-            if rows[t] > 0.0 { counts[t][p] as f64 / rows[t] } else { 0.0 }
+            if rows[t] > 0.0 {
+                counts[t][p] as f64 / rows[t]
+            } else {
+                0.0
+            }
         };
-        let panels: [(&str, &dyn Fn(usize, usize) -> f64, f64); 2] = [
+        let panels: [(&str, &CellValue<'_>, f64); 2] = [
             ("counts", &value, max),
             ("normalized over the true class", &normalised, 1.0),
         ];
         for (k, (subtitle, cell_value, top)) in panels.into_iter().enumerate() {
             let area = root.margin(0, 0, (MARGIN + k as u32 * panel_w) as i32, 0);
-            draw_panel(&area, &grid, names, subtitle, cell_value, top, k == 0).map_err(|e| err(&e))?;
+            draw_panel(&area, &grid, names, subtitle, cell_value, top, k == 0)
+                .map_err(|e| err(&e))?;
         }
         root.present().map_err(|e| err(&e))?;
     }
@@ -207,7 +238,11 @@ fn draw_panel(
                 blues(v / top).filled(),
             ))?;
             if grid.cell >= 26 {
-                let text = if integers { format!("{v:.0}") } else { format!("{v:.2}") };
+                let text = if integers {
+                    format!("{v:.0}")
+                } else {
+                    format!("{v:.2}")
+                };
                 // zeros in gray, so the non-zero cells stand out
                 let color = if v / top > 0.5 {
                     WHITE
@@ -250,9 +285,15 @@ fn draw_panel(
     let bar = BAR as i32;
     for y in 0..side {
         let t = 1.0 - f64::from(y) / f64::from(side.max(1) - 1).max(1.0);
-        area.draw(&Rectangle::new([(bx, y0 + y), (bx + bar, y0 + y + 1)], blues(t).filled()))?;
+        area.draw(&Rectangle::new(
+            [(bx, y0 + y), (bx + bar, y0 + y + 1)],
+            blues(t).filled(),
+        ))?;
     }
-    area.draw(&Rectangle::new([(bx, y0), (bx + bar, y0 + side)], BLACK.stroke_width(1)))?;
+    area.draw(&Rectangle::new(
+        [(bx, y0), (bx + bar, y0 + side)],
+        BLACK.stroke_width(1),
+    ))?;
     // five ticks; counts tick at whole numbers, placed where they fall on the scale
     let mut ticks: Vec<f64> = (0..5)
         .map(|k| f64::from(k) / 4.0 * top)
@@ -262,8 +303,16 @@ fn draw_panel(
     for v in ticks {
         let y = y0 + side - (v / top * f64::from(side)).round() as i32;
         area.draw(&PathElement::new([(bx + bar, y), (bx + bar + 4, y)], BLACK))?;
-        let label = if integers { format!("{v:.0}") } else { format!("{v:.2}") };
-        area.draw_text(&label, &black(12).pos(Pos::new(HPos::Left, VPos::Center)), (bx + bar + 6, y))?;
+        let label = if integers {
+            format!("{v:.0}")
+        } else {
+            format!("{v:.2}")
+        };
+        area.draw_text(
+            &label,
+            &black(12).pos(Pos::new(HPos::Left, VPos::Center)),
+            (bx + bar + 6, y),
+        )?;
     }
     Ok(())
 }
@@ -297,9 +346,27 @@ pub fn plot_training_curves(history: &[EpochMetrics], path: impl AsRef<Path>) ->
     };
     // the legend goes where the curves usually are not: losses fall, accuracies rise
     let panels: [Panel; 3] = [
-        ("loss", "loss", |r| r.loss, &["train", "valid"], SeriesLabelPosition::UpperRight),
-        ("accuracy", "top-1 accuracy (%)", |r| r.accuracy, &["train", "valid"], SeriesLabelPosition::LowerRight),
-        ("learning rate", "learning rate", |r| r.lr, &["train"], SeriesLabelPosition::UpperRight),
+        (
+            "loss",
+            "loss",
+            |r| r.loss,
+            &["train", "valid"],
+            SeriesLabelPosition::UpperRight,
+        ),
+        (
+            "accuracy",
+            "top-1 accuracy (%)",
+            |r| r.accuracy,
+            &["train", "valid"],
+            SeriesLabelPosition::LowerRight,
+        ),
+        (
+            "learning rate",
+            "learning rate",
+            |r| r.lr,
+            &["train"],
+            SeriesLabelPosition::UpperRight,
+        ),
     ];
     let last = history.iter().map(|r| r.epoch).max().unwrap_or(1).max(1) as f64;
     let first = history.iter().map(|r| r.epoch).min().unwrap_or(1) as f64;
@@ -310,13 +377,20 @@ pub fn plot_training_curves(history: &[EpochMetrics], path: impl AsRef<Path>) ->
     {
         let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| err(&e))?;
-        for (area, (title, y_desc, f, splits, legend)) in root.split_evenly((1, 3)).iter().zip(panels) {
+        for (area, (title, y_desc, f, splits, legend)) in
+            root.split_evenly((1, 3)).iter().zip(panels)
+        {
             let lines: Vec<(&str, Vec<(f64, f64)>)> =
                 splits.iter().map(|&s| (s, series(s, f))).collect();
-            let values: Vec<f64> = lines.iter().flat_map(|(_, l)| l.iter().map(|p| p.1)).collect();
+            let values: Vec<f64> = lines
+                .iter()
+                .flat_map(|(_, l)| l.iter().map(|p| p.1))
+                .collect();
             let (lo, hi) = values
                 .iter()
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+                    (a.min(v), b.max(v))
+                });
             let (lo, hi) = if values.is_empty() {
                 (0.0, 1.0)
             } else {
@@ -361,7 +435,11 @@ pub fn plot_training_curves(history: &[EpochMetrics], path: impl AsRef<Path>) ->
                 .draw()
                 .map_err(|e| err(&e))?;
             for (split, line) in lines {
-                let color = if split == "train" { BLUE } else { RGBColor(230, 97, 1) };
+                let color = if split == "train" {
+                    BLUE
+                } else {
+                    RGBColor(230, 97, 1)
+                };
                 chart
                     .draw_series(LineSeries::new(line.iter().copied(), color.stroke_width(2)))
                     .map_err(|e| err(&e))?

@@ -66,7 +66,10 @@ fn the_classification_report_matches_hand_computed_scikit_learn_values() {
     let classes = names(3, "c");
     let probs = probs_of(&preds, 3);
     let r = ClassificationReport::new(&probs, &labels, &classes);
-    assert_eq!(r.confusion, vec![vec![2, 1, 1], vec![1, 2, 0], vec![0, 1, 2]]);
+    assert_eq!(
+        r.confusion,
+        vec![vec![2, 1, 1], vec![1, 2, 0], vec![0, 1, 2]]
+    );
     let expected = [
         // precision, recall, f1, support: f1 = 2 TP / (support + predicted)
         (2.0 / 3.0, 0.5, 4.0 / 7.0, 4),
@@ -106,7 +109,10 @@ fn a_class_nowhere_scores_zero_and_counts_in_the_macro_average_but_not_in_macro_
     let probs = probs_of(&preds, 3);
     let r = ClassificationReport::new(&probs, &labels, &names(3, "k"));
     let absent = &r.per_class[2];
-    assert_eq!((absent.precision, absent.recall, absent.f1, absent.support), (0.0, 0.0, 0.0, 0));
+    assert_eq!(
+        (absent.precision, absent.recall, absent.f1, absent.support),
+        (0.0, 0.0, 0.0, 0)
+    );
     // f1: class 0 = 2/3, class 1 = 4/5; scikit-learn with labels=range(3) divides by 3
     close(r.macro_avg.f1, (2.0 / 3.0 + 0.8) / 3.0);
     close(macro_f1(&probs, &labels, 3), (2.0 / 3.0 + 0.8) / 2.0);
@@ -125,7 +131,10 @@ fn most_confused_pairs_come_largest_first_ties_in_class_order() {
         .iter()
         .map(|p| (p.actual.as_str(), p.predicted.as_str(), p.count))
         .collect();
-    assert_eq!(got, [("a", "b", 3), ("c", "a", 2), ("a", "c", 1), ("b", "c", 1)]);
+    assert_eq!(
+        got,
+        [("a", "b", 3), ("c", "a", 2), ("a", "c", 1), ("b", "c", 1)]
+    );
     assert_eq!(r.top_confused(2).len(), 2);
     assert_eq!(r.top_confused(2)[1].count, 2);
     assert_eq!(r.top_confused(10).len(), 4);
@@ -137,7 +146,11 @@ fn top_losses_rank_samples_by_cross_entropy() {
     let labels = [0, 0, 1];
     let top = top_losses(&probs, &labels, 2, 2);
     assert_eq!(top.iter().map(|t| t.index).collect::<Vec<_>>(), [1, 2]);
-    assert!((top[0].loss - (-(0.2f64).ln())).abs() < 1e-6, "{}", top[0].loss);
+    assert!(
+        (top[0].loss - (-(0.2f64).ln())).abs() < 1e-6,
+        "{}",
+        top[0].loss
+    );
     assert_eq!((top[0].label, top[0].predicted), (0, 1));
     assert!((top[0].probability - 0.8).abs() < 1e-6);
     assert!((top[0].true_probability - 0.2).abs() < 1e-6);
@@ -180,7 +193,15 @@ fn write_report_writes_every_file_lists_them_and_round_trips_the_json() {
     let preds: Vec<usize> = labels
         .iter()
         .enumerate()
-        .map(|(i, &l)| if l == 3 { 8 } else if i % 5 == 0 { (l + 1) % 10 } else { l })
+        .map(|(i, &l)| {
+            if l == 3 {
+                8
+            } else if i % 5 == 0 {
+                (l + 1) % 10
+            } else {
+                l
+            }
+        })
         .collect();
     // confidence varies, so the losses do
     let probs: Vec<f32> = preds
@@ -210,7 +231,10 @@ fn write_report_writes_every_file_lists_them_and_round_trips_the_json() {
     let cm = image::open(&files.confusion_matrix).unwrap().to_rgb8();
     // right panel: 7s are all right and 3s all read as 8s (recall 1: darkest blue), no 3 is
     // read as 3 (0: lightest); sampled at the cells' corners, away from the numbers
-    let corner = |t: u32, p: u32| cm.get_pixel(16 + 735 + 24 + 17 + p * 60 + 3, 56 + t * 60 + 3).0;
+    let corner = |t: u32, p: u32| {
+        cm.get_pixel(16 + 735 + 24 + 17 + p * 60 + 3, 56 + t * 60 + 3)
+            .0
+    };
     assert_eq!(corner(7, 7), [8, 48, 107]);
     assert_eq!(corner(3, 8), [8, 48, 107]);
     assert_eq!(corner(3, 3), [247, 251, 255]);
@@ -223,31 +247,55 @@ fn write_report_writes_every_file_lists_them_and_round_trips_the_json() {
     let md = std::fs::read_to_string(&files.markdown).unwrap();
     for f in files.all() {
         let name = f.file_name().unwrap().to_string_lossy();
-        assert!(md.contains(&format!("]({name})")), "{name} not linked in report.md:\n{md}");
+        assert!(
+            md.contains(&format!("]({name})")),
+            "{name} not linked in report.md:\n{md}"
+        );
     }
     assert!(md.contains("**macro_f1 = "), "{md}");
-    assert!(md.contains("| 3 | 8 | "), "3 -> 8 is a most-confused pair:\n{md}");
+    assert!(
+        md.contains("| 3 | 8 | "),
+        "3 -> 8 is a most-confused pair:\n{md}"
+    );
     let json = ReportJson::read(&files.json).unwrap();
-    let expected = ClassificationReport::new(&probs, &labels, &classes).with_metric(Metric::MacroF1);
+    let expected =
+        ClassificationReport::new(&probs, &labels, &classes).with_metric(Metric::MacroF1);
     assert_eq!(json.title, "digits");
     assert_eq!(json.num_samples, 120);
     assert_eq!(json.files.len(), 5);
     assert_eq!(json.classification.confusion, expected.confusion);
     assert_eq!(json.classification.most_confused, expected.most_confused);
     assert_eq!(json.classification.metric, Metric::MacroF1);
-    for (a, b) in json.classification.per_class.iter().zip(&expected.per_class) {
+    for (a, b) in json
+        .classification
+        .per_class
+        .iter()
+        .zip(&expected.per_class)
+    {
         assert_eq!((&a.name, a.support), (&b.name, b.support));
-        for (x, y) in [(a.precision, b.precision), (a.recall, b.recall), (a.f1, b.f1)] {
+        for (x, y) in [
+            (a.precision, b.precision),
+            (a.recall, b.recall),
+            (a.f1, b.f1),
+        ] {
             assert!((x - y).abs() < 1e-15);
         }
     }
     assert_eq!(json.top_losses.len(), 16);
-    assert_eq!(json.top_losses[0].item, ds.name(json.top_losses[0].item.parse().unwrap_or(0)));
+    assert_eq!(
+        json.top_losses[0].item,
+        ds.name(json.top_losses[0].item.parse().unwrap_or(0))
+    );
     // without history or images only the confusion matrix is drawn; long names are cut in the
     // picture and a `|` in a name does not break report.md's tables
     let (bare, _keep2) = out_dir("report-bare");
     let long: Vec<String> = (0..10)
-        .map(|k| format!("{} {k}", ["Acer|platanoides", "Quercus robur var. pedunculata"][k % 2]))
+        .map(|k| {
+            format!(
+                "{} {k}",
+                ["Acer|platanoides", "Quercus robur var. pedunculata"][k % 2]
+            )
+        })
         .collect();
     let files = write_report(&bare, &ReportInputs::new(&probs, &labels, &long)).unwrap();
     assert_eq!(files.all().len(), 3);
@@ -277,7 +325,10 @@ fn a_confusion_matrix_of_100_classes_is_still_drawn() {
     let names_area = 52;
     let panel = 24 + names_area + 600 + 14 + 16 + 64;
     assert!(
-        non_white(&path, (16 + 2 * panel + 16, 56 + 600 + names_area + 24 + 16)) > 100_000
+        non_white(
+            &path,
+            (16 + 2 * panel + 16, 56 + 600 + names_area + 24 + 16)
+        ) > 100_000
     );
     assert_eq!(
         config_key(plot_confusion_matrix(&r.confusion, &classes[..3], &path)),
@@ -290,14 +341,17 @@ fn metrics_csv_reads_back_and_bad_rows_name_the_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("metrics.csv");
     let text = format!(
-        "{METRICS_CSV_HEADER}\n1,train,0.693147,51.2500,100.0000,1.000000e-3,2.500\n\
+        "{METRICS_CSV_HEADER}\n1,train,0.712500,51.2500,100.0000,1.000000e-3,2.500\n\
          1,valid,0.650000,60.0000,100.0000,NaN,0.400\n"
     );
     std::fs::write(&path, &text).unwrap();
     let rows = read_metrics_csv(&path).unwrap();
     assert_eq!(rows.len(), 2);
     assert_eq!((rows[0].epoch, rows[0].split.as_str()), (1, "train"));
-    assert_eq!((rows[0].loss, rows[0].accuracy, rows[0].lr), (0.693147, 51.25, 1e-3));
+    assert_eq!(
+        (rows[0].loss, rows[0].accuracy, rows[0].lr),
+        (0.7125, 51.25, 1e-3)
+    );
     assert_eq!(rows[1].split, "valid");
     assert!(rows[1].lr.is_nan());
     // a single epoch still plots
@@ -309,7 +363,11 @@ fn metrics_csv_reads_back_and_bad_rows_name_the_file_and_line() {
         std::fs::write(&path, content).unwrap();
         &path
     }) {
-        Err(PodiumError::Csv { path: p, line, reason }) => {
+        Err(PodiumError::Csv {
+            path: p,
+            line,
+            reason,
+        }) => {
             assert_eq!(p, path);
             (line, reason)
         }
@@ -317,14 +375,22 @@ fn metrics_csv_reads_back_and_bad_rows_name_the_file_and_line() {
     };
     let (line, reason) = line_error(&format!("{text}2,train,oops,1,1,1,1\n"));
     assert_eq!(line, 4);
-    assert!(reason.contains("loss") && reason.contains("oops"), "{reason}");
+    assert!(
+        reason.contains("loss") && reason.contains("oops"),
+        "{reason}"
+    );
     assert_eq!(line_error(&format!("{text}2,test,1,1,1,1,1\n")).0, 4);
     assert_eq!(line_error(&format!("{text}2,train,1,1\n")).0, 4);
     assert_eq!(line_error(&format!("{text}x,train,1,1,1,1,1\n")).0, 4);
     assert_eq!(line_error("epoch,loss\n1,2\n").0, 1);
     assert_eq!(line_error("").0, 1);
     let err = line_error(&format!("{text}2,train,oops,1,1,1,1\n"));
-    let msg = PodiumError::Csv { path: path.clone(), line: err.0, reason: err.1 }.to_string();
+    let msg = PodiumError::Csv {
+        path: path.clone(),
+        line: err.0,
+        reason: err.1,
+    }
+    .to_string();
     assert!(msg.contains("metrics.csv:4"), "{msg}");
     assert!(matches!(
         read_metrics_csv(dir.path().join("none.csv")),
