@@ -27,7 +27,8 @@
 //! controls, summaries), [`loss`] (losses matching torch/timm), [`optim`] (torch/timm
 //! optimizers, SAM, Lookahead), [`schedule`] (learning rates), [`average`] (EMA and SWA),
 //! [`learner`] (training on burn-train, `fine_tune`), [`infer`] (prediction and submission
-//! files), [`util`].
+//! files), [`report`] (evaluation reports: per-class metrics, confusion matrix, curves, top
+//! losses), [`util`].
 
 pub mod augment;
 pub mod average;
@@ -44,6 +45,7 @@ pub mod mix;
 pub mod model;
 pub mod optim;
 pub mod prelude;
+pub mod report;
 pub mod sample;
 pub mod schedule;
 pub mod util;

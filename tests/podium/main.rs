@@ -18,6 +18,7 @@ mod optimizers;
 mod pooling;
 mod reference;
 mod reference_harness;
+mod report;
 mod sampling;
 mod schedules;
 mod splits;

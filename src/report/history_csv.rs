@@ -1,0 +1,84 @@
+//! Reading a run's `metrics.csv` back into [`EpochMetrics`] rows.
+
+use std::path::Path;
+
+use crate::error::{PodiumError, Result};
+use crate::learner::{EpochMetrics, METRICS_CSV_HEADER};
+
+/// Reads `metrics.csv` (the [`METRICS_CSV_HEADER`] columns
+/// `epoch,split,loss,accuracy,top5_accuracy,lr,seconds`, as the [`Learner`](crate::learner::Learner)
+/// writes it) into one [`EpochMetrics`] per row, in file order. `NaN` values (a metric a split
+/// did not log) are kept as `NaN`.
+///
+/// # Errors
+/// [`PodiumError::Io`] naming the file when it cannot be read; [`PodiumError::Csv`] naming the
+/// file and the 1-based line for a wrong header, a row with another number of fields, an epoch
+/// that is not a whole number, a split other than `train`/`valid`, or a value that is not a
+/// number.
+pub fn read_metrics_csv(path: impl AsRef<Path>) -> Result<Vec<EpochMetrics>> {
+    let path = path.as_ref();
+    let text = std::fs::read_to_string(path).map_err(|e| PodiumError::io(path, e))?;
+    let bad = |line: usize, reason: String| PodiumError::Csv {
+        path: path.to_path_buf(),
+        line: line as u64,
+        reason,
+    };
+    let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l.trim_end()));
+    match lines.next() {
+        Some((_, header)) if header.trim_start_matches('\u{feff}') == METRICS_CSV_HEADER => {}
+        Some((line, header)) => {
+            return Err(bad(
+                line,
+                format!("header {header:?}, expected {METRICS_CSV_HEADER:?}"),
+            ));
+        }
+        None => {
+            return Err(bad(
+                1,
+                format!("empty file, expected {METRICS_CSV_HEADER:?}"),
+            ));
+        }
+    }
+    let mut rows = Vec::new();
+    for (line, row) in lines {
+        if row.is_empty() {
+            continue;
+        }
+        let fields: Vec<&str> = row.split(',').map(str::trim).collect();
+        if fields.len() != 7 {
+            return Err(bad(
+                line,
+                format!("{} fields, expected 7 ({METRICS_CSV_HEADER})", fields.len()),
+            ));
+        }
+        let epoch = fields[0]
+            .parse::<usize>()
+            .map_err(|_| bad(line, format!("epoch {:?} is not a whole number", fields[0])))?;
+        let split = fields[1];
+        if split != "train" && split != "valid" {
+            return Err(bad(
+                line,
+                format!("split {split:?}, expected train or valid"),
+            ));
+        }
+        let names = ["loss", "accuracy", "top5_accuracy", "lr", "seconds"];
+        let mut values = [0f64; 5];
+        for (k, name) in names.iter().enumerate() {
+            let field = fields[k + 2];
+            values[k] = field
+                .parse::<f64>()
+                .map_err(|_| bad(line, format!("{name} {field:?} is not a number")))?;
+        }
+        let [loss, accuracy, top5_accuracy, lr, seconds] = values;
+        rows.push(EpochMetrics {
+            epoch,
+            split: split.to_string(),
+            loss,
+            accuracy,
+            top5_accuracy,
+            lr,
+            seconds,
+        });
+    }
+    Ok(rows)
+}
