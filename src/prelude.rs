@@ -8,19 +8,24 @@ pub use crate::data::{
 };
 pub use crate::device::{default_device, device_from_name};
 pub use crate::error::{PodiumError, Result};
-pub use crate::infer::{EvalReport, Predictions, SubmissionConfig, evaluate, predict};
+pub use crate::infer::{
+    EnsembleMode, EvalReport, Predictions, SubmissionConfig, TtaConfig, ensemble, evaluate,
+    predict, predict_tta, write_probabilities_csv, write_submission_like,
+};
 pub use crate::learner::{
-    Classification, EarlyStoppingConfig, EpochMetrics, FineTuneConfig, Fitted, Learner,
-    LearnerConfig, Monitor, ProgressMode, load_checkpoint,
+    Classification, CvConfig, CvResult, EarlyStoppingConfig, EpochMetrics, FineTuneConfig, Fitted,
+    Learner, LearnerConfig, Monitor, ProgressMode, load_checkpoint,
 };
 pub use crate::loader::{ClassificationBatch, ClassificationBatcher, ImageLoader};
 pub use crate::loss::LossConfig;
+pub use crate::metrics::Metric;
 pub use crate::mix::{MixMode, MixupConfig};
 pub use crate::model::{
     AnyModel, EfficientNet, EfficientNetConfig, GlobalPool, ImageClassifier, ModelConfig, ResNet,
     ResNetConfig, SimpleCnn, SimpleCnnConfig,
 };
 pub use crate::optim::OptimizerConfig;
+pub use crate::report::{ClassificationReport, ReportInputs, write_report};
 pub use crate::sample::SamplerConfig;
 pub use crate::schedule::ScheduleConfig;
 pub use burn::tensor::Device;

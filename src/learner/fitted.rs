@@ -43,11 +43,11 @@ impl RunInfo {
     }
 }
 
-/// The result of [`Learner::fit`]: the best model, the metric history and the run directory.
+/// The result of [`Learner::fit`](super::Learner::fit): the best model, the metric history and the run directory.
 #[derive(Debug)]
 pub struct Fitted<M> {
-    /// The model with the weights of the best epoch (by [`LearnerConfig::monitor`]; the EMA
-    /// weights when [`LearnerConfig::ema`] is set), without autodiff, ready for inference.
+    /// The model with the weights of the best epoch (by [`LearnerConfig::monitor`](super::LearnerConfig::monitor); the EMA
+    /// weights when [`LearnerConfig::ema`](super::LearnerConfig::ema) is set), without autodiff, ready for inference.
     pub model: M,
     /// One row per epoch and split, as in `metrics.csv`.
     pub history: Vec<EpochMetrics>,
@@ -91,7 +91,7 @@ impl<M: ImageClassifier> Fitted<M> {
     }
 
     /// The epochs whose checkpoints a run kept by the monitored metric, best first (as many as
-    /// [`LearnerConfig::keep_best`]).
+    /// [`LearnerConfig::keep_best`](super::LearnerConfig::keep_best)).
     pub fn best_epochs(&self, n: usize) -> Vec<usize> {
         let monitor = self.monitor;
         let mut rows: Vec<&EpochMetrics> = self.valid_rows().collect();
@@ -105,7 +105,7 @@ impl<M: ImageClassifier> Fitted<M> {
     ///
     /// # Errors
     /// [`PodiumError::Checkpoint`] when a checkpoint is missing (set
-    /// [`LearnerConfig::keep_best`] to at least `n`) or does not load.
+    /// [`LearnerConfig::keep_best`](super::LearnerConfig::keep_best) to at least `n`) or does not load.
     pub fn average_best(&self, n: usize, fresh: M) -> Result<M> {
         let prefix = if self.ema { "ema" } else { "model" };
         let paths: Vec<PathBuf> = self
