@@ -221,14 +221,17 @@ fn radam_nadam_adamax_adabelief_match() {
     }
 }
 
-fn grads3(case: &Case, d: &Device) -> Vec<Tensor<1>> {
-    ["g0", "g1", "g2"]
-        .iter()
-        .map(|k| {
-            let t = case.input(k);
-            Tensor::<1>::from_floats(t.f32s().as_slice(), d)
+/// The case's gradient tensors `g0, g1, ...` (as many as it has), flattened, with their names.
+fn grads_of(case: &Case, d: &Device) -> (Vec<String>, Vec<Tensor<1>>) {
+    case.numbered_inputs("g")
+        .into_iter()
+        .map(|(k, t)| {
+            (
+                k.to_string(),
+                Tensor::<1>::from_floats(t.f32s().as_slice(), d),
+            )
         })
-        .collect()
+        .unzip()
 }
 
 #[test]
@@ -242,17 +245,20 @@ fn gradient_clipping_matches_torch() {
             "inf" => GradNorm::Inf,
             other => panic!("{other}"),
         };
-        let (clipped, total) =
-            clip_grad_norm_tensors(grads3(case, &d), case.f64("max_norm"), norm).unwrap();
+        let (names, grads) = grads_of(case, &d);
+        let (clipped, total) = clip_grad_norm_tensors(grads, case.f64("max_norm"), norm).unwrap();
         case.assert_close("total_norm", &[total], &[]);
-        for (k, g) in ["g0", "g1", "g2"].iter().zip(clipped) {
+        assert_eq!(clipped.len(), names.len());
+        for (k, g) in names.iter().zip(clipped) {
             let shape = case.expected(k).shape.clone();
             case.assert_close(k, &floats(g), &shape);
         }
     }
     for case in topic.cases_of("clip_grad_value") {
-        let clipped = clip_grad_value_tensors(grads3(case, &d), case.f64("clip_value")).unwrap();
-        for (k, g) in ["g0", "g1", "g2"].iter().zip(clipped) {
+        let (names, grads) = grads_of(case, &d);
+        let clipped = clip_grad_value_tensors(grads, case.f64("clip_value")).unwrap();
+        assert_eq!(clipped.len(), names.len());
+        for (k, g) in names.iter().zip(clipped) {
             let shape = case.expected(k).shape.clone();
             case.assert_close(k, &floats(g), &shape);
         }

@@ -129,6 +129,26 @@ impl Case {
             .unwrap_or_else(|| panic!("case {}: no param `{key}` in {:?}", self.name, self.params))
     }
 
+    /// Every input named `{prefix}N` (N = 0, 1, ...), in the order of N: a case may be
+    /// regenerated with more or fewer such tensors. Panics if there is none.
+    pub fn numbered_inputs(&self, prefix: &str) -> Vec<(&str, &RefTensor)> {
+        let mut found: Vec<(usize, &str, &RefTensor)> = self
+            .inputs
+            .iter()
+            .filter_map(|(k, t)| {
+                let n = k.strip_prefix(prefix)?.parse::<usize>().ok()?;
+                Some((n, k.as_str(), t))
+            })
+            .collect();
+        assert!(
+            !found.is_empty(),
+            "case {}: no input named {prefix}0, {prefix}1, ...",
+            self.name
+        );
+        found.sort_by_key(|&(n, _, _)| n);
+        found.into_iter().map(|(_, k, t)| (k, t)).collect()
+    }
+
     pub fn has_param(&self, key: &str) -> bool {
         self.params.get(key).is_some_and(|v| !v.is_null())
     }
