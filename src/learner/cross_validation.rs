@@ -177,10 +177,11 @@ impl Learner {
             let result = match read_fold(&dir)? {
                 Some(done) => done,
                 None => {
-                    // seed the device as Learner::new does, so the model starts the same way
-                    let learner = Learner::new(self.config().clone(), self.device());
+                    // seed the device as Learner::new does, so every fold's model starts the
+                    // same way
+                    self.device().seed(self.config().seed);
                     let m = model(fold)?;
-                    learner.fit_one(data, cv, &folds, fold, m)?
+                    self.fit_one(data, cv, &folds, fold, m)?
                 }
             };
             let (_, valid_idx) = folds.split(fold);

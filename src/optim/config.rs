@@ -108,34 +108,34 @@ from_config!(
     Ranger(RangerConfig)
 );
 
-/// The names [`OptimizerConfig::from_name`] accepts (besides `lookahead_<name>`).
-const NAMES: [&str; 23] = [
-    "sgd",
-    "nesterov",
-    "momentum",
-    "adam",
-    "adamw",
-    "radam",
-    "nadam",
-    "adamax",
-    "adabelief",
-    "radabelief",
-    "lamb",
-    "lambc",
-    "lars",
-    "larc",
-    "nlars",
-    "nlarc",
-    "madgrad",
-    "madgradw",
-    "novograd",
-    "nvnovograd",
-    "lion",
-    "ranger",
-    "lookahead_<name>",
-];
-
 impl OptimizerConfig {
+    /// The names [`Self::from_name`] accepts, besides `lookahead_<name>` for any of them but
+    /// `ranger`.
+    pub const NAMES: [&str; 22] = [
+        "sgd",
+        "nesterov",
+        "momentum",
+        "adam",
+        "adamw",
+        "radam",
+        "nadam",
+        "adamax",
+        "adabelief",
+        "radabelief",
+        "lamb",
+        "lambc",
+        "lars",
+        "larc",
+        "nlars",
+        "nlarc",
+        "madgrad",
+        "madgradw",
+        "novograd",
+        "nvnovograd",
+        "lion",
+        "ranger",
+    ];
+
     /// The optimizer timm's `create_optimizer_v2(model, opt=name)` builds, with its defaults:
     /// the optimizer class's own defaults, momentum 0.9 where the optimizer has one, and weight
     /// decay 0 (timm's factory passes `weight_decay=0.` to every optimizer, so `adamw` and `lamb`
@@ -294,7 +294,10 @@ fn unknown(name: &str) -> PodiumError {
     PodiumError::config(
         "optimizer",
         format!("\"{name}\""),
-        format!("unknown optimizer; valid names: {}", NAMES.join(", ")),
+        format!(
+            "unknown optimizer; valid names: {}, lookahead_<name>",
+            OptimizerConfig::NAMES.join(", ")
+        ),
     )
 }
 

@@ -678,33 +678,8 @@ fn timm_names_give_timms_optimizers() {
         }
     );
     assert_eq!(name("ranger"), OptimizerConfig::Ranger(RangerConfig::new()));
-    for n in [
-        "sgd",
-        "nesterov",
-        "momentum",
-        "adam",
-        "adamw",
-        "radam",
-        "nadam",
-        "adamax",
-        "adabelief",
-        "radabelief",
-        "lamb",
-        "lambc",
-        "lars",
-        "larc",
-        "nlars",
-        "nlarc",
-        "madgrad",
-        "madgradw",
-        "novograd",
-        "nvnovograd",
-        "lion",
-        "ranger",
-        "lookahead_sgd",
-        "lookahead_adamw",
-        "lookahead_lamb",
-    ] {
+    let lookaheads = ["lookahead_sgd", "lookahead_adamw", "lookahead_lamb"];
+    for n in OptimizerConfig::NAMES.into_iter().chain(lookaheads) {
         let config = name(n);
         config.validate().unwrap_or_else(|e| panic!("{n}: {e}"));
         // the recipe format round-trips
