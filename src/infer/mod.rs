@@ -249,11 +249,9 @@ impl Predictions {
             writeln!(f, "{id_column},{label_column}")?;
             for (name, label) in self.names.iter().zip(self.top1()) {
                 let id = if *strip_extension {
-                    Path::new(name)
-                        .file_stem()
-                        .map_or(name.clone(), |s| s.to_string_lossy().into_owned())
+                    submission::stem(name)
                 } else {
-                    name.clone()
+                    name
                 };
                 let class = self
                     .classes
@@ -265,6 +263,18 @@ impl Predictions {
             Ok(())
         })
     }
+}
+
+/// The softmax of `[B, C]` logits over the classes, one row per item.
+///
+/// # Errors
+/// [`PodiumError::Training`] if the device cannot return the values.
+pub(crate) fn probability_rows(logits: Tensor<2>) -> Result<Vec<Vec<f32>>> {
+    let [_, c] = logits.dims();
+    let p = softmax(logits, 1)
+        .try_into_vec_as::<f32>()
+        .map_err(loader_error)?;
+    Ok(p.chunks(c).map(<[f32]>::to_vec).collect())
 }
 
 /// Softmax probabilities of `model` for every item of `dataset` (labels, if any, are ignored).
@@ -284,12 +294,7 @@ pub fn predict<M: ImageClassifier>(
     let mut probabilities = Vec::with_capacity(n);
     for batch in loader(dataset, normalize, batch_size, device)?.iter() {
         let batch = batch.map_err(loader_error)?;
-        let logits = model.forward(batch.images);
-        let [b, c] = logits.dims();
-        let p = softmax(logits, 1)
-            .try_into_vec_as::<f32>()
-            .map_err(loader_error)?;
-        probabilities.extend((0..b).map(|r| p[r * c..(r + 1) * c].to_vec()));
+        probabilities.extend(probability_rows(model.forward(batch.images))?);
     }
     Ok(Predictions {
         names: (0..n).map(|i| dataset.name(i)).collect(),

@@ -1,12 +1,11 @@
 //! [`predict_tta`]: a dataset's predictions under the test-time views of a [`TtaConfig`]
 //! (fastai's `Learner.tta` with the deterministic views of [`TtaView`]).
 
-use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Tensor, TensorData};
 use rayon::prelude::*;
 
-use super::Predictions;
 use super::tta::{TtaConfig, TtaView, merge_views};
+use super::{Predictions, probability_rows};
 use crate::augment::{Image, Normalize};
 use crate::data::{ImageDataset, ImageItem};
 use crate::error::{PodiumError, Result};
@@ -84,11 +83,7 @@ pub fn predict_tta<M: ImageClassifier>(
                 .collect::<Result<_>>()?;
             let (data, shape, _) = batcher.to_buffers(&items);
             let logits = model.forward(Tensor::from_data(TensorData::new(data, shape), device));
-            let [b, c] = logits.dims();
-            let p = softmax(logits, 1)
-                .try_into_vec_as::<f32>()
-                .map_err(|e| PodiumError::Training(e.to_string()))?;
-            per_pass.push((0..b).map(|r| p[r * c..(r + 1) * c].to_vec()).collect());
+            per_pass.push(probability_rows(logits)?);
         }
         for row in 0..end - start {
             let views: Vec<Vec<f32>> = per_pass[..config.views.len()]

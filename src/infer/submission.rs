@@ -52,7 +52,8 @@ fn listed(ids: &[&str], total: usize) -> String {
     }
 }
 
-fn stem(name: &str) -> &str {
+/// `name` without its extension (the file stem), or `name` itself when it has none.
+pub(crate) fn stem(name: &str) -> &str {
     Path::new(name)
         .file_stem()
         .and_then(|s| s.to_str())
