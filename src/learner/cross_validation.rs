@@ -140,7 +140,7 @@ impl Learner {
         model: M,
     ) -> Result<FoldResult> {
         let folds = self.cv_folds(data, cv, groups)?;
-        self.fit_one(data, cv, &folds, fold, model)
+        Ok(self.fit_one(data, cv, &folds, fold, model)?.0)
     }
 
     /// Cross-validates: trains every fold that is not done yet ([`Self::fit_fold`], with the
@@ -174,8 +174,21 @@ impl Learner {
         let mut oof: Vec<Vec<f32>> = vec![Vec::new(); data.len()];
         for fold in 0..cv.folds {
             let dir = fold_dir(&root, fold);
-            let result = match read_fold(&dir)? {
-                Some(done) => done,
+            let (_, valid_idx) = folds.split(fold);
+            let (result, probs) = match read_fold(&dir)? {
+                Some(done) => {
+                    let probs = read_oof(&dir.join("oof.csv"), data, &valid_idx, classes)?;
+                    // the score from the probabilities themselves (exact in the CSV), not from
+                    // the decimal in fold.json
+                    let fold_labels: Vec<usize> = valid_idx.iter().map(|&i| labels[i]).collect();
+                    let score = score_of(cv.metric, &probs, &fold_labels, classes.len())?;
+                    let result = FoldResult {
+                        score,
+                        metric: cv.metric,
+                        ..done
+                    };
+                    (result, probs)
+                }
                 None => {
                     // seed the device as Learner::new does, so every fold's model starts the
                     // same way
@@ -183,17 +196,6 @@ impl Learner {
                     let m = model(fold)?;
                     self.fit_one(data, cv, &folds, fold, m)?
                 }
-            };
-            let (_, valid_idx) = folds.split(fold);
-            let probs = read_oof(&dir.join("oof.csv"), data, &valid_idx, classes)?;
-            // the score from the probabilities themselves (exact in the CSV), not from the
-            // decimal in fold.json
-            let flat: Vec<f32> = probs.iter().flatten().copied().collect();
-            let fold_labels: Vec<usize> = valid_idx.iter().map(|&i| labels[i]).collect();
-            let result = FoldResult {
-                score: cv.metric.compute(&flat, &fold_labels, classes.len())?,
-                metric: cv.metric,
-                ..result
             };
             for (i, p) in valid_idx.iter().zip(probs) {
                 oof[*i] = p;
@@ -207,8 +209,7 @@ impl Learner {
         let mean = scores.iter().sum::<f64>() / scores.len() as f64;
         let std =
             (scores.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / scores.len() as f64).sqrt();
-        let flat: Vec<f32> = oof.iter().flatten().copied().collect();
-        let oof_score = cv.metric.compute(&flat, &labels, classes.len())?;
+        let oof_score = score_of(cv.metric, &oof, &labels, classes.len())?;
         let all: Vec<usize> = (0..data.len()).collect();
         let fold_of = |i: usize| folds.test_fold[i];
         write_oof(&root.join("oof.csv"), data, &all, &fold_of, classes, &oof)?;
@@ -237,7 +238,7 @@ impl Learner {
         folds: &Folds,
         fold: usize,
         model: M,
-    ) -> Result<FoldResult> {
+    ) -> Result<(FoldResult, Vec<Vec<f32>>)> {
         if fold >= folds.n_splits {
             return Err(PodiumError::config(
                 "fold",
@@ -262,13 +263,12 @@ impl Learner {
         let predictions = fitted.predict(&valid)?;
         let classes = data.classes();
         let labels: Vec<usize> = labels_of(&valid)?;
-        let flat: Vec<f32> = predictions
-            .probabilities
-            .iter()
-            .flatten()
-            .copied()
-            .collect();
-        let score = cv.metric.compute(&flat, &labels, classes.len())?;
+        let score = score_of(
+            cv.metric,
+            &predictions.probabilities,
+            &labels,
+            classes.len(),
+        )?;
         let fold_of = |_: usize| fold;
         write_oof(
             &dir.join("oof.csv"),
@@ -286,8 +286,14 @@ impl Learner {
             valid_size: valid_idx.len(),
         };
         write_json(&dir.join("fold.json"), &result)?;
-        Ok(result)
+        Ok((result, predictions.probabilities))
     }
+}
+
+/// `metric` of probability rows against `labels`.
+fn score_of(metric: Metric, probs: &[Vec<f32>], labels: &[usize], classes: usize) -> Result<f64> {
+    let flat: Vec<f32> = probs.iter().flatten().copied().collect();
+    metric.compute(&flat, labels, classes)
 }
 
 fn fold_dir(root: &Path, fold: usize) -> PathBuf {

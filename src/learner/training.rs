@@ -69,7 +69,7 @@ pub fn train<M: ImageClassifier>(
 ) -> Result<Trained<M>> {
     let cfg = config;
     let (train_loader, valid_loader) = loaders;
-    let num_classes = objective_classes(&train_loader);
+    let num_classes = train_loader.dataset().num_classes();
     let run_dir = PathBuf::from(&cfg.run_dir);
     std::fs::create_dir_all(checkpoint_dir(&run_dir)).map_err(|e| PodiumError::io(&run_dir, e))?;
     write_atomic(&run_dir.join("config.json"), cfg.to_string().as_bytes())?;
@@ -194,10 +194,6 @@ pub fn train<M: ImageClassifier>(
         ema: ema.is_some(),
         run_dir,
     })
-}
-
-fn objective_classes(loader: &ImageLoader) -> usize {
-    loader.dataset().num_classes()
 }
 
 fn early_stopping<Me: Metric>(
