@@ -171,6 +171,36 @@ fn early_stopping_ends_a_run_that_stops_improving() {
     assert!(fitted.stopped_early);
     assert_eq!(fitted.epochs_run(), 3);
     assert_eq!(fitted.info.best_epoch, 1);
+    assert_eq!(fitted.monitor(), Monitor::ValidAccuracy);
+}
+
+#[test]
+fn the_monitor_orders_epochs_and_any_number_beats_nan() {
+    use burn_podium::schedule::PlateauMode;
+    let row = |epoch, loss, accuracy| burn_podium::learner::EpochMetrics {
+        epoch,
+        split: "valid".into(),
+        loss,
+        accuracy,
+        top5_accuracy: 100.0,
+        lr: 1e-3,
+        seconds: 1.0,
+    };
+    let (a, b) = (row(1, 0.5, 80.0), row(2, 0.4, 70.0));
+    // the loss picks epoch 2, the accuracy epoch 1
+    assert_eq!(Monitor::ValidLoss.compare(&b, &a), std::cmp::Ordering::Less);
+    assert_eq!(
+        Monitor::ValidAccuracy.compare(&a, &b),
+        std::cmp::Ordering::Less
+    );
+    assert_eq!(Monitor::ValidAccuracy.value(&b), 70.0);
+    assert!(Monitor::ValidLoss.improves(0.4, 0.5) && !Monitor::ValidLoss.improves(0.5, 0.5));
+    assert!(Monitor::ValidAccuracy.improves(81.0, 80.0));
+    assert!(Monitor::ValidLoss.improves(0.4, f64::NAN));
+    assert!(!Monitor::ValidLoss.improves(f64::NAN, 0.4));
+    assert!(!Monitor::ValidAccuracy.improves(f64::NAN, f64::NAN));
+    assert_eq!(Monitor::ValidLoss.plateau_mode(), PlateauMode::Min);
+    assert_eq!(Monitor::ValidAccuracy.plateau_mode(), PlateauMode::Max);
 }
 
 #[test]
