@@ -154,10 +154,7 @@ fn run(args: Args) -> burn_podium::Result<()> {
         .with_schedule(ScheduleConfig::Cosine(
             WarmupCosineConfig::new().with_warmup_epochs(1.min(args.epochs - 1)),
         ))
-        .with_early_stopping(
-            args.patience
-                .map(|patience| EarlyStoppingConfig { patience }),
-        )
+        .with_early_stopping(args.patience.map(EarlyStoppingConfig::new))
         .with_corrupt_images(if args.skip_corrupt {
             CorruptPolicy::Skip
         } else {

@@ -83,6 +83,16 @@ pub enum PodiumError {
         reason: String,
     },
 
+    /// A run directory already holds a run that this one would overwrite, or a different run
+    /// than the one asked to resume.
+    #[error("{dir}: {reason}")]
+    RunExists {
+        /// The run directory.
+        dir: PathBuf,
+        /// What is there and what to do.
+        reason: String,
+    },
+
     /// A weight file (PyTorch `.pth`, SafeTensors) does not fit the model: a missing or
     /// unexpected key, or a tensor of another shape.
     #[error("{path}: weights `{key}`: {reason}")]

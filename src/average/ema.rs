@@ -192,6 +192,13 @@ impl<M: Module> ModelEma<M> {
         self.update(model, Some(self.updates))
     }
 
+    /// Sets the update count (a resumed run: the averaged weights come from a checkpoint taken
+    /// after `updates` optimizer steps, and the decay warm-up continues from there).
+    pub fn with_updates(mut self, updates: usize) -> Self {
+        self.updates = updates;
+        self
+    }
+
     /// Number of [`Self::step`] calls.
     pub fn updates(&self) -> usize {
         self.updates

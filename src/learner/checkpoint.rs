@@ -3,7 +3,13 @@
 
 use std::path::{Path, PathBuf};
 
-use burn::train::checkpoint::{Checkpoint, Checkpointer, CheckpointerError};
+use burn::train::checkpoint::{
+    Checkpoint, Checkpointer, CheckpointerError, CheckpointingAction, CheckpointingStrategy,
+};
+use burn::train::metric::store::EventStoreClient;
+
+use super::history::{EpochMetrics, SharedHistory};
+use super::monitor::Monitor;
 
 use crate::util::write_atomic_with;
 
@@ -94,7 +100,7 @@ impl Checkpointer<burn::store::ModuleRecord> for EmaCheckpointer {
         record: burn::store::ModuleRecord,
     ) -> Result<(), CheckpointerError> {
         self.model.save(epoch, record)?;
-        match self.ema.validated_record() {
+        match self.ema.validated_record(epoch) {
             Some(ema) => self.ema_files.save(epoch, ema),
             None => Ok(()),
         }
@@ -110,59 +116,79 @@ impl Checkpointer<burn::store::ModuleRecord> for EmaCheckpointer {
     }
 }
 
-/// A burn-train checkpointing strategy that keeps the `k` best epochs by a validation metric
-/// (the earliest first among equal values), so their weights can be averaged afterwards
-/// ([`average_checkpoints`](super::average_checkpoints)).
-#[derive(Debug)]
-pub struct TopKCheckpoints {
+/// The checkpoints a run keeps: the two last epochs (burn-train writes the model, optimizer and
+/// scheduler files on separate threads, so the epoch before the last stays complete while the
+/// last is being written: a run killed at any moment can resume) and the `k` best epochs by the
+/// [`Monitor`] (the earliest first among equal values), whose weights
+/// [`Fitted::average_best`](super::Fitted::average_best) can average. It reads the monitored
+/// values from podium's history, so a resumed run ranks the epochs before the interruption too.
+pub(crate) struct RunCheckpoints {
     k: usize,
-    name: String,
-    lower_is_better: bool,
-    kept: Vec<(usize, f64)>,
+    monitor: Monitor,
+    history: SharedHistory,
+    /// Epochs whose checkpoints are on disk.
+    on_disk: Vec<usize>,
 }
 
-impl TopKCheckpoints {
-    /// Keeps the `k` best epochs by the validation metric `name` (burn-train's metric name).
-    pub fn new(k: usize, name: &str, lower_is_better: bool) -> Self {
+impl RunCheckpoints {
+    /// Keeps the last two and the `k` best epochs; `on_disk` lists the epochs already saved (a
+    /// resumed run).
+    pub(crate) fn new(
+        k: usize,
+        monitor: Monitor,
+        history: SharedHistory,
+        on_disk: Vec<usize>,
+    ) -> Self {
         Self {
             k: k.max(1),
-            name: name.to_string(),
-            lower_is_better,
-            kept: Vec::new(),
+            monitor,
+            history,
+            on_disk,
         }
+    }
+
+    /// The epochs to keep once `epoch` is saved.
+    fn keep(&self, epoch: usize) -> Vec<usize> {
+        let history = self.history.lock().expect("history lock");
+        let mut valid: Vec<&EpochMetrics> = history
+            .iter()
+            .filter(|r| r.split == "valid" && r.epoch <= epoch)
+            .collect();
+        // stable: among equal values the earlier epoch stays ahead
+        valid.sort_by(|a, b| self.monitor.compare(a, b));
+        let mut keep: Vec<usize> = valid.iter().take(self.k).map(|r| r.epoch).collect();
+        keep.extend([epoch, epoch.saturating_sub(1)]);
+        keep
     }
 }
 
-impl burn::train::checkpoint::CheckpointingStrategy for TopKCheckpoints {
+impl CheckpointingStrategy for RunCheckpoints {
     fn checkpointing(
         &mut self,
         epoch: usize,
-        store: &burn::train::metric::store::EventStoreClient,
-    ) -> Vec<burn::train::checkpoint::CheckpointingAction> {
-        use burn::train::checkpoint::CheckpointingAction;
-        use burn::train::metric::store::{Aggregate, Split};
-        let Some(value) = store.find_metric(&self.name, epoch, Aggregate::Mean, &Split::Valid)
-        else {
-            return Vec::new();
-        };
-        self.kept.push((epoch, value));
-        let lower = self.lower_is_better;
-        // stable: among equal values the earlier epoch stays ahead
-        self.kept.sort_by(|a, b| {
-            let o = a.1.total_cmp(&b.1);
-            if lower { o } else { o.reverse() }
+        store: &EventStoreClient,
+    ) -> Vec<CheckpointingAction> {
+        sync_history(store, epoch);
+        let keep = self.keep(epoch);
+        let mut actions = vec![CheckpointingAction::Save];
+        self.on_disk.push(epoch);
+        self.on_disk.retain(|&e| {
+            let kept = keep.contains(&e);
+            if !kept {
+                actions.push(CheckpointingAction::Delete(e));
+            }
+            kept
         });
-        if self.kept.len() <= self.k {
-            return vec![CheckpointingAction::Save];
-        }
-        let (worst, _) = self.kept.pop().expect("more than k kept");
-        if worst == epoch {
-            Vec::new()
-        } else {
-            vec![
-                CheckpointingAction::Save,
-                CheckpointingAction::Delete(worst),
-            ]
-        }
+        self.on_disk.sort_unstable();
+        self.on_disk.dedup();
+        actions
     }
+}
+
+/// Waits until burn-train's event store has handed every event sent so far (the epoch's
+/// summary included) to the loggers, podium's history among them: the store runs on its own
+/// thread, and a query is answered only after the events queued before it.
+pub(crate) fn sync_history(store: &EventStoreClient, epoch: usize) {
+    use burn::train::metric::store::{Aggregate, Split};
+    let _ = store.find_metric(super::history::LOSS, epoch, Aggregate::Mean, &Split::Valid);
 }

@@ -96,6 +96,14 @@ pub struct LearnerConfig {
     /// The run directory: checkpoints, `metrics.csv`, `config.json`, burn-train's logs.
     #[config(default = "String::from(\"runs/podium\")")]
     pub run_dir: String,
+    /// Continue the run in [`Self::run_dir`] from its last complete epoch (Lightning's
+    /// `ckpt_path="last"`, timm's `--resume`; see [`crate::learner`]'s resume section) instead
+    /// of starting one; a directory without a run starts from the beginning. Off, a directory
+    /// that holds a run is an error, never overwritten. Not part of the run's identity: it,
+    /// `epochs`, `progress`, `num_workers` and `run_dir` (a moved run) may change between the
+    /// interrupted run and its resumption; every other key must be the same.
+    #[config(default = false)]
+    pub resume: bool,
     /// Decoding threads (0: rayon's global pool).
     #[config(default = 0)]
     pub num_workers: usize,
@@ -219,14 +227,21 @@ impl LearnerConfig {
         self.schedule
             .validate()
             .map_err(|e| e.in_section("schedule"))?;
-        if let Some(es) = self.early_stopping
-            && es.patience == 0
-        {
-            return Err(PodiumError::config(
-                "early_stopping.patience",
-                0,
-                "must be at least 1",
-            ));
+        if let Some(es) = self.early_stopping {
+            if es.patience == 0 {
+                return Err(PodiumError::config(
+                    "early_stopping.patience",
+                    0,
+                    "must be at least 1",
+                ));
+            }
+            if !(es.min_delta >= 0.0 && es.min_delta.is_finite()) {
+                return Err(PodiumError::config(
+                    "early_stopping.min_delta",
+                    es.min_delta,
+                    "must be a finite number >= 0",
+                ));
+            }
         }
         if self.run_dir.trim().is_empty() {
             return Err(PodiumError::config(

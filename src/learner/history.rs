@@ -18,6 +18,12 @@ pub(crate) const LOSS: &str = "Loss";
 pub(crate) const ACCURACY: &str = "Accuracy";
 pub(crate) const TOP5: &str = "Top-K Accuracy @ TopK(5)";
 pub(crate) const LR: &str = "Learning Rate";
+/// The competition metric's burn-train name ([`super::score::ScoreMetric`]).
+pub(crate) const SCORE: &str = "Score";
+
+/// The history shared by the [`HistoryLogger`] (which writes it) and the checkpointing and
+/// early-stopping strategies (which read it).
+pub(crate) type SharedHistory = Arc<Mutex<Vec<EpochMetrics>>>;
 
 /// The metrics of one split of one epoch (a row of `metrics.csv`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -37,15 +43,26 @@ pub struct EpochMetrics {
     /// Wall time of the split (from the end of the previous split to the end of this one),
     /// seconds.
     pub seconds: f64,
+    /// The competition metric ([`Monitor::Metric`](super::Monitor::Metric)) over the split's
+    /// whole epoch, validation only; `NaN` when none is monitored (an empty CSV field).
+    pub score: f64,
 }
 
 /// The CSV header of `metrics.csv`.
-pub const METRICS_CSV_HEADER: &str = "epoch,split,loss,accuracy,top5_accuracy,lr,seconds";
+pub const METRICS_CSV_HEADER: &str = "epoch,split,loss,accuracy,top5_accuracy,lr,seconds,score";
+
+/// The header of podium 0.2.0's `metrics.csv` (no `score`), still read.
+pub(crate) const METRICS_CSV_HEADER_V1: &str = "epoch,split,loss,accuracy,top5_accuracy,lr,seconds";
 
 impl EpochMetrics {
     fn csv_row(&self) -> String {
+        let score = if self.score.is_nan() {
+            String::new()
+        } else {
+            format!("{:.6}", self.score)
+        };
         format!(
-            "{},{},{:.6},{:.4},{:.4},{:.6e},{:.3}",
+            "{},{},{:.6},{:.4},{:.4},{:.6e},{:.3},{score}",
             self.epoch,
             self.split,
             self.loss,
@@ -70,7 +87,7 @@ pub(crate) struct HistoryLogger {
     csv: PathBuf,
     names: HashMap<MetricId, String>,
     partial: HashMap<(usize, String), Partial>,
-    history: Arc<Mutex<Vec<EpochMetrics>>>,
+    history: SharedHistory,
     /// End of the previous split (a split starts when the one before it ends).
     mark: Instant,
     total_epochs: usize,
@@ -86,7 +103,7 @@ pub(crate) type EpochHook = Box<dyn FnMut(&EpochMetrics) + Send>;
 impl HistoryLogger {
     pub(crate) fn new(
         csv: PathBuf,
-        history: Arc<Mutex<Vec<EpochMetrics>>>,
+        history: SharedHistory,
         total_epochs: usize,
         print: bool,
     ) -> Self {
@@ -199,11 +216,17 @@ impl MetricLogger for HistoryLogger {
             },
             lr,
             seconds: self.mark.elapsed().as_secs_f64(),
+            score: get(SCORE),
         };
         self.mark = Instant::now();
         if self.print {
+            let score = if row.score.is_nan() {
+                String::new()
+            } else {
+                format!("  score {:.4}", row.score)
+            };
             println!(
-                "epoch {:>3}/{} {:<5} loss {:.4}  acc {:6.2}%  top5 {:6.2}%  lr {:.2e}  {:.1}s",
+                "epoch {:>3}/{} {:<5} loss {:.4}  acc {:6.2}%  top5 {:6.2}%{score}  lr {:.2e}  {:.1}s",
                 row.epoch,
                 self.total_epochs,
                 row.split,

@@ -47,8 +47,26 @@
 //! random streams ([`RngStream`]).
 //!
 //! A run directory holds `config.json` (the [`LearnerConfig`]), `run.json` (classes,
-//! normalization, input size: what inference needs), `metrics.csv` (one row per epoch and split)
-//! and `checkpoint/` (burnpack files of the best and the last epoch, written atomically).
+//! normalization, input size: what inference needs), `metrics.csv` (one row per epoch and split;
+//! its `score` column is the competition metric of [`Monitor::Metric`], computed over the whole
+//! validation split by [`ScoreMetric`]) and `checkpoint/` (burnpack files of the
+//! [`LearnerConfig::keep_best`] best epochs and the two last, written atomically).
+//!
+//! ## Resume
+//!
+//! A directory that holds a run is never overwritten: training into it is
+//! [`PodiumError::RunExists`](crate::PodiumError::RunExists) unless
+//! [`LearnerConfig::resume`] is on, which continues the run after its last complete epoch
+//! (model, optimizer, scheduler and plateau state, EMA, best-k checkpoints, early-stopping count,
+//! history; the random streams are functions of the seed and the epoch). A run killed at any
+//! point and resumed ends with the `metrics.csv` of the uninterrupted run, every number but the
+//! wall times (tested on CPU by cutting a run after an epoch, and by killing `podium train`).
+//!
+//! | podium | Lightning | timm `train.py` |
+//! |---|---|---|
+//! | `LearnerConfig::resume = true` (`podium train --resume`) | `trainer.fit(ckpt_path="last")` | `--resume last.pth.tar` |
+//! | `checkpoint/{model,optim,scheduler,ema}-N.bpk`, `metrics.csv` | `last.ckpt` | `last.pth.tar` |
+//! | `EarlyStoppingConfig { patience, min_delta }` | `EarlyStopping(patience, min_delta)` | `--patience-epochs` |
 
 mod checkpoint;
 mod config;
@@ -58,16 +76,19 @@ mod finish;
 mod fit;
 mod fitted;
 mod history;
+mod history_csv;
 mod lr_find;
 mod monitor;
 mod optimization;
 mod prepare;
 mod renderer;
+mod resume;
 mod rng;
+mod score;
 mod step;
 mod training;
 
-pub use checkpoint::{AtomicFileCheckpointer, EmaCheckpointer, TopKCheckpoints};
+pub use checkpoint::{AtomicFileCheckpointer, EmaCheckpointer};
 pub use config::LearnerConfig;
 pub use cross_validation::{CvConfig, CvResult, FoldResult};
 pub use fine_tune::FineTuneConfig;
@@ -75,11 +96,13 @@ pub use finish::{DataInfo, finish};
 pub use fit::Learner;
 pub use fitted::{Fitted, RunInfo, average_checkpoints, load_checkpoint};
 pub use history::{EpochMetrics, METRICS_CSV_HEADER};
+pub use history_csv::read_metrics_csv;
 pub use lr_find::{LrFinderConfig, LrFinderResult};
 pub use monitor::{EarlyStoppingConfig, Monitor};
 pub use optimization::{Optimization, optimization};
 pub use prepare::{Prepared, prepare};
 pub use renderer::{ProgressMode, QuietRenderer};
 pub use rng::RngStream;
+pub use score::{ScoreInput, ScoreMetric};
 pub use step::{Classification, EmaCell, EmaHandle};
 pub use training::{Trained, train};

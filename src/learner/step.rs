@@ -52,9 +52,13 @@ pub trait EmaHandle: Send + Sync + std::fmt::Debug {
     fn step_any(&self, model: &dyn Any);
     /// Logits of the averaged model.
     fn forward(&self, images: Tensor<4>) -> Tensor<2>;
-    /// The record (wrapped as a [`Classification`], like the model checkpoints) of the averaged
-    /// weights as the last validation saw them, for that epoch's checkpoint.
-    fn validated_record(&self) -> Option<ModuleRecord>;
+    /// Keeps the record (wrapped as a [`Classification`], like the model checkpoints) of the
+    /// averaged weights as the last validation saw them, as epoch `epoch`'s: called when that
+    /// epoch's validation is complete, before the next epoch trains (burn-train saves
+    /// checkpoints on other threads, later).
+    fn keep_validated(&self, epoch: usize);
+    /// The record kept for `epoch` ([`Self::keep_validated`]), for that epoch's checkpoint.
+    fn validated_record(&self, epoch: usize) -> Option<ModuleRecord>;
 }
 
 /// A [`ModelEma`] with the copy of the weights the last validation ran.
@@ -62,6 +66,8 @@ pub trait EmaHandle: Send + Sync + std::fmt::Debug {
 pub struct EmaCell<M> {
     ema: ModelEma<M>,
     validated: Option<(usize, M)>,
+    /// The validated records of the last epochs, by epoch.
+    kept: Vec<(usize, ModuleRecord)>,
 }
 
 impl<M: ImageClassifier> EmaCell<M> {
@@ -70,6 +76,7 @@ impl<M: ImageClassifier> EmaCell<M> {
         Mutex::new(Self {
             ema,
             validated: None,
+            kept: Vec::new(),
         })
     }
 }
@@ -93,11 +100,25 @@ impl<M: ImageClassifier> EmaHandle for Mutex<EmaCell<M>> {
         cell.validated.as_ref().expect("just set").1.forward(images)
     }
 
-    fn validated_record(&self) -> Option<ModuleRecord> {
-        let cell = self.lock().expect("ema lock");
-        cell.validated
+    fn keep_validated(&self, epoch: usize) {
+        let mut cell = self.lock().expect("ema lock");
+        let Some(record) = cell
+            .validated
             .as_ref()
             .map(|(_, m)| Classification::with_cross_entropy(m.clone()).into_record())
+        else {
+            return;
+        };
+        cell.kept.retain(|(e, _)| *e + 2 > epoch && *e != epoch);
+        cell.kept.push((epoch, record));
+    }
+
+    fn validated_record(&self, epoch: usize) -> Option<ModuleRecord> {
+        let cell = self.lock().expect("ema lock");
+        cell.kept
+            .iter()
+            .find(|(e, _)| *e == epoch)
+            .map(|(_, r)| r.clone())
     }
 }
 

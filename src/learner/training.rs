@@ -13,29 +13,28 @@ use std::sync::{Arc, Mutex};
 
 use burn::module::Module;
 use burn::tensor::Device;
-use burn::train::checkpoint::{ComposedCheckpointingStrategy, KeepLastNCheckpoints};
+use burn::train::SupervisedTraining;
 use burn::train::logger::InMemoryMetricLogger;
-use burn::train::metric::store::{Aggregate, Direction, Split};
-use burn::train::metric::{
-    AccuracyMetric, LearningRateMetric, LossMetric, Metric, TopKAccuracyMetric,
-};
+use burn::train::metric::{AccuracyMetric, LearningRateMetric, LossMetric, TopKAccuracyMetric};
 use burn::train::renderer::MetricsRenderer;
-use burn::train::{MetricEarlyStoppingStrategy, StoppingCondition, SupervisedTraining};
 
-use super::checkpoint::{AtomicFileCheckpointer, EmaCheckpointer, TopKCheckpoints};
+use super::checkpoint::{AtomicFileCheckpointer, EmaCheckpointer, RunCheckpoints};
 use super::config::LearnerConfig;
-use super::fitted::checkpoint_dir;
-use super::history::{EpochMetrics, HistoryLogger};
+use super::fitted::{checkpoint_dir, load_checkpoint};
+use super::history::{EpochMetrics, HistoryLogger, SharedHistory};
+use super::monitor::HistoryEarlyStopping;
 use super::optimization::Optimization;
 use super::renderer::ProgressMode;
 use super::renderer::QuietRenderer;
+use super::resume::resume_point;
 use super::rng::RngStream;
+use super::score::ScoreMetric;
 use super::step::{Classification, EmaCell, EmaHandle};
 use crate::error::{PodiumError, Result};
 use crate::loader::ImageLoader;
 use crate::loss::Objective;
 use crate::model::ImageClassifier;
-use crate::util::write_atomic;
+use crate::util::{derive_seed, write_atomic};
 
 /// What [`train`] returns: the model after the last epoch and the metric history.
 #[derive(Debug)]
@@ -71,14 +70,26 @@ pub fn train<M: ImageClassifier>(
     let (train_loader, valid_loader) = loaders;
     let num_classes = train_loader.dataset().num_classes();
     let run_dir = PathBuf::from(&cfg.run_dir);
+    let resume = resume_point(&run_dir, cfg, cfg.ema.is_some())?;
     std::fs::create_dir_all(checkpoint_dir(&run_dir)).map_err(|e| PodiumError::io(&run_dir, e))?;
     write_atomic(&run_dir.join("config.json"), cfg.to_string().as_bytes())?;
     let csv = run_dir.join("metrics.csv");
-    if csv.exists() {
+    if resume.epoch == 0 && csv.exists() {
         std::fs::remove_file(&csv).map_err(|e| PodiumError::io(&csv, e))?;
     }
+    let updates_per_epoch = train_loader
+        .num_batches()
+        .div_ceil(cfg.grad_accumulation.max(1));
 
     let ema: Option<Arc<dyn EmaHandle>> = match cfg.ema {
+        Some(decay) if resume.epoch > 0 => {
+            let path = checkpoint_dir(&run_dir).join(format!("ema-{}.bpk", resume.epoch));
+            let averaged = load_checkpoint(model.clone(), &path)?;
+            let ema = decay
+                .init(&averaged)?
+                .with_updates(resume.epoch * updates_per_epoch);
+            Some(Arc::new(EmaCell::new(ema)))
+        }
         Some(decay) => Some(Arc::new(EmaCell::new(decay.init(&model)?))),
         None => None,
     };
@@ -98,7 +109,7 @@ pub fn train<M: ImageClassifier>(
     // `train()` puts the parameters on autodiff, wherever the model was built.
     let learner = burn::train::Learner::new(wrapped.train(), optimizer, scheduler);
 
-    let history = Arc::new(Mutex::new(Vec::new()));
+    let history: SharedHistory = Arc::new(Mutex::new(resume.history.clone()));
     let interactive = std::io::stdout().is_terminal() && std::env::var_os("CI").is_none();
     let dashboard = match cfg.progress {
         ProgressMode::Auto => interactive,
@@ -115,26 +126,28 @@ pub fn train<M: ImageClassifier>(
             plateau.observe(row.epoch, monitor.value(row));
         }));
     }
-
-    let monitor_is_loss = cfg.monitor.lower_is_better();
-    let direction = if monitor_is_loss {
-        Direction::Lowest
-    } else {
-        Direction::Highest
-    };
-    let metric_name = if monitor_is_loss {
-        LossMetric::new().name()
-    } else {
-        AccuracyMetric::new().name()
-    };
-    let checkpointing = ComposedCheckpointingStrategy::builder()
-        .add(KeepLastNCheckpoints::new(1))
-        .add(TopKCheckpoints::new(
-            cfg.keep_best,
-            &metric_name,
-            monitor_is_loss,
-        ))
-        .build();
+    // Dropout and every other random op of epoch `e` (from 1) draw from
+    // `derive_seed(device stream, [e])`, so a resumed run draws what the uninterrupted one did.
+    let device_stream = RngStream::Device.seed(cfg.seed);
+    device.seed(derive_seed(device_stream, &[resume.epoch as u64 + 1]));
+    {
+        let device = device.clone();
+        logger = logger.on_valid_epoch(Box::new(move |row| {
+            device.seed(derive_seed(device_stream, &[row.epoch as u64 + 1]));
+        }));
+    }
+    if let Some(ema) = &ema {
+        // the averaged weights this epoch validated, for its checkpoint (saved later, elsewhere)
+        let ema = ema.clone();
+        logger = logger.on_valid_epoch(Box::new(move |row| ema.keep_validated(row.epoch)));
+    }
+    train_loader.set_epoch(resume.epoch as u64);
+    let checkpointing = RunCheckpoints::new(
+        cfg.keep_best,
+        cfg.monitor,
+        history.clone(),
+        resume.on_disk.clone(),
+    );
     let ckpt = checkpoint_dir(&run_dir);
     let checkpointer = |name: &str| {
         AtomicFileCheckpointer::new(&ckpt, name).map_err(|e| PodiumError::io(&ckpt, e))
@@ -149,8 +162,14 @@ pub fn train<M: ImageClassifier>(
             .metric_train_numeric(LearningRateMetric::new())
             .with_checkpointing_strategy(checkpointing)
             .with_application_logger(None);
+    if let Some(metric) = cfg.monitor.metric() {
+        training = training.metric_valid_numeric(ScoreMetric::new(metric));
+    }
     if cfg.grad_accumulation > 1 {
         training = training.grads_accumulation(cfg.grad_accumulation);
+    }
+    if resume.epoch > 0 {
+        training = training.checkpoint(resume.epoch);
     }
     training = match &ema {
         Some(ema) => training.with_custom_checkpointers(
@@ -170,19 +189,21 @@ pub fn train<M: ImageClassifier>(
     if !dashboard {
         training = training.renderer(Box::new(QuietRenderer) as Box<dyn MetricsRenderer>);
     }
+    let mut epochs = cfg.epochs;
     if let Some(es) = cfg.early_stopping {
-        let condition = StoppingCondition::NoImprovementSince {
-            n_epochs: es.patience,
-        };
-        training = if monitor_is_loss {
-            training.early_stopping(early_stopping(&LossMetric::new(), direction, condition))
-        } else {
-            training.early_stopping(early_stopping(&AccuracyMetric::new(), direction, condition))
-        };
+        // A run that had stopped early stays stopped when resumed.
+        let valid = resume.history.iter().filter(|r| r.split == "valid");
+        if resume.epoch > 0 && es.should_stop(cfg.monitor, valid) {
+            epochs = resume.epoch;
+        }
+        training = training.early_stopping(HistoryEarlyStopping {
+            config: es,
+            monitor: cfg.monitor,
+            history: history.clone(),
+        });
     }
+    let training = training.num_epochs(epochs.max(resume.epoch));
 
-    // Dropout and any other random op during training draw from this stream.
-    device.seed(RngStream::Device.seed(cfg.seed));
     let result = training.launch(learner);
     if let Some(error) = result.error {
         return Err(PodiumError::Training(error.to_string()));
@@ -194,12 +215,4 @@ pub fn train<M: ImageClassifier>(
         ema: ema.is_some(),
         run_dir,
     })
-}
-
-fn early_stopping<Me: Metric>(
-    metric: &Me,
-    direction: Direction,
-    condition: StoppingCondition,
-) -> MetricEarlyStoppingStrategy {
-    MetricEarlyStoppingStrategy::new(metric, Aggregate::Mean, direction, Split::Valid, condition)
 }

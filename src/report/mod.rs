@@ -36,16 +36,15 @@
 
 mod classification;
 mod grid;
-mod history_csv;
 mod markdown;
 mod plots;
 
+pub use crate::learner::read_metrics_csv;
 pub use classification::{
     AverageMetrics, ClassMetrics, ClassificationReport, ConfusedPair, MetricValue, TopLoss,
     top_losses,
 };
 pub use grid::{HEADER, TILE, plot_top_losses};
-pub use history_csv::read_metrics_csv;
 pub use plots::{plot_confusion_matrix, plot_training_curves};
 
 use std::path::{Path, PathBuf};

@@ -161,7 +161,7 @@ fn early_stopping_ends_a_run_that_stops_improving() {
             .with_schedule(ScheduleConfig::Constant)
             .with_optimizer(sgd())
             .with_monitor(Monitor::ValidAccuracy)
-            .with_early_stopping(Some(EarlyStoppingConfig { patience: 2 })),
+            .with_early_stopping(Some(EarlyStoppingConfig::new(2))),
         &device,
     );
     let model = Probe {
@@ -185,6 +185,7 @@ fn the_monitor_orders_epochs_and_any_number_beats_nan() {
         top5_accuracy: 100.0,
         lr: 1e-3,
         seconds: 1.0,
+        score: f64::NAN,
     };
     let (a, b) = (row(1, 0.5, 80.0), row(2, 0.4, 70.0));
     // the loss picks epoch 2, the accuracy epoch 1
@@ -387,7 +388,7 @@ fn invalid_configs_and_datasets_are_typed_errors() {
         "optimizer.beta1"
     );
     assert_eq!(
-        key_of(config(dir.path()).with_early_stopping(Some(EarlyStoppingConfig { patience: 0 }))),
+        key_of(config(dir.path()).with_early_stopping(Some(EarlyStoppingConfig::new(0)))),
         "early_stopping.patience"
     );
     // validation data with other classes
@@ -464,7 +465,7 @@ fn config_round_trips_through_json() {
                 .with_warmup_epochs(2)
                 .with_min_lr(1e-5),
         ))
-        .with_early_stopping(Some(EarlyStoppingConfig { patience: 3 }));
+        .with_early_stopping(Some(EarlyStoppingConfig::new(3)));
     cfg.save(&path).unwrap();
     let back = LearnerConfig::load(&path).unwrap();
     assert_eq!(back.epochs, 7);

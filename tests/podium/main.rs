@@ -19,6 +19,7 @@ mod pooling;
 mod reference;
 mod reference_harness;
 mod report;
+mod resume;
 mod sampling;
 mod schedules;
 mod splits;

@@ -2,13 +2,14 @@
 
 use std::path::Path;
 
+use super::history::{EpochMetrics, METRICS_CSV_HEADER, METRICS_CSV_HEADER_V1};
 use crate::error::{PodiumError, Result};
-use crate::learner::{EpochMetrics, METRICS_CSV_HEADER};
 
 /// Reads `metrics.csv` (the [`METRICS_CSV_HEADER`] columns
-/// `epoch,split,loss,accuracy,top5_accuracy,lr,seconds`, as the [`Learner`](crate::learner::Learner)
-/// writes it) into one [`EpochMetrics`] per row, in file order. `NaN` values (a metric a split
-/// did not log) are kept as `NaN`.
+/// `epoch,split,loss,accuracy,top5_accuracy,lr,seconds,score`, as the
+/// [`Learner`](crate::learner::Learner) writes it; files of podium 0.2.0 without `score` read
+/// too) into one [`EpochMetrics`] per row, in file order. `NaN` values (a metric a split did not
+/// log) are kept as `NaN`; an empty `score` is `NaN`.
 ///
 /// # Errors
 /// [`PodiumError::Io`] naming the file when it cannot be read; [`PodiumError::Csv`] naming the
@@ -25,7 +26,9 @@ pub fn read_metrics_csv(path: impl AsRef<Path>) -> Result<Vec<EpochMetrics>> {
     };
     let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l.trim_end()));
     match lines.next() {
-        Some((_, header)) if header.trim_start_matches('\u{feff}') == METRICS_CSV_HEADER => {}
+        Some((_, header))
+            if [METRICS_CSV_HEADER, METRICS_CSV_HEADER_V1]
+                .contains(&header.trim_start_matches('\u{feff}')) => {}
         Some((line, header)) => {
             return Err(bad(
                 line,
@@ -45,10 +48,10 @@ pub fn read_metrics_csv(path: impl AsRef<Path>) -> Result<Vec<EpochMetrics>> {
             continue;
         }
         let fields: Vec<&str> = row.split(',').map(str::trim).collect();
-        if fields.len() != 7 {
+        if fields.len() != 8 && fields.len() != 7 {
             return Err(bad(
                 line,
-                format!("{} fields, expected 7 ({METRICS_CSV_HEADER})", fields.len()),
+                format!("{} fields, expected 8 ({METRICS_CSV_HEADER})", fields.len()),
             ));
         }
         let epoch = fields[0]
@@ -70,6 +73,12 @@ pub fn read_metrics_csv(path: impl AsRef<Path>) -> Result<Vec<EpochMetrics>> {
                 .map_err(|_| bad(line, format!("{name} {field:?} is not a number")))?;
         }
         let [loss, accuracy, top5_accuracy, lr, seconds] = values;
+        let score = match fields.get(7) {
+            None | Some(&"") => f64::NAN,
+            Some(field) => field
+                .parse::<f64>()
+                .map_err(|_| bad(line, format!("score {field:?} is not a number")))?,
+        };
         rows.push(EpochMetrics {
             epoch,
             split: split.to_string(),
@@ -78,6 +87,7 @@ pub fn read_metrics_csv(path: impl AsRef<Path>) -> Result<Vec<EpochMetrics>> {
             top5_accuracy,
             lr,
             seconds,
+            score,
         });
     }
     Ok(rows)
