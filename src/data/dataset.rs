@@ -108,7 +108,7 @@ impl ImageDataset {
             }),
             entries: Arc::new(entries_from(labels)),
             classes: Arc::new(classes),
-            decode: DecodeOptions { color, size: None },
+            decode: DecodeOptions::default().with_color(color),
             origin: Arc::new(origin),
         })
     }
@@ -155,6 +155,27 @@ impl ImageDataset {
     pub fn with_decode(mut self, decode: DecodeOptions) -> Self {
         self.decode = decode;
         self
+    }
+
+    /// The dataset decoded as a model of input `[height, width]` `size` is evaluated with timm's
+    /// `crop_pct` (validation, out-of-fold and test images): with `Some(p)`, each item is
+    /// resized to cover `floor(target / p)` and centre-cropped to the target
+    /// ([`DecodeOptions::crop_pct`]), the target being the dataset's own
+    /// [`DecodeOptions::size`] when it has one, else `size`. With `None` the dataset is returned
+    /// as it is (decoded as its [`DecodeOptions`] say).
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`] with key `crop_pct` for a value outside `(0, 1]`.
+    pub fn with_eval_crop(self, crop_pct: Option<f64>, size: [usize; 2]) -> Result<Self> {
+        let Some(p) = crop_pct else {
+            return Ok(self);
+        };
+        let decode = self
+            .decode
+            .with_size(Some(self.decode.size.unwrap_or(size)))
+            .with_crop_pct(Some(p));
+        decode.validate()?;
+        Ok(self.with_decode(decode))
     }
 
     /// How items are decoded.
@@ -293,10 +314,7 @@ impl ImageDataset {
                 let raw = pixels[entry.key * size..(entry.key + 1) * size].to_vec();
                 let raw =
                     Bitmap::new(raw, [*channels, *height, *width]).into_color(self.decode.color);
-                match self.decode.size {
-                    Some(size) => raw.resized(size),
-                    None => raw,
-                }
+                self.decode.fit(raw)
             }
             Store::Files { paths } => decode_file(&paths[entry.key], &self.decode)?,
         };

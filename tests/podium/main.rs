@@ -5,6 +5,7 @@ mod augment_ops;
 mod averaging;
 mod cross_validation;
 mod data_files;
+mod eval_crop;
 mod examples;
 mod fixtures;
 mod infer_tta;
