@@ -4,6 +4,7 @@ mod augment;
 mod augment_ops;
 mod averaging;
 mod cross_validation;
+mod csv_columns;
 mod data_files;
 mod eval_crop;
 mod examples;
