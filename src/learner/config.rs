@@ -123,6 +123,14 @@ pub struct LearnerConfig {
     /// `None` (the default here, to keep data already at its size as it is) decodes validation
     /// images as their dataset says; timm's and the recipe's default is 0.875.
     pub crop_pct: Option<f64>,
+    /// Whether biases and normalization weights (every parameter with `ndim <= 1`) take the
+    /// optimizer's weight decay. `false` (the default) exempts them, as timm's
+    /// `param_groups_weight_decay` does (`create_optimizer_v2(..., filter_bias_and_bn=True)`):
+    /// they are optimized with `weight_decay = 0`
+    /// ([`OptimizerConfig::init_with_no_decay`]); `true` decays every parameter, as
+    /// `torch.optim` given `model.parameters()` does.
+    #[config(default = false)]
+    pub weight_decay_norm_bias: bool,
 }
 
 impl LearnerConfig {
