@@ -108,6 +108,7 @@ fn run(args: Args) -> burn_podium::Result<()> {
     let decode = DecodeOptions {
         color,
         size: Some([args.size, args.size]),
+        crop_pct: None,
     };
 
     let data = match (&args.folder, &args.csv, &args.images) {

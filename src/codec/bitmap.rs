@@ -91,6 +91,48 @@ impl Bitmap {
         Bitmap::new(out, [self.channels, new_h, new_w])
     }
 
+    /// The `[height, width]` window whose top-left pixel is at row `top`, column `left`.
+    ///
+    /// # Panics
+    /// If the window leaves the picture.
+    pub fn cropped(&self, [top, left]: [usize; 2], [height, width]: [usize; 2]) -> Bitmap {
+        assert!(
+            top + height <= self.height && left + width <= self.width,
+            "Bitmap::cropped: a {height}x{width} window at ({top}, {left}) leaves the {}x{} picture",
+            self.height,
+            self.width
+        );
+        let c = self.channels;
+        let mut pixels = Vec::with_capacity(c * height * width);
+        for y in top..top + height {
+            let at = (y * self.width + left) * c;
+            pixels.extend_from_slice(&self.pixels[at..at + width * c]);
+        }
+        Bitmap::new(pixels, [c, height, width])
+    }
+
+    /// The centre `[height, width]` window (torchvision `center_crop`): its top-left pixel is at
+    /// `round((H - height) / 2)`, `round((W - width) / 2)` with round half to even, as Python's
+    /// `round` (the picture itself when it already has that size).
+    ///
+    /// # Panics
+    /// If the window is larger than the picture.
+    pub fn center_cropped(self, [height, width]: [usize; 2]) -> Bitmap {
+        if [height, width] == [self.height, self.width] {
+            return self;
+        }
+        assert!(
+            height <= self.height && width <= self.width,
+            "Bitmap::center_cropped: a {height}x{width} crop of a {}x{} picture",
+            self.height,
+            self.width
+        );
+        let anchor = |size: usize, crop: usize| ((size - crop) as f64 / 2.0).round_ties_even();
+        let top = anchor(self.height, height) as usize;
+        let left = anchor(self.width, width) as usize;
+        self.cropped([top, left], [height, width])
+    }
+
     /// The same picture in `color`: gray to RGB repeats the channel; RGB to gray uses the
     /// ITU-R 601-2 luma weights, as PIL's `convert("L")`.
     ///

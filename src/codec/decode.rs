@@ -3,7 +3,9 @@
 //! Decoding uses the [`image`] crate (JPEG, PNG, BMP, WebP), converts to the requested
 //! [`ColorMode`] and, when a target size is set, resizes with a bilinear filter
 //! (`image::imageops::FilterType::Triangle`, the filter behind PIL's and torchvision's
-//! antialiased bilinear resize, [`Bitmap::resized`]).
+//! antialiased bilinear resize, [`Bitmap::resized`]); with a [`DecodeOptions::crop_pct`] it
+//! resizes and centre-crops instead, as timm's evaluation transform does
+//! ([`DecodeOptions::fit`]).
 
 use std::path::Path;
 
@@ -33,7 +35,7 @@ impl ColorMode {
 }
 
 /// How a dataset turns a stored image into the pixels a batch holds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DecodeOptions {
     /// Colour layout of the decoded image.
     pub color: ColorMode,
@@ -41,6 +43,14 @@ pub struct DecodeOptions {
     /// dataset must have the same size to be batched, which `ImageDataset::verify`
     /// ([`crate::data`]) checks).
     pub size: Option<[usize; 2]>,
+    /// timm's evaluation `crop_pct` in `(0, 1]`, used with a target [`Self::size`]: the image
+    /// is resized, keeping its aspect ratio, so that it covers `floor(size / crop_pct)`
+    /// ([`eval_resize_size`]), then its centre `size` is cropped
+    /// (`transforms_imagenet_eval`: `Resize(floor(img_size / crop_pct))` + `CenterCrop(img_size)`;
+    /// timm's default is 0.875, 224 from 256). `None` (the default) resizes straight to `size`,
+    /// squashing the aspect ratio. Without a target size it has no effect.
+    #[serde(default)]
+    pub crop_pct: Option<f64>,
 }
 
 impl Default for DecodeOptions {
@@ -48,6 +58,7 @@ impl Default for DecodeOptions {
         Self {
             color: ColorMode::Rgb,
             size: None,
+            crop_pct: None,
         }
     }
 }
@@ -58,6 +69,7 @@ impl DecodeOptions {
         Self {
             color: ColorMode::Rgb,
             size: Some([height, width]),
+            crop_pct: None,
         }
     }
 
@@ -72,6 +84,87 @@ impl DecodeOptions {
         self.size = size;
         self
     }
+
+    /// Sets timm's evaluation [`Self::crop_pct`].
+    pub fn with_crop_pct(mut self, crop_pct: Option<f64>) -> Self {
+        self.crop_pct = crop_pct;
+        self
+    }
+
+    /// Checks [`Self::crop_pct`].
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`] with key `crop_pct` for a value outside `(0, 1]`, or one set
+    /// without a target size (it would have nothing to crop to).
+    pub fn validate(&self) -> Result<()> {
+        if let Some(p) = self.crop_pct {
+            if !(p > 0.0 && p <= 1.0) {
+                return Err(PodiumError::config("crop_pct", p, "must be in (0, 1]"));
+            }
+            if self.size.is_none() {
+                return Err(PodiumError::config(
+                    "crop_pct",
+                    p,
+                    "needs a target size (DecodeOptions::size) to crop to",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Brings a decoded picture to the target size: unchanged without one; resized straight
+    /// to it without a [`Self::crop_pct`]; with one, resized to [`eval_resize_size`] and then
+    /// centre-cropped ([`Bitmap::center_cropped`]), timm's `transforms_imagenet_eval`.
+    ///
+    /// # Panics
+    /// As [`Bitmap::resized`], for a picture of other than 1 or 3 channels.
+    pub fn fit(&self, bitmap: Bitmap) -> Bitmap {
+        match (self.size, self.crop_pct) {
+            (None, _) => bitmap,
+            (Some(size), None) => bitmap.resized(size),
+            (Some(size), Some(p)) => {
+                let scaled = eval_resize_size([bitmap.height, bitmap.width], size, p);
+                bitmap.resized(scaled).center_cropped(size)
+            }
+        }
+    }
+}
+
+/// The size torchvision gives `resize(img, [short])`: the shorter side becomes `short`, the
+/// longer `int(short * long / short_side)`. Returns `[height, width]`.
+pub fn shorter_side_size([h, w]: [usize; 2], short: usize) -> [usize; 2] {
+    if w <= h {
+        [(short as f64 * h as f64 / w as f64) as usize, short]
+    } else {
+        [short, (short as f64 * w as f64 / h as f64) as usize]
+    }
+}
+
+/// The size timm's evaluation transform resizes an `[h, w]` picture to before its centre
+/// `[th, tw]` crop (`transforms_imagenet_eval`, `crop_mode="center"`):
+/// `scale = [floor(th / crop_pct), floor(tw / crop_pct)]`; for a square `scale` the shorter
+/// side becomes `scale` ([`shorter_side_size`], torchvision `Resize(scale)`); otherwise timm's
+/// `ResizeKeepRatio(scale)`: `r = min(h / scale_h, w / scale_w)`, size
+/// `[round(h / r), round(w / r)]` (Python's round, half to even). Either way the result covers
+/// `scale`, hence the target when `crop_pct <= 1`.
+///
+/// # Panics
+/// If `crop_pct` is not positive or a size is 0.
+pub fn eval_resize_size([h, w]: [usize; 2], [th, tw]: [usize; 2], crop_pct: f64) -> [usize; 2] {
+    assert!(
+        crop_pct > 0.0 && h > 0 && w > 0 && th > 0 && tw > 0,
+        "eval_resize_size: a {h}x{w} picture to {th}x{tw} with crop_pct {crop_pct}"
+    );
+    let scale = |t: usize| (t as f64 / crop_pct).floor() as usize;
+    let (sh, sw) = (scale(th), scale(tw));
+    if sh == sw {
+        return shorter_side_size([h, w], sh);
+    }
+    let ratio = (h as f64 / sh as f64).min(w as f64 / sw as f64);
+    [
+        (h as f64 / ratio).round_ties_even() as usize,
+        (w as f64 / ratio).round_ties_even() as usize,
+    ]
 }
 
 /// Decodes an image file into an 8-bit [`Bitmap`] with the given options.
@@ -112,11 +205,7 @@ pub fn decode_bytes(bytes: &[u8], origin: &Path, options: &DecodeOptions) -> Res
             (l.into_raw(), h as usize, w as usize)
         }
     };
-    let bitmap = Bitmap::new(pixels, [options.color.channels(), h, w]);
-    Ok(match options.size {
-        Some(size) => bitmap.resized(size),
-        None => bitmap,
-    })
+    Ok(options.fit(Bitmap::new(pixels, [options.color.channels(), h, w])))
 }
 
 /// The top rows of a decoded RGB picture of `height` rows.

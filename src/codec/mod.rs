@@ -11,10 +11,17 @@
 //! | [`decode_file`], [`decode_bytes`] | `Image.open(path).convert("RGB")` (or `"L"`) |
 //! | [`DecodeOptions::size`], [`Bitmap::resized`] | `img.resize((w, h), Image.BILINEAR)` |
 //! | [`Bitmap::into_color`] | `img.convert("L")` / `img.convert("RGB")` |
+//! | [`DecodeOptions::crop_pct`], [`DecodeOptions::fit`] | timm `transforms_imagenet_eval`: `Resize(floor(size / crop_pct))` + `CenterCrop(size)` |
+//! | [`eval_resize_size`] | timm's scale size (`Resize` of the shorter side, or `ResizeKeepRatio`) |
+//! | [`shorter_side_size`] | torchvision `resize(img, [s])` output size |
+//! | [`Bitmap::center_cropped`] | torchvision `center_crop` (no padding) |
 //! | [`Bitmap`] to [`Image`](crate::augment::Image) | `v2.functional.pil_to_tensor` (`HWC` to `CHW`) |
 
 mod bitmap;
 mod decode;
 
 pub use bitmap::Bitmap;
-pub use decode::{ColorMode, DecodeOptions, TopRows, decode_bytes, decode_file, decode_top_rows};
+pub use decode::{
+    ColorMode, DecodeOptions, TopRows, decode_bytes, decode_file, decode_top_rows,
+    eval_resize_size, shorter_side_size,
+};

@@ -31,6 +31,8 @@ enum Store {
 struct Entry {
     key: usize,
     label: Option<usize>,
+    /// Index into [`ImageDataset::group_names`], when groups were given.
+    group: Option<usize>,
 }
 
 /// What to do with an image file that does not decode, when a dataset is checked before training
@@ -57,6 +59,7 @@ pub struct ImageDataset {
     store: Arc<Store>,
     entries: Arc<Vec<Entry>>,
     classes: Arc<Vec<String>>,
+    group_names: Arc<Vec<String>>,
     decode: DecodeOptions,
     origin: Arc<PathBuf>,
 }
@@ -108,7 +111,8 @@ impl ImageDataset {
             }),
             entries: Arc::new(entries_from(labels)),
             classes: Arc::new(classes),
-            decode: DecodeOptions { color, size: None },
+            group_names: Arc::new(Vec::new()),
+            decode: DecodeOptions::default().with_color(color),
             origin: Arc::new(origin),
         })
     }
@@ -136,6 +140,7 @@ impl ImageDataset {
             store: Arc::new(Store::Files { paths }),
             entries: Arc::new(entries_from(labels)),
             classes: Arc::new(classes),
+            group_names: Arc::new(Vec::new()),
             decode: DecodeOptions::default(),
             origin: Arc::new(origin),
         })
@@ -155,6 +160,27 @@ impl ImageDataset {
     pub fn with_decode(mut self, decode: DecodeOptions) -> Self {
         self.decode = decode;
         self
+    }
+
+    /// The dataset decoded as a model of input `[height, width]` `size` is evaluated with timm's
+    /// `crop_pct` (validation, out-of-fold and test images): with `Some(p)`, each item is
+    /// resized to cover `floor(target / p)` and centre-cropped to the target
+    /// ([`DecodeOptions::crop_pct`]), the target being the dataset's own
+    /// [`DecodeOptions::size`] when it has one, else `size`. With `None` the dataset is returned
+    /// as it is (decoded as its [`DecodeOptions`] say).
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`] with key `crop_pct` for a value outside `(0, 1]`.
+    pub fn with_eval_crop(self, crop_pct: Option<f64>, size: [usize; 2]) -> Result<Self> {
+        let Some(p) = crop_pct else {
+            return Ok(self);
+        };
+        let decode = self
+            .decode
+            .with_size(Some(self.decode.size.unwrap_or(size)))
+            .with_crop_pct(Some(p));
+        decode.validate()?;
+        Ok(self.with_decode(decode))
     }
 
     /// How items are decoded.
@@ -180,6 +206,60 @@ impl ImageDataset {
     /// Label of every item, in order (`None` for unlabelled items).
     pub fn labels(&self) -> Vec<Option<usize>> {
         self.entries.iter().map(|e| e.label).collect()
+    }
+
+    /// Gives each item a group (a patient, a photographer, a video: images that must stay in
+    /// one fold), one name per item in order, as a CSV's group column does
+    /// ([`ImageDataset::from_csv_columns`]). Groups are numbered by first appearance
+    /// ([`Self::groups`]); subsets keep them.
+    ///
+    /// # Errors
+    /// [`PodiumError::Dataset`] (naming the dataset's origin) when the count differs from
+    /// [`Self::len`] or a name is empty (naming its item).
+    pub fn with_groups<S: AsRef<str>>(mut self, groups: &[S]) -> Result<Self> {
+        if groups.len() != self.len() {
+            return Err(PodiumError::Dataset {
+                path: self.origin.to_path_buf(),
+                reason: format!("{} groups for {} items", groups.len(), self.len()),
+            });
+        }
+        let mut names: Vec<String> = Vec::new();
+        let mut index = std::collections::HashMap::new();
+        let mut entries = self.entries.to_vec();
+        for (i, (entry, group)) in entries.iter_mut().zip(groups).enumerate() {
+            let group = group.as_ref();
+            if group.is_empty() {
+                return Err(PodiumError::Dataset {
+                    path: self.origin.to_path_buf(),
+                    reason: format!("item {i} ({}) has an empty group", self.name(i)),
+                });
+            }
+            let id = *index.entry(group.to_string()).or_insert_with(|| {
+                names.push(group.to_string());
+                names.len() - 1
+            });
+            entry.group = Some(id);
+        }
+        self.entries = Arc::new(entries);
+        self.group_names = Arc::new(names);
+        Ok(self)
+    }
+
+    /// The group of every item, in order, as numbers for
+    /// [`group_kfold`](crate::data::group_kfold) and
+    /// [`Learner::cv_folds`](crate::learner::Learner::cv_folds) (an index into
+    /// [`Self::group_names`]); `None` unless every item has a group ([`Self::with_groups`]).
+    pub fn groups(&self) -> Option<Vec<i64>> {
+        self.entries
+            .iter()
+            .map(|e| e.group.map(|g| g as i64))
+            .collect()
+    }
+
+    /// The group names, numbered as [`Self::groups`] numbers them (in order of first
+    /// appearance in the dataset they were given to).
+    pub fn group_names(&self) -> &[String] {
+        &self.group_names
     }
 
     /// Label of item `index`.
@@ -293,10 +373,7 @@ impl ImageDataset {
                 let raw = pixels[entry.key * size..(entry.key + 1) * size].to_vec();
                 let raw =
                     Bitmap::new(raw, [*channels, *height, *width]).into_color(self.decode.color);
-                match self.decode.size {
-                    Some(size) => raw.resized(size),
-                    None => raw,
-                }
+                self.decode.fit(raw)
             }
             Store::Files { paths } => decode_file(&paths[entry.key], &self.decode)?,
         };
@@ -403,7 +480,11 @@ fn entries_from(labels: Vec<Option<usize>>) -> Vec<Entry> {
     labels
         .into_iter()
         .enumerate()
-        .map(|(key, label)| Entry { key, label })
+        .map(|(key, label)| Entry {
+            key,
+            label,
+            group: None,
+        })
         .collect()
 }
 

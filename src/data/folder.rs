@@ -1,11 +1,60 @@
 //! Image files on disk: class folders (torchvision's `ImageFolder` layout), a CSV label file of
-//! `filename,label` rows (the layout competitions ship), and an unlabelled test folder.
+//! `filename,label` rows (the layout competitions ship), a CSV with named columns and an
+//! optional group column ([`CsvColumns`]), and an unlabelled test folder.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use burn::config::Config;
+
 use super::ImageDataset;
 use crate::error::{PodiumError, Result};
+
+/// The named columns of a label CSV with a header row ([`ImageDataset::from_csv_columns`]):
+/// `id,label` by default, as Kaggle ships `train.csv`, with an optional group column for group
+/// folds (scikit-learn's `GroupKFold` `groups`). Other columns are ignored; names match the
+/// header exactly (after trimming spaces).
+#[derive(Config, Debug, PartialEq)]
+pub struct CsvColumns {
+    /// The column with each image's file name or id (the extension may be omitted). Default `id`.
+    #[config(default = "String::from(\"id\")")]
+    pub id: String,
+    /// The column with each image's class (a name or an index). Default `label`.
+    #[config(default = "String::from(\"label\")")]
+    pub label: String,
+    /// The column with each image's group (a patient, a video, ...): images of one group stay in
+    /// one fold ([`ImageDataset::groups`]). `None` reads no group.
+    pub group: Option<String>,
+}
+
+impl CsvColumns {
+    /// Checks the names.
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`] naming `id`, `label` or `group` for an empty name or one used for
+    /// two columns.
+    pub fn validate(&self) -> Result<()> {
+        let named = [
+            ("id", Some(&self.id)),
+            ("label", Some(&self.label)),
+            ("group", self.group.as_ref()),
+        ];
+        for (i, (key, name)) in named.iter().enumerate() {
+            let Some(name) = name else { continue };
+            if name.trim().is_empty() {
+                return Err(PodiumError::config(*key, "\"\"", "must name a column"));
+            }
+            if let Some((other, _)) = named[..i].iter().find(|(_, n)| *n == Some(*name)) {
+                return Err(PodiumError::config(
+                    *key,
+                    format!("{name:?}"),
+                    format!("is also the {other} column"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
 
 /// File extensions (lower case) that podium decodes.
 pub const IMAGE_EXTENSIONS: [&str; 5] = ["jpg", "jpeg", "png", "bmp", "webp"];
@@ -187,46 +236,158 @@ impl ImageDataset {
                     format!("malformed row: empty field in `{name},{label}`"),
                 ));
             }
-            let path = resolve_image(image_dir, name).ok_or_else(|| {
-                csv_err(
-                    line,
-                    format!(
-                        "image file `{name}` not found in {} (also tried the extensions {})",
-                        image_dir.display(),
-                        IMAGE_EXTENSIONS.join(", ")
-                    ),
-                )
-            })?;
+            let path = find_image(image_dir, name, line, &csv_err)?;
             rows.push((line, path, label.to_string()));
         }
-        if rows.is_empty() {
-            return Err(PodiumError::Dataset {
-                path: csv_path.to_path_buf(),
-                reason: "the label file has no rows".into(),
-            });
-        }
-        let classes = match classes {
-            Some(c) => c,
-            None => infer_classes(rows.iter().map(|r| r.2.as_str())),
-        };
-        let mut paths = Vec::with_capacity(rows.len());
-        let mut labels = Vec::with_capacity(rows.len());
-        for (line, path, label) in rows {
-            let index = classes
-                .iter()
-                .position(|c| *c == label)
-                .or_else(|| label.parse::<usize>().ok().filter(|&i| i < classes.len()))
-                .ok_or_else(|| {
-                    csv_err(
-                        line,
-                        format!("unknown label `{label}`: classes are {}", preview(&classes)),
-                    )
-                })?;
-            paths.push(path);
-            labels.push(Some(index));
-        }
-        Self::from_files(csv_path, paths, labels, classes)
+        labelled(csv_path, rows, classes)
     }
+
+    /// Reads a CSV label file with a header row, taking the id, label and (optional) group
+    /// columns by name ([`CsvColumns`]; other columns are ignored), whose images are in
+    /// `image_dir`. File names and labels are read as [`Self::from_csv`] reads them; with a
+    /// group column each image gets its group ([`Self::groups`], for
+    /// [`Learner::cv_folds`](crate::learner::Learner::cv_folds)'s group folds).
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`] as [`CsvColumns::validate`]; [`PodiumError::Io`] if the CSV cannot
+    /// be read; [`PodiumError::Csv`] naming the file and line: a header without one of the
+    /// columns (line 1, naming the column and the header), a row without that many fields, an
+    /// empty id, label or group (naming the column), a missing image file, a label not among
+    /// `classes`; [`PodiumError::Dataset`] if no row remains.
+    pub fn from_csv_columns(
+        csv_path: impl AsRef<Path>,
+        image_dir: impl AsRef<Path>,
+        classes: Option<Vec<String>>,
+        columns: &CsvColumns,
+    ) -> Result<Self> {
+        columns.validate()?;
+        let (csv_path, image_dir) = (csv_path.as_ref(), image_dir.as_ref());
+        let file = std::fs::File::open(csv_path).map_err(|e| PodiumError::io(csv_path, e))?;
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(true)
+            .trim(csv::Trim::All)
+            .from_reader(file);
+        let csv_err = |line: u64, reason: String| PodiumError::Csv {
+            path: csv_path.to_path_buf(),
+            line,
+            reason,
+        };
+        let header: Vec<String> = reader
+            .headers()
+            .map_err(|e| csv_err(1, format!("unreadable header: {e}")))?
+            .iter()
+            .map(String::from)
+            .collect();
+        let find = |name: &str| {
+            header
+                .iter()
+                .position(|h| h == name)
+                .ok_or_else(|| csv_err(1, format!("no column `{name}` in the header {header:?}")))
+        };
+        let id_at = find(&columns.id)?;
+        let label_at = find(&columns.label)?;
+        let group_at = columns.group.as_deref().map(find).transpose()?;
+        let width = 1 + id_at.max(label_at).max(group_at.unwrap_or(0));
+        let mut rows: Vec<(u64, PathBuf, String)> = Vec::new();
+        let mut groups: Vec<String> = Vec::new();
+        for (i, record) in reader.records().enumerate() {
+            let record = record.map_err(|e| {
+                let line = e.position().map_or(0, |p| p.line());
+                csv_err(line, format!("unreadable row: {e}"))
+            })?;
+            let line = record.position().map_or(i as u64 + 2, |p| p.line());
+            if record.len() == 1 && record[0].is_empty() {
+                continue; // blank line
+            }
+            if record.len() < width {
+                return Err(csv_err(
+                    line,
+                    format!(
+                        "malformed row: {} fields ({:?}), the header has {}",
+                        record.len(),
+                        record.iter().collect::<Vec<_>>(),
+                        header.len()
+                    ),
+                ));
+            }
+            let cell = |at: usize, name: &str| {
+                let value = &record[at];
+                if value.is_empty() {
+                    Err(csv_err(line, format!("empty `{name}` (column {})", at + 1)))
+                } else {
+                    Ok(value.to_string())
+                }
+            };
+            let name = cell(id_at, &columns.id)?;
+            let label = cell(label_at, &columns.label)?;
+            if let (Some(at), Some(column)) = (group_at, &columns.group) {
+                groups.push(cell(at, column)?);
+            }
+            let path = find_image(image_dir, &name, line, &csv_err)?;
+            rows.push((line, path, label));
+        }
+        let dataset = labelled(csv_path, rows, classes)?;
+        if group_at.is_some() {
+            dataset.with_groups(&groups)
+        } else {
+            Ok(dataset)
+        }
+    }
+}
+
+/// The image file `name` in `dir` (with or without its extension), or the CSV error of `line`.
+fn find_image(
+    dir: &Path,
+    name: &str,
+    line: u64,
+    csv_err: &dyn Fn(u64, String) -> PodiumError,
+) -> Result<PathBuf> {
+    resolve_image(dir, name).ok_or_else(|| {
+        csv_err(
+            line,
+            format!(
+                "image file `{name}` not found in {} (also tried the extensions {})",
+                dir.display(),
+                IMAGE_EXTENSIONS.join(", ")
+            ),
+        )
+    })
+}
+
+/// The dataset of `(line, image, label)` rows read from `csv_path`: classes as given, else
+/// inferred from the labels ([`ImageDataset::from_csv`]'s rule).
+fn labelled(
+    csv_path: &Path,
+    rows: Vec<(u64, PathBuf, String)>,
+    classes: Option<Vec<String>>,
+) -> Result<ImageDataset> {
+    if rows.is_empty() {
+        return Err(PodiumError::Dataset {
+            path: csv_path.to_path_buf(),
+            reason: "the label file has no rows".into(),
+        });
+    }
+    let classes = match classes {
+        Some(c) => c,
+        None => infer_classes(rows.iter().map(|r| r.2.as_str())),
+    };
+    let mut paths = Vec::with_capacity(rows.len());
+    let mut labels = Vec::with_capacity(rows.len());
+    for (line, path, label) in rows {
+        let index = classes
+            .iter()
+            .position(|c| *c == label)
+            .or_else(|| label.parse::<usize>().ok().filter(|&i| i < classes.len()))
+            .ok_or_else(|| PodiumError::Csv {
+                path: csv_path.to_path_buf(),
+                line,
+                reason: format!("unknown label `{label}`: classes are {}", preview(&classes)),
+            })?;
+        paths.push(path);
+        labels.push(Some(index));
+    }
+    ImageDataset::from_files(csv_path, paths, labels, classes)
 }
 
 fn preview(classes: &[String]) -> String {

@@ -279,6 +279,10 @@ pub(crate) fn probability_rows(logits: Tensor<2>) -> Result<Vec<Vec<f32>>> {
 
 /// Softmax probabilities of `model` for every item of `dataset` (labels, if any, are ignored).
 ///
+/// Items are decoded as the dataset is configured; for a trained run's evaluation crop (timm's
+/// `crop_pct`) pass [`RunInfo::eval_dataset`](crate::learner::RunInfo::eval_dataset) of it (as
+/// [`Fitted::predict`](crate::learner::Fitted::predict) does).
+///
 /// # Errors
 /// [`PodiumError::Config`] for a zero batch size; [`PodiumError::Training`] carrying the decoding
 /// error of a bad image.

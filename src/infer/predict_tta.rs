@@ -15,7 +15,9 @@ use crate::model::ImageClassifier;
 /// Softmax probabilities of `model` for every item of `dataset` under the test-time views of
 /// `config`, merged and blended per item ([`TtaConfig`]).
 ///
-/// Each item is decoded, turned into an 8-bit planar [`Image`], viewed ([`TtaView::apply`]),
+/// Each item is decoded as the dataset is configured (for a trained run's evaluation crop,
+/// timm's `crop_pct`, pass [`RunInfo::eval_dataset`](crate::learner::RunInfo::eval_dataset) of
+/// it, so the views start from what validation saw), turned into an 8-bit planar [`Image`], viewed ([`TtaView::apply`]),
 /// and normalized with `normalize` exactly as [`predict`](super::predict) normalizes (the
 /// [`ClassificationBatcher`]), so the identity view gives [`predict`](super::predict)'s
 /// probabilities bit for bit. Every view is one forward pass per batch of `batch_size` items.

@@ -121,6 +121,24 @@ pub struct LearnerConfig {
     /// How progress is shown.
     #[config(default = "ProgressMode::Auto")]
     pub progress: ProgressMode,
+    /// timm's evaluation `crop_pct` in `(0, 1]` for validation images (and, through
+    /// [`RunInfo`](super::RunInfo) `run.json`, for out-of-fold and test images: [`Fitted::predict`](super::Fitted::predict),
+    /// [`RunInfo::eval_dataset`](super::RunInfo::eval_dataset)): each is resized to cover
+    /// `floor(size / crop_pct)` and centre-cropped to `size`, its own target size
+    /// ([`DecodeOptions::size`](crate::codec::DecodeOptions::size)) or else the model's input size
+    /// (`transforms_imagenet_eval`: `Resize(floor(img_size / crop_pct))` + `CenterCrop(img_size)`),
+    /// so pretrained weights see what they were evaluated on. Training images are not affected.
+    /// `None` (the default here, to keep data already at its size as it is) decodes validation
+    /// images as their dataset says; timm's and the recipe's default is 0.875.
+    pub crop_pct: Option<f64>,
+    /// Whether biases and normalization weights (every parameter with `ndim <= 1`) take the
+    /// optimizer's weight decay. `false` (the default) exempts them, as timm's
+    /// `param_groups_weight_decay` does (`create_optimizer_v2(..., filter_bias_and_bn=True)`):
+    /// they are optimized with `weight_decay = 0`
+    /// ([`OptimizerConfig::init_with_no_decay`]); `true` decays every parameter, as
+    /// `torch.optim` given `model.parameters()` does.
+    #[config(default = false)]
+    pub weight_decay_norm_bias: bool,
 }
 
 impl LearnerConfig {
@@ -276,6 +294,12 @@ impl LearnerConfig {
         if let Some(sam) = &self.sam {
             sam.init().map_err(|e| e.in_section("sam"))?;
         }
-        self.optimizer.validate()
+        self.optimizer.validate()?;
+        if let Some(p) = self.crop_pct
+            && !(p > 0.0 && p <= 1.0)
+        {
+            return Err(PodiumError::config("crop_pct", p, "must be in (0, 1]"));
+        }
+        Ok(())
     }
 }

@@ -75,6 +75,7 @@ pub fn finish<M: ImageClassifier>(
         normalize: data.normalize,
         input_shape: data.input_shape,
         best_epoch,
+        crop_pct: config.crop_pct,
     };
     write_atomic(
         &run_dir.join("run.json"),

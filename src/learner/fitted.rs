@@ -29,6 +29,11 @@ pub struct RunInfo {
     pub input_shape: [usize; 3],
     /// The epoch whose checkpoint is the best by the monitored metric.
     pub best_epoch: usize,
+    /// timm's evaluation `crop_pct` the run validated with ([`LearnerConfig::crop_pct`](super::LearnerConfig::crop_pct));
+    /// [`Self::eval_dataset`] decodes out-of-fold and test images the same way. Absent from
+    /// older `run.json` files (read as `None`).
+    #[serde(default)]
+    pub crop_pct: Option<f64>,
 }
 
 impl RunInfo {
@@ -40,6 +45,20 @@ impl RunInfo {
         let path = run_dir.as_ref().join("run.json");
         let text = std::fs::read_to_string(&path).map_err(|e| PodiumError::io(&path, e))?;
         serde_json::from_str(&text).map_err(|e| PodiumError::format(&path, e.to_string()))
+    }
+
+    /// `dataset` decoded as the run's validation images were: with the run's [`Self::crop_pct`]
+    /// ([`ImageDataset::with_eval_crop`], to the dataset's own target size or else the run's
+    /// input size); as it is when the run had none. [`Fitted::predict`] and
+    /// [`Fitted::evaluate`] use it; pass its result to [`predict`],
+    /// [`predict_tta`](crate::infer::predict_tta) or [`evaluate`], which decode a dataset as it
+    /// is configured.
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`] with key `crop_pct` for a value outside `(0, 1]`.
+    pub fn eval_dataset(&self, dataset: &ImageDataset) -> Result<ImageDataset> {
+        let [_, h, w] = self.input_shape;
+        dataset.clone().with_eval_crop(self.crop_pct, [h, w])
     }
 }
 
@@ -123,28 +142,30 @@ impl<M: ImageClassifier> Fitted<M> {
         checkpoint_dir(&self.run_dir).join(format!("{prefix}-{}.bpk", self.info.best_epoch))
     }
 
-    /// Scores the best model on a labelled dataset with the run's normalization.
+    /// Scores the best model on a labelled dataset with the run's normalization and evaluation
+    /// crop ([`RunInfo::eval_dataset`]).
     ///
     /// # Errors
     /// As [`evaluate`].
     pub fn evaluate(&self, dataset: &ImageDataset) -> Result<EvalReport> {
         evaluate(
             &self.model,
-            dataset,
+            &self.info.eval_dataset(dataset)?,
             &self.info.normalize,
             self.batch_size,
             &self.device,
         )
     }
 
-    /// Class probabilities of the best model for every item of `dataset`.
+    /// Class probabilities of the best model for every item of `dataset`, decoded with the
+    /// run's evaluation crop ([`RunInfo::eval_dataset`]).
     ///
     /// # Errors
     /// As [`predict`].
     pub fn predict(&self, dataset: &ImageDataset) -> Result<Predictions> {
         predict(
             &self.model,
-            dataset,
+            &self.info.eval_dataset(dataset)?,
             &self.info.classes,
             &self.info.normalize,
             self.batch_size,

@@ -12,7 +12,7 @@ use burn::optim::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
 use super::config::LearnerConfig;
 use crate::error::{PodiumError, Result};
 use crate::model::{ImageClassifier, even_mults};
-use crate::optim::HyperParams;
+use crate::optim::{HyperParams, no_weight_decay_params};
 use crate::schedule::{PlateauDriver, ScheduleContext};
 
 /// The optimizer and schedule of a run ([`optimization`]).
@@ -83,7 +83,9 @@ pub fn optimization<M: ImageClassifier>(
             .with_hyper_params(hyper.clone())
             .with_plateau(plateau.clone()),
     )?;
-    let optimizer = cfg.optimizer.init(hyper.as_ref())?;
+    // timm's param_groups_weight_decay: biases and normalization weights train without decay
+    let no_decay = (!cfg.weight_decay_norm_bias).then(|| no_weight_decay_params(model));
+    let optimizer = cfg.optimizer.init_with_no_decay(hyper.as_ref(), no_decay)?;
     Ok(Optimization {
         optimizer,
         scheduler,

@@ -23,13 +23,16 @@ pub struct Prepared {
     /// as the config says, the last smaller batch dropped when [`LearnerConfig::drop_last`] is
     /// set or batches are mixed.
     pub train: ImageLoader,
-    /// The validation loader (in dataset order, not augmented), when validation data was given.
+    /// The validation loader (in dataset order, not augmented), when validation data was given;
+    /// its images are decoded with timm's evaluation crop when [`LearnerConfig::crop_pct`] is
+    /// set ([`ImageDataset::with_eval_crop`]).
     pub valid: Option<ImageLoader>,
     /// The training loss built for the training data's class counts.
     pub objective: Objective,
     /// The normalization every batch gets (training, validation and inference alike).
     pub normalize: Normalize,
-    /// The model's input `[channels, height, width]`.
+    /// The model's input `[channels, height, width]`: a training image as the augmentation
+    /// pipeline outputs it (as decoded without one).
     pub input_shape: [usize; 3],
     /// Class names, by label.
     pub classes: Vec<String>,
@@ -87,10 +90,6 @@ pub fn prepare(
     } else {
         train.verify(cfg.corrupt_images)?
     };
-    let valid = match valid {
-        Some(valid) => Some(valid.verify(cfg.corrupt_images)?.0),
-        None => None,
-    };
     let num_classes = train.num_classes();
     let classes = train.classes().to_vec();
     let objective = cfg
@@ -116,7 +115,24 @@ pub fn prepare(
             format!("the images have {} channels", first.channels),
         ));
     }
-    let input_shape = [first.channels, first.height, first.width];
+    // The model's input: what the training pipeline makes of a decoded image (a leading
+    // random_resized_crop or resize fixes it), else the decoded image itself.
+    let decoded_shape = [first.channels, first.height, first.width];
+    let input_shape = match &pipeline {
+        Some(pipeline) => pipeline
+            .output_shape(decoded_shape)
+            .map_err(|e| e.in_section("augment"))?,
+        None => decoded_shape,
+    };
+    // Validation images are decoded with timm's evaluation crop when crop_pct is set (to their
+    // own target size, else the model's input size); training images never are.
+    let valid = match valid {
+        Some(valid) => {
+            let valid = valid.with_eval_crop(cfg.crop_pct, [input_shape[1], input_shape[2]])?;
+            Some(valid.verify(cfg.corrupt_images)?.0)
+        }
+        None => None,
+    };
 
     let batcher = ClassificationBatcher::new(normalize.clone());
     let drop_last = (cfg.drop_last || cfg.mixup.is_some()) && train.len() >= cfg.batch_size;
@@ -125,9 +141,6 @@ pub fn prepare(
         .drop_last(drop_last)
         .num_workers(cfg.num_workers)?;
     if let Some(pipeline) = pipeline {
-        pipeline
-            .output_shape(input_shape)
-            .map_err(|e| e.in_section("augment"))?;
         train_loader = train_loader
             .augment(pipeline, RngStream::Augment.seed(cfg.seed))
             .map_err(|e| e.in_section("augment"))?;

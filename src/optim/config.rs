@@ -1,5 +1,6 @@
 //! [`OptimizerConfig`]: one serializable choice among the optimizers, by timm's names.
 
+use burn::module::ParamGroup;
 use burn::optim::{ModuleOptimizer, Optimizer};
 use serde::{Deserialize, Serialize};
 
@@ -221,8 +222,75 @@ impl OptimizerConfig {
     /// [`PodiumError::Config`] naming the key under `optimizer.` (`optimizer.beta1`,
     /// `optimizer.lookahead.k`, `optimizer.base.eps`, ...) for a value out of its range.
     pub fn init(&self, hyper: Option<&HyperParams>) -> Result<ModuleOptimizer> {
-        self.typed_into(Plain, hyper)
+        self.typed_into(End::Plain, hyper)
             .map_err(|e| e.in_section("optimizer"))
+    }
+
+    /// [`Self::init`] with timm's weight-decay parameter groups (`param_groups_weight_decay`):
+    /// the parameters of `no_decay` (biases and normalization weights,
+    /// [`no_weight_decay_params`](super::no_weight_decay_params)) are optimized by the same
+    /// optimizer with `weight_decay = 0` ([`Self::without_weight_decay`]; its own state, the
+    /// same [`HyperParams`] handle), the others with the configured decay. burn's
+    /// [`ModuleOptimizer::with_group`] routes each parameter; learning rates and their schedule
+    /// are unchanged. Without decay (or with `no_decay` `None`) it is [`Self::init`].
+    ///
+    /// # Errors
+    /// As [`Self::init`].
+    pub fn init_with_no_decay(
+        &self,
+        hyper: Option<&HyperParams>,
+        no_decay: Option<ParamGroup>,
+    ) -> Result<ModuleOptimizer> {
+        let optimizer = self.init(hyper)?;
+        match no_decay {
+            Some(group) if self.weight_decay() != 0.0 => self
+                .without_weight_decay()
+                .typed_into(End::Group(optimizer, group), hyper)
+                .map_err(|e| e.in_section("optimizer")),
+            _ => Ok(optimizer),
+        }
+    }
+
+    /// The configured weight decay (the fast optimizer's for Lookahead and Ranger).
+    pub fn weight_decay(&self) -> f64 {
+        match self {
+            Self::Sgd(c) => c.weight_decay,
+            Self::Adam(c) => c.weight_decay,
+            Self::AdamW(c) => c.weight_decay,
+            Self::RAdam(c) => c.weight_decay,
+            Self::NAdam(c) => c.weight_decay,
+            Self::Adamax(c) => c.weight_decay,
+            Self::AdaBelief(c) => c.weight_decay,
+            Self::Lamb(c) => c.weight_decay,
+            Self::Lars(c) => c.weight_decay,
+            Self::Madgrad(c) => c.weight_decay,
+            Self::NvNovoGrad(c) => c.weight_decay,
+            Self::Lion(c) => c.weight_decay,
+            Self::Ranger(c) => c.radam.weight_decay,
+            Self::Lookahead { base, .. } => base.weight_decay(),
+        }
+    }
+
+    /// The same optimizer with `weight_decay = 0`, every other value kept.
+    pub fn without_weight_decay(&self) -> Self {
+        let mut out = self.clone();
+        match &mut out {
+            Self::Sgd(c) => c.weight_decay = 0.0,
+            Self::Adam(c) => c.weight_decay = 0.0,
+            Self::AdamW(c) => c.weight_decay = 0.0,
+            Self::RAdam(c) => c.weight_decay = 0.0,
+            Self::NAdam(c) => c.weight_decay = 0.0,
+            Self::Adamax(c) => c.weight_decay = 0.0,
+            Self::AdaBelief(c) => c.weight_decay = 0.0,
+            Self::Lamb(c) => c.weight_decay = 0.0,
+            Self::Lars(c) => c.weight_decay = 0.0,
+            Self::Madgrad(c) => c.weight_decay = 0.0,
+            Self::NvNovoGrad(c) => c.weight_decay = 0.0,
+            Self::Lion(c) => c.weight_decay = 0.0,
+            Self::Ranger(c) => c.radam.weight_decay = 0.0,
+            Self::Lookahead { base, .. } => **base = base.without_weight_decay(),
+        }
+        out
     }
 
     /// Whether the optimizer takes a cycled momentum through a [`HyperParams`] handle: SGD with
@@ -275,7 +343,7 @@ impl OptimizerConfig {
                 lookahead
                     .validate()
                     .map_err(|e| e.in_section("lookahead"))?;
-                base.typed_into(InLookahead(lookahead), hyper)
+                base.typed_into(InLookahead(lookahead, sink.end()), hyper)
                     .map_err(|e| e.in_section("base"))
             }
         }
@@ -304,26 +372,45 @@ fn unknown(name: &str) -> PodiumError {
 /// Receives a typed optimizer built from an [`OptimizerConfig`].
 trait Sink {
     fn take<O: Optimizer>(self, optimizer: O) -> Result<ModuleOptimizer>;
+    /// Where the optimizer goes once built (and wrapped).
+    fn end(self) -> End;
 }
 
-/// The optimizer as it is.
-struct Plain;
+/// Where a built optimizer ends up: a module optimizer of its own, or a parameter group added to
+/// one (burn's [`ModuleOptimizer::with_group`]).
+enum End {
+    Plain,
+    Group(ModuleOptimizer, ParamGroup),
+}
 
-impl Sink for Plain {
+impl Sink for End {
     fn take<O: Optimizer>(self, optimizer: O) -> Result<ModuleOptimizer> {
-        Ok(optimizer.into())
+        Ok(match self {
+            End::Plain => optimizer.into(),
+            End::Group(module_optimizer, group) => {
+                module_optimizer.with_group(group, optimizer, None)
+            }
+        })
+    }
+
+    fn end(self) -> End {
+        self
     }
 }
 
-/// The optimizer wrapped in a Lookahead.
-struct InLookahead<'a>(&'a LookaheadConfig);
+/// The optimizer wrapped in a Lookahead, then sent to its [`End`].
+struct InLookahead<'a>(&'a LookaheadConfig, End);
 
 impl Sink for InLookahead<'_> {
     fn take<O: Optimizer>(self, optimizer: O) -> Result<ModuleOptimizer> {
-        Ok(self
+        let wrapped = self
             .0
             .init(optimizer)
-            .map_err(|e| e.in_section("lookahead"))?
-            .into())
+            .map_err(|e| e.in_section("lookahead"))?;
+        self.1.take(wrapped)
+    }
+
+    fn end(self) -> End {
+        self.1
     }
 }

@@ -29,6 +29,7 @@
 //! | [`RangerConfig`] | [`Lookahead`] over [`RAdam`] | timm's `lookahead_radam` | `ranger` |
 //! | [`SamConfig`] | [`Sam`] (SAM and ASAM), a training step | davda54/sam (Foret et al. 2021; Kwon et al. 2021) | |
 //! | [`ClipGrad`] | [`clip_grad_norm`], [`clip_grad_value`] | `torch.nn.utils.clip_grad_norm_`, `clip_grad_value_` | |
+//! | [`no_weight_decay_params`], [`OptimizerConfig::init_with_no_decay`] | no weight decay on biases and normalization weights (`ndim <= 1`) | timm's `param_groups_weight_decay` | |
 //!
 //! burn's own Adam and AdamW match torch once built with torch's epsilon (`1e-8`), as
 //! [`OptimizerConfig`] does.
@@ -51,6 +52,7 @@ mod lookahead;
 mod madgrad;
 mod nadam;
 mod novograd;
+mod param_groups;
 mod radam;
 mod ranger;
 mod sam;
@@ -73,6 +75,7 @@ pub use lookahead::{Lookahead, LookaheadConfig, LookaheadState};
 pub use madgrad::{Madgrad, MadgradConfig, MadgradState};
 pub use nadam::{NAdam, NAdamConfig, NAdamState};
 pub use novograd::{NvNovoGrad, NvNovoGradConfig, NvNovoGradState};
+pub use param_groups::no_weight_decay_params;
 pub use radam::{RAdam, RAdamConfig, RAdamState};
 pub use ranger::RangerConfig;
 pub use sam::{Sam, SamConfig};

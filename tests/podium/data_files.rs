@@ -247,6 +247,7 @@ fn image_folder_sorts_classes_and_files_and_decodes_real_photos() {
     let gray = ds.clone().with_decode(DecodeOptions {
         color: ColorMode::Gray,
         size: Some([10, 12]),
+        crop_pct: None,
     });
     assert_eq!(gray.decode(0).unwrap().shape(), [1, 10, 12]);
 }

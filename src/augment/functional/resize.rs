@@ -16,6 +16,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::augment::{Cast, Depth, Image};
 use crate::codec::Bitmap;
+/// The size torchvision gives `resize(img, [short])` (defined beside the decoder, which
+/// resizes with it too).
+pub use crate::codec::shorter_side_size;
 
 /// Interpolation mode, torchvision's `InterpolationMode` (`NEAREST`, `BILINEAR`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -258,16 +261,6 @@ fn height_pass(
 fn multiply_add(acc: &mut [f32], wt: f32, x: &[f32]) {
     for (a, v) in acc.iter_mut().zip(x) {
         *a += wt * v;
-    }
-}
-
-/// The size torchvision gives `resize(img, [short])`: the shorter side becomes `short`, the
-/// longer `int(short * long / short_side)`. Returns `[height, width]`.
-pub fn shorter_side_size([h, w]: [usize; 2], short: usize) -> [usize; 2] {
-    if w <= h {
-        [(short as f64 * h as f64 / w as f64) as usize, short]
-    } else {
-        [short, (short as f64 * w as f64 / h as f64) as usize]
     }
 }
 
