@@ -8,6 +8,7 @@ use super::finish::{DataInfo, finish};
 use super::fitted::Fitted;
 use super::optimization::optimization;
 use super::prepare::{Prepared, prepare};
+use super::resume::resume_model;
 use super::training::train as train_run;
 use crate::data::ImageDataset;
 use crate::error::Result;
@@ -62,6 +63,7 @@ impl Learner {
         valid: ImageDataset,
     ) -> Result<Fitted<M>> {
         let prepared = prepare(&self.config, train, Some(valid))?;
+        let model = resume_model(&self.config, model)?;
         let optimization = optimization(&self.config, &model, prepared.updates_per_epoch)?;
         let data = DataInfo::from(&prepared);
         let Prepared {

@@ -10,6 +10,7 @@ use super::{Classification, Learner};
 use crate::data::ImageDataset;
 use crate::error::{PodiumError, Result};
 use crate::model::ImageClassifier;
+use crate::optim::no_weight_decay_params;
 use crate::schedule::{SmoothedLoss, Suggested, Suggestion, lr_find_schedule, suggest};
 use crate::util::{save_png_atomic, write_atomic_text};
 
@@ -202,7 +203,9 @@ impl Learner {
         let prepared = prepare(cfg, train.clone(), None)?;
         let device = self.device().clone();
         let loader = prepared.train_on(&device.clone().autodiff());
-        let mut optim = cfg.optimizer.init(None)?;
+        // timm's param_groups_weight_decay, as fit's optimizer
+        let no_decay = (!cfg.weight_decay_norm_bias).then(|| no_weight_decay_params(model));
+        let mut optim = cfg.optimizer.init_with_no_decay(None, no_decay)?;
         let sam = cfg.sam.map(|s| s.init()).transpose()?;
         let mut wrapped = Classification::new(model.clone(), prepared.objective)
             .with_clip_grad(cfg.clip_grad)

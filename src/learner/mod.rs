@@ -61,6 +61,9 @@
 //! history; the random streams are functions of the seed and the epoch). A run killed at any
 //! point and resumed ends with the `metrics.csv` of the uninterrupted run, every number but the
 //! wall times (tested on CPU by cutting a run after an epoch, and by killing `podium train`).
+//! [`Learner::fit`] first hands the model the checkpoint's weights and parameter ids
+//! ([`resume_model`]), since burn keys optimizer state and parameter groups by id; a custom loop
+//! of the mid-level steps calls it before [`optimization`].
 //!
 //! | podium | Lightning | timm `train.py` |
 //! |---|---|---|
@@ -102,6 +105,7 @@ pub use monitor::{EarlyStoppingConfig, Monitor};
 pub use optimization::{Optimization, optimization};
 pub use prepare::{Prepared, prepare};
 pub use renderer::{ProgressMode, QuietRenderer};
+pub use resume::resume_model;
 pub use rng::RngStream;
 pub use score::{ScoreInput, ScoreMetric};
 pub use step::{Classification, EmaCell, EmaHandle};

@@ -10,10 +10,37 @@
 use std::path::Path;
 
 use super::config::LearnerConfig;
-use super::fitted::checkpoint_dir;
+use super::fitted::{checkpoint_dir, load_checkpoint};
 use super::history::EpochMetrics;
 use super::history_csv::read_metrics_csv;
 use crate::error::{PodiumError, Result};
+use crate::model::ImageClassifier;
+
+/// The model a resumed run starts from: with [`LearnerConfig::resume`] and a complete epoch in
+/// the run directory, `model` with that epoch's weights *and parameter ids* (burn keys the
+/// optimizer state, the no-weight-decay group and the discriminative learning-rate groups by
+/// parameter id, and a loaded checkpoint brings its own ids); otherwise `model` as it is.
+/// [`Learner::fit`](super::Learner::fit) calls it before
+/// [`optimization`](super::optimization()); a custom loop of the mid-level steps that resumes
+/// must do the same.
+///
+/// # Errors
+/// As [`train`](super::train()) for the run directory; [`PodiumError::Checkpoint`] if the
+/// checkpoint does not load into `model`.
+pub fn resume_model<M: ImageClassifier>(config: &LearnerConfig, model: M) -> Result<M> {
+    if !config.resume {
+        return Ok(model);
+    }
+    let run_dir = Path::new(&config.run_dir);
+    let point = resume_point(run_dir, config, config.ema.is_some())?;
+    if point.epoch == 0 {
+        return Ok(model);
+    }
+    load_checkpoint(
+        model,
+        checkpoint_dir(run_dir).join(format!("model-{}.bpk", point.epoch)),
+    )
+}
 
 /// Keys of `config.json` that may change between an interrupted run and its resumption (the
 /// run directory may have moved).
