@@ -3,6 +3,7 @@
 mod augment;
 mod augment_ops;
 mod averaging;
+mod cli;
 mod cross_validation;
 mod data_files;
 mod examples;
@@ -16,6 +17,7 @@ mod mixing;
 mod models;
 mod optimizers;
 mod pooling;
+mod recipe;
 mod reference;
 mod reference_harness;
 mod report;
