@@ -80,11 +80,18 @@ pub fn short(value: &Value) -> String {
 }
 
 /// Checks that every key of `given` (the file's tree) exists in `reference` (the tree of the
-/// typed value read from it, every field present): a key serde ignored is unknown.
+/// typed value read from it, every field present): a key serde ignored is unknown. Arrays
+/// are compared item by item (a pipeline's transforms).
 ///
 /// # Errors
 /// [`PodiumError::Config`] naming the first unknown key's dotted path and the closest valid key.
 pub fn check_known(given: &Value, reference: &Value, prefix: &str) -> Result<()> {
+    if let (Value::Array(given), Value::Array(reference)) = (given, reference) {
+        for (i, (g, r)) in given.iter().zip(reference).enumerate() {
+            check_known(g, r, &join(prefix, &i.to_string()))?;
+        }
+        return Ok(());
+    }
     let (Value::Object(given), Value::Object(reference)) = (given, reference) else {
         return Ok(());
     };
