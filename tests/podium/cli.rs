@@ -33,13 +33,13 @@ fn competition(root: &Path) {
     std::fs::create_dir_all(root.join("train")).unwrap();
     std::fs::create_dir_all(root.join("test")).unwrap();
     let mut csv = String::from("image_id,label\n");
-    for c in 0..4 {
+    for (c, class) in CLASSES.iter().enumerate() {
         for i in 0..8 {
             let name = format!("img_{c}_{i}");
             picture(c, i)
                 .save(root.join("train").join(format!("{name}.png")))
                 .unwrap();
-            csv.push_str(&format!("{name},{}\n", CLASSES[c]));
+            csv.push_str(&format!("{name},{class}\n"));
         }
     }
     std::fs::write(root.join("train.csv"), csv).unwrap();
