@@ -68,6 +68,7 @@
 mod keys;
 mod oof;
 mod outputs;
+mod parse;
 mod sections;
 mod workflow;
 
