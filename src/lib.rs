@@ -28,7 +28,8 @@
 //! optimizers, SAM, Lookahead), [`schedule`] (learning rates), [`average`] (EMA and SWA),
 //! [`learner`] (training on burn-train, `fine_tune`), [`infer`] (prediction and submission
 //! files), [`report`] (evaluation reports: per-class metrics, confusion matrix, curves, top
-//! losses), [`util`].
+//! losses), [`recipe`] (one file for a whole experiment and the `podium` command's steps),
+//! [`util`].
 
 pub mod augment;
 pub mod average;
@@ -45,6 +46,7 @@ pub mod mix;
 pub mod model;
 pub mod optim;
 pub mod prelude;
+pub mod recipe;
 pub mod report;
 pub mod sample;
 pub mod schedule;

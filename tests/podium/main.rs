@@ -3,6 +3,7 @@
 mod augment;
 mod augment_ops;
 mod averaging;
+mod cli;
 mod cross_validation;
 mod csv_columns;
 mod data_files;
@@ -19,6 +20,7 @@ mod mixing;
 mod models;
 mod optimizers;
 mod pooling;
+mod recipe;
 mod reference;
 mod reference_harness;
 mod report;

@@ -1,0 +1,140 @@
+//! The `podium` command: a Kaggle-style competition from a folder of images to a k-fold,
+//! TTA-ensembled submission. Each subcommand is one library function of
+//! [`burn_podium::recipe`]; errors print as `error: <message>` and exit with 2 for bad input
+//! (a recipe, a key, a file, a value) and 1 for a failure while training or predicting.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use burn_podium::PodiumError;
+use burn_podium::recipe::{self, PredictOptions, Recipe, TrainOptions};
+use clap::{Parser, Subcommand};
+
+/// Image classification for competitions: train with cross-validation, evaluate, predict.
+#[derive(Parser, Debug)]
+#[command(name = "podium", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Train the recipe: every fold not done yet (then the CV files), or one fold.
+    Train {
+        /// The recipe (TOML or JSON).
+        #[arg(long, value_name = "RECIPE")]
+        config: PathBuf,
+        /// Override a key by its dotted path, e.g. `--set train.lr=1e-3` (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Train only fold K (a job-array task writing to a shared output directory).
+        #[arg(long, value_name = "K")]
+        fold: Option<usize>,
+        /// Continue an interrupted run or fold.
+        #[arg(long)]
+        resume: bool,
+    },
+    /// Write the evaluation report of a run (or of the out-of-fold predictions of a k-fold run).
+    Evaluate {
+        /// The run directory (`train.output`).
+        run_dir: PathBuf,
+    },
+    /// Predict a test folder with one or more runs (all folds of a k-fold run) and write the
+    /// submission.
+    Predict {
+        /// Run directories; their members' probabilities are averaged.
+        #[arg(required = true, value_name = "RUN_DIR")]
+        run_dirs: Vec<PathBuf>,
+        /// The folder of test images.
+        #[arg(long, value_name = "DIR")]
+        test_dir: PathBuf,
+        /// The competition's sample submission: its header, ids and row order are kept.
+        #[arg(long, value_name = "CSV")]
+        sample_submission: Option<PathBuf>,
+        /// Test-time augmentation, e.g. `hflip`, `flips`, `d4`, `tencrop=224`, `scales=224,256`.
+        #[arg(long, value_name = "SPEC")]
+        tta: Option<String>,
+        /// The submission file (default submission.csv); probabilities go beside it.
+        #[arg(long, value_name = "CSV")]
+        out: Option<PathBuf>,
+    },
+    /// fastai's learning-rate finder on the recipe: prints a suggestion, saves the plot.
+    LrFind {
+        /// The recipe (TOML or JSON).
+        #[arg(long, value_name = "RECIPE")]
+        config: PathBuf,
+        /// Override a key by its dotted path (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+    },
+}
+
+/// A failure and whether it is the user's input (exit 2) or the run (exit 1).
+struct Failure {
+    error: PodiumError,
+    bad_input: bool,
+}
+
+impl From<PodiumError> for Failure {
+    fn from(error: PodiumError) -> Self {
+        let bad_input = !matches!(
+            error,
+            PodiumError::Training(_) | PodiumError::Checkpoint { .. }
+        );
+        Self { error, bad_input }
+    }
+}
+
+fn load(config: &PathBuf, set: &[String]) -> Result<Recipe, Failure> {
+    let mut recipe = Recipe::from_file(config)?;
+    recipe.set_all(set)?;
+    recipe.validate()?;
+    Ok(recipe)
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        Command::Train {
+            config,
+            set,
+            fold,
+            resume,
+        } => {
+            let recipe = load(&config, &set)?;
+            recipe::train(&recipe, &TrainOptions { fold, resume })?;
+        }
+        Command::Evaluate { run_dir } => {
+            recipe::evaluate(&run_dir)?;
+        }
+        Command::Predict {
+            run_dirs,
+            test_dir,
+            sample_submission,
+            tta,
+            out,
+        } => {
+            let options = PredictOptions {
+                sample_submission,
+                tta,
+                out,
+            };
+            recipe::predict(&run_dirs, &test_dir, &options)?;
+        }
+        Command::LrFind { config, set } => {
+            let recipe = load(&config, &set)?;
+            recipe::lr_find(&recipe)?;
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("error: {}", f.error);
+            ExitCode::from(if f.bad_input { 2 } else { 1 })
+        }
+    }
+}
