@@ -235,6 +235,8 @@ pub fn predict(
             let model = build_model(&recipe, info.classes.len(), &device)?;
             let model = load_checkpoint(model, &checkpoint)?;
             let (classes, norm) = (&info.classes, &info.normalize);
+            // the run's evaluation crop (timm's crop_pct), as validation saw
+            let test = info.eval_dataset(&test)?;
             let mut merged = Predictions {
                 names: Vec::with_capacity(test.len()),
                 classes: classes.clone(),

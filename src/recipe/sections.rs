@@ -11,7 +11,7 @@ use super::parse::{parse_tree, typed, untagged_error, value, with_defaults};
 use crate::augment::{Normalize, PipelineConfig, TransformConfig};
 use crate::average::ModelEmaConfig;
 use crate::codec::{ColorMode, DecodeOptions};
-use crate::data::ImageDataset;
+use crate::data::{CsvColumns, ImageDataset};
 use crate::error::{PodiumError, Result};
 use crate::learner::{EarlyStoppingConfig, FineTuneConfig, LearnerConfig, Monitor};
 use crate::loss::LossConfig;
@@ -41,6 +41,15 @@ pub struct DataSection {
     pub size: usize,
     /// 3 (RGB) or 1 (grayscale, timm's `--in-chans 1`). Default 3.
     pub channels: usize,
+    /// `train_csv`'s column of image ids or file names, read by name from its header row
+    /// ([`ImageDataset::from_csv_columns`]); unset with `label_column` and `group_column` too,
+    /// the CSV is read as `filename,label` rows ([`ImageDataset::from_csv`]). Default `id`.
+    pub id_column: Option<String>,
+    /// `train_csv`'s column of labels, by name. Default `label`.
+    pub label_column: Option<String>,
+    /// `train_csv`'s column of groups (a patient, a video): group k-fold (scikit-learn's
+    /// `GroupKFold`), no group in two folds.
+    pub group_column: Option<String>,
 }
 
 impl Default for DataSection {
@@ -51,6 +60,9 @@ impl Default for DataSection {
             images: None,
             size: 224,
             channels: 3,
+            id_column: None,
+            label_column: None,
+            group_column: None,
         }
     }
 }
@@ -159,6 +171,16 @@ pub struct TrainSection {
     pub num_workers: usize,
     /// The device: `auto`, `flex`/`cpu`, `ndarray`, `cuda`, `cuda:N`. Default `auto`.
     pub device: String,
+    /// timm's `crop_pct` for validation, out-of-fold and test images
+    /// ([`LearnerConfig::crop_pct`]): resize to `floor(size / crop_pct)`, center-crop `size`.
+    /// Default 0.875 (timm's) with `model.pretrained`, so the weights see what they were
+    /// evaluated on; without pretrained weights the default is none (evaluation images resized
+    /// to `size` as the training images are, which a model trained from scratch on resized
+    /// images expects).
+    pub crop_pct: Option<f64>,
+    /// Weight decay on biases and normalization weights too; default off (timm's
+    /// `param_groups_weight_decay`, [`LearnerConfig::weight_decay_norm_bias`]).
+    pub weight_decay_norm_bias: bool,
 }
 
 impl Default for TrainSection {
@@ -181,6 +203,8 @@ impl Default for TrainSection {
             keep_best: l.keep_best,
             num_workers: l.num_workers,
             device: "auto".into(),
+            crop_pct: None,
+            weight_decay_norm_bias: l.weight_decay_norm_bias,
         }
     }
 }
@@ -311,9 +335,9 @@ impl Recipe {
 
     /// The [`LearnerConfig`] of the run (run directory: `train.output`).
     ///
-    /// The monitored metric is valid accuracy for `metric = "accuracy"`, else the valid loss
-    /// (the Learner's [`Monitor`] has no other metric yet); the competition metric scores the
-    /// folds and the report.
+    /// The competition metric (`train.metric`) is the monitored metric
+    /// ([`Monitor::Metric`]): it picks the best checkpoint, drives early stopping and the
+    /// plateau schedule, and scores the folds and the report.
     ///
     /// # Errors
     /// [`PodiumError::Config`] naming the key: an unknown optimizer name, a `weight_decay` for
@@ -350,10 +374,10 @@ impl Recipe {
                 n
             }
         });
-        let monitor = match t.metric {
-            Metric::Accuracy => Monitor::ValidAccuracy,
-            _ => Monitor::ValidLoss,
-        };
+        let monitor = Monitor::Metric(t.metric);
+        let crop_pct = t
+            .crop_pct
+            .or_else(|| self.model.pretrained.as_ref().map(|_| 0.875));
         let config = LearnerConfig::new()
             .with_epochs(t.epochs)
             .with_batch_size(t.batch_size)
@@ -367,6 +391,8 @@ impl Recipe {
             .with_num_workers(t.num_workers)
             .with_run_dir(t.output.to_string_lossy().into_owned())
             .with_monitor(monitor)
+            .with_crop_pct(crop_pct)
+            .with_weight_decay_norm_bias(t.weight_decay_norm_bias)
             .with_normalize(normalize)
             .with_augment(
                 self.augment
@@ -502,6 +528,17 @@ impl Recipe {
     pub fn dataset(&self) -> Result<ImageDataset> {
         let d = &self.data;
         let data = match (&d.train_csv, &d.train_dir, &d.images) {
+            (Some(csv), None, Some(images))
+                if d.id_column.is_some() || d.label_column.is_some() || d.group_column.is_some() =>
+            {
+                let defaults = CsvColumns::new();
+                let columns = CsvColumns::new()
+                    .with_id(d.id_column.clone().unwrap_or(defaults.id))
+                    .with_label(d.label_column.clone().unwrap_or(defaults.label))
+                    .with_group(d.group_column.clone());
+                columns.validate().map_err(|e| e.in_section("data"))?;
+                ImageDataset::from_csv_columns(csv, images, None, &columns)?
+            }
             (Some(csv), None, Some(images)) => ImageDataset::from_csv(csv, images, None)?,
             (None, Some(dir), None) => ImageDataset::from_folder(dir)?,
             _ => {

@@ -129,7 +129,7 @@ fn claim_output(recipe: &Recipe, root: &Path) -> Result<()> {
 ///
 /// # Errors
 /// [`PodiumError::Config`] for an invalid recipe, an output directory holding another recipe's
-/// run or a finished holdout run, a fold that is done (`--fold K` without `--resume`) or out of
+/// run or a finished holdout run (without `resume`, which then only rescores it), a fold that is done (`--fold K` without `--resume`) or out of
 /// range; the data's and the Learner's errors.
 pub fn train(recipe: &Recipe, options: &TrainOptions) -> Result<TrainOutcome> {
     recipe.validate()?;
@@ -138,7 +138,8 @@ pub fn train(recipe: &Recipe, options: &TrainOptions) -> Result<TrainOutcome> {
     let device = crate::device::device_from_name(&recipe.train.device)?;
     let data = recipe.dataset()?;
     let classes = data.num_classes();
-    let config = recipe.learner_config()?;
+    let groups = data.groups();
+    let config = recipe.learner_config()?.with_resume(options.resume);
     let folds = recipe.train.folds;
     if folds < 2 {
         if let Some(k) = options.fold {
@@ -148,7 +149,7 @@ pub fn train(recipe: &Recipe, options: &TrainOptions) -> Result<TrainOutcome> {
                 "the recipe trains one holdout split (train.folds is 0 or 1)",
             ));
         }
-        if holdout_run_dir(&root).join("run.json").exists() {
+        if !options.resume && holdout_run_dir(&root).join("run.json").exists() {
             return Err(PodiumError::config(
                 "train.output",
                 root.display(),
@@ -222,7 +223,7 @@ pub fn train(recipe: &Recipe, options: &TrainOptions) -> Result<TrainOutcome> {
             ));
         }
         let model = build_model(&recipe, classes, &device)?;
-        let result = learner.fit_fold(&data, &cv, None, k, model)?;
+        let result = learner.fit_fold(&data, &cv, groups.as_deref(), k, model)?;
         println!("fold {k}: {} {:.6}", result.metric, result.score);
         return Ok(TrainOutcome::Fold(result));
     }
@@ -231,13 +232,13 @@ pub fn train(recipe: &Recipe, options: &TrainOptions) -> Result<TrainOutcome> {
         if !done(k) {
             bar.set_message(format!("fold {k}"));
             let model = build_model(&recipe, classes, &device)?;
-            learner.fit_fold(&data, &cv, None, k, model)?;
+            learner.fit_fold(&data, &cv, groups.as_deref(), k, model)?;
         }
         bar.inc(1);
     }
     bar.finish_and_clear();
     // every fold is done: fit_folds reads them back and writes oof.csv and cv.json
-    let result = learner.fit_folds(&data, &cv, None, |_| build_model(&recipe, classes, &device))?;
+    let result = learner.fit_folds(&data, &cv, groups.as_deref(), |_| build_model(&recipe, classes, &device))?;
     Ok(TrainOutcome::CrossValidation(result))
 }
 

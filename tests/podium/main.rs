@@ -11,6 +11,7 @@ mod eval_crop;
 mod examples;
 mod fixtures;
 mod infer_tta;
+mod kill_resume;
 mod learner;
 mod loader;
 mod losses;
