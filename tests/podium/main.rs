@@ -3,6 +3,7 @@
 mod augment;
 mod augment_ops;
 mod averaging;
+mod bad_inputs;
 mod cross_validation;
 mod csv_columns;
 mod data_files;
