@@ -9,6 +9,7 @@ mod csv_columns;
 mod data_files;
 mod eval_crop;
 mod examples;
+mod faults;
 mod fixtures;
 mod infer_tta;
 mod learner;
