@@ -80,10 +80,11 @@ fn is_image(path: &Path) -> bool {
             .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
+/// A name starting with `.` (`.DS_Store`, macOS's `._photo.jpg` resource forks, `.ipynb_checkpoints`),
+/// whether or not the rest of the name is UTF-8.
 fn is_hidden(path: &Path) -> bool {
     path.file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n.starts_with('.'))
+        .is_some_and(|n| n.as_encoded_bytes().starts_with(b"."))
 }
 
 fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
@@ -180,12 +181,17 @@ impl ImageDataset {
     ///   competitions often list ids.
     /// - With `classes` given, each label must be one of those names or an index below their
     ///   count. Without, classes are inferred: `"0"` to the largest label when every label is a
-    ///   non-negative integer (the label is then the class index), else the distinct names sorted.
+    ///   non-negative integer (the label is then the class index; `3.0`, as pandas writes an
+    ///   integer column that held a missing value, is `3`), else the distinct names sorted.
+    /// - A UTF-8 byte-order mark, `\r\n` line ends and quoted fields (`"a,b.jpg"`) are read as
+    ///   Python's `csv` module reads them.
     ///
     /// # Errors
     /// [`PodiumError::Io`] if the CSV cannot be read, and [`PodiumError::Csv`] naming the file and
     /// line for a malformed row (not exactly two non-empty fields), a row whose image file does
-    /// not exist, or a label not among `classes`; [`PodiumError::Dataset`] if no row remains.
+    /// not exist, an image listed twice, a label not among `classes`, or (classes inferred) a
+    /// label column of numbers with a fractional one (a regression target);
+    /// [`PodiumError::Dataset`] if no row remains.
     pub fn from_csv(
         csv_path: impl AsRef<Path>,
         image_dir: impl AsRef<Path>,
@@ -252,8 +258,9 @@ impl ImageDataset {
     /// [`PodiumError::Config`] as [`CsvColumns::validate`]; [`PodiumError::Io`] if the CSV cannot
     /// be read; [`PodiumError::Csv`] naming the file and line: a header without one of the
     /// columns (line 1, naming the column and the header), a row without that many fields, an
-    /// empty id, label or group (naming the column), a missing image file, a label not among
-    /// `classes`; [`PodiumError::Dataset`] if no row remains.
+    /// empty id, label or group (naming the column), a missing image file, an image listed
+    /// twice, a label not among `classes` or a fractional number label (classes inferred);
+    /// [`PodiumError::Dataset`] if no row remains.
     pub fn from_csv_columns(
         csv_path: impl AsRef<Path>,
         image_dir: impl AsRef<Path>,
@@ -370,15 +377,29 @@ fn labelled(
     }
     let classes = match classes {
         Some(c) => c,
-        None => infer_classes(rows.iter().map(|r| r.2.as_str())),
+        None => infer_classes_checked(csv_path, &rows)?,
     };
     let mut paths = Vec::with_capacity(rows.len());
     let mut labels = Vec::with_capacity(rows.len());
+    let mut first_line: std::collections::HashMap<&Path, u64> = std::collections::HashMap::new();
+    for (line, path, _) in &rows {
+        if let Some(first) = first_line.insert(path.as_path(), *line) {
+            return Err(PodiumError::Csv {
+                path: csv_path.to_path_buf(),
+                line: *line,
+                reason: format!(
+                    "image {} is listed again (first on line {first}); each image takes one row",
+                    path.display()
+                ),
+            });
+        }
+    }
+    drop(first_line);
     for (line, path, label) in rows {
         let index = classes
             .iter()
             .position(|c| *c == label)
-            .or_else(|| label.parse::<usize>().ok().filter(|&i| i < classes.len()))
+            .or_else(|| class_number(&label).filter(|&i| i < classes.len()))
             .ok_or_else(|| PodiumError::Csv {
                 path: csv_path.to_path_buf(),
                 line,
@@ -398,8 +419,39 @@ fn preview(classes: &[String]) -> String {
     }
 }
 
+/// The class index a label written as a number stands for: `3`, or `3.0` as pandas writes an
+/// integer column that held a missing value; `None` for anything else.
+fn class_number(label: &str) -> Option<usize> {
+    label.parse::<usize>().ok().or_else(|| {
+        let x = label.parse::<f64>().ok()?;
+        (x.is_finite() && x >= 0.0 && x.fract() == 0.0 && x < 1e9).then_some(x as usize)
+    })
+}
+
+/// The classes of `rows` when none are given: `"0"` to the largest when every label is a class
+/// number ([`class_number`]), else the distinct names sorted.
+///
+/// # Errors
+/// [`PodiumError::Csv`] naming the line of the first fractional label when every label is a
+/// number and one is not whole (`0.5`): a regression target, not a class.
+fn infer_classes_checked(csv_path: &Path, rows: &[(u64, PathBuf, String)]) -> Result<Vec<String>> {
+    let numbers: Option<Vec<f64>> = rows.iter().map(|r| r.2.parse::<f64>().ok()).collect();
+    if numbers.is_some()
+        && let Some((line, _, label)) = rows.iter().find(|r| class_number(&r.2).is_none())
+    {
+        return Err(PodiumError::Csv {
+            path: csv_path.to_path_buf(),
+            line: *line,
+            reason: format!(
+                "label `{label}` is a number that is not a class index (a whole number >= 0);                  podium classifies, and a fractional label column is a regression target"
+            ),
+        });
+    }
+    Ok(infer_classes(rows.iter().map(|r| r.2.as_str())))
+}
+
 fn infer_classes<'a>(labels: impl Iterator<Item = &'a str> + Clone) -> Vec<String> {
-    let numeric: Option<Vec<usize>> = labels.clone().map(|l| l.parse::<usize>().ok()).collect();
+    let numeric: Option<Vec<usize>> = labels.clone().map(class_number).collect();
     match numeric {
         Some(n) => {
             let max = n.into_iter().max().unwrap_or(0);

@@ -5,6 +5,13 @@
 //! `(seed, epoch)`, decodes the items of each batch in parallel on rayon's threads, and prepares
 //! the next batches on a background thread while the model trains on the current one. The
 //! same seed gives the same batches, whatever the number of threads.
+//!
+//! Failures end the epoch with one error item, never a hang or a short epoch: a file that no
+//! longer reads or decodes (deleted or truncated after [`ImageDataset::verify`]) is the
+//! [`PodiumError::Io`]/[`PodiumError::Decode`] naming it, and a panic while an item is decoded
+//! or augmented (on a rayon worker) or while a batch is stacked is caught and sent as a
+//! [`PodiumError::Training`] naming the item (or the batch's items), wrapped in burn's
+//! [`DatasetError`]; the loader thread then stops.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -279,11 +286,36 @@ fn mix_batch(
     Ok(batch)
 }
 
+/// The text of a caught panic's payload.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
+}
+
+/// `work` for item `i` of `dataset`, a panic in it turned into a [`PodiumError::Training`]
+/// naming the item (its file for file datasets), so that one decoding worker's panic reaches
+/// the training loop as an error instead of ending the loader thread.
+fn guarded<T>(dataset: &ImageDataset, i: usize, work: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or_else(|payload| {
+        let item = match dataset.path(i) {
+            Some(path) => path.display().to_string(),
+            None => format!("{} of {}", dataset.name(i), dataset.origin().display()),
+        };
+        Err(PodiumError::Training(format!(
+            "decoding item {i} ({item}) panicked: {}",
+            panic_message(payload.as_ref())
+        )))
+    })
+}
+
 fn decode_all(inner: &Inner, indices: &[usize]) -> Result<Vec<ImageItem>> {
     let run = || {
         indices
             .par_iter()
-            .map(|&i| inner.dataset.decode(i))
+            .map(|&i| guarded(&inner.dataset, i, || inner.dataset.decode(i)))
             .collect::<Result<Vec<_>>>()
     };
     match &inner.pool {
@@ -306,14 +338,16 @@ fn decode_augment(
         indices
             .par_iter()
             .map(|&i| {
-                if let Some(path) = inner.dataset.plain_file(i) {
-                    let bytes = std::fs::read(path).map_err(|e| PodiumError::io(path, e))?;
-                    let views = pipeline.apply_encoded(&bytes, path, *seed, epoch, i as u64)?;
-                    return Ok((views, inner.dataset.label(i)));
-                }
-                let item = inner.dataset.decode(i)?;
-                let views = pipeline.apply_interleaved(&item.image, *seed, epoch, i as u64);
-                Ok((views, item.label))
+                guarded(&inner.dataset, i, || {
+                    if let Some(path) = inner.dataset.plain_file(i) {
+                        let bytes = std::fs::read(path).map_err(|e| PodiumError::io(path, e))?;
+                        let views = pipeline.apply_encoded(&bytes, path, *seed, epoch, i as u64)?;
+                        return Ok((views, inner.dataset.label(i)));
+                    }
+                    let item = inner.dataset.decode(i)?;
+                    let views = pipeline.apply_interleaved(&item.image, *seed, epoch, i as u64);
+                    Ok((views, item.label))
+                })
             })
             .collect::<Result<Vec<_>>>()
     };
@@ -349,6 +383,33 @@ fn make_batch(
         Some(mixing) => mix_batch(mixing, [epoch, k], &labels, batch),
         None => Ok(batch),
     }
+}
+
+/// The error for a panic while batch `k` of `epoch` was built (stacking, mixing): it names
+/// the batch's first items, and the panic's message names the item at fault.
+fn batch_panic(
+    inner: &Inner,
+    chunk: &[usize],
+    k: usize,
+    epoch: u64,
+    payload: Box<dyn std::any::Any + Send>,
+) -> PodiumError {
+    let names: Vec<String> = chunk
+        .iter()
+        .take(4)
+        .map(|&i| inner.dataset.name(i))
+        .collect();
+    let more = chunk.len().saturating_sub(4);
+    PodiumError::Training(format!(
+        "building batch {k} of epoch {epoch} (items {}{}) panicked: {}",
+        names.join(", "),
+        if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        },
+        panic_message(payload.as_ref())
+    ))
 }
 
 type Message = std::result::Result<(ClassificationBatch, usize), DatasetError>;
@@ -398,9 +459,11 @@ impl DataLoader<ClassificationBatch> for ImageLoader {
             .spawn(move || {
                 for (k, chunk) in chunks.into_iter().enumerate() {
                     let n = chunk.len();
-                    let message = make_batch(&inner, &chunk, [epoch, k as u64], &device)
-                        .map(|batch| (batch, n))
-                        .map_err(DatasetError::new);
+                    let made = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        make_batch(&inner, &chunk, [epoch, k as u64], &device)
+                    }))
+                    .unwrap_or_else(|payload| Err(batch_panic(&inner, &chunk, k, epoch, payload)));
+                    let message = made.map(|batch| (batch, n)).map_err(DatasetError::new);
                     let failed = message.is_err();
                     if sender.send(message).is_err() || failed {
                         return;

@@ -3,12 +3,14 @@
 mod augment;
 mod augment_ops;
 mod averaging;
+mod bad_inputs;
 mod cli;
 mod cross_validation;
 mod csv_columns;
 mod data_files;
 mod eval_crop;
 mod examples;
+mod faults;
 mod fixtures;
 mod infer_tta;
 mod kill_resume;
