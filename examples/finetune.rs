@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use burn_podium::codec::{ColorMode, DecodeOptions};
 use burn_podium::data::digits;
-use burn_podium::learner::{FineTuneConfig, Learner, LearnerConfig, ProgressMode};
+use burn_podium::learner::{FineTuneConfig, Learner, LearnerConfig, ProgressMode, fresh_run_dir};
 use burn_podium::model::{GlobalPool, ResNetConfig};
 use burn_podium::prelude::default_device;
 use clap::Parser;
@@ -48,7 +48,7 @@ fn main() -> burn_podium::Result<()> {
 
     let config = LearnerConfig::new()
         .with_batch_size(64)
-        .with_run_dir(args.out)
+        .with_run_dir(fresh_run_dir(&args.out).to_string_lossy().into_owned())
         .with_progress(ProgressMode::Plain);
     let learner = Learner::new(config, &device);
     let fitted = learner.fine_tune(model, train, valid, &FineTuneConfig::new(args.epochs))?;

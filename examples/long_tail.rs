@@ -81,10 +81,14 @@ fn main() -> burn_podium::Result<()> {
                 .with_sampler(sampler)
                 .with_monitor(Monitor::ValidLoss)
                 .with_progress(ProgressMode::Quiet)
-                .with_run_dir(format!(
-                    "runs/long_tail/{}-{seed}",
-                    name.split(' ').next().unwrap_or("run")
-                ));
+                .with_run_dir(
+                    fresh_run_dir(format!(
+                        "runs/long_tail/{}-{seed}",
+                        name.split(' ').next().unwrap_or("run")
+                    ))
+                    .to_string_lossy()
+                    .into_owned(),
+                );
             let learner = Learner::new(config, &device);
             let model = SimpleCnnConfig::new(10).with_in_channels(1).init(&device)?;
             let fitted = learner.fit(model, tr, valid)?;

@@ -50,10 +50,14 @@ fn main() -> burn_podium::Result<()> {
             .with_label_smoothing(label_smoothing)
             .with_mixup(mixup)
             .with_progress(ProgressMode::Quiet)
-            .with_run_dir(format!(
-                "runs/losses_tour/{}",
-                name.replace([' ', ',', '+'], "_")
-            ));
+            .with_run_dir(
+                fresh_run_dir(format!(
+                    "runs/losses_tour/{}",
+                    name.replace([' ', ',', '+'], "_")
+                ))
+                .to_string_lossy()
+                .into_owned(),
+            );
         let learner = Learner::new(config, &device);
         let model = SimpleCnnConfig::new(10).with_in_channels(1).init(&device)?;
         let fitted = learner.fit(model, train.clone(), valid.clone())?;

@@ -27,7 +27,11 @@ fn main() -> burn_podium::Result<()> {
 
     // 1. The LR finder, on a copy of the model.
     let learner = Learner::new(
-        base().with_run_dir("runs/optim_tour/lr_find".into()),
+        base().with_run_dir(
+            fresh_run_dir("runs/optim_tour/lr_find")
+                .to_string_lossy()
+                .into_owned(),
+        ),
         &device,
     );
     let model = SimpleCnnConfig::new(10).with_in_channels(1).init(&device)?;
@@ -51,7 +55,11 @@ fn main() -> burn_podium::Result<()> {
         .with_schedule(ScheduleConfig::OneCycle(OneCycleConfig::new()))
         .with_sam(Some(SamConfig::new().with_rho(0.05)))
         .with_ema(Some(ModelEmaConfig::v3(0.99)))
-        .with_run_dir("runs/optim_tour/one_cycle_sam_ema".into());
+        .with_run_dir(
+            fresh_run_dir("runs/optim_tour/one_cycle_sam_ema")
+                .to_string_lossy()
+                .into_owned(),
+        );
     let learner = Learner::new(config, &device);
     let model = SimpleCnnConfig::new(10).with_in_channels(1).init(&device)?;
     let fitted = learner.fit(model, train, valid)?;

@@ -32,7 +32,11 @@ fn main() -> burn_podium::Result<()> {
         .with_label_smoothing(0.05)
         .with_monitor(Monitor::ValidAccuracy)
         .with_seed(seed)
-        .with_run_dir("runs/quickstart".into());
+        .with_run_dir(
+            fresh_run_dir("runs/quickstart")
+                .to_string_lossy()
+                .into_owned(),
+        );
     let learner = Learner::new(config, &device);
     let model = SimpleCnnConfig::new(10).with_in_channels(1).init(&device)?;
 

@@ -162,7 +162,7 @@ fn run(args: Args) -> burn_podium::Result<()> {
             CorruptPolicy::Fail
         })
         .with_seed(args.seed)
-        .with_run_dir(args.out.to_string_lossy().into_owned());
+        .with_run_dir(fresh_run_dir(&args.out).to_string_lossy().into_owned());
     let learner = Learner::new(config, &device);
     let model = SimpleCnnConfig::new(train.num_classes())
         .with_in_channels(color.channels())

@@ -14,7 +14,7 @@ pub use crate::infer::{
 };
 pub use crate::learner::{
     Classification, CvConfig, CvResult, EarlyStoppingConfig, EpochMetrics, FineTuneConfig, Fitted,
-    Learner, LearnerConfig, Monitor, ProgressMode, load_checkpoint,
+    Learner, LearnerConfig, Monitor, ProgressMode, fresh_run_dir, load_checkpoint,
 };
 pub use crate::loader::{ClassificationBatch, ClassificationBatcher, ImageLoader};
 pub use crate::loss::LossConfig;

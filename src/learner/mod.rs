@@ -105,7 +105,7 @@ pub use monitor::{EarlyStoppingConfig, Monitor};
 pub use optimization::{Optimization, optimization};
 pub use prepare::{Prepared, prepare};
 pub use renderer::{ProgressMode, QuietRenderer};
-pub use resume::resume_model;
+pub use resume::{fresh_run_dir, resume_model};
 pub use rng::RngStream;
 pub use score::{ScoreInput, ScoreMetric};
 pub use step::{Classification, EmaCell, EmaHandle};

@@ -16,6 +16,26 @@ use super::history_csv::read_metrics_csv;
 use crate::error::{PodiumError, Result};
 use crate::model::ImageClassifier;
 
+/// `base` when it holds no run (no `metrics.csv`, no checkpoint), else the first of `base-2`,
+/// `base-3`, ... that holds none (Lightning's `version_N` folders): a new run directory for
+/// programs that start a new run each time they are launched, such as podium's examples.
+pub fn fresh_run_dir(base: impl AsRef<Path>) -> std::path::PathBuf {
+    let base = base.as_ref();
+    let holds_run = |d: &Path| {
+        d.join("metrics.csv").exists() || !saved_epochs(&checkpoint_dir(d), "model").is_empty()
+    };
+    if !holds_run(base) {
+        return base.to_path_buf();
+    }
+    let name = base
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    (2..)
+        .map(|k| base.with_file_name(format!("{name}-{k}")))
+        .find(|d| !holds_run(d))
+        .expect("an unused name")
+}
+
 /// The model a resumed run starts from: with [`LearnerConfig::resume`] and a complete epoch in
 /// the run directory, `model` with that epoch's weights *and parameter ids* (burn keys the
 /// optimizer state, the no-weight-decay group and the discriminative learning-rate groups by

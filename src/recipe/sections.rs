@@ -529,7 +529,9 @@ impl Recipe {
         let d = &self.data;
         let data = match (&d.train_csv, &d.train_dir, &d.images) {
             (Some(csv), None, Some(images))
-                if d.id_column.is_some() || d.label_column.is_some() || d.group_column.is_some() =>
+                if d.id_column.is_some()
+                    || d.label_column.is_some()
+                    || d.group_column.is_some() =>
             {
                 let defaults = CsvColumns::new();
                 let columns = CsvColumns::new()

@@ -238,7 +238,9 @@ pub fn train(recipe: &Recipe, options: &TrainOptions) -> Result<TrainOutcome> {
     }
     bar.finish_and_clear();
     // every fold is done: fit_folds reads them back and writes oof.csv and cv.json
-    let result = learner.fit_folds(&data, &cv, groups.as_deref(), |_| build_model(&recipe, classes, &device))?;
+    let result = learner.fit_folds(&data, &cv, groups.as_deref(), |_| {
+        build_model(&recipe, classes, &device)
+    })?;
     Ok(TrainOutcome::CrossValidation(result))
 }
 

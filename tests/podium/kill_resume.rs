@@ -119,7 +119,10 @@ fn podium_train_killed_with_sigkill_and_resumed_matches_the_uninterrupted_run() 
     let csv: PathBuf = root.join("cut/metrics.csv");
     let epoch = one_run / 6;
     let child = podium(root, "cut", false).spawn().unwrap();
-    assert!(kill_after(child, &csv, 2, epoch / 2), "the first run ended early");
+    assert!(
+        kill_after(child, &csv, 2, epoch / 2),
+        "the first run ended early"
+    );
     assert!(valid_rows(&csv) < 5);
     // without --resume the run directory is refused (exit code 2), never overwritten
     let refused = podium(root, "cut", false).output().unwrap();

@@ -52,7 +52,7 @@ fn the_example_recipe_reads_and_maps_to_the_learner_config() {
     assert_eq!(config.lr, 3e-3);
     assert_eq!(config.label_smoothing, 0.1);
     assert_eq!(config.run_dir, "runs/digits");
-    assert_eq!(config.monitor, Monitor::ValidAccuracy);
+    assert_eq!(config.monitor, Monitor::Metric(Metric::Accuracy));
     // timm's adamw (weight decay 0) with the recipe's weight decay
     match &config.optimizer {
         OptimizerConfig::AdamW(c) => assert_eq!(c.weight_decay, 0.01),
@@ -154,7 +154,7 @@ epochs = 2
     assert_eq!(config.clip_grad, Some(ClipGrad::Value { clip: 1.0 }));
     assert_eq!(
         config.early_stopping,
-        Some(EarlyStoppingConfig { patience: 3 })
+        Some(EarlyStoppingConfig::new(3))
     );
     let ft = recipe.fine_tune.as_ref().unwrap();
     assert_eq!((ft.epochs, ft.freeze_epochs), (2, 1));
