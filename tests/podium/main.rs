@@ -9,6 +9,7 @@ mod data_files;
 mod eval_crop;
 mod examples;
 mod fixtures;
+mod fuzz_regressions;
 mod infer_tta;
 mod learner;
 mod loader;
