@@ -31,7 +31,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let pipeline = &pipelines()[(pick & 1) as usize];
-    let shape = if pick & 1 == 0 { [3, 12, 10] } else { [3, 8, 8] };
+    let shape = if pick & 1 == 0 {
+        [3, 12, 10]
+    } else {
+        [3, 8, 8]
+    };
     if let Ok(views) = pipeline.apply_encoded(bytes, Path::new("fuzz.img"), pick as u64, 0, 1) {
         assert_eq!(views.len(), 1);
         assert_eq!(views[0].shape(), shape);

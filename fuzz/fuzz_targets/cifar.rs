@@ -16,7 +16,11 @@ fuzz_target!(|data: &[u8]| {
     };
     let (meta, body) = rest.split_at((meta_len as usize).min(rest.len()));
     let dir = DIR.get_or_init(|| tempfile::tempdir().unwrap()).path();
-    for name in ["batches.meta.txt", "fine_label_names.txt", "coarse_label_names.txt"] {
+    for name in [
+        "batches.meta.txt",
+        "fine_label_names.txt",
+        "coarse_label_names.txt",
+    ] {
         std::fs::write(dir.join(name), meta).unwrap();
     }
     let file = dir.join("data_batch_1.bin");

@@ -150,3 +150,25 @@ fn a_png_claiming_100000_by_100000_pixels_is_refused_before_decoding() {
     let reason = decode_reason(decode_top_rows(&small, Path::new(file), |h, _| h), file);
     assert!(!reason.contains("MAX_IMAGE_PIXELS"), "{reason}");
 }
+
+#[test]
+fn a_pipeline_growing_an_image_past_the_pixel_limit_is_refused_at_init() {
+    // pipeline_json found it: a 96x8663332 intermediate crop allocated 10 GB per image
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/fuzz/pipeline_json/oom-784ca5318a4798616658766f58da5ac00c466791");
+    let text = std::fs::read_to_string(file).unwrap();
+    let err = PipelineConfig::from_json(&text)
+        .unwrap()
+        .init()
+        .unwrap_err();
+    let PodiumError::Config { key, value, reason } = err else {
+        panic!("a config error, got {err:?}")
+    };
+    assert_eq!(key, "transforms[0].random_resized_crop.size");
+    assert_eq!(value, "[96, 8663332]");
+    assert!(reason.contains("MAX_IMAGE_PIXELS"), "{reason}");
+    // the same crop at a sane size builds
+    let ok = text.replace("8663332", "96");
+    let pipeline = PipelineConfig::from_json(&ok).unwrap().init().unwrap();
+    assert_eq!(pipeline.output_shape([3, 16, 16]).unwrap(), [3, 23, 6]);
+}
