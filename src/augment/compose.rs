@@ -8,9 +8,23 @@ use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
 
 use super::{Image, Normalize, RandomResizedCrop, Transform, TransformConfig};
-use crate::codec::{Bitmap, DecodeOptions, decode_bytes, decode_top_rows};
+use crate::codec::{Bitmap, DecodeOptions, MAX_IMAGE_PIXELS, decode_bytes, decode_top_rows};
 use crate::error::{PodiumError, Result};
 use crate::util::derive_seed;
+
+/// Refuses an intermediate image of more than [`MAX_IMAGE_PIXELS`] pixels (found by the
+/// `pipeline_json` fuzz target: a `random_resized_crop` to `[96, 8663332]` allocated 10 GB).
+fn check_size(shape: [usize; 3]) -> Result<[usize; 3]> {
+    let pixels = shape[1] as u64 * shape[2] as u64;
+    if pixels > MAX_IMAGE_PIXELS {
+        return Err(PodiumError::config(
+            "size",
+            format!("[{}, {}]", shape[1], shape[2]),
+            format!("{pixels} pixels is over MAX_IMAGE_PIXELS ({MAX_IMAGE_PIXELS})"),
+        ));
+    }
+    Ok(shape)
+}
 
 /// A checked list of transforms applied in order (torchvision's `Compose`).
 #[derive(Clone, Debug, PartialEq)]
@@ -23,10 +37,14 @@ impl Compose {
     ///
     /// # Errors
     /// The first [`PodiumError::Config`] of [`Transform::validate`], its key prefixed with the
-    /// transform's position and name (`transforms[2].random_resized_crop.scale`).
+    /// transform's position and name (`transforms[2].random_resized_crop.scale`); a transform
+    /// whose fixed output size is over [`MAX_IMAGE_PIXELS`] (key `size`).
     pub fn new(transforms: Vec<TransformConfig>) -> Result<Self> {
         for (i, t) in transforms.iter().enumerate() {
             t.validate().map_err(|e| prefix(e, i, t))?;
+            if let Ok(shape) = t.output_shape([3, 1, 1]) {
+                check_size(shape).map_err(|e| prefix(e, i, t))?;
+            }
         }
         Ok(Self { transforms })
     }
@@ -40,13 +58,16 @@ impl Compose {
     ///
     /// # Errors
     /// The first transform that cannot take its input (see [`Transform::output_shape`]), its
-    /// key prefixed as in [`Self::new`].
+    /// key prefixed as in [`Self::new`]; a transform giving more than [`MAX_IMAGE_PIXELS`]
+    /// pixels (key `size`), which would allocate gigabytes per image.
     pub fn output_shape(&self, shape: [usize; 3]) -> Result<[usize; 3]> {
         self.transforms
             .iter()
             .enumerate()
             .try_fold(shape, |s, (i, t)| {
-                t.output_shape(s).map_err(|e| prefix(e, i, t))
+                t.output_shape(s)
+                    .and_then(check_size)
+                    .map_err(|e| prefix(e, i, t))
             })
     }
 

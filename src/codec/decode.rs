@@ -167,6 +167,29 @@ pub fn eval_resize_size([h, w]: [usize; 2], [th, tw]: [usize; 2], crop_pct: f64)
     ]
 }
 
+/// The most pixels (`width * height`) podium decodes in one picture: 89,478,485, PIL's
+/// `Image.MAX_IMAGE_PIXELS` (`1024 * 1024 * 1024 // 4 // 3`, a 1 GiB RGBA picture's worth,
+/// its decompression-bomb threshold). A header that claims more is refused with a
+/// [`PodiumError::Decode`] naming the file and the size before any pixel buffer is allocated,
+/// so that a small file claiming 100000x100000 pixels cannot exhaust memory. PIL warns above
+/// this and raises `DecompressionBombError` above twice it; podium refuses above it.
+pub const MAX_IMAGE_PIXELS: u64 = 89_478_485;
+
+/// Refuses a picture of more than [`MAX_IMAGE_PIXELS`].
+fn check_pixels(width: u64, height: u64, origin: &Path) -> Result<()> {
+    let pixels = width * height;
+    if pixels > MAX_IMAGE_PIXELS {
+        return Err(PodiumError::Decode {
+            path: origin.to_path_buf(),
+            reason: format!(
+                "the picture claims {width}x{height} = {pixels} pixels, over the limit of \
+                 {MAX_IMAGE_PIXELS} (MAX_IMAGE_PIXELS, PIL's decompression-bomb limit)"
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Decodes an image file into an 8-bit [`Bitmap`] with the given options.
 ///
 /// # Errors
@@ -180,7 +203,8 @@ pub fn decode_file(path: &Path, options: &DecodeOptions) -> Result<Bitmap> {
 /// Decodes encoded image bytes (`origin` only names the source in errors).
 ///
 /// # Errors
-/// [`PodiumError::Decode`] naming `origin` when the bytes are not a supported or intact image.
+/// [`PodiumError::Decode`] naming `origin` when the bytes are not a supported or intact image,
+/// or when the header claims more than [`MAX_IMAGE_PIXELS`] pixels (checked before decoding).
 pub fn decode_bytes(bytes: &[u8], origin: &Path, options: &DecodeOptions) -> Result<Bitmap> {
     let decode_err = |e: &dyn std::fmt::Display| PodiumError::Decode {
         path: origin.to_path_buf(),
@@ -192,6 +216,11 @@ pub fn decode_bytes(bytes: &[u8], origin: &Path, options: &DecodeOptions) -> Res
     if reader.format().is_none() {
         return Err(decode_err(&"unknown image format"));
     }
+    let (width, height) = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .and_then(|r| r.into_dimensions().map_err(std::io::Error::other))
+        .map_err(|e| decode_err(&e))?;
+    check_pixels(width.into(), height.into(), origin)?;
     let img = reader.decode().map_err(|e| decode_err(&e))?;
     let (pixels, h, w) = match options.color {
         ColorMode::Rgb => {
@@ -232,7 +261,9 @@ const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
 /// [`crate::augment`]).
 ///
 /// # Errors
-/// [`PodiumError::Decode`] naming `origin` when the bytes are not a supported or intact image.
+/// [`PodiumError::Decode`] naming `origin` when the bytes are not a supported or intact image,
+/// or when the header claims more than [`MAX_IMAGE_PIXELS`] pixels (checked before any row is
+/// allocated).
 pub fn decode_top_rows(
     bytes: &[u8],
     origin: &Path,
@@ -252,6 +283,7 @@ pub fn decode_top_rows(
         let mut reader = decoder.read_info().map_err(|e| decode_err(&e))?;
         let (color, depth) = reader.output_color_type();
         let info = reader.info();
+        check_pixels(info.width.into(), info.height.into(), origin)?;
         let (height, width) = (info.height as usize, info.width as usize);
         if !info.interlaced && depth == png::BitDepth::Eight {
             let rows = rows(height, width).min(height);

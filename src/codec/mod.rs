@@ -15,6 +15,7 @@
 //! | [`eval_resize_size`] | timm's scale size (`Resize` of the shorter side, or `ResizeKeepRatio`) |
 //! | [`shorter_side_size`] | torchvision `resize(img, [s])` output size |
 //! | [`Bitmap::center_cropped`] | torchvision `center_crop` (no padding) |
+//! | [`MAX_IMAGE_PIXELS`] (refused above it) | PIL `Image.MAX_IMAGE_PIXELS` (warns above it, refuses above twice) |
 //! | [`Bitmap`] to [`Image`](crate::augment::Image) | `v2.functional.pil_to_tensor` (`HWC` to `CHW`) |
 
 mod bitmap;
@@ -22,6 +23,6 @@ mod decode;
 
 pub use bitmap::Bitmap;
 pub use decode::{
-    ColorMode, DecodeOptions, TopRows, decode_bytes, decode_file, decode_top_rows,
-    eval_resize_size, shorter_side_size,
+    ColorMode, DecodeOptions, MAX_IMAGE_PIXELS, TopRows, decode_bytes, decode_file,
+    decode_top_rows, eval_resize_size, shorter_side_size,
 };

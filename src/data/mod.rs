@@ -29,7 +29,7 @@ pub use dataset::{CorruptPolicy, ImageDataset};
 pub use digits::{DIGITS_IMAGES_IDX, DIGITS_LABELS_IDX, digits};
 pub use folder::{CsvColumns, IMAGE_EXTENSIONS};
 pub use folds::{Folds, OofStore, group_kfold, kfold, stratified_kfold};
-pub use idx::{IdxArray, parse_idx, read_idx, read_idx_dataset};
+pub use idx::{IdxArray, MAX_IDX_DATA_BYTES, parse_idx, read_idx, read_idx_dataset};
 pub use item::ImageItem;
 pub use long_tail::{ImbalanceProfile, long_tailed_counts};
 pub use split::{random_split_indices, stratified_split_indices};

@@ -12,6 +12,7 @@ mod eval_crop;
 mod examples;
 mod faults;
 mod fixtures;
+mod fuzz_regressions;
 mod infer_tta;
 mod kill_resume;
 mod learner;
