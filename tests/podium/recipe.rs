@@ -152,10 +152,7 @@ epochs = 2
     );
     assert_eq!(config.sam.unwrap().rho, 0.1);
     assert_eq!(config.clip_grad, Some(ClipGrad::Value { clip: 1.0 }));
-    assert_eq!(
-        config.early_stopping,
-        Some(EarlyStoppingConfig::new(3))
-    );
+    assert_eq!(config.early_stopping, Some(EarlyStoppingConfig::new(3)));
     let ft = recipe.fine_tune.as_ref().unwrap();
     assert_eq!((ft.epochs, ft.freeze_epochs), (2, 1));
     assert_eq!(recipe.train.metric, Metric::MacroF1);
