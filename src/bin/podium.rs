@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use burn_podium::PodiumError;
+use burn_podium::infer::EnsembleMode;
 use burn_podium::recipe::{self, PredictOptions, Recipe, TrainOptions};
 use clap::{Parser, Subcommand};
 
@@ -58,6 +59,15 @@ enum Command {
         /// The submission file (default submission.csv); probabilities go beside it.
         #[arg(long, value_name = "CSV")]
         out: Option<PathBuf>,
+        /// How members merge: `mean` of probabilities, `geometric` mean, or `rank` average.
+        #[arg(long, value_name = "MODE", default_value = "mean")]
+        ensemble: String,
+        /// One weight per RUN_DIR, comma-separated (every fold of a run gets its run's weight).
+        #[arg(long, value_name = "W,W,...", value_delimiter = ',')]
+        weights: Option<Vec<f64>>,
+        /// Test-time input size (FixRes: larger than training often scores better).
+        #[arg(long, value_name = "PIXELS")]
+        size: Option<usize>,
     },
     /// fastai's learning-rate finder on the recipe: prints a suggestion, saves the plot.
     LrFind {
@@ -113,11 +123,17 @@ fn run(cli: Cli) -> Result<(), Failure> {
             sample_submission,
             tta,
             out,
+            ensemble,
+            weights,
+            size,
         } => {
             let options = PredictOptions {
                 sample_submission,
                 tta,
                 out,
+                ensemble: EnsembleMode::from_name(&ensemble)?,
+                weights,
+                size,
             };
             recipe::predict(&run_dirs, &test_dir, &options)?;
         }

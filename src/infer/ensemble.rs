@@ -35,6 +35,26 @@ pub enum EnsembleMode {
     RankAverage,
 }
 
+impl EnsembleMode {
+    /// The mode named `name`: `mean`, `geometric` (or `geometric_mean`), `rank` (or
+    /// `rank_average`).
+    ///
+    /// # Errors
+    /// [`PodiumError::Config`] (`ensemble`) naming the value and the valid names.
+    pub fn from_name(name: &str) -> Result<Self> {
+        match name {
+            "mean" => Ok(Self::Mean),
+            "geometric" | "geometric_mean" => Ok(Self::GeometricMean),
+            "rank" | "rank_average" => Ok(Self::RankAverage),
+            other => Err(PodiumError::config(
+                "ensemble",
+                other,
+                "expected mean, geometric or rank",
+            )),
+        }
+    }
+}
+
 /// Merges the predictions of several members (runs, folds) on the same items.
 ///
 /// # Errors

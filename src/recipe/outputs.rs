@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use super::oof::OofRows;
 use super::sections::{RECIPE_FILE, Recipe};
 use super::workflow::{build_model, holdout_run_dir, holdout_split, progress_bar};
+use crate::codec::DecodeOptions;
 use crate::data::ImageDataset;
 use crate::error::{PodiumError, Result};
 use crate::infer::{
@@ -147,6 +148,16 @@ pub struct PredictOptions {
     /// The submission file (default `submission.csv`); the probabilities go beside it as
     /// `<stem>_probabilities.csv`.
     pub out: Option<PathBuf>,
+    /// How the members are merged ([`ensemble`]): mean of probabilities (default), geometric
+    /// mean, or rank average.
+    pub ensemble: EnsembleMode,
+    /// One weight per run directory (every fold of a run gets its run's weight); `None` weighs
+    /// every member alike.
+    pub weights: Option<Vec<f64>>,
+    /// Test-time input size (FixRes, Touvron et al. 2019: a model trained at `data.size` often
+    /// scores better on larger test images; podium's models pool globally, so any size runs);
+    /// `None` predicts at the recipe's `data.size`.
+    pub size: Option<usize>,
 }
 
 /// What [`predict`] wrote.
@@ -211,9 +222,26 @@ pub fn predict(
         .as_deref()
         .map(TtaConfig::from_spec)
         .transpose()?;
+    if let Some(w) = &options.weights
+        && w.len() != run_dirs.len()
+    {
+        return Err(PodiumError::config(
+            "--weights",
+            format!("{w:?}"),
+            format!("one weight per run directory ({} given)", run_dirs.len()),
+        ));
+    }
+    if options.size == Some(0) {
+        return Err(PodiumError::config("--size", 0, "must be at least 1"));
+    }
     let mut runs = Vec::new();
-    for dir in run_dirs {
-        runs.push(members_of(dir)?);
+    let mut member_weights = Vec::new();
+    for (r, dir) in run_dirs.iter().enumerate() {
+        let (recipe, members) = members_of(dir)?;
+        if let Some(w) = &options.weights {
+            member_weights.extend(std::iter::repeat_n(w[r], members.len()));
+        }
+        runs.push((recipe, members));
     }
     let total: usize = runs.iter().map(|(_, m)| m.len()).sum();
     let n_test = ImageDataset::from_unlabelled_folder(test_dir.as_ref())?.len();
@@ -222,8 +250,11 @@ pub fn predict(
     let mut all_members = Vec::with_capacity(total);
     for (recipe, members) in runs {
         let device = crate::device::device_from_name(&recipe.train.device)?;
-        let test = ImageDataset::from_unlabelled_folder(test_dir.as_ref())?
-            .with_decode(recipe.decode_options());
+        let mut decode = recipe.decode_options();
+        if let Some(size) = options.size {
+            decode = DecodeOptions::rgb(size, size).with_color(decode.color);
+        }
+        let test = ImageDataset::from_unlabelled_folder(test_dir.as_ref())?.with_decode(decode);
         let prefix = if recipe.ema.is_some() { "ema" } else { "model" };
         let batch = recipe.train.batch_size;
         for member in members {
@@ -259,7 +290,8 @@ pub fn predict(
         }
     }
     bar.finish_and_clear();
-    let merged = ensemble(&predictions, None, EnsembleMode::Mean)?;
+    let weights = options.weights.as_ref().map(|_| member_weights.as_slice());
+    let merged = ensemble(&predictions, weights, options.ensemble)?;
     let submission = options
         .out
         .clone()

@@ -201,6 +201,46 @@ fn train_evaluate_predict_end_to_end() {
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("ghost"), "{}", text(&out));
+    // the folds merged by their geometric mean, at a larger test size (FixRes), weighted:
+    // other probabilities than the plain mean at the training size
+    let plain = podium(
+        root,
+        &[
+            "predict",
+            "runs/exp1",
+            "--test-dir",
+            "test",
+            "--out",
+            "plain.csv",
+        ],
+    );
+    assert!(plain.status.success(), "{}", text(&plain));
+    let geo = podium(
+        root,
+        &[
+            "predict",
+            "runs/exp1",
+            "runs/exp1",
+            "--test-dir",
+            "test",
+            "--ensemble",
+            "geometric",
+            "--weights",
+            "2,1",
+            "--size",
+            "24",
+            "--out",
+            "geo.csv",
+        ],
+    );
+    assert!(geo.status.success(), "{}", text(&geo));
+    let read = |f: &str| std::fs::read_to_string(root.join(f)).unwrap();
+    let (a, b) = (
+        read("plain_probabilities.csv"),
+        read("geo_probabilities.csv"),
+    );
+    assert_eq!(a.lines().count(), b.lines().count());
+    assert_ne!(a, b);
 }
 
 #[test]
@@ -208,7 +248,7 @@ fn bad_input_exits_with_2_and_names_it() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     recipe(root);
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 8] = [
         (&["train", "--config", "missing.toml"], "missing.toml"),
         (
             &["train", "--config", "recipe.toml", "--set", "train.epoch=2"],
@@ -232,6 +272,28 @@ fn bad_input_exits_with_2_and_names_it() {
         (
             &["predict", "no_run", "--test-dir", "test", "--tta", "hflip"],
             "recipe.toml",
+        ),
+        (
+            &[
+                "predict",
+                "no_run",
+                "--test-dir",
+                "test",
+                "--weights",
+                "1,2",
+            ],
+            "--weights",
+        ),
+        (
+            &[
+                "predict",
+                "no_run",
+                "--test-dir",
+                "test",
+                "--ensemble",
+                "median",
+            ],
+            "median",
         ),
     ];
     for (args, named) in cases {
