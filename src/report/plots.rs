@@ -317,10 +317,10 @@ fn draw_panel(
     Ok(())
 }
 
-/// Draws a run's training curves as a PNG of 1500 x 460 pixels, three panels from `history`
+/// Draws a run's training curves as a PNG of 500 x 460 pixels per panel, from `history`
 /// (one [`EpochMetrics`] per epoch and split, as `metrics.csv` holds them): the loss of the
-/// train and valid splits, their top-1 accuracy (percent) and the learning rate, against the
-/// epoch, with axis titles and a legend (fastai's `plot_loss` and `plot_metrics`, timm's
+/// train and valid splits, their top-1 accuracy (percent), the competition metric (the `score`
+/// column, validation) when the run monitored one, and the learning rate, against the epoch, with axis titles and a legend (fastai's `plot_loss` and `plot_metrics`, timm's
 /// `summary.csv` plotted). `NaN` values are left out. Written through a temporary file and a
 /// rename; text uses the embedded DejaVu Sans Mono.
 ///
@@ -345,7 +345,7 @@ pub fn plot_training_curves(history: &[EpochMetrics], path: impl AsRef<Path>) ->
             .collect()
     };
     // the legend goes where the curves usually are not: losses fall, accuracies rise
-    let panels: [Panel; 3] = [
+    let mut panels: Vec<Panel> = vec![
         (
             "loss",
             "loss",
@@ -368,9 +368,22 @@ pub fn plot_training_curves(history: &[EpochMetrics], path: impl AsRef<Path>) ->
             SeriesLabelPosition::UpperRight,
         ),
     ];
+    if history.iter().any(|r| r.score.is_finite()) {
+        // the competition metric the run monitored (`Monitor::Metric`), validation only
+        panels.insert(
+            2,
+            (
+                "competition metric (valid)",
+                "score",
+                |r| r.score,
+                &["valid"],
+                SeriesLabelPosition::LowerRight,
+            ),
+        );
+    }
     let last = history.iter().map(|r| r.epoch).max().unwrap_or(1).max(1) as f64;
     let first = history.iter().map(|r| r.epoch).min().unwrap_or(1) as f64;
-    let (w, h) = (1500u32, 460u32);
+    let (w, h) = (500 * panels.len() as u32, 460u32);
     register_font();
     let err = plot_err(path);
     let mut buf = vec![255u8; (w * h * 3) as usize];
@@ -378,7 +391,7 @@ pub fn plot_training_curves(history: &[EpochMetrics], path: impl AsRef<Path>) ->
         let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| err(&e))?;
         for (area, (title, y_desc, f, splits, legend)) in
-            root.split_evenly((1, 3)).iter().zip(panels)
+            root.split_evenly((1, panels.len())).iter().zip(panels)
         {
             let lines: Vec<(&str, Vec<(f64, f64)>)> =
                 splits.iter().map(|&s| (s, series(s, f))).collect();

@@ -346,3 +346,54 @@ fn literals_and_suggestions() {
     assert_eq!(closest("lr_mn", ["lr", "lr_min", "seed"]), Some("lr_min"));
     assert_eq!(closest("xyz", ["epochs", "seed"]), None);
 }
+
+#[test]
+fn named_csv_columns_give_groups_and_the_recipe_maps_metric_crop_and_decay_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("img")).unwrap();
+    let mut csv = String::from("patient,file,diagnosis\n");
+    for i in 0..8 {
+        image::GrayImage::from_pixel(4, 4, image::Luma([i as u8 * 30]))
+            .save(root.join("img").join(format!("a{i}.png")))
+            .unwrap();
+        csv.push_str(&format!("p{},a{i},{}\n", i / 2, i % 2));
+    }
+    std::fs::write(root.join("labels.csv"), csv).unwrap();
+    let text = format!(
+        r#"
+[data]
+train_csv = "{csv}"
+images = "{img}"
+size = 4
+channels = 1
+id_column = "file"
+label_column = "diagnosis"
+group_column = "patient"
+[model]
+name = "simple_cnn"
+pretrained = "weights.pth"
+[train]
+metric = "auc"
+weight_decay_norm_bias = true
+"#,
+        csv = root.join("labels.csv").display(),
+        img = root.join("img").display()
+    );
+    let recipe = toml(&text).unwrap();
+    let data = recipe.dataset().unwrap();
+    assert_eq!(data.len(), 8);
+    assert_eq!(data.groups().unwrap(), vec![0, 0, 1, 1, 2, 2, 3, 3]);
+    let config = recipe.learner_config().unwrap();
+    assert_eq!(config.monitor, Monitor::Metric(Metric::Auc));
+    // timm's crop_pct with pretrained weights, none without
+    assert_eq!(config.crop_pct, Some(0.875));
+    assert!(config.weight_decay_norm_bias);
+    let mut scratch = recipe.clone();
+    scratch.model.pretrained = None;
+    assert_eq!(scratch.learner_config().unwrap().crop_pct, None);
+    // a column the header lacks is an error naming it
+    let bad = text.replace("\"patient\"", "\"ward\"");
+    let err = toml(&bad).unwrap().dataset().unwrap_err();
+    assert!(err.to_string().contains("ward"), "{err}");
+}

@@ -359,6 +359,12 @@ fn metrics_csv_reads_back_and_bad_rows_name_the_file_and_line() {
     let png = dir.path().join("curves.png");
     plot_training_curves(&rows, &png).unwrap();
     assert!(non_white(&png, (1500, 460)) > 10_000);
+    // a run that monitored a competition metric gets its panel (the `score` column)
+    let mut scored = rows.clone();
+    scored[1].score = 0.75;
+    let png4 = dir.path().join("curves4.png");
+    plot_training_curves(&scored, &png4).unwrap();
+    assert!(non_white(&png4, (2000, 460)) > 12_000);
 
     let line_error = |content: &str| match read_metrics_csv({
         std::fs::write(&path, content).unwrap();
