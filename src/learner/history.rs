@@ -94,7 +94,13 @@ pub(crate) struct HistoryLogger {
     print: bool,
     top5_is_top1_or_all: bool,
     on_valid: Vec<EpochHook>,
+    /// Where a failed `metrics.csv` write is kept, and the run stopped, so that
+    /// [`train`](super::train()) returns it instead of training on without a record.
+    write_failure: Option<(WriteFailure, burn::train::Interrupter)>,
 }
+
+/// The first error writing `metrics.csv`, shared with [`train`](super::train()).
+pub(crate) type WriteFailure = Arc<Mutex<Option<crate::PodiumError>>>;
 
 /// A function called with each epoch's validation row, once it is complete (the plateau
 /// schedule's driver is one).
@@ -117,6 +123,7 @@ impl HistoryLogger {
             print,
             top5_is_top1_or_all: false,
             on_valid: Vec::new(),
+            write_failure: None,
         }
     }
 
@@ -124,6 +131,17 @@ impl HistoryLogger {
     /// written.
     pub(crate) fn on_valid_epoch(mut self, hook: EpochHook) -> Self {
         self.on_valid.push(hook);
+        self
+    }
+
+    /// On a failed `metrics.csv` write: keep the error in `failure` and stop the run through
+    /// `interrupter` (after the current epoch).
+    pub(crate) fn stop_on_write_failure(
+        mut self,
+        failure: WriteFailure,
+        interrupter: burn::train::Interrupter,
+    ) -> Self {
+        self.write_failure = Some((failure, interrupter));
         self
     }
 
@@ -245,6 +263,10 @@ impl MetricLogger for HistoryLogger {
         history.push(row);
         if let Err(e) = write_metrics_csv(&self.csv, &history) {
             log::error!("{e}");
+            if let Some((failure, interrupter)) = &self.write_failure {
+                interrupter.stop(Some(&format!("metrics.csv could not be written: {e}")));
+                failure.lock().expect("failure lock").get_or_insert(e);
+            }
         }
     }
 }

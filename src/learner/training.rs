@@ -13,15 +13,15 @@ use std::sync::{Arc, Mutex};
 
 use burn::module::Module;
 use burn::tensor::Device;
-use burn::train::SupervisedTraining;
 use burn::train::logger::InMemoryMetricLogger;
 use burn::train::metric::{AccuracyMetric, LearningRateMetric, LossMetric, TopKAccuracyMetric};
 use burn::train::renderer::MetricsRenderer;
+use burn::train::{Interrupter, SupervisedTraining};
 
 use super::checkpoint::{AtomicFileCheckpointer, EmaCheckpointer, RunCheckpoints};
 use super::config::LearnerConfig;
 use super::fitted::{checkpoint_dir, load_checkpoint};
-use super::history::{EpochMetrics, HistoryLogger, SharedHistory};
+use super::history::{EpochMetrics, HistoryLogger, SharedHistory, WriteFailure};
 use super::monitor::HistoryEarlyStopping;
 use super::optimization::Optimization;
 use super::renderer::ProgressMode;
@@ -117,8 +117,11 @@ pub fn train<M: ImageClassifier>(
         ProgressMode::Plain | ProgressMode::Quiet => false,
     };
     let print_lines = !dashboard && cfg.progress != ProgressMode::Quiet;
+    let interrupter = Interrupter::new();
+    let write_failure: WriteFailure = Arc::default();
     let mut logger = HistoryLogger::new(csv, history.clone(), cfg.epochs, print_lines)
-        .with_top5_fallback(num_classes <= 5);
+        .with_top5_fallback(num_classes <= 5)
+        .stop_on_write_failure(write_failure.clone(), interrupter.clone());
     if let Some(plateau) = plateau {
         // The plateau schedule follows the monitored validation metric, epoch by epoch.
         let monitor = cfg.monitor;
@@ -156,6 +159,7 @@ pub fn train<M: ImageClassifier>(
     let mut training =
         SupervisedTraining::new(&run_dir, Arc::new(train_loader), Arc::new(valid_loader))
             .num_epochs(cfg.epochs)
+            .with_interrupter(interrupter)
             .with_metric_logger(InMemoryMetricLogger::new())
             .with_metric_logger(logger)
             .metrics((LossMetric::new(), AccuracyMetric::new()))
@@ -205,6 +209,9 @@ pub fn train<M: ImageClassifier>(
     let training = training.num_epochs(epochs.max(resume.epoch));
 
     let result = training.launch(learner);
+    if let Some(error) = write_failure.lock().expect("failure lock").take() {
+        return Err(error);
+    }
     if let Some(error) = result.error {
         return Err(PodiumError::Training(error.to_string()));
     }

@@ -292,3 +292,30 @@ fn a_run_keeps_the_best_and_the_two_last_checkpoints() {
     expected.dedup();
     assert_eq!(kept, expected);
 }
+
+#[test]
+fn a_full_disk_under_metrics_csv_stops_the_run_with_an_error_and_keeps_the_last_file() {
+    let _guard = lock();
+    let dir = tempfile::tempdir().unwrap();
+    fit(config(dir.path()).with_epochs(1)).unwrap();
+    let csv = dir.path().join("metrics.csv");
+    let before = std::fs::read(&csv).unwrap();
+    // the next write of metrics.csv goes to a full disk
+    std::os::unix::fs::symlink("/dev/full", dir.path().join(".metrics.csv.tmp")).unwrap();
+    match fit(config(dir.path()).with_epochs(3).with_resume(true)) {
+        Err(PodiumError::Io { path, .. }) => assert_eq!(path, csv),
+        other => panic!(
+            "expected an Io error naming metrics.csv, got {:?}",
+            other.map(|f| f.info)
+        ),
+    }
+    // the run stopped in the epoch whose write failed: metrics.csv is whole (the epoch-1 rows
+    // it had, and at most the failed epoch's rows that a later write managed), epoch 3 never ran
+    let rows = read_metrics_csv(&csv).unwrap();
+    assert!(std::fs::read(&csv).unwrap().starts_with(&before));
+    assert!(rows.iter().all(|r| r.epoch <= 2), "{:?}", numbers(&rows));
+    let device = burn_podium::device::default_device();
+    let checkpoint = dir.path().join("checkpoint/model-1.bpk");
+    burn_podium::learner::load_checkpoint(model(&device), &checkpoint).unwrap();
+    assert!(!dir.path().join("checkpoint/model-3.bpk").exists());
+}
