@@ -241,6 +241,27 @@ fn train_evaluate_predict_end_to_end() {
     );
     assert_eq!(a.lines().count(), b.lines().count());
     assert_ne!(a, b);
+    // fastai's LR finder on the same recipe: a suggestion, its plot and its curve
+    let out = podium(
+        root,
+        &[
+            "lr-find",
+            "--config",
+            "recipe.toml",
+            "--set",
+            "train.output=\"runs/lr\"",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("suggested lr (valley)"),
+        "{}",
+        text(&out)
+    );
+    let plot = image::open(root.join("runs/lr/lr_find.png")).unwrap();
+    assert!(plot.width() > 100 && plot.height() > 100);
+    let curve = read("runs/lr/lr_find.csv");
+    assert!(curve.lines().count() > 10, "{curve}");
 }
 
 #[test]
