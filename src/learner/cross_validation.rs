@@ -408,15 +408,7 @@ fn read_oof(
                 ),
             ));
         }
-        let p = record
-            .iter()
-            .skip(3)
-            .map(|v| {
-                v.parse::<f32>()
-                    .map_err(|_| bad(line, format!("probability {v:?} is not a number")))
-            })
-            .collect::<Result<Vec<f32>>>()?;
-        rows.push(p);
+        rows.push(oof_probabilities(&record).map_err(|reason| bad(line, reason))?);
     }
     if rows.len() != indices.len() {
         return Err(bad(
@@ -429,4 +421,19 @@ fn read_oof(
         ));
     }
     Ok(rows)
+}
+
+/// The probability columns of an `oof.csv` row (every field after `id,fold,label`); the reason
+/// names the first field that is not a number.
+pub(crate) fn oof_probabilities(
+    record: &csv::StringRecord,
+) -> std::result::Result<Vec<f32>, String> {
+    record
+        .iter()
+        .skip(3)
+        .map(|v| {
+            v.parse::<f32>()
+                .map_err(|_| format!("probability {v:?} is not a number"))
+        })
+        .collect()
 }

@@ -93,6 +93,7 @@ mod training;
 
 pub use checkpoint::{AtomicFileCheckpointer, EmaCheckpointer};
 pub use config::LearnerConfig;
+pub(crate) use cross_validation::oof_probabilities;
 pub use cross_validation::{CvConfig, CvResult, FoldResult};
 pub use fine_tune::FineTuneConfig;
 pub use finish::{DataInfo, finish};

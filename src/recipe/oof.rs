@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use crate::error::{PodiumError, Result};
+use crate::learner::oof_probabilities;
 use crate::util::write_atomic;
 
 /// The rows of an out-of-fold CSV.
@@ -107,14 +108,7 @@ impl OofRows {
                 .position(|c| *c == r[2])
                 .ok_or_else(|| bad(line, format!("label {:?} is not a class column", &r[2])))?;
             rows.labels.push(label);
-            let p = r
-                .iter()
-                .skip(3)
-                .map(|v| {
-                    v.parse::<f32>()
-                        .map_err(|_| bad(line, format!("probability {v:?} is not a number")))
-                })
-                .collect::<Result<Vec<f32>>>()?;
+            let p = oof_probabilities(&r).map_err(|reason| bad(line, reason))?;
             rows.probs.push(p);
         }
         if rows.ids.is_empty() {
