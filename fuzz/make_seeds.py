@@ -85,8 +85,9 @@ def main():
         for k in ("weight", "bias", "running_mean", "running_var"):
             shapes[f"{s}.bn.{k}"] = [cout]
     shapes["head.weight"], shapes["head.bias"] = [2, 2], [2]
-    out("weights_safetensors", "simple_cnn.safetensors", safetensors(shapes))
-    out("weights_pth", "simple_cnn.pth", pth(shapes))
+    # the `weights` target: the first byte picks the format (even: .pth, odd: .safetensors)
+    out("weights", "simple_cnn.pth", b"\x00" + pth(shapes))
+    out("weights", "simple_cnn.safetensors", b"\x01" + safetensors(shapes))
 
 
 def safetensors(shapes):

@@ -34,18 +34,26 @@ fn the_centre_crop_takes_the_pixels_torchvision_takes() {
         if size[0] > h || size[1] > w {
             continue;
         }
-        assert!(h * w <= 256, "{}: positions must fit in a byte", case.name);
-        // one plane at a time, each pixel holding its own position
-        let positions = Bitmap::new((0..h * w).map(|i| i as u8).collect(), [1, h, w]);
-        let taken = positions.center_cropped(size);
-        assert_eq!([taken.height, taken.width], size);
-        let actual: Vec<f64> = (0..c)
-            .flat_map(|ch| {
-                taken
-                    .pixels
-                    .iter()
-                    .map(move |&i| img.data[ch * h * w + i as usize])
+        // each pixel holds its own flat position in base 256 over its three (interleaved)
+        // channels, any size up to 2^24 pixels: the crop tells which source pixels it took
+        let positions = Bitmap::new(
+            (0..h * w)
+                .flat_map(|i| (0..3).map(move |byte| (i >> (8 * byte)) as u8))
+                .collect(),
+            [3, h, w],
+        );
+        let cropped = positions.center_cropped(size);
+        assert_eq!([cropped.height, cropped.width], size);
+        let m = size[0] * size[1];
+        let taken: Vec<usize> = (0..m)
+            .map(|j| {
+                (0..3)
+                    .map(|byte| (cropped.pixels[3 * j + byte] as usize) << (8 * byte))
+                    .sum()
             })
+            .collect();
+        let actual: Vec<f64> = (0..c)
+            .flat_map(|ch| taken.iter().map(move |&i| img.data[ch * h * w + i]))
             .collect();
         case.assert_close("y", &actual, &[c, size[0], size[1]]);
         checked += 1;

@@ -70,8 +70,9 @@ fn a_new_head_keeps_the_backbone_and_its_own_classifier() {
     let head_before: Tensor<2> = fresh.forward_head(Tensor::ones([1, 512], &d));
     let model = fresh.load_backbone(resnet18_file()).unwrap();
     let x = case.input("x").float::<4>(&d);
+    let batch = x.dims()[0];
     case.assert_tensor("features", model.forward_pooled(x.clone()));
-    assert_eq!(model.forward(x.clone()).dims(), [2, 3]);
+    assert_eq!(model.forward(x.clone()).dims(), [batch, 3]);
     let head_after = model.forward_head(Tensor::ones([1, 512], &d));
     assert_eq!(
         head_before.try_into_vec_as::<f32>().unwrap(),
@@ -80,17 +81,19 @@ fn a_new_head_keeps_the_backbone_and_its_own_classifier() {
     );
     // reset_classifier with dual pooling doubles the head's input
     let dual = model.reset_classifier(10, GlobalPool::CatAvgMax, &d);
-    assert_eq!(dual.forward_pooled(x.clone()).dims(), [2, 1024]);
-    assert_eq!(dual.forward(x).dims(), [2, 10]);
+    assert_eq!(dual.forward_pooled(x.clone()).dims(), [batch, 1024]);
+    assert_eq!(dual.forward(x).dims(), [batch, 10]);
 }
 
 #[test]
 fn weight_mismatches_are_errors_that_name_the_key() {
     let d = Device::default();
     let file = resnet18_file();
+    // the file's class count: every mismatch below is about something else
+    let nc = load_topic("models/resnet18_c10.json").cases[0].usize("num_classes");
     // another input channel count: conv1's shape
     let gray = ResNetConfig::new(18)
-        .with_num_classes(10)
+        .with_num_classes(nc)
         .with_in_channels(1)
         .init(&d)
         .unwrap();
@@ -103,7 +106,7 @@ fn weight_mismatches_are_errors_that_name_the_key() {
     // another class count without load_backbone: fc's shape
     let (key, _) = weights_key(
         ResNetConfig::new(18)
-            .with_num_classes(7)
+            .with_num_classes(nc + 1)
             .init(&d)
             .unwrap()
             .load_file(&file),
@@ -112,7 +115,7 @@ fn weight_mismatches_are_errors_that_name_the_key() {
     // a deeper model: keys missing from the file
     let (key, reason) = weights_key(
         ResNetConfig::new(34)
-            .with_num_classes(10)
+            .with_num_classes(nc)
             .init(&d)
             .unwrap()
             .load_file(&file),
@@ -122,12 +125,12 @@ fn weight_mismatches_are_errors_that_name_the_key() {
     // a file with more blocks than the model: unexpected keys
     let dir = tempfile::tempdir().unwrap();
     let deeper = dir.path().join("resnet34.safetensors");
-    let r34 = ResNetConfig::new(34).with_num_classes(10).init(&d).unwrap();
+    let r34 = ResNetConfig::new(34).with_num_classes(nc).init(&d).unwrap();
     let mut store = SafetensorsStore::from_file(&deeper).with_to_adapter(BurnToPyTorchAdapter);
     r34.save_into(&mut store).unwrap();
     let (key, reason) = weights_key(
         ResNetConfig::new(18)
-            .with_num_classes(10)
+            .with_num_classes(nc)
             .init(&d)
             .unwrap()
             .load_file(&deeper),
@@ -141,7 +144,7 @@ fn weight_mismatches_are_errors_that_name_the_key() {
     assert!(reason.contains("unexpected"), "{reason}");
     // the same file loads into the architecture that wrote it (the SafeTensors path)
     let back: ResNet = ResNetConfig::new(34)
-        .with_num_classes(10)
+        .with_num_classes(nc)
         .init(&d)
         .unwrap()
         .load_file(&deeper)
@@ -193,7 +196,7 @@ fn efficientnet_b0_safetensors_gives_timm_logits_and_features() {
         case.assert_tensor("logits", model.forward(x));
         // a B1 (deeper) cannot take B0's weights: missing keys, named
         let b1 = EfficientNetConfig::new(1)
-            .with_num_classes(10)
+            .with_num_classes(case.usize("num_classes"))
             .init(&d)
             .unwrap();
         let (key, reason) = weights_key(b1.load_file(&file));
@@ -247,20 +250,31 @@ fn state_dict_elements<M: burn::module::Module>(
     summary.total_params() + 2 * channels + layers
 }
 
+/// `n` with a comma between groups of three digits, as the summary prints it.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[test]
 fn summaries_count_what_pytorch_counts_and_show_frozen_layers() {
     use burn_podium::model::{EfficientNetConfig, freeze_backbone, freeze_groups, unfreeze};
     let d = Device::default();
     let topic = load_topic("models/resnet18_c10.json");
     let case = &topic.cases[0];
-    let model = ResNetConfig::new(18)
-        .with_num_classes(case.usize("num_classes"))
-        .init(&d)
-        .unwrap();
+    let nc = case.usize("num_classes");
+    let model = ResNetConfig::new(18).with_num_classes(nc).init(&d).unwrap();
     let s = model.summary([1, 3, 224, 224]);
     assert_eq!(state_dict_elements(&model, &s), case.usize("num_elements"));
     assert_eq!(s.trainable_params(), s.total_params());
-    assert_eq!(s.rows.last().unwrap().output_shape, vec![1, 10]);
+    assert_eq!(s.rows.last().unwrap().output_shape, vec![1, nc]);
     let layer4 = s.rows.iter().find(|r| r.name == "layer4.1").unwrap();
     assert_eq!(layer4.output_shape, vec![1, 512, 7, 7]);
     // conv1 alone: 112 x 112 outputs x 64 filters x 3 x 7 x 7
@@ -271,11 +285,17 @@ fn summaries_count_what_pytorch_counts_and_show_frozen_layers() {
         "ResNet-18 at 224: {total} MACs (torchinfo: 1.81 G)"
     );
     let text = s.to_string();
-    assert!(text.contains("Total params: 11,181,642"), "{text}");
+    // torchvision's resnet18 without its 1000-class head has 11,176,512 parameters
+    let total = 11_176_512 + 512 * nc + nc;
+    assert_eq!(s.total_params(), total);
+    assert!(
+        text.contains(&format!("Total params: {}", thousands(total))),
+        "{text}"
+    );
 
     let eff_topic = load_topic("models/efficientnet_b0_c10.json");
     let eff = EfficientNetConfig::new(0)
-        .with_num_classes(10)
+        .with_num_classes(eff_topic.cases[0].usize("num_classes"))
         .init(&d)
         .unwrap();
     let es = eff.summary([1, 3, 224, 224]);
@@ -290,7 +310,7 @@ fn summaries_count_what_pytorch_counts_and_show_frozen_layers() {
     );
 
     // freezing: the backbone stops training; train_bn keeps BatchNorm's affine parameters
-    let fc = 512 * 10 + 10;
+    let fc = 512 * nc + nc;
     let frozen = freeze_backbone(model.clone(), false).summary([1, 3, 64, 64]);
     assert_eq!(frozen.trainable_params(), fc);
     assert!(frozen.to_string().contains("frozen"));

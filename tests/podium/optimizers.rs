@@ -403,6 +403,11 @@ fn lookahead_matches_timm_and_the_paper_init() {
             .with_beta_1(b1 as f32)
             .with_beta_2(b2 as f32)
             .with_epsilon(opt_f64(case, "eps", 1e-8) as f32)
+            .with_weight_decay(
+                Some(opt_f64(case, "weight_decay", 0.0))
+                    .filter(|&wd| wd > 0.0)
+                    .map(|wd| WeightDecayConfig::new(wd as f32)),
+            )
             .build()
     };
     let lookahead = |case: &Case| {
@@ -427,7 +432,7 @@ fn lookahead_matches_timm_and_the_paper_init() {
             .with_beta1(b1)
             .with_beta2(b2)
             .with_eps(case.f64("eps"))
-            .with_weight_decay(0.0);
+            .with_weight_decay(opt_f64(case, "weight_decay", 0.0));
         let o = lookahead(case).init(radam.init().unwrap()).unwrap();
         run(case, o.into());
         // Ranger is the same optimizer
