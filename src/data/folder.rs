@@ -198,27 +198,10 @@ impl ImageDataset {
         classes: Option<Vec<String>>,
     ) -> Result<Self> {
         let (csv_path, image_dir) = (csv_path.as_ref(), image_dir.as_ref());
-        let file = std::fs::File::open(csv_path).map_err(|e| PodiumError::io(csv_path, e))?;
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .trim(csv::Trim::All)
-            .from_reader(file);
-        let csv_err = |line: u64, reason: String| PodiumError::Csv {
-            path: csv_path.to_path_buf(),
-            line,
-            reason,
-        };
+        let csv_err = |line: u64, reason: String| csv_error(csv_path, line, reason);
+        let (_, records) = csv_records(csv_path, false)?;
         let mut rows: Vec<(u64, PathBuf, String)> = Vec::new();
-        for (i, record) in reader.records().enumerate() {
-            let record = record.map_err(|e| {
-                let line = e.position().map_or(0, |p| p.line());
-                csv_err(line, format!("unreadable row: {e}"))
-            })?;
-            let line = record.position().map_or(i as u64 + 1, |p| p.line());
-            if record.len() == 1 && record[0].is_empty() {
-                continue; // blank line
-            }
+        for (i, (line, record)) in records.into_iter().enumerate() {
             if record.len() != 2 {
                 return Err(csv_err(
                     line,
@@ -269,23 +252,8 @@ impl ImageDataset {
     ) -> Result<Self> {
         columns.validate()?;
         let (csv_path, image_dir) = (csv_path.as_ref(), image_dir.as_ref());
-        let file = std::fs::File::open(csv_path).map_err(|e| PodiumError::io(csv_path, e))?;
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .flexible(true)
-            .trim(csv::Trim::All)
-            .from_reader(file);
-        let csv_err = |line: u64, reason: String| PodiumError::Csv {
-            path: csv_path.to_path_buf(),
-            line,
-            reason,
-        };
-        let header: Vec<String> = reader
-            .headers()
-            .map_err(|e| csv_err(1, format!("unreadable header: {e}")))?
-            .iter()
-            .map(String::from)
-            .collect();
+        let csv_err = |line: u64, reason: String| csv_error(csv_path, line, reason);
+        let (header, records) = csv_records(csv_path, true)?;
         let find = |name: &str| {
             header
                 .iter()
@@ -298,15 +266,7 @@ impl ImageDataset {
         let width = 1 + id_at.max(label_at).max(group_at.unwrap_or(0));
         let mut rows: Vec<(u64, PathBuf, String)> = Vec::new();
         let mut groups: Vec<String> = Vec::new();
-        for (i, record) in reader.records().enumerate() {
-            let record = record.map_err(|e| {
-                let line = e.position().map_or(0, |p| p.line());
-                csv_err(line, format!("unreadable row: {e}"))
-            })?;
-            let line = record.position().map_or(i as u64 + 2, |p| p.line());
-            if record.len() == 1 && record[0].is_empty() {
-                continue; // blank line
-            }
+        for (line, record) in records {
             if record.len() < width {
                 return Err(csv_err(
                     line,
@@ -341,6 +301,56 @@ impl ImageDataset {
             Ok(dataset)
         }
     }
+}
+
+/// The CSV error of `line` of `csv_path`.
+fn csv_error(csv_path: &Path, line: u64, reason: String) -> PodiumError {
+    PodiumError::Csv {
+        path: csv_path.to_path_buf(),
+        line,
+        reason,
+    }
+}
+
+/// The header (when `has_headers`; empty otherwise) and every non-blank row of `csv_path` with
+/// its line number, read as Python's `csv` module reads them: a UTF-8 byte-order mark, `\r\n`
+/// line ends and quoted fields; rows may differ in length; fields are trimmed.
+fn csv_records(
+    csv_path: &Path,
+    has_headers: bool,
+) -> Result<(Vec<String>, Vec<(u64, csv::StringRecord)>)> {
+    let file = std::fs::File::open(csv_path).map_err(|e| PodiumError::io(csv_path, e))?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(has_headers)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(file);
+    let header = if has_headers {
+        reader
+            .headers()
+            .map_err(|e| csv_error(csv_path, 1, format!("unreadable header: {e}")))?
+            .iter()
+            .map(String::from)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let first_line = 1 + u64::from(has_headers);
+    let mut rows = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line());
+            csv_error(csv_path, line, format!("unreadable row: {e}"))
+        })?;
+        let line = record
+            .position()
+            .map_or(i as u64 + first_line, |p| p.line());
+        if record.len() == 1 && record[0].is_empty() {
+            continue; // blank line
+        }
+        rows.push((line, record));
+    }
+    Ok((header, rows))
 }
 
 /// The image file `name` in `dir` (with or without its extension), or the CSV error of `line`.
