@@ -105,11 +105,7 @@ fn run(args: Args) -> burn_podium::Result<()> {
     } else {
         ColorMode::Rgb
     };
-    let decode = DecodeOptions {
-        color,
-        size: Some([args.size, args.size]),
-        crop_pct: None,
-    };
+    let decode = DecodeOptions::rgb(args.size, args.size).with_color(color);
 
     let data = match (&args.folder, &args.csv, &args.images) {
         (Some(folder), _, _) => ImageDataset::from_folder(folder)?,

@@ -316,7 +316,9 @@ impl Pipeline {
     /// the same views as [`decode_bytes`] followed by [`Self::apply_interleaved`], but behind a
     /// leading `random_resized_crop` the crop is drawn from the picture's size first and a PNG
     /// is decoded only down to the crop's last row ([`decode_top_rows`]), which skips about 15%
-    /// of the decoding on average for the default scale range.
+    /// of the decoding on average for the default scale range. The picture is made upright
+    /// first (its EXIF orientation followed, as [`DecodeOptions::default`] decodes it), and the
+    /// crop is drawn from the upright size.
     ///
     /// # Errors
     /// [`PodiumError::Decode`] naming `origin` when the bytes are not a supported or intact

@@ -6,6 +6,14 @@
 //! antialiased bilinear resize, [`Bitmap::resized`]); with a [`DecodeOptions::crop_pct`] it
 //! resizes and centre-crops instead, as timm's evaluation transform does
 //! ([`DecodeOptions::fit`]).
+//!
+//! The EXIF orientation is followed by default ([`DecodeOptions::exif_orientation`]), as
+//! PIL's `ImageOps.exif_transpose` and torchvision's `decode_image(...,
+//! apply_exif_orientation=True)` do: the picture comes out upright, with its height and width
+//! swapped for orientations 5 to 8. Every entry point follows it the same way
+//! ([`decode_bytes`], [`decode_file`], [`decode_top_rows`] and, through them,
+//! `Pipeline::apply_encoded`), and every size handed on before the pixels (the `rows` callback
+//! of [`decode_top_rows`], the target-size fit) is the upright size.
 
 use std::path::Path;
 
@@ -51,6 +59,21 @@ pub struct DecodeOptions {
     /// squashing the aspect ratio. Without a target size it has no effect.
     #[serde(default)]
     pub crop_pct: Option<f64>,
+    /// Whether the EXIF orientation tag (JPEG `APP1`, PNG `eXIf`, WebP `EXIF`) is followed, as
+    /// PIL's `ImageOps.exif_transpose` does (`true`, the default), or the pixels are kept as
+    /// stored (`false`, what timm's loader `Image.open(path).convert("RGB")` gives). With it,
+    /// orientation `k` applies PIL's transpose: 1 none, 2 `FLIP_LEFT_RIGHT`, 3 `ROTATE_180`,
+    /// 4 `FLIP_TOP_BOTTOM`, 5 `TRANSPOSE`, 6 `ROTATE_270` (90 degrees clockwise),
+    /// 7 `TRANSVERSE`, 8 `ROTATE_90` (90 degrees counter-clockwise), before the colour
+    /// conversion's result is resized ([`Self::fit`]). A missing, unreadable or out-of-range
+    /// tag (0, 9 and above) leaves the pixels as stored.
+    #[serde(default = "follow_exif")]
+    pub exif_orientation: bool,
+}
+
+/// The default of [`DecodeOptions::exif_orientation`].
+fn follow_exif() -> bool {
+    true
 }
 
 impl Default for DecodeOptions {
@@ -59,6 +82,7 @@ impl Default for DecodeOptions {
             color: ColorMode::Rgb,
             size: None,
             crop_pct: None,
+            exif_orientation: true,
         }
     }
 }
@@ -70,6 +94,7 @@ impl DecodeOptions {
             color: ColorMode::Rgb,
             size: Some([height, width]),
             crop_pct: None,
+            exif_orientation: true,
         }
     }
 
@@ -88,6 +113,12 @@ impl DecodeOptions {
     /// Sets timm's evaluation [`Self::crop_pct`].
     pub fn with_crop_pct(mut self, crop_pct: Option<f64>) -> Self {
         self.crop_pct = crop_pct;
+        self
+    }
+
+    /// Sets [`Self::exif_orientation`]: `false` keeps the pixels as stored.
+    pub fn with_exif_orientation(mut self, follow: bool) -> Self {
+        self.exif_orientation = follow;
         self
     }
 
@@ -200,12 +231,14 @@ pub fn decode_file(path: &Path, options: &DecodeOptions) -> Result<Bitmap> {
     decode_bytes(&bytes, path, options)
 }
 
-/// Decodes encoded image bytes (`origin` only names the source in errors).
+/// Decodes encoded image bytes (`origin` only names the source in errors), upright when
+/// [`DecodeOptions::exif_orientation`] is set (see the module docs).
 ///
 /// # Errors
 /// [`PodiumError::Decode`] naming `origin` when the bytes are not a supported or intact image,
 /// or when the header claims more than [`MAX_IMAGE_PIXELS`] pixels (checked before decoding).
 pub fn decode_bytes(bytes: &[u8], origin: &Path, options: &DecodeOptions) -> Result<Bitmap> {
+    use image::ImageDecoder;
     let decode_err = |e: &dyn std::fmt::Display| PodiumError::Decode {
         path: origin.to_path_buf(),
         reason: e.to_string(),
@@ -216,23 +249,33 @@ pub fn decode_bytes(bytes: &[u8], origin: &Path, options: &DecodeOptions) -> Res
     if reader.format().is_none() {
         return Err(decode_err(&"unknown image format"));
     }
-    let (width, height) = image::ImageReader::new(std::io::Cursor::new(bytes))
-        .with_guessed_format()
-        .and_then(|r| r.into_dimensions().map_err(std::io::Error::other))
-        .map_err(|e| decode_err(&e))?;
+    let mut decoder = reader.into_decoder().map_err(|e| decode_err(&e))?;
+    let (width, height) = decoder.dimensions();
     check_pixels(width.into(), height.into(), origin)?;
-    let img = reader.decode().map_err(|e| decode_err(&e))?;
-    let (pixels, h, w) = match options.color {
-        ColorMode::Rgb => {
-            let rgb = img.into_rgb8();
-            let (w, h) = rgb.dimensions();
-            (rgb.into_raw(), h as usize, w as usize)
-        }
-        ColorMode::Gray => {
-            let l = img.into_luma8();
-            let (w, h) = l.dimensions();
-            (l.into_raw(), h as usize, w as usize)
-        }
+    // the same allocation limit as `ImageReader::decode` (512 MiB for the decoded buffer)
+    let mut limits = image::Limits::default();
+    limits
+        .reserve(decoder.total_bytes())
+        .and_then(|()| decoder.set_limits(limits))
+        .map_err(|e| decode_err(&e))?;
+    let orientation = if options.exif_orientation {
+        // an EXIF block that does not parse leaves the picture as stored, as PIL does
+        decoder
+            .orientation()
+            .unwrap_or(image::metadata::Orientation::NoTransforms)
+    } else {
+        image::metadata::Orientation::NoTransforms
+    };
+    let img = image::DynamicImage::from_decoder(decoder).map_err(|e| decode_err(&e))?;
+    let mut img = match options.color {
+        ColorMode::Rgb => image::DynamicImage::ImageRgb8(img.into_rgb8()),
+        ColorMode::Gray => image::DynamicImage::ImageLuma8(img.into_luma8()),
+    };
+    img.apply_orientation(orientation);
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let pixels = match options.color {
+        ColorMode::Rgb => img.into_rgb8().into_raw(),
+        ColorMode::Gray => img.into_luma8().into_raw(),
     };
     Ok(options.fit(Bitmap::new(pixels, [options.color.channels(), h, w])))
 }
@@ -254,7 +297,8 @@ const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
 /// lets decoding stop there: a non-interlaced PNG of 8-bit depth after expansion (inflating and
 /// unfiltering go row by row from the top, so the rows below are never touched). Other
 /// pictures are decoded whole (`rows` is still called once, with their size). The rows are
-/// those of [`decode_bytes`] with [`ColorMode::Rgb`].
+/// those of [`decode_bytes`] with [`ColorMode::Rgb`], the EXIF orientation followed
+/// ([`decode_top_rows_with`] chooses).
 ///
 /// This is what a leading `random_resized_crop` needs: the crop's last row is drawn from the
 /// picture's size before any pixel is decoded (`Pipeline::apply_encoded` in
@@ -269,6 +313,25 @@ pub fn decode_top_rows(
     origin: &Path,
     rows: impl FnOnce(usize, usize) -> usize,
 ) -> Result<TopRows> {
+    decode_top_rows_with(bytes, origin, true, rows)
+}
+
+/// [`decode_top_rows`] with the EXIF orientation followed or not
+/// ([`DecodeOptions::exif_orientation`]). `rows` gets the upright `(height, width)`, and the
+/// rows are the upright picture's: a PNG whose `eXIf` chunk (before its image data, where the
+/// `image` crate reads it too) says orientation 1 or 2 (a mirror) is still decoded only down to
+/// the rows asked for; the other orientations move the stored bottom rows or columns to the
+/// top, so those pictures are decoded whole.
+///
+/// # Errors
+/// As [`decode_top_rows`].
+pub fn decode_top_rows_with(
+    bytes: &[u8],
+    origin: &Path,
+    exif_orientation: bool,
+    rows: impl FnOnce(usize, usize) -> usize,
+) -> Result<TopRows> {
+    use image::metadata::Orientation;
     let decode_err = |e: &dyn std::fmt::Display| PodiumError::Decode {
         path: origin.to_path_buf(),
         reason: e.to_string(),
@@ -285,7 +348,21 @@ pub fn decode_top_rows(
         let info = reader.info();
         check_pixels(info.width.into(), info.height.into(), origin)?;
         let (height, width) = (info.height as usize, info.width as usize);
-        if !info.interlaced && depth == png::BitDepth::Eight {
+        let orientation = match &info.exif_metadata {
+            Some(chunk) if exif_orientation => {
+                Orientation::from_exif_chunk(chunk).unwrap_or(Orientation::NoTransforms)
+            }
+            _ => Orientation::NoTransforms,
+        };
+        let mirror = match orientation {
+            Orientation::NoTransforms => Some(false),
+            Orientation::FlipHorizontal => Some(true),
+            _ => None,
+        };
+        if let Some(mirror) = mirror
+            && !info.interlaced
+            && depth == png::BitDepth::Eight
+        {
             let rows = rows(height, width).min(height);
             let samples = color.samples();
             let mut pixels = vec![0u8; rows * width * 3];
@@ -310,6 +387,9 @@ pub fn decode_top_rows(
                         }
                     }
                 }
+                if mirror {
+                    mirror_rgb_row(dst);
+                }
             }
             return Ok(TopRows {
                 rows: Bitmap::new(pixels, [3, rows, width]),
@@ -317,10 +397,20 @@ pub fn decode_top_rows(
             });
         }
     }
-    let whole = decode_bytes(bytes, origin, &DecodeOptions::default())?;
+    let options = DecodeOptions::default().with_exif_orientation(exif_orientation);
+    let whole = decode_bytes(bytes, origin, &options)?;
     rows(whole.height, whole.width);
     Ok(TopRows {
         height: whole.height,
         rows: whole,
     })
+}
+
+/// Reverses the order of the RGB pixels of one row (PIL's `FLIP_LEFT_RIGHT`).
+fn mirror_rgb_row(row: &mut [u8]) {
+    let width = row.len() / 3;
+    for x in 0..width / 2 {
+        let (left, right) = row.split_at_mut(3 * (width - 1 - x));
+        left[3 * x..3 * x + 3].swap_with_slice(&mut right[..3]);
+    }
 }

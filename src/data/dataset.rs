@@ -338,7 +338,7 @@ impl ImageDataset {
     }
 
     /// The file behind item `index` when the dataset decodes files as they are (RGB at their
-    /// own size, [`DecodeOptions::default`]): then a reader of the raw bytes (an augmentation
+    /// own size, EXIF orientation followed: [`DecodeOptions::default`]): then a reader of the raw bytes (an augmentation
     /// pipeline's `apply_encoded`, [`crate::augment`]) decodes the same pixels as
     /// [`Self::decode`].
     ///

@@ -115,7 +115,9 @@ pub struct LearnerConfig {
     /// std from the training data. Validation, `run.json` and inference use it; a value that
     /// differs from the pipeline's `normalize` is an error.
     pub normalize: Option<Normalize>,
-    /// What to do with image files that do not decode (checked before training starts).
+    /// What to do with image files that do not decode: checked before training starts, and
+    /// applied by the loaders to files that break mid-run
+    /// ([`ImageLoader::corrupt_images`](crate::loader::ImageLoader::corrupt_images)).
     #[config(default = "CorruptPolicy::Fail")]
     pub corrupt_images: CorruptPolicy,
     /// How progress is shown.

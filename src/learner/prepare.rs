@@ -58,7 +58,9 @@ impl Prepared {
 ///
 /// Corrupt images are handled by [`LearnerConfig::corrupt_images`] here, before any training:
 /// every image is decoded once (training photos behind a size-fixing augmentation are only
-/// checked to decode, not to share a size).
+/// checked to decode, not to share a size). Both loaders get the same policy for files that
+/// break later, mid-run ([`ImageLoader::corrupt_images`]): under `Skip` they drop, log and
+/// count them ([`ImageLoader::skipped`]).
 ///
 /// # Errors
 /// [`PodiumError::Config`] naming the key for an invalid config, empty or unlabelled datasets,
@@ -137,6 +139,7 @@ pub fn prepare(
     let batcher = ClassificationBatcher::new(normalize.clone());
     let drop_last = (cfg.drop_last || cfg.mixup.is_some()) && train.len() >= cfg.batch_size;
     let mut train_loader = ImageLoader::new(train, batcher.clone(), cfg.batch_size)?
+        .corrupt_images(cfg.corrupt_images)
         .shuffle(RngStream::Shuffle.seed(cfg.seed))
         .drop_last(drop_last)
         .num_workers(cfg.num_workers)?;
@@ -176,7 +179,11 @@ pub fn prepare(
         ));
     }
     let valid = valid
-        .map(|valid| ImageLoader::new(valid, batcher, cfg.batch_size)?.num_workers(cfg.num_workers))
+        .map(|valid| {
+            ImageLoader::new(valid, batcher, cfg.batch_size)?
+                .corrupt_images(cfg.corrupt_images)
+                .num_workers(cfg.num_workers)
+        })
         .transpose()?;
     Ok(Prepared {
         train: train_loader,

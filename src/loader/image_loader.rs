@@ -8,7 +8,9 @@
 //!
 //! Failures end the epoch with one error item, never a hang or a short epoch: a file that no
 //! longer reads or decodes (deleted or truncated after [`ImageDataset::verify`]) is the
-//! [`PodiumError::Io`]/[`PodiumError::Decode`] naming it, and a panic while an item is decoded
+//! [`PodiumError::Io`]/[`PodiumError::Decode`] naming it (under [`CorruptPolicy::Skip`],
+//! [`ImageLoader::corrupt_images`], the item is dropped from its batch, logged and counted
+//! instead: [`ImageLoader::skipped`], [`SkippedImage`]), and a panic while an item is decoded
 //! or augmented (on a rayon worker) or while a batch is stacked is caught and sent as a
 //! [`PodiumError::Training`] naming the item (or the batch's items), wrapped in burn's
 //! [`DatasetError`]; the loader thread then stops.
@@ -26,9 +28,10 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
 
+use super::skip::{SkipContext, SkipLog, SkippedImage, keep_readable};
 use super::{ClassificationBatch, ClassificationBatcher};
 use crate::augment::{Image, Pipeline};
-use crate::data::{ImageDataset, ImageItem};
+use crate::data::{CorruptPolicy, ImageDataset, ImageItem};
 use crate::error::{PodiumError, Result};
 use crate::mix::MixupConfig;
 use crate::sample::Sampler;
@@ -55,6 +58,7 @@ struct Inner {
     mix: Option<Mixing>,
     sampler: Option<Arc<dyn Sampler>>,
     augment: Option<(Arc<Pipeline>, u64)>,
+    corrupt: CorruptPolicy,
 }
 
 /// Reproducible, parallel data loader of [`ClassificationBatch`]es (see the module docs).
@@ -66,6 +70,7 @@ pub struct ImageLoader {
     inner: Arc<Inner>,
     device: Device,
     epoch: Arc<AtomicU64>,
+    skipped: SkipLog,
 }
 
 impl std::fmt::Debug for ImageLoader {
@@ -105,9 +110,11 @@ impl ImageLoader {
                 mix: None,
                 sampler: None,
                 augment: None,
+                corrupt: CorruptPolicy::Fail,
             }),
             device: Device::default(),
             epoch: Arc::new(AtomicU64::new(0)),
+            skipped: SkipLog::default(),
         })
     }
 
@@ -222,6 +229,27 @@ impl ImageLoader {
         self.map_inner(|i| i.sampler = Some(sampler))
     }
 
+    /// What to do with an item whose file no longer reads or decodes mid-epoch (deleted or
+    /// truncated after [`ImageDataset::verify`]): [`CorruptPolicy::Fail`] (the default) ends the
+    /// epoch with the error naming the file; [`CorruptPolicy::Skip`] drops the item from its
+    /// batch, logs a warning naming the file and records it ([`Self::skipped`]); a batch that
+    /// loses every item is not sent. See [`SkippedImage`] for the torch / timm mapping.
+    pub fn corrupt_images(self, policy: CorruptPolicy) -> Self {
+        self.map_inner(|i| i.corrupt = policy)
+    }
+
+    /// The items skipped so far under [`CorruptPolicy::Skip`], over every epoch of this loader
+    /// and its clones, in the order they were met.
+    pub fn skipped(&self) -> Vec<SkippedImage> {
+        self.skipped.all()
+    }
+
+    /// How many items were skipped so far ([`Self::skipped`]`.len()`); an item missing in two
+    /// epochs counts twice.
+    pub fn skipped_images(&self) -> usize {
+        self.skipped.count()
+    }
+
     /// Puts the batches on `device`.
     pub fn with_device(mut self, device: &Device) -> Self {
         self.device = device.clone();
@@ -311,29 +339,37 @@ fn guarded<T>(dataset: &ImageDataset, i: usize, work: impl FnOnce() -> Result<T>
     })
 }
 
-fn decode_all(inner: &Inner, indices: &[usize]) -> Result<Vec<ImageItem>> {
+/// Decodes the items of one batch in parallel, keeping those [`keep_readable`] keeps.
+fn decode_all(
+    inner: &Inner,
+    indices: &[usize],
+    cx: &SkipContext<'_>,
+) -> Result<(Vec<ImageItem>, Vec<usize>)> {
     let run = || {
         indices
             .par_iter()
             .map(|&i| guarded(&inner.dataset, i, || inner.dataset.decode(i)))
-            .collect::<Result<Vec<_>>>()
+            .collect::<Vec<_>>()
     };
-    match &inner.pool {
+    let results = match &inner.pool {
         Some(pool) => pool.install(run),
         None => run(),
-    }
+    };
+    keep_readable(results, indices, cx)
 }
 
-/// Each item's views and its label.
-type AugmentedItems = (Vec<Vec<Image>>, Vec<Option<usize>>);
+/// Each item's views and its label, and the indices of the items kept.
+type AugmentedItems = (Vec<Vec<Image>>, Vec<Option<usize>>, Vec<usize>);
 
-/// Decodes and augments the items of one batch in parallel: one list of views per item.
+/// Decodes and augments the items of one batch in parallel: one list of views per item kept
+/// ([`keep_readable`]).
 fn decode_augment(
     inner: &Inner,
     indices: &[usize],
     (pipeline, seed): &(Arc<Pipeline>, u64),
-    epoch: u64,
+    cx: &SkipContext<'_>,
 ) -> Result<AugmentedItems> {
+    let epoch = cx.epoch;
     let run = || {
         indices
             .par_iter()
@@ -349,39 +385,55 @@ fn decode_augment(
                     Ok((views, item.label))
                 })
             })
-            .collect::<Result<Vec<_>>>()
+            .collect::<Vec<_>>()
     };
-    let out = match &inner.pool {
-        Some(pool) => pool.install(run)?,
-        None => run()?,
+    let results = match &inner.pool {
+        Some(pool) => pool.install(run),
+        None => run(),
     };
-    Ok(out.into_iter().unzip())
+    let (out, kept) = keep_readable(results, indices, cx)?;
+    let (views, labels) = out.into_iter().unzip();
+    Ok((views, labels, kept))
 }
 
+/// Batch `k` of `epoch` from the items `chunk`; `None` when every item was skipped
+/// ([`CorruptPolicy::Skip`]).
 fn make_batch(
     inner: &Inner,
     chunk: &[usize],
     [epoch, k]: [u64; 2],
     device: &Device,
-) -> Result<ClassificationBatch> {
+    log: &SkipLog,
+) -> Result<Option<ClassificationBatch>> {
+    let cx = SkipContext {
+        dataset: &inner.dataset,
+        policy: inner.corrupt,
+        epoch,
+        even: inner.mix.is_some(),
+        log,
+    };
     let (batch, labels) = match &inner.augment {
         Some(aug) => {
-            let (views, labels) = decode_augment(inner, chunk, aug, epoch)?;
+            let (views, labels, kept) = decode_augment(inner, chunk, aug, &cx)?;
+            if kept.is_empty() {
+                return Ok(None);
+            }
             let labels: Vec<usize> = labels.iter().map(|l| l.unwrap_or(0)).collect();
-            let batch = inner
-                .batcher
-                .batch_views(&views, &labels, chunk.to_vec(), device);
+            let batch = inner.batcher.batch_views(&views, &labels, kept, device);
             (batch, labels)
         }
         None => {
-            let items = decode_all(inner, chunk)?;
+            let (items, _) = decode_all(inner, chunk, &cx)?;
+            if items.is_empty() {
+                return Ok(None);
+            }
             let labels: Vec<usize> = items.iter().map(|it| it.label.unwrap_or(0)).collect();
             (inner.batcher.batch(items, device), labels)
         }
     };
     match &inner.mix {
-        Some(mixing) => mix_batch(mixing, [epoch, k], &labels, batch),
-        None => Ok(batch),
+        Some(mixing) => mix_batch(mixing, [epoch, k], &labels, batch).map(Some),
+        None => Ok(Some(batch)),
     }
 }
 
@@ -446,28 +498,46 @@ impl DataLoader<ClassificationBatch> for ImageLoader {
         let order = self.order(epoch);
         let inner = self.inner.clone();
         let device = self.device.clone();
+        let log = self.skipped.clone();
         let bs = inner.batch_size;
         let chunks: Vec<Vec<usize>> = order
             .chunks(bs)
             .filter(|c| !inner.drop_last || c.len() == bs)
             .map(<[usize]>::to_vec)
             .collect();
-        let total = chunks.iter().map(Vec::len).sum();
+        let total: usize = chunks.iter().map(Vec::len).sum();
         let (sender, receiver) = sync_channel::<Message>(inner.prefetch);
         std::thread::Builder::new()
             .name("podium-loader".into())
             .spawn(move || {
+                let mut sent = 0;
                 for (k, chunk) in chunks.into_iter().enumerate() {
                     let n = chunk.len();
                     let made = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        make_batch(&inner, &chunk, [epoch, k as u64], &device)
+                        make_batch(&inner, &chunk, [epoch, k as u64], &device, &log)
                     }))
                     .unwrap_or_else(|payload| Err(batch_panic(&inner, &chunk, k, epoch, payload)));
-                    let message = made.map(|batch| (batch, n)).map_err(DatasetError::new);
+                    let message = match made {
+                        // every item of the batch was skipped: no empty batch
+                        Ok(None) => continue,
+                        Ok(Some(batch)) => Ok((batch, n)),
+                        Err(e) => Err(DatasetError::new(e)),
+                    };
                     let failed = message.is_err();
                     if sender.send(message).is_err() || failed {
                         return;
                     }
+                    sent += 1;
+                }
+                if sent == 0 && total > 0 {
+                    let none_left = PodiumError::Dataset {
+                        path: inner.dataset.origin().to_path_buf(),
+                        reason: format!(
+                            "every one of the {total} items of epoch {epoch} was skipped as \
+                             unreadable (CorruptPolicy::Skip); see the warnings for the files"
+                        ),
+                    };
+                    let _ = sender.send(Err(DatasetError::new(none_left)));
                 }
             })
             .expect("spawn the podium loader thread");

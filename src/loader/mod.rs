@@ -19,11 +19,14 @@
 //! | [`ImageLoader`] | `torch.utils.data.DataLoader(dataset, batch_size, shuffle, sampler, drop_last, num_workers, prefetch_factor)` |
 //! | [`ImageLoader::augment`] | the dataset's `transform` |
 //! | [`ImageLoader::mixing`] | timm's `Mixup` called on each batch |
+//! | [`ImageLoader::corrupt_images`]`(CorruptPolicy::Skip)`, [`ImageLoader::skipped`] | a `collate_fn` dropping the items whose `__getitem__` failed (timm's `ImageDataset` returns the next item instead) |
 //! | [`ClassificationBatcher`] | `collate_fn` with `ToTensor()` + `Normalize(mean, std)` |
 
 mod batcher;
 mod image_loader;
 mod normalize;
+mod skip;
 
 pub use batcher::{ClassificationBatch, ClassificationBatcher};
 pub use image_loader::ImageLoader;
+pub use skip::SkippedImage;

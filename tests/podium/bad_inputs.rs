@@ -223,41 +223,6 @@ fn gray_alpha_png_drops_the_alpha_as_pil_convert_rgb() {
     assert_eq!(px, [100, 100, 100, 101, 101, 101]);
 }
 
-/// `jpeg` with an EXIF APP1 segment (big-endian TIFF, one IFD entry) giving `orientation`.
-fn with_exif_orientation(jpeg: &[u8], orientation: u16) -> Vec<u8> {
-    let mut app1 = vec![0xFF, 0xE1, 0x00, 34];
-    app1.extend(b"Exif\0\0MM\0\x2a\0\0\0\x08");
-    app1.extend([0x00, 0x01, 0x01, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01]);
-    app1.extend(orientation.to_be_bytes());
-    app1.extend([0, 0, 0, 0, 0, 0]);
-    let mut out = jpeg[..2].to_vec();
-    out.extend(app1);
-    out.extend(&jpeg[2..]);
-    out
-}
-
-#[test]
-fn exif_rotated_jpeg_is_decoded_as_stored_not_transposed() {
-    use image::ImageDecoder;
-    let d = dir();
-    let path = d.path().join("rotated.jpg");
-    let bytes = with_exif_orientation(&jpeg_bytes(&picture(16, 8)), 6);
-    std::fs::write(&path, &bytes).unwrap();
-    // the file says "rotate 90 degrees clockwise to view"
-    let mut decoder = image::ImageReader::new(std::io::Cursor::new(&bytes))
-        .with_guessed_format()
-        .unwrap()
-        .into_decoder()
-        .unwrap();
-    assert_eq!(
-        decoder.orientation().unwrap(),
-        image::metadata::Orientation::Rotate90
-    );
-    // podium decodes the stored pixels (16 wide, 8 high); PIL's exif_transpose would give 8x16
-    let (shape, _) = decoded(&path);
-    assert_eq!(shape, [3, 8, 16]);
-}
-
 /// A PNG whose header claims `w x h` RGB pixels, followed by a tiny image-data chunk.
 fn png_header_claiming(w: u32, h: u32) -> Vec<u8> {
     fn chunk(out: &mut Vec<u8>, kind: &[u8], data: &[u8]) {

@@ -248,6 +248,7 @@ fn image_folder_sorts_classes_and_files_and_decodes_real_photos() {
         color: ColorMode::Gray,
         size: Some([10, 12]),
         crop_pct: None,
+        exif_orientation: true,
     });
     assert_eq!(gray.decode(0).unwrap().shape(), [1, 10, 12]);
 }

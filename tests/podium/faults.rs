@@ -1,6 +1,7 @@
 //! Fault injection: a full disk (a temporary file linked to `/dev/full`) or a directory that
 //! turns read-only (skipped as root) while podium writes into it, image files
-//! deleted or truncated after the pre-training check, and a panic inside the loader.
+//! deleted or truncated after the pre-training check (under `CorruptPolicy::Fail` and `Skip`,
+//! in a loader and in a training run), and a panic inside the loader.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -11,11 +12,15 @@ use burn::module::Module;
 use burn::tensor::Device;
 use burn::train::checkpoint::Checkpointer;
 use burn_podium::PodiumError;
-use burn_podium::augment::Normalize;
+use burn_podium::augment::{Normalize, PipelineConfig};
 use burn_podium::data::{CorruptPolicy, ImageDataset, OofStore};
 use burn_podium::infer::{Predictions, write_probabilities_csv, write_submission_like};
-use burn_podium::learner::{AtomicFileCheckpointer, Classification, load_checkpoint};
+use burn_podium::learner::{
+    AtomicFileCheckpointer, Classification, LearnerConfig, ProgressMode, load_checkpoint,
+    optimization, prepare, train,
+};
 use burn_podium::loader::{ClassificationBatcher, ImageLoader};
+use burn_podium::mix::MixupConfig;
 use burn_podium::model::SimpleCnnConfig;
 use burn_podium::util::{write_atomic, write_atomic_text};
 
@@ -295,4 +300,186 @@ fn a_panic_while_a_batch_is_built_surfaces_naming_the_item() {
     let err = err.expect("an error, not a short epoch");
     assert!(err.contains("panicked") && err.contains("03.png"), "{err}");
     assert!(err.contains("item 3"), "{err}");
+}
+
+/// The batch sizes of one epoch of `loader` and the error that ended it, if one did; panics if
+/// the epoch takes more than 30 seconds (a hang) or a batch is empty.
+fn batch_sizes(loader: &ImageLoader) -> (Vec<usize>, Option<String>) {
+    let start = Instant::now();
+    let mut sizes = Vec::new();
+    let mut iter = loader.iter();
+    loop {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the loader hangs"
+        );
+        match iter.next() {
+            None => return (sizes, None),
+            Some(Ok(batch)) => {
+                let n = batch.indices.len();
+                assert!(n > 0, "an empty batch");
+                assert_eq!(batch.targets.dims()[0], n);
+                sizes.push(n);
+            }
+            Some(Err(e)) => {
+                assert!(iter.next().is_none());
+                return (sizes, Some(format!("{e:?}")));
+            }
+        }
+    }
+}
+
+/// The file names of the loader's skipped items, in order.
+fn skipped_names(loader: &ImageLoader) -> Vec<String> {
+    loader
+        .skipped()
+        .iter()
+        .map(|s| {
+            assert!(s.reason.contains(&*s.path.to_string_lossy()), "{s:?}");
+            s.path.file_name().unwrap().to_string_lossy().into_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn image_deleted_or_truncated_mid_epoch_is_dropped_and_counted_under_skip() {
+    let d = tempfile::tempdir().unwrap();
+    let ds = checked_folder(d.path(), 8);
+    let batcher = ClassificationBatcher::new(Normalize::unit(3));
+    let plain = ImageLoader::new(ds.clone(), batcher.clone(), 3)
+        .unwrap()
+        .corrupt_images(CorruptPolicy::Skip);
+    // the encoded-bytes path (apply_encoded behind a leading crop), shuffled
+    let crop = PipelineConfig::from_json(
+        r#"{"transforms": [{"name": "random_resized_crop", "size": [4, 4]}]}"#,
+    )
+    .unwrap()
+    .init()
+    .unwrap();
+    let augmented = ImageLoader::new(ds.clone(), batcher.clone(), 3)
+        .unwrap()
+        .shuffle(5)
+        .augment(crop, 9)
+        .unwrap()
+        .corrupt_images(CorruptPolicy::Skip);
+    // batch mixing needs even batches: a batch left odd by a skip leaves out one more item
+    let mixed = ImageLoader::new(ds.clone(), batcher, 4)
+        .unwrap()
+        .mixing(MixupConfig::new(), 0.0, 3)
+        .unwrap()
+        .corrupt_images(CorruptPolicy::Skip);
+    assert_eq!(batch_sizes(&plain), (vec![3, 3, 2], None));
+    assert_eq!(plain.skipped_images(), 0);
+
+    std::fs::remove_file(d.path().join("cat/05.png")).unwrap();
+    assert_eq!(batch_sizes(&plain), (vec![3, 2, 2], None));
+    assert_eq!(skipped_names(&plain), ["05.png"]);
+    let s = &plain.skipped()[0];
+    assert_eq!((s.epoch, s.index), (1, 5));
+    let (sizes, err) = batch_sizes(&augmented);
+    assert_eq!((sizes.iter().sum::<usize>(), err), (7, None));
+    assert_eq!(skipped_names(&augmented), ["05.png"]);
+    assert_eq!(batch_sizes(&mixed), (vec![4, 2], None));
+    assert_eq!(mixed.skipped_images(), 1);
+
+    // truncated instead of deleted: both dropped, counted again in this epoch
+    let bytes = std::fs::read(d.path().join("cat/01.png")).unwrap();
+    std::fs::write(d.path().join("cat/01.png"), &bytes[..bytes.len() / 2]).unwrap();
+    assert_eq!(batch_sizes(&plain), (vec![2, 2, 2], None));
+    assert_eq!(skipped_names(&plain), ["05.png", "01.png", "05.png"]);
+    assert!(
+        plain.skipped()[1].reason.contains("decode"),
+        "{:?}",
+        plain.skipped()
+    );
+    let (sizes, err) = batch_sizes(&augmented);
+    assert_eq!((sizes.iter().sum::<usize>(), err), (6, None));
+    assert_eq!(augmented.skipped_images(), 3);
+
+    // a batch whose every item is gone is not sent (no empty batch)
+    std::fs::remove_file(d.path().join("cat/06.png")).unwrap();
+    std::fs::remove_file(d.path().join("cat/07.png")).unwrap();
+    assert_eq!(batch_sizes(&plain), (vec![2, 2], None));
+    assert_eq!(plain.skipped_images(), 3 + 4);
+    // every file gone: the epoch ends with an error, not an empty epoch or a hang
+    for i in [0, 2, 3, 4] {
+        std::fs::remove_file(d.path().join(format!("cat/{i:02}.png"))).unwrap();
+    }
+    let (sizes, err) = batch_sizes(&plain);
+    assert!(sizes.is_empty());
+    let err = err.expect("an error for an epoch with no item left");
+    assert!(err.contains("every one of the 8 items"), "{err}");
+    // the default policy still fails the epoch naming the file
+    let failing = ImageLoader::new(ds, ClassificationBatcher::new(Normalize::unit(3)), 3).unwrap();
+    let (sizes, err) = batch_sizes(&failing);
+    assert!(sizes.is_empty());
+    assert!(err.unwrap().contains("00.png"));
+}
+
+/// `root/{cat,dog}/NN.png`: `n` 6x6 pictures per class, cats dark and dogs bright.
+fn two_class_folder(root: &Path, n: usize) -> ImageDataset {
+    for (class, level) in [("cat", 30u8), ("dog", 220)] {
+        let dir = root.join(class);
+        std::fs::create_dir_all(&dir).unwrap();
+        for i in 0..n {
+            let img = image::RgbImage::from_pixel(6, 6, image::Rgb([level, level + i as u8, 9]));
+            img.save(dir.join(format!("{i:02}.png"))).unwrap();
+        }
+    }
+    ImageDataset::from_folder(root).unwrap()
+}
+
+#[test]
+fn a_training_run_under_skip_finishes_when_images_are_deleted_after_the_check() {
+    let _g = crate::learner::lock();
+    let d = tempfile::tempdir().unwrap();
+    let device = Device::default();
+    let train_set = two_class_folder(&d.path().join("train"), 5);
+    let valid_set = two_class_folder(&d.path().join("valid"), 2);
+    let config = LearnerConfig::new()
+        .with_run_dir(d.path().join("run").to_string_lossy().into_owned())
+        .with_progress(ProgressMode::Quiet)
+        .with_epochs(2)
+        .with_batch_size(4)
+        .with_drop_last(false)
+        .with_corrupt_images(CorruptPolicy::Skip);
+    let prepared = prepare(&config, train_set, Some(valid_set)).unwrap();
+    // after the check: one training image deleted, one validation image truncated
+    std::fs::remove_file(d.path().join("train/cat/03.png")).unwrap();
+    std::fs::write(d.path().join("valid/dog/01.png"), b"\x89PNG\r\n").unwrap();
+    let (train_loader, valid_loader) = (prepared.train.clone(), prepared.valid.clone().unwrap());
+    let model = SimpleCnnConfig::new(2).with_width(4).init(&device).unwrap();
+    let optim = optimization(&config, &model, prepared.updates_per_epoch).unwrap();
+    let start = Instant::now();
+    let trained = train(
+        &config,
+        model,
+        prepared.objective,
+        (prepared.train, prepared.valid.unwrap()),
+        optim,
+        &device,
+    )
+    .unwrap();
+    assert!(start.elapsed() < Duration::from_secs(120));
+    let epochs: Vec<(usize, &str)> = trained
+        .history
+        .iter()
+        .map(|r| (r.epoch, r.split.as_str()))
+        .collect();
+    assert_eq!(
+        epochs,
+        [(1, "train"), (1, "valid"), (2, "train"), (2, "valid")]
+    );
+    assert!(trained.history.iter().all(|r| r.loss.is_finite()));
+    // each file once per epoch
+    assert_eq!(skipped_names(&train_loader), ["03.png", "03.png"]);
+    assert_eq!(skipped_names(&valid_loader), ["01.png", "01.png"]);
+    assert!(
+        valid_loader
+            .skipped()
+            .iter()
+            .all(|s| s.path.ends_with("valid/dog/01.png")),
+        "{:?}",
+        valid_loader.skipped()
+    );
 }

@@ -10,6 +10,7 @@ mod csv_columns;
 mod data_files;
 mod eval_crop;
 mod examples;
+mod exif_orientation;
 mod faults;
 mod fixtures;
 mod fuzz_regressions;
