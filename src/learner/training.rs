@@ -140,6 +140,7 @@ pub fn train_until<M: ImageClassifier>(
     };
     let sam = cfg.sam.map(|s| s.init()).transpose()?;
     let interrupter = Interrupter::new();
+    let watch = interrupter.clone();
     let guard = StepGuard::new(
         cfg.nan_policy,
         interrupter.clone(),
@@ -282,7 +283,14 @@ pub fn train_until<M: ImageClassifier>(
             value: bad.value,
         });
     }
-    if let Some(reason) = guard.interrupted() {
+    // a stop podium did not ask for: the dashboard's quit (its Ctrl-C in raw mode)
+    let reason = guard.interrupted().or_else(|| {
+        watch.interruption().map(|i| {
+            i.reason
+                .unwrap_or_else(|| "stopped from the dashboard".into())
+        })
+    });
+    if let Some(reason) = reason {
         return Err(PodiumError::Interrupted {
             last_complete_epoch: last_complete()?,
             run_dir,
