@@ -40,7 +40,9 @@ pub enum NanPolicy {
     /// [`RunInfo::skipped_steps`](super::RunInfo::skipped_steps) (`run.json`, the whole run).
     /// The learning-rate schedule still advances, and buffers the forward pass updates
     /// (BatchNorm running statistics) are not rolled back, as with `GradScaler`. With
-    /// gradient accumulation, one such batch skips the update of its whole group.
+    /// gradient accumulation, one such batch skips the update of its whole group. The epoch's
+    /// mean training loss in `metrics.csv` includes the skipped batch's value (so it is NaN or
+    /// infinite: the `skipped_steps` column says why); validation is unaffected.
     Skip,
 }
 
