@@ -111,9 +111,10 @@ pub enum PodiumError {
     /// complete epoch's checkpoints (and the best ones) are as they were.
     #[error(
         "{run_dir}: the {what} became {value} at epoch {epoch}, step {step} of the epoch; training \
-         stopped (nan_policy = \"stop\") and the last complete epoch ({last_complete_epoch}) is \
-         kept: resume from it with `nan_policy = \"skip\"` (podium train --resume --set \
-         train.nan_policy=\"skip\") to skip such steps, or start again with a lower learning rate"
+         stopped (nan_policy = \"stop\"){}; resume with `nan_policy = \"skip\"` (podium train \
+         --resume --set train.nan_policy=\"skip\") to skip such steps, or start again with a \
+         lower learning rate",
+        kept(*last_complete_epoch)
     )]
     NonFinite {
         /// The run directory.
@@ -147,6 +148,14 @@ pub enum PodiumError {
         /// `resume` continues.
         last_complete_epoch: usize,
     },
+}
+
+/// What a stopped run keeps, for [`PodiumError::NonFinite`]'s message.
+fn kept(last_complete_epoch: usize) -> String {
+    match last_complete_epoch {
+        0 => " before any epoch was complete".into(),
+        e => format!(" and the checkpoints of epoch {e}, the last complete one, are kept"),
+    }
 }
 
 impl PodiumError {
