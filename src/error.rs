@@ -104,6 +104,58 @@ pub enum PodiumError {
         /// What is wrong, with both shapes for a mismatch.
         reason: String,
     },
+
+    /// The training loss or a gradient became NaN or infinite under
+    /// [`NanPolicy::Stop`](crate::learner::NanPolicy::Stop) (the default): training stopped at
+    /// that step, before the optimizer update; the epoch was not checkpointed, so the last
+    /// complete epoch's checkpoints (and the best ones) are as they were.
+    #[error(
+        "{run_dir}: the {what} became {value} at epoch {epoch}, step {step} of the epoch; training \
+         stopped (nan_policy = \"stop\"){}; resume with `nan_policy = \"skip\"` (podium train \
+         --resume --set train.nan_policy=\"skip\") to skip such steps, or start again with a \
+         lower learning rate",
+        kept(*last_complete_epoch)
+    )]
+    NonFinite {
+        /// The run directory.
+        run_dir: PathBuf,
+        /// The epoch (from 1) of the step.
+        epoch: usize,
+        /// The training step (batch) within the epoch, from 1.
+        step: usize,
+        /// `loss` or `gradient`.
+        what: String,
+        /// The value seen: `NaN`, `inf` or `-inf` (a gradient's: `NaN or infinite`).
+        value: String,
+        /// The last epoch whose checkpoints are complete on disk (0: none), where
+        /// `resume` continues.
+        last_complete_epoch: usize,
+    },
+
+    /// Training was stopped by a [`StopSignal`](crate::learner::StopSignal) (Ctrl-C, SIGTERM or
+    /// [`StopSignal::stop`](crate::learner::StopSignal::stop)): the epoch under way was
+    /// abandoned and not checkpointed; `resume` continues after the last complete epoch.
+    #[error(
+        "{run_dir}: interrupted ({reason}); the last complete epoch is {last_complete_epoch}: \
+         continue the run with `resume = true` (podium train --resume)"
+    )]
+    Interrupted {
+        /// The run directory.
+        run_dir: PathBuf,
+        /// What stopped it: `SIGINT`, `SIGTERM` or `stop requested`.
+        reason: String,
+        /// The last epoch whose checkpoints are complete on disk (0: none), where
+        /// `resume` continues.
+        last_complete_epoch: usize,
+    },
+}
+
+/// What a stopped run keeps, for [`PodiumError::NonFinite`]'s message.
+fn kept(last_complete_epoch: usize) -> String {
+    match last_complete_epoch {
+        0 => " before any epoch was complete".into(),
+        e => format!(" and the checkpoints of epoch {e}, the last complete one, are kept"),
+    }
 }
 
 impl PodiumError {

@@ -1,13 +1,21 @@
 //! The `podium` command: a Kaggle-style competition from a folder of images to a k-fold,
 //! TTA-ensembled submission. Each subcommand is one library function of
 //! [`burn_podium::recipe`]; errors print as `error: <message>` and exit with 2 for bad input
-//! (a recipe, a key, a file, a value) and 1 for a failure while training or predicting.
+//! (a recipe, a key, a file, a value) and 1 for a failure while training or predicting (a NaN
+//! or infinite loss under `train.nan_policy = "stop"` among them).
+//!
+//! `podium train` stops cleanly on the first SIGINT (Ctrl-C) or SIGTERM
+//! ([`StopSignal::on_terminate`]): the epoch under way is abandoned, the last complete epoch's
+//! checkpoints stay, the command to continue with `--resume` is printed, and the exit code is
+//! 130 (SIGINT) or 143 (SIGTERM), as a shell reports a process the signal ended. A second signal
+//! ends the process at once, with the same code.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use burn_podium::PodiumError;
 use burn_podium::infer::EnsembleMode;
+use burn_podium::learner::StopSignal;
 use burn_podium::recipe::{self, PredictOptions, Recipe, TrainOptions};
 use clap::{Parser, Subcommand};
 
@@ -80,20 +88,46 @@ enum Command {
     },
 }
 
-/// A failure and whether it is the user's input (exit 2) or the run (exit 1).
+/// A failure and its exit code: 2 for the user's input, 1 for the run, `128 + signal` for an
+/// interrupted run.
 struct Failure {
     error: PodiumError,
-    bad_input: bool,
+    code: u8,
 }
 
 impl From<PodiumError> for Failure {
     fn from(error: PodiumError) -> Self {
-        let bad_input = !matches!(
+        let run_failed = matches!(
             error,
-            PodiumError::Training(_) | PodiumError::Checkpoint { .. }
+            PodiumError::Training(_)
+                | PodiumError::Checkpoint { .. }
+                | PodiumError::NonFinite { .. }
+                | PodiumError::Interrupted { .. }
         );
-        Self { error, bad_input }
+        Self {
+            error,
+            code: if run_failed { 1 } else { 2 },
+        }
     }
+}
+
+/// This command line with `--resume` (added when missing), to continue an interrupted run.
+fn resume_command() -> String {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if !args.iter().any(|a| a == "--resume") {
+        args.push("--resume".into());
+    }
+    let quoted: Vec<String> = args
+        .iter()
+        .map(|a| {
+            if a.is_empty() || a.contains(|c: char| c.is_whitespace() || "\"'$`\\".contains(c)) {
+                format!("'{}'", a.replace('\'', r"'\''"))
+            } else {
+                a.clone()
+            }
+        })
+        .collect();
+    format!("podium {}", quoted.join(" "))
 }
 
 fn load(config: &PathBuf, set: &[String]) -> Result<Recipe, Failure> {
@@ -112,7 +146,19 @@ fn run(cli: Cli) -> Result<(), Failure> {
             resume,
         } => {
             let recipe = load(&config, &set)?;
-            recipe::train(&recipe, &TrainOptions { fold, resume })?;
+            let stop = StopSignal::on_terminate()?;
+            let options = TrainOptions {
+                fold,
+                resume,
+                stop: Some(stop.clone()),
+            };
+            recipe::train(&recipe, &options).map_err(|error| match error {
+                PodiumError::Interrupted { .. } => Failure {
+                    error,
+                    code: stop.exit_code().unwrap_or(130),
+                },
+                error => Failure::from(error),
+            })?;
         }
         Command::Evaluate { run_dir } => {
             recipe::evaluate(&run_dir)?;
@@ -150,7 +196,10 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
             eprintln!("error: {}", f.error);
-            ExitCode::from(if f.bad_input { 2 } else { 1 })
+            if matches!(f.error, PodiumError::Interrupted { .. }) {
+                eprintln!("continue with: {}", resume_command());
+            }
+            ExitCode::from(f.code)
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use burn::config::Config;
 
+use super::guard::NanPolicy;
 use super::monitor::{EarlyStoppingConfig, Monitor};
 use super::renderer::ProgressMode;
 use crate::augment::{Normalize, PipelineConfig};
@@ -100,7 +101,7 @@ pub struct LearnerConfig {
     /// `ckpt_path="last"`, timm's `--resume`; see [`crate::learner`]'s resume section) instead
     /// of starting one; a directory without a run starts from the beginning. Off, a directory
     /// that holds a run is an error, never overwritten. Not part of the run's identity: it,
-    /// `epochs`, `progress`, `num_workers` and `run_dir` (a moved run) may change between the
+    /// `epochs`, `progress`, `num_workers`, `nan_policy` and `run_dir` (a moved run) may change between the
     /// interrupted run and its resumption; every other key must be the same.
     #[config(default = false)]
     pub resume: bool,
@@ -141,6 +142,12 @@ pub struct LearnerConfig {
     /// `torch.optim` given `model.parameters()` does.
     #[config(default = false)]
     pub weight_decay_norm_bias: bool,
+    /// What a training step whose loss or gradient is NaN or infinite does: stop the run there
+    /// (the default, [`PodiumError::NonFinite`] naming the epoch and the step; the last complete
+    /// epoch's checkpoints are kept) or skip its optimizer update and count it (as
+    /// `torch.amp.GradScaler` does). See [`NanPolicy`]. May change on resume.
+    #[config(default = "NanPolicy::Stop")]
+    pub nan_policy: NanPolicy,
 }
 
 impl LearnerConfig {

@@ -257,7 +257,7 @@ impl Learner {
             .config()
             .clone()
             .with_run_dir(dir.to_string_lossy().into_owned());
-        let learner = Learner::new(config, self.device());
+        let learner = self.with_config(config);
         let valid = data.subset(&valid_idx);
         let fitted = learner.fit(model, data.subset(&train_idx), valid.clone())?;
         let predictions = fitted.predict(&valid)?;

@@ -104,7 +104,9 @@ impl Learner {
             .with_schedule(one_cycle(0.99, 25.0))
             .with_run_dir(phase("frozen"));
         let model = freeze_backbone(model, fine_tune.train_bn);
-        let first = Learner::new(frozen, self.device()).fit(model, train.clone(), valid.clone())?;
+        let first = self
+            .with_config(frozen)
+            .fit(model, train.clone(), valid.clone())?;
         let lr = fine_tune.base_lr / 2.0;
         let unfrozen = self
             .config()
@@ -114,6 +116,7 @@ impl Learner {
             .with_lr_min(Some(lr / fine_tune.lr_mult))
             .with_schedule(one_cycle(fine_tune.pct_start, fine_tune.div))
             .with_run_dir(phase("unfrozen"));
-        Learner::new(unfrozen, self.device()).fit(unfreeze(first.model), train, valid)
+        self.with_config(unfrozen)
+            .fit(unfreeze(first.model), train, valid)
     }
 }

@@ -53,6 +53,7 @@ pub fn finish<M: ImageClassifier>(
         history,
         ema,
         run_dir,
+        skipped_steps,
     } = trained;
     let valid_rows: Vec<&EpochMetrics> = history.iter().filter(|r| r.split == "valid").collect();
     let best = valid_rows
@@ -76,6 +77,7 @@ pub fn finish<M: ImageClassifier>(
         input_shape: data.input_shape,
         best_epoch,
         crop_pct: config.crop_pct,
+        skipped_steps,
     };
     write_atomic(
         &run_dir.join("run.json"),

@@ -9,7 +9,8 @@ use super::fitted::Fitted;
 use super::optimization::optimization;
 use super::prepare::{Prepared, prepare};
 use super::resume::resume_model;
-use super::training::train as train_run;
+use super::stop::StopSignal;
+use super::training::train_until;
 use crate::data::ImageDataset;
 use crate::error::Result;
 use crate::model::ImageClassifier;
@@ -19,6 +20,7 @@ use crate::model::ImageClassifier;
 pub struct Learner {
     config: LearnerConfig,
     device: Device,
+    stop: Option<StopSignal>,
 }
 
 impl Learner {
@@ -29,7 +31,31 @@ impl Learner {
         Self {
             config,
             device: device.clone(),
+            stop: None,
         }
+    }
+
+    /// Stops training cleanly when `stop` is set (see [`StopSignal`]: Ctrl-C / SIGTERM after
+    /// [`StopSignal::on_terminate`], or [`StopSignal::stop`]): [`Self::fit`],
+    /// [`Self::fine_tune`] and the k-fold runs then return
+    /// [`PodiumError::Interrupted`](crate::PodiumError::Interrupted). Without it no stop request
+    /// is watched (and the library never installs a signal handler by itself).
+    pub fn with_stop_signal(mut self, stop: StopSignal) -> Self {
+        self.stop = Some(stop);
+        self
+    }
+
+    /// The stop signal watched, if any.
+    pub fn stop_signal(&self) -> Option<&StopSignal> {
+        self.stop.as_ref()
+    }
+
+    /// A learner for `config` on the same device with the same stop signal (a phase or a fold
+    /// of this one); seeds the device as [`Self::new`] does.
+    pub(crate) fn with_config(&self, config: LearnerConfig) -> Self {
+        let mut learner = Self::new(config, &self.device);
+        learner.stop = self.stop.clone();
+        learner
     }
 
     /// The config.
@@ -55,7 +81,11 @@ impl Learner {
     /// [`PodiumError::Config`](crate::PodiumError::Config) for an invalid config or mismatched datasets; the decoding error of
     /// a corrupt image under [`CorruptPolicy::Fail`](crate::data::CorruptPolicy::Fail);
     /// [`PodiumError::Io`](crate::PodiumError::Io) if the run directory cannot be written; [`PodiumError::Training`](crate::PodiumError::Training) if
-    /// training stopped on an error.
+    /// training stopped on an error; [`PodiumError::NonFinite`](crate::PodiumError::NonFinite)
+    /// for a NaN or infinite loss or gradient under the default
+    /// [`NanPolicy::Stop`](super::NanPolicy::Stop);
+    /// [`PodiumError::Interrupted`](crate::PodiumError::Interrupted) when the
+    /// [stop signal](Self::with_stop_signal) was set.
     pub fn fit<M: ImageClassifier>(
         &self,
         model: M,
@@ -73,13 +103,14 @@ impl Learner {
             ..
         } = prepared;
         let valid = valid.expect("prepare was given validation data");
-        let trained = train_run(
+        let trained = train_until(
             &self.config,
             model,
             objective,
             (train, valid),
             optimization,
             &self.device,
+            self.stop.as_ref(),
         )?;
         finish(&self.config, trained, data, &self.device)
     }

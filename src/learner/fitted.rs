@@ -34,6 +34,11 @@ pub struct RunInfo {
     /// older `run.json` files (read as `None`).
     #[serde(default)]
     pub crop_pct: Option<f64>,
+    /// Optimizer updates skipped on a NaN or infinite loss or gradient under
+    /// [`NanPolicy::Skip`](super::NanPolicy::Skip), over the whole run (per epoch: `metrics.csv`'s
+    /// `skipped_steps` column). Absent from older `run.json` files (read as 0).
+    #[serde(default)]
+    pub skipped_steps: usize,
 }
 
 impl RunInfo {

@@ -1,7 +1,7 @@
 //! Per-epoch metrics: an in-memory history and `metrics.csv` in the run directory, fed by
 //! burn-train's event store as a [`MetricLogger`].
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -11,6 +11,7 @@ use burn::train::metric::store::{EpochSummary, MetricsUpdate, Split};
 use burn::train::metric::{MetricDefinition, MetricId, NumericEntry};
 use serde::{Deserialize, Serialize};
 
+use super::guard::StepGuard;
 use crate::util::write_atomic_text;
 
 /// burn-train's metric names, as registered by the [`Learner`](super::Learner).
@@ -48,21 +49,34 @@ pub struct EpochMetrics {
     pub score: f64,
 }
 
-/// The CSV header of `metrics.csv`.
-pub const METRICS_CSV_HEADER: &str = "epoch,split,loss,accuracy,top5_accuracy,lr,seconds,score";
+/// The CSV header of `metrics.csv`. The last column, `skipped_steps`, is not an
+/// [`EpochMetrics`] field: on training rows, the optimizer updates of the epoch skipped on a
+/// non-finite loss or gradient ([`NanPolicy::Skip`](super::NanPolicy::Skip)); empty on
+/// validation rows.
+pub const METRICS_CSV_HEADER: &str =
+    "epoch,split,loss,accuracy,top5_accuracy,lr,seconds,score,skipped_steps";
 
 /// The header of podium 0.2.0's `metrics.csv` (no `score`), still read.
 pub(crate) const METRICS_CSV_HEADER_V1: &str = "epoch,split,loss,accuracy,top5_accuracy,lr,seconds";
 
+/// The header of `metrics.csv` before `skipped_steps`, still read.
+pub(crate) const METRICS_CSV_HEADER_V2: &str =
+    "epoch,split,loss,accuracy,top5_accuracy,lr,seconds,score";
+
 impl EpochMetrics {
-    fn csv_row(&self) -> String {
+    fn csv_row(&self, skipped: &BTreeMap<usize, usize>) -> String {
+        let skipped = if self.split == "train" {
+            skipped.get(&self.epoch).copied().unwrap_or(0).to_string()
+        } else {
+            String::new()
+        };
         let score = if self.score.is_nan() {
             String::new()
         } else {
             format!("{:.6}", self.score)
         };
         format!(
-            "{},{},{:.6},{:.4},{:.4},{:.6e},{:.3},{score}",
+            "{},{},{:.6},{:.4},{:.4},{:.6e},{:.3},{score},{skipped}",
             self.epoch,
             self.split,
             self.loss,
@@ -97,6 +111,8 @@ pub(crate) struct HistoryLogger {
     /// Where a failed `metrics.csv` write is kept, and the run stopped, so that
     /// [`train`](super::train()) returns it instead of training on without a record.
     write_failure: Option<(WriteFailure, burn::train::Interrupter)>,
+    /// The skipped optimizer updates, by epoch (`metrics.csv`'s `skipped_steps`).
+    skipped: Option<Arc<StepGuard>>,
 }
 
 /// The first error writing `metrics.csv`, shared with [`train`](super::train()).
@@ -124,6 +140,7 @@ impl HistoryLogger {
             top5_is_top1_or_all: false,
             on_valid: Vec::new(),
             write_failure: None,
+            skipped: None,
         }
     }
 
@@ -145,6 +162,12 @@ impl HistoryLogger {
         self
     }
 
+    /// Writes `guard`'s skipped updates per epoch in `metrics.csv`'s `skipped_steps` column.
+    pub(crate) fn with_skipped_steps(mut self, guard: Arc<StepGuard>) -> Self {
+        self.skipped = Some(guard);
+        self
+    }
+
     /// With 5 classes or fewer no top-5 metric is registered: top-5 accuracy is then 100%.
     pub(crate) fn with_top5_fallback(mut self, on: bool) -> Self {
         self.top5_is_top1_or_all = on;
@@ -152,12 +175,17 @@ impl HistoryLogger {
     }
 }
 
-/// Writes `rows` as `metrics.csv` at `path` atomically ([`write_atomic_text`]).
-pub(crate) fn write_metrics_csv(path: &Path, rows: &[EpochMetrics]) -> crate::Result<()> {
+/// Writes `rows` as `metrics.csv` at `path` atomically ([`write_atomic_text`]), with the
+/// `skipped` updates by epoch on the training rows.
+pub(crate) fn write_metrics_csv(
+    path: &Path,
+    rows: &[EpochMetrics],
+    skipped: &BTreeMap<usize, usize>,
+) -> crate::Result<()> {
     write_atomic_text(path, |f| {
         writeln!(f, "{METRICS_CSV_HEADER}")?;
         for r in rows {
-            writeln!(f, "{}", r.csv_row())?;
+            writeln!(f, "{}", r.csv_row(skipped))?;
         }
         Ok(())
     })
@@ -260,8 +288,25 @@ impl MetricLogger for HistoryLogger {
                 hook(&row);
             }
         }
+        if summary.split == Split::Train
+            && let Some(guard) = &self.skipped
+        {
+            let n = guard.skipped_in(row.epoch);
+            if n > 0 && self.print {
+                println!(
+                    "epoch {:>3}/{} train: {n} optimizer updates skipped (non-finite loss or \
+                     gradient, nan_policy = skip)",
+                    row.epoch, self.total_epochs
+                );
+            }
+        }
         history.push(row);
-        if let Err(e) = write_metrics_csv(&self.csv, &history) {
+        let skipped = self
+            .skipped
+            .as_ref()
+            .map(|g| g.skipped())
+            .unwrap_or_default();
+        if let Err(e) = write_metrics_csv(&self.csv, &history, &skipped) {
             log::error!("{e}");
             if let Some((failure, interrupter)) = &self.write_failure {
                 interrupter.stop(Some(&format!("metrics.csv could not be written: {e}")));

@@ -2,13 +2,18 @@
 
 use std::path::Path;
 
-use super::history::{EpochMetrics, METRICS_CSV_HEADER, METRICS_CSV_HEADER_V1};
+use std::collections::BTreeMap;
+
+use super::history::{
+    EpochMetrics, METRICS_CSV_HEADER, METRICS_CSV_HEADER_V1, METRICS_CSV_HEADER_V2,
+};
 use crate::error::{PodiumError, Result};
 
 /// Reads `metrics.csv` (the [`METRICS_CSV_HEADER`] columns
-/// `epoch,split,loss,accuracy,top5_accuracy,lr,seconds,score`, as the
-/// [`Learner`](crate::learner::Learner) writes it; files of podium 0.2.0 without `score` read
-/// too) into one [`EpochMetrics`] per row, in file order. `NaN` values (a metric a split did not
+/// `epoch,split,loss,accuracy,top5_accuracy,lr,seconds,score,skipped_steps`, as the
+/// [`Learner`](crate::learner::Learner) writes it; older files without `skipped_steps`, and
+/// those of podium 0.2.0 without `score`, read too) into one [`EpochMetrics`] per row, in file
+/// order (`skipped_steps` is not an [`EpochMetrics`] field). `NaN` values (a metric a split did not
 /// log) are kept as `NaN`; an empty `score` is `NaN`.
 ///
 /// # Errors
@@ -17,7 +22,14 @@ use crate::error::{PodiumError, Result};
 /// that is not a whole number, a split other than `train`/`valid`, or a value that is not a
 /// number.
 pub fn read_metrics_csv(path: impl AsRef<Path>) -> Result<Vec<EpochMetrics>> {
-    let path = path.as_ref();
+    read_metrics_table(path.as_ref()).map(|(rows, _)| rows)
+}
+
+/// [`read_metrics_csv`] with the `skipped_steps` column: the skipped optimizer updates by epoch
+/// (from the training rows; absent from older files, read as 0).
+pub(crate) fn read_metrics_table(
+    path: &Path,
+) -> Result<(Vec<EpochMetrics>, BTreeMap<usize, usize>)> {
     let text = std::fs::read_to_string(path).map_err(|e| PodiumError::io(path, e))?;
     let bad = |line: usize, reason: String| PodiumError::Csv {
         path: path.to_path_buf(),
@@ -27,8 +39,12 @@ pub fn read_metrics_csv(path: impl AsRef<Path>) -> Result<Vec<EpochMetrics>> {
     let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l.trim_end()));
     match lines.next() {
         Some((_, header))
-            if [METRICS_CSV_HEADER, METRICS_CSV_HEADER_V1]
-                .contains(&header.trim_start_matches('\u{feff}')) => {}
+            if [
+                METRICS_CSV_HEADER,
+                METRICS_CSV_HEADER_V2,
+                METRICS_CSV_HEADER_V1,
+            ]
+            .contains(&header.trim_start_matches('\u{feff}')) => {}
         Some((line, header)) => {
             return Err(bad(
                 line,
@@ -43,15 +59,16 @@ pub fn read_metrics_csv(path: impl AsRef<Path>) -> Result<Vec<EpochMetrics>> {
         }
     }
     let mut rows = Vec::new();
+    let mut skipped = BTreeMap::new();
     for (line, row) in lines {
         if row.is_empty() {
             continue;
         }
         let fields: Vec<&str> = row.split(',').map(str::trim).collect();
-        if fields.len() != 8 && fields.len() != 7 {
+        if !(7..=9).contains(&fields.len()) {
             return Err(bad(
                 line,
-                format!("{} fields, expected 8 ({METRICS_CSV_HEADER})", fields.len()),
+                format!("{} fields, expected 9 ({METRICS_CSV_HEADER})", fields.len()),
             ));
         }
         let epoch = fields[0]
@@ -79,6 +96,20 @@ pub fn read_metrics_csv(path: impl AsRef<Path>) -> Result<Vec<EpochMetrics>> {
                 .parse::<f64>()
                 .map_err(|_| bad(line, format!("score {field:?} is not a number")))?,
         };
+        match fields.get(8) {
+            None | Some(&"") => {}
+            Some(field) => {
+                let n = field.parse::<usize>().map_err(|_| {
+                    bad(
+                        line,
+                        format!("skipped_steps {field:?} is not a whole number"),
+                    )
+                })?;
+                if n > 0 {
+                    skipped.insert(epoch, n);
+                }
+            }
+        }
         rows.push(EpochMetrics {
             epoch,
             split: split.to_string(),
@@ -90,5 +121,5 @@ pub fn read_metrics_csv(path: impl AsRef<Path>) -> Result<Vec<EpochMetrics>> {
             score,
         });
     }
-    Ok(rows)
+    Ok((rows, skipped))
 }

@@ -70,6 +70,24 @@
 //! | `LearnerConfig::resume = true` (`podium train --resume`) | `trainer.fit(ckpt_path="last")` | `--resume last.pth.tar` |
 //! | `checkpoint/{model,optim,scheduler,ema}-N.bpk`, `metrics.csv` | `last.ckpt` | `last.pth.tar` |
 //! | `EarlyStoppingConfig { patience, min_delta }` | `EarlyStopping(patience, min_delta)` | `--patience-epochs` |
+//!
+//! ## Faults: a non-finite loss, an interrupt
+//!
+//! A step whose loss or gradient is NaN or infinite stops the run there by default
+//! ([`PodiumError::NonFinite`](crate::PodiumError::NonFinite) names the epoch and the step; the
+//! epoch is not checkpointed, so the last complete epoch and the best checkpoints stay), or,
+//! with [`NanPolicy::Skip`], has its optimizer update skipped and counted (`metrics.csv`'s
+//! `skipped_steps`, [`RunInfo::skipped_steps`]). A [`StopSignal`] given to the Learner
+//! ([`Learner::with_stop_signal`]; [`StopSignal::on_terminate`] for Ctrl-C and SIGTERM, which the
+//! library never installs by itself) abandons the epoch under way and returns
+//! [`PodiumError::Interrupted`](crate::PodiumError::Interrupted); both resume from the last
+//! complete epoch.
+//!
+//! | podium | PyTorch / Lightning |
+//! |---|---|
+//! | `nan_policy = "stop"` (default) | `Trainer(detect_anomaly=True)`-style stop at the first NaN loss |
+//! | `nan_policy = "skip"` | `torch.amp.GradScaler.step` skipping `optimizer.step()` on inf/NaN gradients |
+//! | `StopSignal::on_terminate()` + `--resume` | Lightning's SIGTERM handling + `ckpt_path="last"` |
 
 mod checkpoint;
 mod config;
@@ -78,6 +96,7 @@ mod fine_tune;
 mod finish;
 mod fit;
 mod fitted;
+mod guard;
 mod history;
 mod history_csv;
 mod lr_find;
@@ -89,6 +108,7 @@ mod resume;
 mod rng;
 mod score;
 mod step;
+mod stop;
 mod training;
 
 pub use checkpoint::{AtomicFileCheckpointer, EmaCheckpointer};
@@ -99,6 +119,7 @@ pub use fine_tune::FineTuneConfig;
 pub use finish::{DataInfo, finish};
 pub use fit::Learner;
 pub use fitted::{Fitted, RunInfo, average_checkpoints, load_checkpoint};
+pub use guard::NanPolicy;
 pub use history::{EpochMetrics, METRICS_CSV_HEADER};
 pub use history_csv::read_metrics_csv;
 pub use lr_find::{LrFinderConfig, LrFinderResult};
@@ -110,4 +131,5 @@ pub use resume::{fresh_run_dir, resume_model};
 pub use rng::RngStream;
 pub use score::{ScoreInput, ScoreMetric};
 pub use step::{Classification, EmaCell, EmaHandle};
-pub use training::{Trained, train};
+pub use stop::StopSignal;
+pub use training::{Trained, train, train_until};

@@ -7,12 +7,13 @@
 //! first, wherever the process was killed. What a resumed run restores is listed in
 //! [`crate::learner`]'s resume section.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::config::LearnerConfig;
 use super::fitted::{checkpoint_dir, load_checkpoint};
 use super::history::EpochMetrics;
-use super::history_csv::read_metrics_csv;
+use super::history_csv::read_metrics_table;
 use crate::error::{PodiumError, Result};
 use crate::model::ImageClassifier;
 
@@ -63,8 +64,16 @@ pub fn resume_model<M: ImageClassifier>(config: &LearnerConfig, model: M) -> Res
 }
 
 /// Keys of `config.json` that may change between an interrupted run and its resumption (the
-/// run directory may have moved).
-const MAY_CHANGE: [&str; 5] = ["resume", "epochs", "progress", "num_workers", "run_dir"];
+/// run directory may have moved; a run stopped on a NaN loss is resumed with
+/// `nan_policy = "skip"`, which changes nothing while every loss is finite).
+const MAY_CHANGE: [&str; 6] = [
+    "resume",
+    "epochs",
+    "progress",
+    "num_workers",
+    "run_dir",
+    "nan_policy",
+];
 
 /// Where a run restarts.
 #[derive(Debug, Default)]
@@ -75,6 +84,8 @@ pub(crate) struct ResumePoint {
     pub(crate) history: Vec<EpochMetrics>,
     /// The epochs whose checkpoints are on disk.
     pub(crate) on_disk: Vec<usize>,
+    /// Optimizer updates skipped on non-finite values, by epoch, up to that epoch.
+    pub(crate) skipped: BTreeMap<usize, usize>,
 }
 
 /// Checks `run_dir` against `cfg` and finds where the run restarts: from the start in a new
@@ -120,10 +131,10 @@ pub(crate) fn resume_point(run_dir: &Path, cfg: &LearnerConfig, ema: bool) -> Re
             });
         }
     }
-    let rows = if csv.exists() {
-        read_metrics_csv(&csv)?
+    let (rows, mut skipped) = if csv.exists() {
+        read_metrics_table(&csv)?
     } else {
-        Vec::new()
+        Default::default()
     };
     let has = |epoch: usize, split: &str| rows.iter().any(|r| r.epoch == epoch && r.split == split);
     let mut kinds = vec!["optim", "scheduler"];
@@ -142,7 +153,9 @@ pub(crate) fn resume_point(run_dir: &Path, cfg: &LearnerConfig, ema: bool) -> Re
                     .all(|k| ckpt.join(format!("{k}-{e}.bpk")).exists())
         })
         .unwrap_or(0);
+    skipped.retain(|&e, _| e <= complete);
     Ok(ResumePoint {
+        skipped,
         epoch: complete,
         history: rows.into_iter().filter(|r| r.epoch <= complete).collect(),
         on_disk: saved.into_iter().filter(|&e| e <= complete).collect(),

@@ -13,6 +13,7 @@ use burn::store::ModuleRecord;
 use burn::optim::lr_scheduler::module_lr_scheduler::ModuleLearningRate;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 
+use super::guard::StepGuard;
 use crate::average::ModelEma;
 use crate::loader::ClassificationBatch;
 use crate::loss::{CrossEntropyLossConfig, LossConfig, Objective};
@@ -39,6 +40,8 @@ pub struct Classification<M> {
     sam: Option<Sam>,
     #[module(skip)]
     grad_scale: f64,
+    #[module(skip)]
+    guard: Option<Arc<StepGuard>>,
 }
 
 /// An EMA of the weights shared between the training step (which updates it after each
@@ -132,6 +135,7 @@ impl<M: ImageClassifier> Classification<M> {
             clip_grad: None,
             sam: None,
             grad_scale: 1.0,
+            guard: None,
         }
     }
 
@@ -172,6 +176,12 @@ impl<M: ImageClassifier> Classification<M> {
     /// ([`ModelEma::step`]) and used by validation instead of the live weights.
     pub fn with_ema(mut self, ema: Arc<dyn EmaHandle>) -> Self {
         self.ema = Some(ema);
+        self
+    }
+
+    /// Reports every step to `guard` (non-finite losses and gradients, stop requests).
+    pub(crate) fn with_guard(mut self, guard: Arc<StepGuard>) -> Self {
+        self.guard = Some(guard);
         self
     }
 
@@ -241,10 +251,16 @@ impl<M: ImageClassifier> TrainStep for Classification<M> {
         match self.sam {
             None => {
                 let item = self.forward_train(batch);
+                if let Some(guard) = &self.guard {
+                    guard.on_train_step(&item.loss);
+                }
                 TrainOutput::new(self, scaled(item.loss.clone()).backward(), item)
             }
             Some(sam) => {
                 let first = self.forward_train(batch.clone());
+                if let Some(guard) = &self.guard {
+                    guard.on_train_step(&first.loss);
+                }
                 let grads = GradientsParams::from_grads(first.loss.backward(), self);
                 let perturbed = sam.perturb(self, &grads);
                 let second = perturbed.forward_train(batch);
@@ -261,6 +277,12 @@ impl<M: ImageClassifier> TrainStep for Classification<M> {
         grads: GradientsParams,
     ) -> Self {
         let mut grads = grads;
+        // checked before clipping, which would spread a NaN to every gradient
+        if let Some(guard) = &self.guard
+            && !guard.allow_update(&self, &grads)
+        {
+            return self;
+        }
         match self.clip_grad {
             Some(ClipGrad::Norm { max_norm, norm }) => {
                 clip_grad_norm(&self, &mut grads, max_norm, norm).expect("validated clip_grad");
@@ -283,6 +305,9 @@ impl<M: ImageClassifier> InferenceStep for Classification<M> {
     type Output = ClassificationOutput;
 
     fn step(&self, batch: ClassificationBatch) -> ClassificationOutput {
+        if let Some(guard) = &self.guard {
+            guard.on_valid_step();
+        }
         self.forward_eval(batch)
     }
 }

@@ -21,6 +21,7 @@ use burn::train::{Interrupter, SupervisedTraining};
 use super::checkpoint::{AtomicFileCheckpointer, EmaCheckpointer, RunCheckpoints};
 use super::config::LearnerConfig;
 use super::fitted::{checkpoint_dir, load_checkpoint};
+use super::guard::StepGuard;
 use super::history::{EpochMetrics, HistoryLogger, SharedHistory, WriteFailure};
 use super::monitor::HistoryEarlyStopping;
 use super::optimization::Optimization;
@@ -30,6 +31,7 @@ use super::resume::resume_point;
 use super::rng::RngStream;
 use super::score::ScoreMetric;
 use super::step::{Classification, EmaCell, EmaHandle};
+use super::stop::StopSignal;
 use crate::error::{PodiumError, Result};
 use crate::loader::ImageLoader;
 use crate::loss::Objective;
@@ -47,6 +49,10 @@ pub struct Trained<M> {
     pub ema: bool,
     /// The run directory.
     pub run_dir: PathBuf,
+    /// Optimizer updates skipped on a non-finite loss or gradient under
+    /// [`NanPolicy::Skip`](super::NanPolicy::Skip), over the whole run (the epochs before a
+    /// resumption included).
+    pub skipped_steps: usize,
 }
 
 /// Trains `model` with burn-train for [`LearnerConfig::epochs`] epochs (see the module docs),
@@ -55,9 +61,15 @@ pub struct Trained<M> {
 /// `objective` is the training loss, `train`/`valid` the loaders (from
 /// [`prepare`](super::prepare())), `optimization` the optimizer and schedule.
 ///
+/// A step whose loss or gradient is NaN or infinite is handled by
+/// [`LearnerConfig::nan_policy`]: the run stops there, or the step's update is skipped and
+/// counted ([`Trained::skipped_steps`], `metrics.csv`'s `skipped_steps` column).
+///
 /// # Errors
 /// [`PodiumError::Io`] if the run directory cannot be written; [`PodiumError::Config`] for an
-/// invalid EMA decay; [`PodiumError::Training`] if training stopped on an error.
+/// invalid EMA decay; [`PodiumError::Training`] if training stopped on an error;
+/// [`PodiumError::NonFinite`] (the epoch, the step, the last complete epoch) for a non-finite
+/// loss or gradient under [`NanPolicy::Stop`](super::NanPolicy::Stop).
 pub fn train<M: ImageClassifier>(
     config: &LearnerConfig,
     model: M,
@@ -66,6 +78,32 @@ pub fn train<M: ImageClassifier>(
     optimization: Optimization,
     device: &Device,
 ) -> Result<Trained<M>> {
+    train_until(
+        config,
+        model,
+        objective,
+        loaders,
+        optimization,
+        device,
+        None,
+    )
+}
+
+/// [`train`] that also stops cleanly when `stop` is set (Ctrl-C / SIGTERM after
+/// [`StopSignal::on_terminate`], or [`StopSignal::stop`]): see [`StopSignal`].
+///
+/// # Errors
+/// As [`train`]; [`PodiumError::Interrupted`] (the run directory, what stopped it, the last
+/// complete epoch) when `stop` was set before or during the run.
+pub fn train_until<M: ImageClassifier>(
+    config: &LearnerConfig,
+    model: M,
+    objective: Objective,
+    loaders: (ImageLoader, ImageLoader),
+    optimization: Optimization,
+    device: &Device,
+    stop: Option<&StopSignal>,
+) -> Result<Trained<M>> {
     let cfg = config;
     let (train_loader, valid_loader) = loaders;
     let num_classes = train_loader.dataset().num_classes();
@@ -73,6 +111,13 @@ pub fn train<M: ImageClassifier>(
     let resume = resume_point(&run_dir, cfg, cfg.ema.is_some())?;
     std::fs::create_dir_all(checkpoint_dir(&run_dir)).map_err(|e| PodiumError::io(&run_dir, e))?;
     write_atomic(&run_dir.join("config.json"), cfg.to_string().as_bytes())?;
+    if let Some(reason) = stop.and_then(StopSignal::reason) {
+        return Err(PodiumError::Interrupted {
+            run_dir,
+            reason,
+            last_complete_epoch: resume.epoch,
+        });
+    }
     let csv = run_dir.join("metrics.csv");
     if resume.epoch == 0 && csv.exists() {
         std::fs::remove_file(&csv).map_err(|e| PodiumError::io(&csv, e))?;
@@ -94,10 +139,20 @@ pub fn train<M: ImageClassifier>(
         None => None,
     };
     let sam = cfg.sam.map(|s| s.init()).transpose()?;
+    let interrupter = Interrupter::new();
+    let watch = interrupter.clone();
+    let guard = StepGuard::new(
+        cfg.nan_policy,
+        interrupter.clone(),
+        stop.cloned(),
+        resume.epoch + 1,
+        resume.skipped.clone(),
+    );
     let mut wrapped = Classification::new(model, objective)
         .with_clip_grad(cfg.clip_grad)
         .with_sam(sam)
-        .with_grad_accumulation(cfg.grad_accumulation);
+        .with_grad_accumulation(cfg.grad_accumulation)
+        .with_guard(guard.clone());
     if let Some(ema) = &ema {
         wrapped = wrapped.with_ema(ema.clone());
     }
@@ -117,11 +172,11 @@ pub fn train<M: ImageClassifier>(
         ProgressMode::Plain | ProgressMode::Quiet => false,
     };
     let print_lines = !dashboard && cfg.progress != ProgressMode::Quiet;
-    let interrupter = Interrupter::new();
     let write_failure: WriteFailure = Arc::default();
     let mut logger = HistoryLogger::new(csv, history.clone(), cfg.epochs, print_lines)
         .with_top5_fallback(num_classes <= 5)
-        .stop_on_write_failure(write_failure.clone(), interrupter.clone());
+        .stop_on_write_failure(write_failure.clone(), interrupter.clone())
+        .with_skipped_steps(guard.clone());
     if let Some(plateau) = plateau {
         // The plateau schedule follows the monitored validation metric, epoch by epoch.
         let monitor = cfg.monitor;
@@ -209,11 +264,45 @@ pub fn train<M: ImageClassifier>(
     let training = training.num_epochs(epochs.max(resume.epoch));
 
     let result = training.launch(learner);
+    // launch returns once the checkpoints of the last saved epoch are written
     if let Some(error) = write_failure.lock().expect("failure lock").take() {
         return Err(error);
     }
     if let Some(error) = result.error {
         return Err(PodiumError::Training(error.to_string()));
+    }
+    let last_complete =
+        || resume_point(&run_dir, &cfg.clone().with_resume(true), ema.is_some()).map(|p| p.epoch);
+    if let Some(bad) = guard.failure() {
+        return Err(PodiumError::NonFinite {
+            last_complete_epoch: last_complete()?,
+            run_dir,
+            epoch: bad.epoch,
+            step: bad.step,
+            what: bad.what.into(),
+            value: bad.value,
+        });
+    }
+    // a stop podium did not ask for: the dashboard's quit (its Ctrl-C in raw mode)
+    let reason = guard.interrupted().or_else(|| {
+        watch.interruption().map(|i| {
+            i.reason
+                .unwrap_or_else(|| "stopped from the dashboard".into())
+        })
+    });
+    if let Some(reason) = reason {
+        return Err(PodiumError::Interrupted {
+            last_complete_epoch: last_complete()?,
+            run_dir,
+            reason,
+        });
+    }
+    let skipped_steps = guard.skipped_total();
+    if skipped_steps > 0 && print_lines {
+        println!(
+            "{skipped_steps} optimizer updates skipped on a non-finite loss or gradient \
+             (nan_policy = skip; per epoch in metrics.csv's skipped_steps column)"
+        );
     }
     let history = history.lock().expect("history lock").clone();
     Ok(Trained {
@@ -221,5 +310,6 @@ pub fn train<M: ImageClassifier>(
         history,
         ema: ema.is_some(),
         run_dir,
+        skipped_steps,
     })
 }

@@ -13,7 +13,7 @@ use crate::average::ModelEmaConfig;
 use crate::codec::{ColorMode, DecodeOptions};
 use crate::data::{CsvColumns, ImageDataset};
 use crate::error::{PodiumError, Result};
-use crate::learner::{EarlyStoppingConfig, FineTuneConfig, LearnerConfig, Monitor};
+use crate::learner::{EarlyStoppingConfig, FineTuneConfig, LearnerConfig, Monitor, NanPolicy};
 use crate::loss::LossConfig;
 use crate::metrics::Metric;
 use crate::mix::MixupConfig;
@@ -181,6 +181,9 @@ pub struct TrainSection {
     /// Weight decay on biases and normalization weights too; default off (timm's
     /// `param_groups_weight_decay`, [`LearnerConfig::weight_decay_norm_bias`]).
     pub weight_decay_norm_bias: bool,
+    /// A NaN or infinite training loss or gradient: `"stop"` the run (default) or `"skip"` the
+    /// step's update ([`LearnerConfig::nan_policy`]).
+    pub nan_policy: NanPolicy,
 }
 
 impl Default for TrainSection {
@@ -205,6 +208,7 @@ impl Default for TrainSection {
             device: "auto".into(),
             crop_pct: None,
             weight_decay_norm_bias: l.weight_decay_norm_bias,
+            nan_policy: l.nan_policy,
         }
     }
 }
@@ -393,6 +397,7 @@ impl Recipe {
             .with_monitor(monitor)
             .with_crop_pct(crop_pct)
             .with_weight_decay_norm_bias(t.weight_decay_norm_bias)
+            .with_nan_policy(t.nan_policy)
             .with_normalize(normalize)
             .with_augment(
                 self.augment

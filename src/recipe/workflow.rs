@@ -10,19 +10,25 @@ use super::oof::OofRows;
 use super::sections::{RECIPE_FILE, Recipe};
 use crate::data::{ImageDataset, stratified_split_indices};
 use crate::error::{PodiumError, Result};
-use crate::learner::{CvConfig, CvResult, FoldResult, Learner, LrFinderConfig};
+use crate::learner::{
+    CvConfig, CvResult, FoldResult, Learner, LearnerConfig, LrFinderConfig, StopSignal,
+};
 use crate::metrics::Metric;
 use crate::model::AnyModel;
 use crate::schedule::Suggestion;
 
 /// How [`train`] runs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TrainOptions {
     /// Train this fold only (a job-array task); `None` trains every fold not done yet and
     /// writes the CV files.
     pub fold: Option<usize>,
     /// Continue an interrupted run or fold instead of refusing to touch it.
     pub resume: bool,
+    /// Stop cleanly when set ([`Learner::with_stop_signal`]): the epoch under way is abandoned
+    /// and [`train`] returns [`PodiumError::Interrupted`]; `podium train` passes
+    /// [`StopSignal::on_terminate`]'s handle (Ctrl-C, SIGTERM).
+    pub stop: Option<StopSignal>,
 }
 
 /// What [`train`] did.
@@ -70,6 +76,15 @@ pub fn holdout_run_dir(output: &Path) -> PathBuf {
     }
 }
 
+/// The Learner of a run, watching `options.stop`.
+fn learner_for(config: LearnerConfig, device: &Device, options: &TrainOptions) -> Learner {
+    let learner = Learner::new(config, device);
+    match &options.stop {
+        Some(stop) => learner.with_stop_signal(stop.clone()),
+        None => learner,
+    }
+}
+
 fn fold_dir(root: &Path, fold: usize) -> PathBuf {
     root.join(format!("fold-{fold}"))
 }
@@ -105,7 +120,9 @@ pub fn holdout_split(recipe: &Recipe, data: &ImageDataset) -> Result<(Vec<usize>
 fn claim_output(recipe: &Recipe, root: &Path) -> Result<()> {
     let saved = root.join(RECIPE_FILE);
     if saved.exists() {
-        let old = Recipe::from_file(&saved)?;
+        let mut old = Recipe::from_file(&saved)?;
+        // a run stopped on a NaN loss may be resumed with another nan_policy
+        old.train.nan_policy = recipe.train.nan_policy;
         if old.to_toml()? != recipe.to_toml()? {
             return Err(PodiumError::config(
                 "train.output",
@@ -128,6 +145,8 @@ fn claim_output(recipe: &Recipe, root: &Path) -> Result<()> {
 /// a holdout run also writes the validation predictions as `oof.csv` (fold 0).
 ///
 /// # Errors
+/// [`PodiumError::NonFinite`] for a NaN or infinite loss under `train.nan_policy = "stop"`;
+/// [`PodiumError::Interrupted`] when `options.stop` was set;
 /// [`PodiumError::Config`] for an invalid recipe, an output directory holding another recipe's
 /// run or a finished holdout run (without `resume`, which then only rescores it), a fold that is done (`--fold K` without `--resume`) or out of
 /// range; the data's and the Learner's errors.
@@ -159,7 +178,7 @@ pub fn train(recipe: &Recipe, options: &TrainOptions) -> Result<TrainOutcome> {
         claim_output(&recipe, &root)?;
         let (train_idx, valid_idx) = holdout_split(&recipe, &data)?;
         let (train_set, valid_set) = (data.subset(&train_idx), data.subset(&valid_idx));
-        let learner = Learner::new(config, &device);
+        let learner = learner_for(config, &device, options);
         let model = build_model(&recipe, classes, &device)?;
         let fitted = match &recipe.fine_tune {
             Some(ft) => learner.fine_tune(model, train_set, valid_set.clone(), ft)?,
@@ -193,7 +212,7 @@ pub fn train(recipe: &Recipe, options: &TrainOptions) -> Result<TrainOutcome> {
     let cv = CvConfig::new()
         .with_folds(folds)
         .with_metric(recipe.train.metric);
-    let learner = Learner::new(config, &device);
+    let learner = learner_for(config, &device, options);
     let done = |k: usize| fold_dir(&root, k).join("fold.json").exists();
     if let Some(k) = options.fold {
         if k >= folds {
