@@ -252,7 +252,9 @@ pub fn predict(
         let device = crate::device::device_from_name(&recipe.train.device)?;
         let mut decode = recipe.decode_options();
         if let Some(size) = options.size {
-            decode = DecodeOptions::rgb(size, size).with_color(decode.color);
+            decode = DecodeOptions::rgb(size, size)
+                .with_color(decode.color)
+                .with_exif_orientation(decode.exif_orientation);
         }
         let test = ImageDataset::from_unlabelled_folder(test_dir.as_ref())?.with_decode(decode);
         let prefix = if recipe.ema.is_some() { "ema" } else { "model" };

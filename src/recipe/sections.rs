@@ -41,6 +41,11 @@ pub struct DataSection {
     pub size: usize,
     /// 3 (RGB) or 1 (grayscale, timm's `--in-chans 1`). Default 3.
     pub channels: usize,
+    /// Follow each photo's EXIF orientation, as PIL's `ImageOps.exif_transpose` and
+    /// torchvision's `decode_image(apply_exif_orientation=True)` do
+    /// ([`DecodeOptions::exif_orientation`]); `false` decodes pixels as stored, as timm's
+    /// `Image.open().convert("RGB")` does. Default `true`.
+    pub exif_orientation: bool,
     /// `train_csv`'s column of image ids or file names, read by name from its header row
     /// ([`ImageDataset::from_csv_columns`]); unset with `label_column` and `group_column` too,
     /// the CSV is read as `filename,label` rows ([`ImageDataset::from_csv`]). Default `id`.
@@ -60,6 +65,7 @@ impl Default for DataSection {
             images: None,
             size: 224,
             channels: 3,
+            exif_orientation: true,
             id_column: None,
             label_column: None,
             group_column: None,
@@ -514,14 +520,17 @@ impl Recipe {
         Ok(config)
     }
 
-    /// How images are decoded: `data.size` square, gray or RGB by `data.channels`.
+    /// How images are decoded: `data.size` square, gray or RGB by `data.channels`, upright by
+    /// their EXIF orientation unless `data.exif_orientation` is `false`.
     pub fn decode_options(&self) -> DecodeOptions {
         let color = if self.data.channels == 1 {
             ColorMode::Gray
         } else {
             ColorMode::Rgb
         };
-        DecodeOptions::rgb(self.data.size, self.data.size).with_color(color)
+        DecodeOptions::rgb(self.data.size, self.data.size)
+            .with_color(color)
+            .with_exif_orientation(self.data.exif_orientation)
     }
 
     /// The training images ([`ImageDataset::from_csv`] or [`ImageDataset::from_folder`]) with

@@ -397,3 +397,15 @@ weight_decay_norm_bias = true
     let err = toml(&bad).unwrap().dataset().unwrap_err();
     assert!(err.to_string().contains("ward"), "{err}");
 }
+
+#[test]
+fn the_exif_orientation_key_reaches_the_decoder() {
+    let upright = toml(BASE).unwrap();
+    assert!(upright.data.exif_orientation);
+    assert!(upright.decode_options().exif_orientation);
+    let mut stored = toml(&BASE.replace("[model]", "exif_orientation = false\n[model]")).unwrap();
+    assert!(!stored.data.exif_orientation);
+    assert!(!stored.decode_options().exif_orientation);
+    stored.set("data.exif_orientation", "true").unwrap();
+    assert!(stored.decode_options().exif_orientation);
+}
