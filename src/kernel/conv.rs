@@ -18,7 +18,7 @@
 //! here the weight gradient is one `[C_out, P] x [P, K]` gemm per image accumulated per thread,
 //! and the forward works on NCHW directly (no per-call NHWC copy or weight re-layout).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
@@ -26,6 +26,14 @@ use burn::tensor::Tensor;
 use burn::tensor::ops::ConvOptions;
 
 static FAST_CONV2D: AtomicBool = AtomicBool::new(true);
+static FAST_CALLS: AtomicU64 = AtomicU64::new(0);
+
+/// How many convolutions podium's own kernels have run in this process (forward calls of
+/// [`conv2d`] / [`conv2d_with`] that took the fast path); tests and benchmarks use it to check
+/// that a model's convolutions reach the kernels.
+pub fn fast_conv2d_calls() -> u64 {
+    FAST_CALLS.load(Ordering::Relaxed)
+}
 
 /// Turns podium's fast convolution kernels on or off for the whole process (on by default).
 /// Off, [`conv2d`] and [`conv2d_with`] call Burn's kernels; benchmarks use this to compare the
@@ -102,6 +110,7 @@ pub fn conv2d_with(
     if fast_conv2d_enabled()
         && let Some(kind) = super::conv_flex::kind(&x, &weight, bias.as_ref(), &options)
     {
+        FAST_CALLS.fetch_add(1, Ordering::Relaxed);
         return super::conv_flex::conv2d(x, weight, bias, options, kind);
     }
     burn::tensor::module::conv2d(x, weight, bias, options)
