@@ -40,7 +40,9 @@ fn layers(c: &mut Criterion) {
     let ad = Device::default().autodiff();
     let normal = Distribution::Normal(0.0, 1.0);
     let mut group = c.benchmark_group("conv_layers_resnet18_112_b32");
-    group.sample_size(10).measurement_time(Duration::from_secs(3));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(3));
     for (name, cin, cout, side, k, s, p) in LAYERS {
         let x = Tensor::<4>::random([BATCH, cin, side, side], normal, &ad);
         let w = Tensor::<4>::random([cout, cin, k, k], normal, &ad);
@@ -49,8 +51,16 @@ fn layers(c: &mut Criterion) {
             let which = if fast { "podium" } else { "burn" };
             let run = |xg: bool, wg: bool| {
                 set_fast_conv2d(fast);
-                let x = if xg { x.clone().require_grad() } else { x.clone() };
-                let w = if wg { w.clone().require_grad() } else { w.clone() };
+                let x = if xg {
+                    x.clone().require_grad()
+                } else {
+                    x.clone()
+                };
+                let w = if wg {
+                    w.clone().require_grad()
+                } else {
+                    w.clone()
+                };
                 let y = conv2d_with(x, w, None, options.clone());
                 if xg || wg {
                     let grads = y.sum().backward();
@@ -90,7 +100,9 @@ fn step_of<M: ImageClassifier>(c: &mut Criterion, label: &str, model: M) {
         .expect("sgd")
         .into();
     let mut group = c.benchmark_group(format!("train_step_{label}_112_b32"));
-    group.sample_size(10).measurement_time(Duration::from_secs(20));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(20));
     group.throughput(Throughput::Elements(BATCH as u64));
     for fast in [false, true] {
         group.bench_function(if fast { "podium" } else { "burn" }, |b| {
@@ -107,8 +119,16 @@ fn step_of<M: ImageClassifier>(c: &mut Criterion, label: &str, model: M) {
 
 fn steps(c: &mut Criterion) {
     let device = Device::default();
-    step_of(c, "resnet18", ResNetConfig::new(18).init(&device).expect("resnet"));
-    step_of(c, "efficientnet_b0", EfficientNetConfig::new(0).init(&device).expect("effnet"));
+    step_of(
+        c,
+        "resnet18",
+        ResNetConfig::new(18).init(&device).expect("resnet"),
+    );
+    step_of(
+        c,
+        "efficientnet_b0",
+        EfficientNetConfig::new(0).init(&device).expect("effnet"),
+    );
 }
 
 criterion_group!(benches, layers, steps);

@@ -12,7 +12,10 @@
 //! | weight gradient | `dW = Σ_b dy[b][C_out, P] · col(x[b])ᵀ` | `torch.nn.grad.conv2d_weight` |
 //! | bias gradient | `db[c] = Σ_{b,p} dy[b, c, p]` | autograd of `+ bias` |
 //!
-//! A 1x1 convolution with stride 1 and no padding skips im2col (`col(x[b]) = x[b]`). The weight
+//! Maps of fewer than 512 output pixels put several images' columns side by side in one gemm
+//! (`[K, n * P]`), so late layers (`P = 16` in ResNet-18 at 112x112) do not run gemms with an
+//! inner dimension of 16. A 1x1 convolution with stride 1 and no padding skips im2col
+//! (`col(x[b]) = x[b]`) when one image is one gemm. The weight
 //! `[C_out, C_in, kh, kw]` is already the row-major `[C_out, K]` matrix, so nothing is re-laid out
 //! per call. Temporaries live in per-thread buffers that are reused across calls.
 
@@ -129,9 +132,9 @@ unsafe fn gemm(
     }
 }
 
-/// Fills `col` (`[K, p1 - p0]`) with the im2col columns `p0..p1` of one image `x_img`
-/// (`[C_in, H, W]`).
-fn im2col(x_img: &[f32], g: &Geom, p0: usize, p1: usize, col: &mut [f32]) {
+/// Fills `col` (`K` rows of `p1 - p0` values, row stride `ld`) with the im2col columns `p0..p1`
+/// of one image `x_img` (`[C_in, H, W]`).
+fn im2col(x_img: &[f32], g: &Geom, [p0, p1]: [usize; 2], col: &mut [f32], ld: usize) {
     let n = p1 - p0;
     let [sh, sw] = g.stride;
     let [ph, pw] = g.pad;
@@ -140,7 +143,7 @@ fn im2col(x_img: &[f32], g: &Geom, p0: usize, p1: usize, col: &mut [f32]) {
         let plane = &x_img[c * g.h * g.w..][..g.h * g.w];
         for ki in 0..g.kh {
             for kj in 0..g.kw {
-                let row = &mut col[((c * g.kh + ki) * g.kw + kj) * n..][..n];
+                let row = &mut col[((c * g.kh + ki) * g.kw + kj) * ld..][..n];
                 let off_x = (kj * dw) as isize - pw as isize;
                 let (lo, hi) = Geom::valid_range(g.ow, g.w, sw, off_x);
                 let mut p = p0;
@@ -173,8 +176,9 @@ fn im2col(x_img: &[f32], g: &Geom, p0: usize, p1: usize, col: &mut [f32]) {
     }
 }
 
-/// Adds the im2col matrix `col` (`[K, P]`) of one image back into `dx_img` (`[C_in, H, W]`).
-fn col2im(col: &[f32], g: &Geom, dx_img: &mut [f32]) {
+/// Adds the im2col matrix `col` (`K` rows of `P` values, row stride `ld`) of one image back into
+/// `dx_img` (`[C_in, H, W]`).
+fn col2im(col: &[f32], ld: usize, g: &Geom, dx_img: &mut [f32]) {
     let n = g.p();
     let [sh, sw] = g.stride;
     let [ph, pw] = g.pad;
@@ -185,7 +189,7 @@ fn col2im(col: &[f32], g: &Geom, dx_img: &mut [f32]) {
             let off_y = (ki * dh) as isize - ph as isize;
             let (ylo, yhi) = Geom::valid_range(g.oh, g.h, sh, off_y);
             for kj in 0..g.kw {
-                let row = &col[((c * g.kh + ki) * g.kw + kj) * n..][..n];
+                let row = &col[((c * g.kh + ki) * g.kw + kj) * ld..][..n];
                 let off_x = (kj * dw) as isize - pw as isize;
                 let (lo, hi) = Geom::valid_range(g.ow, g.w, sw, off_x);
                 if lo >= hi {
@@ -222,11 +226,75 @@ unsafe impl Sync for SendPtr {}
 /// Output pixels per forward task (one im2col tile of `[K, TILE]`).
 const TILE: usize = 1024;
 
+/// Below this many output pixels per image, several images share one gemm (their im2col
+/// columns side by side), so that no gemm has a dimension as small as a late layer's `P`
+/// (ResNet-18 at 112x112 ends with `P = 16`).
+const SMALL: usize = 512;
+
+/// Images per gemm: 1 for maps of at least [`SMALL`] pixels, else enough for `SMALL` columns,
+/// at most `cap`.
+fn images_per_gemm(g: &Geom, cap: usize) -> usize {
+    if g.p() >= SMALL {
+        1
+    } else {
+        SMALL.div_ceil(g.p()).min(cap).max(1)
+    }
+}
+
+/// Copies `dy` of images `b0..b0 + count` (`[count, C_out, P]`) into `dst` as `[C_out, count * P]`.
+fn gather_dy(dy: &[f32], g: &Geom, b0: usize, count: usize, dst: &mut [f32]) {
+    let (p, n) = (g.p(), count * g.p());
+    for i in 0..count {
+        for co in 0..g.c_out {
+            dst[co * n + i * p..][..p].copy_from_slice(&dy[((b0 + i) * g.c_out + co) * p..][..p]);
+        }
+    }
+}
+
 /// Forward: `y[b, co, p] = bias[co] + Σ_r W[co, r] · col(x[b])[r, p]`; returns `[B, C_out, P]`.
 pub(crate) fn forward(x: &[f32], weight: &[f32], bias: Option<&[f32]>, g: &Geom) -> Vec<f32> {
     let (k, p) = (g.k(), g.p());
     let img = g.c_in * g.h * g.w;
     let mut y = vec![0.0f32; g.batch * g.c_out * p];
+    if p < SMALL {
+        let nb = images_per_gemm(g, g.batch.div_ceil(rayon::current_num_threads()));
+        y.par_chunks_mut(nb * g.c_out * p)
+            .enumerate()
+            .for_each(|(ci, y_chunk)| {
+                let (b0, count) = (ci * nb, y_chunk.len() / (g.c_out * p));
+                let n = count * p;
+                with_scratch((k + g.c_out) * n, |buf| {
+                    let (col, tmp) = buf.split_at_mut(k * n);
+                    for i in 0..count {
+                        im2col(&x[(b0 + i) * img..][..img], g, [0, p], &mut col[i * p..], n);
+                    }
+                    // SAFETY: weight is [C_out, K], col [K, n], tmp [C_out, n]; no aliasing.
+                    unsafe {
+                        gemm(
+                            [g.c_out, n, k],
+                            tmp.as_mut_ptr(),
+                            [n as isize, 1],
+                            false,
+                            weight.as_ptr(),
+                            [k as isize, 1],
+                            col.as_ptr(),
+                            [n as isize, 1],
+                        )
+                    };
+                    for i in 0..count {
+                        for co in 0..g.c_out {
+                            let dst = &mut y_chunk[(i * g.c_out + co) * p..][..p];
+                            let src = &tmp[co * n + i * p..][..p];
+                            let add = bias.map_or(0.0, |b| b[co]);
+                            for (d, s) in dst.iter_mut().zip(src) {
+                                *d = s + add;
+                            }
+                        }
+                    }
+                });
+            });
+        return y;
+    }
     let tiles = p.div_ceil(TILE);
     let out = SendPtr(y.as_mut_ptr());
     (0..g.batch * tiles).into_par_iter().for_each(|task| {
@@ -262,7 +330,7 @@ pub(crate) fn forward(x: &[f32], weight: &[f32], bias: Option<&[f32]>, g: &Geom)
             run(x_img[p0..].as_ptr(), p as isize);
         } else {
             with_scratch(k * (p1 - p0), |col| {
-                im2col(x_img, g, p0, p1, col);
+                im2col(x_img, g, [p0, p1], col, p1 - p0);
                 run(col.as_ptr(), (p1 - p0) as isize);
             });
         }
@@ -270,80 +338,112 @@ pub(crate) fn forward(x: &[f32], weight: &[f32], bias: Option<&[f32]>, g: &Geom)
     y
 }
 
-/// Input gradient: `dx[b] = col2im(Wᵀ · dy[b])`; returns `[B, C_in, H, W]`.
+/// Input gradient: `dx[b] = col2im(Wᵀ · dy[b])`, several images per gemm for small maps;
+/// returns `[B, C_in, H, W]`.
 pub(crate) fn backward_x(weight: &[f32], dy: &[f32], g: &Geom) -> Vec<f32> {
     let (k, p) = (g.k(), g.p());
     let img = g.c_in * g.h * g.w;
+    let nb = images_per_gemm(g, g.batch.div_ceil(rayon::current_num_threads()));
     let mut dx = vec![0.0f32; g.batch * img];
-    dx.par_chunks_mut(img).enumerate().for_each(|(b, dx_img)| {
-        let dy_img = &dy[b * g.c_out * p..][..g.c_out * p];
-        let run = |dst: *mut f32| {
-            // SAFETY: Wᵀ is [K, C_out] (row stride 1, column stride K) inside weight, dy_img is
-            // [C_out, P], dst is [K, P] row-major; no aliasing.
-            unsafe {
-                gemm(
-                    [k, p, g.c_out],
-                    dst,
-                    [p as isize, 1],
-                    false,
-                    weight.as_ptr(),
-                    [1, k as isize],
-                    dy_img.as_ptr(),
-                    [p as isize, 1],
-                )
+    dx.par_chunks_mut(nb * img)
+        .enumerate()
+        .for_each(|(ci, dx_chunk)| {
+            let (b0, count) = (ci * nb, dx_chunk.len() / img);
+            let n = count * p;
+            let run = |dst: *mut f32, rhs: *const f32| {
+                // SAFETY: Wᵀ is [K, C_out] (row stride 1, column stride K) inside weight, rhs is
+                // [C_out, n] row-major, dst is [K, n] row-major; no aliasing.
+                unsafe {
+                    gemm(
+                        [k, n, g.c_out],
+                        dst,
+                        [n as isize, 1],
+                        false,
+                        weight.as_ptr(),
+                        [1, k as isize],
+                        rhs,
+                        [n as isize, 1],
+                    )
+                }
+            };
+            let dy_chunk = &dy[b0 * g.c_out * p..][..count * g.c_out * p];
+            if count == 1 && g.is_pointwise() {
+                run(dx_chunk.as_mut_ptr(), dy_chunk.as_ptr());
+            } else if count == 1 {
+                with_scratch(k * p, |col| {
+                    run(col.as_mut_ptr(), dy_chunk.as_ptr());
+                    col2im(col, p, g, dx_chunk);
+                });
+            } else {
+                with_scratch((k + g.c_out) * n, |buf| {
+                    let (col, dyc) = buf.split_at_mut(k * n);
+                    gather_dy(dy, g, b0, count, dyc);
+                    run(col.as_mut_ptr(), dyc.as_ptr());
+                    for i in 0..count {
+                        col2im(&col[i * p..], n, g, &mut dx_chunk[i * img..][..img]);
+                    }
+                });
             }
-        };
-        if g.is_pointwise() {
-            run(dx_img.as_mut_ptr());
-        } else {
-            with_scratch(k * p, |col| {
-                run(col.as_mut_ptr());
-                col2im(col, g, dx_img);
-            });
-        }
-    });
+        });
     dx
 }
 
-/// Weight gradient: `dW = Σ_b dy[b] · col(x[b])ᵀ`, the batch split into one contiguous chunk
-/// per rayon thread, each accumulating its own `[C_out, K]` partial (summed in chunk order, so
-/// the result does not depend on scheduling).
+/// Weight gradient: `dW = Σ_b dy[b] · col(x[b])ᵀ`, the batch split into one contiguous range
+/// per rayon thread, each accumulating its own `[C_out, K]` partial over gemms of one image (or,
+/// for small maps, of several images side by side); partials are summed in range order, so the
+/// result does not depend on scheduling.
 pub(crate) fn backward_weight(x: &[f32], dy: &[f32], g: &Geom) -> Vec<f32> {
     let (k, p) = (g.k(), g.p());
     let img = g.c_in * g.h * g.w;
     let chunks = g.batch.min(rayon::current_num_threads()).max(1);
     let per = g.batch.div_ceil(chunks);
+    let nb = images_per_gemm(g, per);
     let partials: Vec<Vec<f32>> = (0..chunks)
         .into_par_iter()
         .map(|ci| {
             let mut dw = vec![0.0f32; g.c_out * k];
-            for b in ci * per..((ci + 1) * per).min(g.batch) {
-                let x_img = &x[b * img..][..img];
-                let dy_img = &dy[b * g.c_out * p..][..g.c_out * p];
-                let mut run = |col: *const f32| {
-                    // SAFETY: dy_img is [C_out, P]; colᵀ is [P, K] (row stride 1, column stride
-                    // P); dw is [C_out, K]; no aliasing.
+            let (lo, hi) = (ci * per, ((ci + 1) * per).min(g.batch));
+            let mut b = lo;
+            while b < hi {
+                let count = nb.min(hi - b);
+                let n = count * p;
+                let mut run = |lhs: *const f32, col: *const f32| {
+                    // SAFETY: lhs is dy as [C_out, n]; colᵀ is [n, K] (row stride 1, column
+                    // stride n); dw is [C_out, K]; no aliasing.
                     unsafe {
                         gemm(
-                            [g.c_out, k, p],
+                            [g.c_out, k, n],
                             dw.as_mut_ptr(),
                             [k as isize, 1],
-                            b != ci * per,
-                            dy_img.as_ptr(),
-                            [p as isize, 1],
+                            b != lo,
+                            lhs,
+                            [n as isize, 1],
                             col,
-                            [1, p as isize],
+                            [1, n as isize],
                         )
                     }
                 };
-                if g.is_pointwise() {
-                    run(x_img.as_ptr());
-                } else {
+                let x_img = &x[b * img..][..img];
+                let dy_img = &dy[b * g.c_out * p..][..g.c_out * p];
+                if count == 1 && g.is_pointwise() {
+                    run(dy_img.as_ptr(), x_img.as_ptr());
+                } else if count == 1 {
                     with_scratch(k * p, |col| {
-                        im2col(x_img, g, 0, p, col);
-                        run(col.as_ptr());
+                        im2col(x_img, g, [0, p], col, p);
+                        run(dy_img.as_ptr(), col.as_ptr());
+                    });
+                } else {
+                    with_scratch((k + g.c_out) * n, |buf| {
+                        let (col, dyc) = buf.split_at_mut(k * n);
+                        for i in 0..count {
+                            let xi = &x[(b + i) * img..][..img];
+                            im2col(xi, g, [0, p], &mut col[i * p..], n);
+                        }
+                        gather_dy(dy, g, b, count, dyc);
+                        run(dyc.as_ptr(), col.as_ptr());
                     });
                 }
+                b += count;
             }
             dw
         })
