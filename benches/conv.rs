@@ -2,8 +2,8 @@
 //! (`kernel::conv::set_fast_conv2d` switches between them): ResNet-18 and EfficientNet-B0
 //! training steps at 3x112x112 with a batch of 32 (forward, cross-entropy, backward, SGD with
 //! momentum), and ResNet-18's convolution shapes at that size one by one (forward only, forward
-//! + weight gradient, forward + input gradient). `benches/compare_conv.py` times PyTorch on the
-//! same steps.
+//! with the weight gradient, forward with the input gradient). `benches/compare_conv.py` times
+//! PyTorch on the same steps.
 //!
 //! ```sh
 //! cargo bench --bench conv && /work/venv-torch/bin/python benches/compare_conv.py

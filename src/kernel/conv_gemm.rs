@@ -223,6 +223,13 @@ unsafe impl Send for SendPtr {}
 // SAFETY: as above.
 unsafe impl Sync for SendPtr {}
 
+impl SendPtr {
+    /// The pointer (a method, so closures capture the whole `Send` wrapper).
+    fn get(self) -> *mut f32 {
+        self.0
+    }
+}
+
 /// Output pixels per forward task (one im2col tile of `[K, TILE]`).
 const TILE: usize = 1024;
 
@@ -298,12 +305,11 @@ pub(crate) fn forward(x: &[f32], weight: &[f32], bias: Option<&[f32]>, g: &Geom)
     let tiles = p.div_ceil(TILE);
     let out = SendPtr(y.as_mut_ptr());
     (0..g.batch * tiles).into_par_iter().for_each(|task| {
-        let out = out;
         let (b, t) = (task / tiles, task % tiles);
         let (p0, p1) = (t * TILE, ((t + 1) * TILE).min(p));
         let x_img = &x[b * img..][..img];
         // SAFETY: the task writes columns p0..p1 of image b's [C_out, P] block only.
-        let dst = unsafe { out.0.add(b * g.c_out * p + p0) };
+        let dst = unsafe { out.get().add(b * g.c_out * p + p0) };
         if let Some(bias) = bias {
             for (co, &v) in bias.iter().enumerate() {
                 // SAFETY: row co, columns p0..p1 of this task's block.
