@@ -22,6 +22,7 @@ use super::summary::{ModelSummary, SummaryBuilder, conv_step};
 use super::weights::{LoadSpec, load_weights};
 use super::{GlobalPool, ImageClassifier, validate_head};
 use crate::error::{PodiumError, Result};
+use crate::kernel::conv::conv2d;
 
 /// Configuration of an [`EfficientNet`]: timm's `create_model("efficientnet_b{variant}",
 /// num_classes=..., in_chans=..., global_pool=..., drop_rate=...)`.
@@ -55,7 +56,10 @@ pub struct SqueezeExcite {
 impl SqueezeExcite {
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let s = x.clone().mean_dim(2).mean_dim(3);
-        let gate = sigmoid(self.conv_expand.forward(silu(self.conv_reduce.forward(s))));
+        let gate = sigmoid(conv2d(
+            &self.conv_expand,
+            silu(conv2d(&self.conv_reduce, s)),
+        ));
         x * gate
     }
 }
@@ -164,13 +168,13 @@ impl MbBlock {
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let out = match (&self.conv_pwl, &self.bn3) {
             (Some(pwl), Some(bn3)) => {
-                let h = silu(self.bn1.forward(self.conv_pw.forward(x.clone())));
-                let h = silu(self.bn2.forward(self.conv_dw.forward(h)));
-                bn3.forward(pwl.forward(self.se.forward(h)))
+                let h = silu(self.bn1.forward(conv2d(&self.conv_pw, x.clone())));
+                let h = silu(self.bn2.forward(conv2d(&self.conv_dw, h)));
+                bn3.forward(conv2d(pwl, self.se.forward(h)))
             }
             _ => {
-                let h = silu(self.bn1.forward(self.conv_dw.forward(x.clone())));
-                self.bn2.forward(self.conv_pw.forward(self.se.forward(h)))
+                let h = silu(self.bn1.forward(conv2d(&self.conv_dw, x.clone())));
+                self.bn2.forward(conv2d(&self.conv_pw, self.se.forward(h)))
             }
         };
         if self.residual { out + x } else { out }
@@ -287,11 +291,11 @@ impl EfficientNet {
     /// # Panics
     /// If the input's channel count differs from the model's (burn's convolution check).
     pub fn forward_features(&self, images: Tensor<4>) -> Tensor<4> {
-        let mut x = silu(self.bn1.forward(self.conv_stem.forward(images)));
+        let mut x = silu(self.bn1.forward(conv2d(&self.conv_stem, images)));
         for block in self.blocks.iter().flatten() {
             x = block.forward(x);
         }
-        silu(self.bn2.forward(self.conv_head.forward(x)))
+        silu(self.bn2.forward(conv2d(&self.conv_head, x)))
     }
 
     /// The pooled features, the classifier's input (timm's `pre_logits`): `[B, F]`.

@@ -20,6 +20,7 @@ use super::summary::{ModelSummary, SummaryBuilder, conv_step};
 use super::weights::{LoadSpec, load_weights};
 use super::{GlobalPool, ImageClassifier, validate_head};
 use crate::error::{PodiumError, Result};
+use crate::kernel::conv::conv2d;
 
 /// torchvision's `downsample` is an `nn.Sequential(conv1x1, bn)`; podium names its two parts.
 const RESNET_REMAP: &[(&str, &str)] = &[
@@ -125,13 +126,13 @@ impl Block {
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let identity = match &self.downsample {
-            Some(d) => d.bn.forward(d.conv.forward(x.clone())),
+            Some(d) => d.bn.forward(conv2d(&d.conv, x.clone())),
             None => x.clone(),
         };
-        let out = relu(self.bn1.forward(self.conv1.forward(x)));
-        let out = self.bn2.forward(self.conv2.forward(out));
+        let out = relu(self.bn1.forward(conv2d(&self.conv1, x)));
+        let out = self.bn2.forward(conv2d(&self.conv2, out));
         let out = match (&self.conv3, &self.bn3) {
-            (Some(c3), Some(b3)) => b3.forward(c3.forward(relu(out))),
+            (Some(c3), Some(b3)) => b3.forward(conv2d(c3, relu(out))),
             _ => out,
         };
         relu(out + identity)
@@ -244,7 +245,7 @@ impl ResNet {
     /// # Panics
     /// If the input's channel count differs from the model's (burn's convolution check).
     pub fn forward_features(&self, images: Tensor<4>) -> Tensor<4> {
-        let x = relu(self.bn1.forward(self.conv1.forward(images)));
+        let x = relu(self.bn1.forward(conv2d(&self.conv1, images)));
         let mut x = self.maxpool.forward(x);
         for block in self
             .layer1

@@ -16,6 +16,7 @@ mod fixtures;
 mod fuzz_regressions;
 mod infer_tta;
 mod interrupt;
+mod kernels_conv;
 mod kill_resume;
 mod learner;
 mod loader;

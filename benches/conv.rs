@@ -1,0 +1,135 @@
+//! podium's flex convolution kernels (`kernel::conv`) against Burn 0.22's, in one build
+//! (`kernel::conv::set_fast_conv2d` switches between them): ResNet-18 and EfficientNet-B0
+//! training steps at 3x112x112 with a batch of 32 (forward, cross-entropy, backward, SGD with
+//! momentum), and ResNet-18's convolution shapes at that size one by one (forward only, forward
+//! with the weight gradient, forward with the input gradient). `benches/compare_conv.py` times
+//! PyTorch on the same steps.
+//!
+//! ```sh
+//! cargo bench --bench conv && /work/venv-torch/bin/python benches/compare_conv.py
+//! ```
+
+use std::time::Duration;
+
+use burn::module::Module;
+use burn::optim::ModuleOptimizer;
+use burn::tensor::ops::ConvOptions;
+use burn::tensor::{Device, Distribution, Int, Tensor};
+use burn::train::TrainStep;
+use burn_podium::kernel::conv::{conv2d_with, set_fast_conv2d};
+use burn_podium::learner::Classification;
+use burn_podium::loader::ClassificationBatch;
+use burn_podium::model::{EfficientNetConfig, ImageClassifier, ResNetConfig};
+use burn_podium::optim::SgdConfig;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+const BATCH: usize = 32;
+const SIZE: usize = 112;
+
+/// `(name, C_in, C_out, input side, kernel, stride, padding)` of ResNet-18 at 112x112.
+const LAYERS: [(&str, usize, usize, usize, usize, usize, usize); 6] = [
+    ("stem_7x7s2_3to64_112", 3, 64, 112, 7, 2, 3),
+    ("l1_3x3_64_28", 64, 64, 28, 3, 1, 1),
+    ("l2_3x3_128_14", 128, 128, 14, 3, 1, 1),
+    ("l3_3x3_256_7", 256, 256, 7, 3, 1, 1),
+    ("l4_3x3_512_4", 512, 512, 4, 3, 1, 1),
+    ("l2_down_1x1s2_64to128_28", 64, 128, 28, 1, 2, 0),
+];
+
+fn layers(c: &mut Criterion) {
+    let ad = Device::default().autodiff();
+    let normal = Distribution::Normal(0.0, 1.0);
+    let mut group = c.benchmark_group("conv_layers_resnet18_112_b32");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(3));
+    for (name, cin, cout, side, k, s, p) in LAYERS {
+        let x = Tensor::<4>::random([BATCH, cin, side, side], normal, &ad);
+        let w = Tensor::<4>::random([cout, cin, k, k], normal, &ad);
+        let options = ConvOptions::new([s, s], [p, p], [1, 1], 1);
+        for fast in [false, true] {
+            let which = if fast { "podium" } else { "burn" };
+            let run = |xg: bool, wg: bool| {
+                set_fast_conv2d(fast);
+                let x = if xg {
+                    x.clone().require_grad()
+                } else {
+                    x.clone()
+                };
+                let w = if wg {
+                    w.clone().require_grad()
+                } else {
+                    w.clone()
+                };
+                let y = conv2d_with(x, w, None, options.clone());
+                if xg || wg {
+                    let grads = y.sum().backward();
+                    std::hint::black_box(grads);
+                } else {
+                    std::hint::black_box(y.into_data());
+                }
+            };
+            group.bench_function(format!("{name}/{which}/forward"), |b| {
+                b.iter(|| run(false, false))
+            });
+            group.bench_function(format!("{name}/{which}/forward_wgrad"), |b| {
+                b.iter(|| run(false, true))
+            });
+            group.bench_function(format!("{name}/{which}/forward_xgrad"), |b| {
+                b.iter(|| run(true, false))
+            });
+        }
+    }
+    set_fast_conv2d(true);
+    group.finish();
+}
+
+fn step_of<M: ImageClassifier>(c: &mut Criterion, label: &str, model: M) {
+    let device = Device::default();
+    let ad = device.clone().autodiff();
+    let model = Classification::with_cross_entropy(model).train().fork(&ad);
+    let batch = ClassificationBatch {
+        images: Tensor::random([BATCH, 3, SIZE, SIZE], Distribution::Normal(0.0, 1.0), &ad),
+        targets: Tensor::<1, Int>::random([BATCH], Distribution::Uniform(0.0, 1000.0), &ad),
+        indices: (0..BATCH).collect(),
+        mix: None,
+    };
+    let mut optim: ModuleOptimizer = SgdConfig::new()
+        .with_momentum(0.9)
+        .init()
+        .expect("sgd")
+        .into();
+    let mut group = c.benchmark_group(format!("train_step_{label}_112_b32"));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(20));
+    group.throughput(Throughput::Elements(BATCH as u64));
+    for fast in [false, true] {
+        group.bench_function(if fast { "podium" } else { "burn" }, |b| {
+            set_fast_conv2d(fast);
+            b.iter(|| {
+                let out = TrainStep::step(&model, batch.clone());
+                std::hint::black_box(model.clone().optimize(&mut optim, 0.01.into(), out.grads))
+            })
+        });
+    }
+    set_fast_conv2d(true);
+    group.finish();
+}
+
+fn steps(c: &mut Criterion) {
+    let device = Device::default();
+    step_of(
+        c,
+        "resnet18",
+        ResNetConfig::new(18).init(&device).expect("resnet"),
+    );
+    step_of(
+        c,
+        "efficientnet_b0",
+        EfficientNetConfig::new(0).init(&device).expect("effnet"),
+    );
+}
+
+criterion_group!(benches, layers, steps);
+criterion_main!(benches);

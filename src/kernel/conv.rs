@@ -1,0 +1,117 @@
+//! podium's 2-D convolution: on the flex backend a Burn backend extension
+//! (`#[backend_extension(Flex, Autodiff)]`) with its own forward and a hand-written backward
+//! (im2col/col2im + `gemm` for `groups == 1`, direct kernels for depthwise); on every other
+//! backend, and for grouped convolutions that are neither, Burn's own
+//! [`conv2d`](burn::tensor::module::conv2d).
+//!
+//! | podium | Burn | PyTorch |
+//! |---|---|---|
+//! | [`conv2d`]`(&conv, x)` | `Conv2d::forward(x)` | `nn.Conv2d.forward(x)` |
+//! | [`conv2d_with`]`(x, w, b, options)` | `burn::tensor::module::conv2d` | `F.conv2d(x, w, b, stride, padding, dilation, groups)` |
+//! | [`set_fast_conv2d`]`(false)` | (Burn's kernels everywhere) | — |
+//!
+//! The fast path takes `f32` tensors on the flex device (with or without autodiff) and any
+//! stride, padding (also asymmetric, as `PaddingConfig2d::Same` gives) and dilation, for
+//! `groups == 1` and for depthwise convolutions (`groups == C_in == C_out`). Why it is faster
+//! than Burn 0.22's flex kernels: Burn computes the weight gradient as a convolution whose kernel
+//! is the whole output map and loops one convolution per group for grouped weight gradients;
+//! here the weight gradient is one `[C_out, P] x [P, K]` gemm per image accumulated per thread,
+//! and the forward works on NCHW directly (no per-call NHWC copy or weight re-layout).
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use burn::nn::PaddingConfig2d;
+use burn::nn::conv::Conv2d;
+use burn::tensor::Tensor;
+use burn::tensor::ops::ConvOptions;
+
+static FAST_CONV2D: AtomicBool = AtomicBool::new(true);
+static FAST_CALLS: AtomicU64 = AtomicU64::new(0);
+
+/// How many convolutions podium's own kernels have run in this process (forward calls of
+/// [`conv2d`] / [`conv2d_with`] that took the fast path); tests and benchmarks use it to check
+/// that a model's convolutions reach the kernels.
+pub fn fast_conv2d_calls() -> u64 {
+    FAST_CALLS.load(Ordering::Relaxed)
+}
+
+/// Turns podium's fast convolution kernels on or off for the whole process (on by default).
+/// Off, [`conv2d`] and [`conv2d_with`] call Burn's kernels; benchmarks use this to compare the
+/// two in one build.
+pub fn set_fast_conv2d(enabled: bool) {
+    FAST_CONV2D.store(enabled, Ordering::Relaxed);
+}
+
+/// Whether podium's fast convolution kernels are on (see [`set_fast_conv2d`]).
+pub fn fast_conv2d_enabled() -> bool {
+    FAST_CONV2D.load(Ordering::Relaxed)
+}
+
+/// The `((top, bottom), (left, right))` padding Burn's `Conv2d::forward` uses for an input of
+/// `height x width` (Burn's `calculate_padding_2d_pairs`: TensorFlow's `SAME` rule for
+/// `PaddingConfig2d::Same`).
+pub fn conv2d_padding(conv: &Conv2d, height: usize, width: usize) -> [(usize, usize); 2] {
+    let same = |k: usize, s: usize, n: usize| {
+        let out = n.div_ceil(s);
+        let total = if out > 0 {
+            ((out - 1) * s + k).saturating_sub(n)
+        } else {
+            0
+        };
+        (total / 2, total - total / 2)
+    };
+    match conv.padding {
+        PaddingConfig2d::Valid => [(0, 0), (0, 0)],
+        PaddingConfig2d::Same => [
+            same(conv.kernel_size[0], conv.stride[0], height),
+            same(conv.kernel_size[1], conv.stride[1], width),
+        ],
+        PaddingConfig2d::Explicit(top, left, bottom, right) => [(top, bottom), (left, right)],
+    }
+}
+
+/// `conv.forward(x)` through podium's kernels where they apply: the same result (within `f32`
+/// rounding) and the same parameters, so records and weight files are unchanged.
+///
+/// # Panics
+/// As `Conv2d::forward`: if `x` is not `[B, C_in, H, W]` with `C_in` the module's input
+/// channels, or the kernel does not fit the padded input.
+pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    let [_, _, h, w] = x.dims();
+    let options = ConvOptions::new_with_padding(
+        conv.stride,
+        conv2d_padding(conv, h, w),
+        conv.dilation,
+        conv.groups,
+    );
+    conv2d_with(
+        x,
+        conv.weight.val(),
+        conv.bias.as_ref().map(|b| b.val()),
+        options,
+    )
+}
+
+/// `burn::tensor::module::conv2d(x, weight, bias, options)` (PyTorch's `F.conv2d`) through
+/// podium's kernels on the flex device for `f32`, `groups == 1` or depthwise; Burn's op
+/// otherwise. `x` is `[B, C_in, H, W]`, `weight` `[C_out, C_in / groups, kh, kw]`, `bias`
+/// `[C_out]`; the result is `[B, C_out, OH, OW]` with
+/// `OH = (H + pad_top + pad_bottom - dilation * (kh - 1) - 1) / stride + 1`.
+///
+/// # Panics
+/// As Burn's `conv2d` (which checks the shapes whenever the fast path does not take them).
+pub fn conv2d_with(
+    x: Tensor<4>,
+    weight: Tensor<4>,
+    bias: Option<Tensor<1>>,
+    options: ConvOptions<2>,
+) -> Tensor<4> {
+    #[cfg(feature = "flex")]
+    if fast_conv2d_enabled()
+        && let Some(kind) = super::conv_flex::kind(&x, &weight, bias.as_ref(), &options)
+    {
+        FAST_CALLS.fetch_add(1, Ordering::Relaxed);
+        return super::conv_flex::conv2d(x, weight, bias, options, kind);
+    }
+    burn::tensor::module::conv2d(x, weight, bias, options)
+}

@@ -1,0 +1,152 @@
+//! Depthwise 2-D convolution (`groups == C_in == C_out`, weight `[C, 1, kh, kw]`) on plain `f32`
+//! slices in NCHW layout, as direct kernels: one output plane per task for the forward and the
+//! input gradient, one channel per task for the weight gradient (EfficientNet's `conv_dw`).
+//!
+//! | quantity | formula (`iy = oy·s + ki·d − pad`, `ix = ox·s + kj·d − pad`) | PyTorch |
+//! |---|---|---|
+//! | forward | `y[b,c,oy,ox] = bias[c] + Σ_{ki,kj} w[c,ki,kj] · x[b,c,iy,ix]` | `conv2d(groups=C)` |
+//! | input gradient | `dx[b,c,iy,ix] += w[c,ki,kj] · dy[b,c,oy,ox]` | `conv2d_input` |
+//! | weight gradient | `dw[c,ki,kj] = Σ_{b,oy,ox} dy[b,c,oy,ox] · x[b,c,iy,ix]` | `conv2d_weight` |
+//!
+//! Padding positions contribute zero. Each inner loop runs over a contiguous range of `ox`
+//! (clipped once per kernel column, no per-pixel bounds checks).
+
+use rayon::prelude::*;
+
+use super::conv_gemm::Geom;
+
+/// Calls `f(oy, iy, lo, hi, off_x)` for every output row `oy` whose input row `iy` is inside
+/// the image, for kernel tap `(ki, kj)`; `lo..hi` is the valid `ox` range and the input column
+/// is `ox * stride_w + off_x`.
+fn for_each_tap_row(
+    g: &Geom,
+    ki: usize,
+    kj: usize,
+    mut f: impl FnMut(usize, usize, usize, usize, isize),
+) {
+    let off_y = (ki * g.dilation[0]) as isize - g.pad[0] as isize;
+    let off_x = (kj * g.dilation[1]) as isize - g.pad[1] as isize;
+    let (ylo, yhi) = Geom::valid_range(g.oh, g.h, g.stride[0], off_y);
+    let (lo, hi) = Geom::valid_range(g.ow, g.w, g.stride[1], off_x);
+    if lo >= hi {
+        return;
+    }
+    for oy in ylo..yhi {
+        let iy = (oy as isize * g.stride[0] as isize + off_y) as usize;
+        f(oy, iy, lo, hi, off_x);
+    }
+}
+
+/// Forward: returns `[B, C, OH, OW]`.
+pub(crate) fn forward(x: &[f32], weight: &[f32], bias: Option<&[f32]>, g: &Geom) -> Vec<f32> {
+    let (hw, p, kk) = (g.h * g.w, g.p(), g.kh * g.kw);
+    let sw = g.stride[1];
+    let mut y = vec![0.0f32; g.batch * g.c_out * p];
+    y.par_chunks_mut(p).enumerate().for_each(|(plane, out)| {
+        let c = plane % g.c_out;
+        let src = &x[plane * hw..][..hw];
+        let w = &weight[c * kk..][..kk];
+        if let Some(bias) = bias {
+            out.fill(bias[c]);
+        }
+        for ki in 0..g.kh {
+            for kj in 0..g.kw {
+                let wv = w[ki * g.kw + kj];
+                for_each_tap_row(g, ki, kj, |oy, iy, lo, hi, off_x| {
+                    let row = &src[iy * g.w..][..g.w];
+                    let dst = &mut out[oy * g.ow..][lo..hi];
+                    if sw == 1 {
+                        let s = (lo as isize + off_x) as usize;
+                        for (d, v) in dst.iter_mut().zip(&row[s..s + (hi - lo)]) {
+                            *d += wv * v;
+                        }
+                    } else {
+                        for (i, d) in dst.iter_mut().enumerate() {
+                            *d += wv * row[(((lo + i) * sw) as isize + off_x) as usize];
+                        }
+                    }
+                });
+            }
+        }
+    });
+    y
+}
+
+/// Input gradient: returns `[B, C, H, W]`.
+pub(crate) fn backward_x(weight: &[f32], dy: &[f32], g: &Geom) -> Vec<f32> {
+    let (hw, p, kk) = (g.h * g.w, g.p(), g.kh * g.kw);
+    let sw = g.stride[1];
+    let mut dx = vec![0.0f32; g.batch * g.c_in * hw];
+    dx.par_chunks_mut(hw).enumerate().for_each(|(plane, out)| {
+        let c = plane % g.c_in;
+        let grad = &dy[plane * p..][..p];
+        let w = &weight[c * kk..][..kk];
+        for ki in 0..g.kh {
+            for kj in 0..g.kw {
+                let wv = w[ki * g.kw + kj];
+                for_each_tap_row(g, ki, kj, |oy, iy, lo, hi, off_x| {
+                    let src = &grad[oy * g.ow..][lo..hi];
+                    let row = &mut out[iy * g.w..][..g.w];
+                    if sw == 1 {
+                        let s = (lo as isize + off_x) as usize;
+                        for (d, v) in row[s..s + (hi - lo)].iter_mut().zip(src) {
+                            *d += wv * v;
+                        }
+                    } else {
+                        for (i, v) in src.iter().enumerate() {
+                            row[(((lo + i) * sw) as isize + off_x) as usize] += wv * v;
+                        }
+                    }
+                });
+            }
+        }
+    });
+    dx
+}
+
+/// Weight gradient: returns `[C, 1, kh, kw]`.
+pub(crate) fn backward_weight(x: &[f32], dy: &[f32], g: &Geom) -> Vec<f32> {
+    let (hw, p, kk) = (g.h * g.w, g.p(), g.kh * g.kw);
+    let sw = g.stride[1];
+    let mut dw = vec![0.0f32; g.c_out * kk];
+    dw.par_chunks_mut(kk).enumerate().for_each(|(c, out)| {
+        for b in 0..g.batch {
+            let plane = b * g.c_in + c;
+            let src = &x[plane * hw..][..hw];
+            let grad = &dy[plane * p..][..p];
+            for ki in 0..g.kh {
+                for kj in 0..g.kw {
+                    let mut acc = 0.0f32;
+                    for_each_tap_row(g, ki, kj, |oy, iy, lo, hi, off_x| {
+                        let gr = &grad[oy * g.ow..][lo..hi];
+                        let row = &src[iy * g.w..][..g.w];
+                        if sw == 1 {
+                            let s = (lo as isize + off_x) as usize;
+                            acc += dot(gr, &row[s..s + (hi - lo)]);
+                        } else {
+                            for (i, v) in gr.iter().enumerate() {
+                                acc += v * row[(((lo + i) * sw) as isize + off_x) as usize];
+                            }
+                        }
+                    });
+                    out[ki * g.kw + kj] += acc;
+                }
+            }
+        }
+    });
+    dw
+}
+
+/// `Σ a[i] · b[i]` with eight independent accumulators (so the compiler vectorises it).
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for i in 0..8 {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    let tail: f32 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
+    acc.iter().sum::<f32>() + tail
+}

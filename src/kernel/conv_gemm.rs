@@ -1,0 +1,477 @@
+//! Dense (`groups == 1`) 2-D convolution on plain `f32` slices in NCHW layout: forward, input
+//! gradient and weight gradient as im2col/col2im + one `gemm` 0.19 call per image (or per tile
+//! of output pixels), parallel with rayon; the bias gradient as a reduction.
+//!
+//! With `K = C_in * kh * kw` and `P = OH * OW` (the im2col matrix `col` of one image is
+//! `[K, P]`, row `(c, ki, kj)`, column `(oy, ox)`):
+//!
+//! | quantity | formula | PyTorch / Caffe equivalent |
+//! |---|---|---|
+//! | forward | `y[b] = W[C_out, K] · col(x[b]) + bias` | `torch.nn.functional.conv2d` |
+//! | input gradient | `dx[b] = col2im(Wᵀ[K, C_out] · dy[b])` | `torch.nn.grad.conv2d_input` |
+//! | weight gradient | `dW = Σ_b dy[b][C_out, P] · col(x[b])ᵀ` | `torch.nn.grad.conv2d_weight` |
+//! | bias gradient | `db[c] = Σ_{b,p} dy[b, c, p]` | autograd of `+ bias` |
+//!
+//! Maps of fewer than 512 output pixels put several images' columns side by side in one gemm
+//! (`[K, n * P]`), so late layers (`P = 16` in ResNet-18 at 112x112) do not run gemms with an
+//! inner dimension of 16. A 1x1 convolution with stride 1 and no padding skips im2col
+//! (`col(x[b]) = x[b]`) when one image is one gemm. The weight
+//! `[C_out, C_in, kh, kw]` is already the row-major `[C_out, K]` matrix, so nothing is re-laid out
+//! per call. Temporaries live in per-thread buffers that are reused across calls.
+
+use std::cell::RefCell;
+
+use rayon::prelude::*;
+
+/// The geometry of one 2-D convolution (NCHW input, OIHW weight).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Geom {
+    pub batch: usize,
+    pub c_in: usize,
+    pub h: usize,
+    pub w: usize,
+    pub c_out: usize,
+    pub kh: usize,
+    pub kw: usize,
+    pub stride: [usize; 2],
+    pub pad: [usize; 2],
+    pub dilation: [usize; 2],
+    pub oh: usize,
+    pub ow: usize,
+}
+
+impl Geom {
+    /// Rows of the im2col matrix for `c` input channels: `c * kh * kw`.
+    fn k(&self) -> usize {
+        self.c_in * self.kh * self.kw
+    }
+
+    /// Output pixels per image.
+    pub fn p(&self) -> usize {
+        self.oh * self.ow
+    }
+
+    /// Whether im2col is the identity (1x1 kernel, stride 1, no padding).
+    fn is_pointwise(&self) -> bool {
+        self.kh == 1 && self.kw == 1 && self.stride == [1, 1] && self.pad == [0, 0]
+    }
+
+    /// The range `[lo, hi)` of output positions `o < n_out` whose input position
+    /// `o * stride + off` lies in `[0, n_in)`.
+    pub fn valid_range(n_out: usize, n_in: usize, stride: usize, off: isize) -> (usize, usize) {
+        let lo = if off >= 0 {
+            0
+        } else {
+            ((-off) as usize).div_ceil(stride)
+        };
+        let last = n_in as isize - 1 - off;
+        let hi = if last < 0 {
+            0
+        } else {
+            (last as usize / stride + 1).min(n_out)
+        };
+        (lo.min(hi), hi)
+    }
+}
+
+thread_local! {
+    static COL: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with this thread's scratch buffer resized to `len` (contents unspecified).
+fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    COL.with(|cell| {
+        let mut buf = cell.borrow_mut();
+        if buf.len() < len {
+            buf.resize(len, 0.0);
+        }
+        f(&mut buf[..len])
+    })
+}
+
+/// `dst[m, n] (+)= lhs[m, k] · rhs[k, n]` with explicit (row, column) strides, single-threaded.
+///
+/// # Safety
+/// Every index `i * rs + j * cs` of the three operands must be inside its allocation, and `dst`
+/// must not alias `lhs` or `rhs`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm(
+    [m, n, k]: [usize; 3],
+    dst: *mut f32,
+    [dst_rs, dst_cs]: [isize; 2],
+    accumulate: bool,
+    lhs: *const f32,
+    [lhs_rs, lhs_cs]: [isize; 2],
+    rhs: *const f32,
+    [rhs_rs, rhs_cs]: [isize; 2],
+) {
+    // SAFETY: forwarded from the caller's contract; gemm computes
+    // dst := alpha * dst + beta * lhs * rhs, reading dst only when `accumulate`.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst,
+            dst_cs,
+            dst_rs,
+            accumulate,
+            lhs,
+            lhs_cs,
+            lhs_rs,
+            rhs,
+            rhs_cs,
+            rhs_rs,
+            1.0f32,
+            1.0f32,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
+/// Fills `col` (`K` rows of `p1 - p0` values, row stride `ld`) with the im2col columns `p0..p1`
+/// of one image `x_img` (`[C_in, H, W]`).
+fn im2col(x_img: &[f32], g: &Geom, [p0, p1]: [usize; 2], col: &mut [f32], ld: usize) {
+    let n = p1 - p0;
+    let [sh, sw] = g.stride;
+    let [ph, pw] = g.pad;
+    let [dh, dw] = g.dilation;
+    for c in 0..g.c_in {
+        let plane = &x_img[c * g.h * g.w..][..g.h * g.w];
+        for ki in 0..g.kh {
+            for kj in 0..g.kw {
+                let row = &mut col[((c * g.kh + ki) * g.kw + kj) * ld..][..n];
+                let off_x = (kj * dw) as isize - pw as isize;
+                let (lo, hi) = Geom::valid_range(g.ow, g.w, sw, off_x);
+                let mut p = p0;
+                while p < p1 {
+                    let (oy, ox0) = (p / g.ow, p % g.ow);
+                    let ox1 = (ox0 + (p1 - p)).min(g.ow);
+                    let dst = &mut row[p - p0..][..ox1 - ox0];
+                    let iy = (oy * sh + ki * dh) as isize - ph as isize;
+                    if iy < 0 || iy >= g.h as isize {
+                        dst.fill(0.0);
+                    } else {
+                        let src = &plane[iy as usize * g.w..][..g.w];
+                        let (a, b) = (lo.clamp(ox0, ox1), hi.clamp(ox0, ox1));
+                        dst[..a - ox0].fill(0.0);
+                        dst[b - ox0..].fill(0.0);
+                        let valid = &mut dst[a - ox0..b - ox0];
+                        if sw == 1 {
+                            let s = (a as isize + off_x) as usize;
+                            valid.copy_from_slice(&src[s..s + (b - a)]);
+                        } else {
+                            for (i, v) in valid.iter_mut().enumerate() {
+                                *v = src[(((a + i) * sw) as isize + off_x) as usize];
+                            }
+                        }
+                    }
+                    p += ox1 - ox0;
+                }
+            }
+        }
+    }
+}
+
+/// Adds the im2col matrix `col` (`K` rows of `P` values, row stride `ld`) of one image back into
+/// `dx_img` (`[C_in, H, W]`).
+fn col2im(col: &[f32], ld: usize, g: &Geom, dx_img: &mut [f32]) {
+    let n = g.p();
+    let [sh, sw] = g.stride;
+    let [ph, pw] = g.pad;
+    let [dh, dw] = g.dilation;
+    for c in 0..g.c_in {
+        let plane = &mut dx_img[c * g.h * g.w..][..g.h * g.w];
+        for ki in 0..g.kh {
+            let off_y = (ki * dh) as isize - ph as isize;
+            let (ylo, yhi) = Geom::valid_range(g.oh, g.h, sh, off_y);
+            for kj in 0..g.kw {
+                let row = &col[((c * g.kh + ki) * g.kw + kj) * ld..][..n];
+                let off_x = (kj * dw) as isize - pw as isize;
+                let (lo, hi) = Geom::valid_range(g.ow, g.w, sw, off_x);
+                if lo >= hi {
+                    continue;
+                }
+                for oy in ylo..yhi {
+                    let iy = (oy as isize * sh as isize + off_y) as usize;
+                    let dst = &mut plane[iy * g.w..][..g.w];
+                    let src = &row[oy * g.ow..][lo..hi];
+                    if sw == 1 {
+                        let s = (lo as isize + off_x) as usize;
+                        for (d, v) in dst[s..s + (hi - lo)].iter_mut().zip(src) {
+                            *d += v;
+                        }
+                    } else {
+                        for (i, v) in src.iter().enumerate() {
+                            dst[(((lo + i) * sw) as isize + off_x) as usize] += v;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A raw pointer that may cross rayon's thread boundary; each task writes a disjoint region.
+#[derive(Clone, Copy)]
+struct SendPtr(*mut f32);
+// SAFETY: only used to write disjoint regions of one live allocation from rayon tasks.
+unsafe impl Send for SendPtr {}
+// SAFETY: as above.
+unsafe impl Sync for SendPtr {}
+
+impl SendPtr {
+    /// The pointer (a method, so closures capture the whole `Send` wrapper).
+    fn get(self) -> *mut f32 {
+        self.0
+    }
+}
+
+/// Output pixels per forward task (one im2col tile of `[K, TILE]`).
+const TILE: usize = 1024;
+
+/// Below this many output pixels per image, several images share one gemm (their im2col
+/// columns side by side), so that no gemm has a dimension as small as a late layer's `P`
+/// (ResNet-18 at 112x112 ends with `P = 16`).
+const SMALL: usize = 512;
+
+/// Images per gemm: 1 for maps of at least [`SMALL`] pixels, else enough for `SMALL` columns,
+/// at most `cap`.
+fn images_per_gemm(g: &Geom, cap: usize) -> usize {
+    if g.p() >= SMALL {
+        1
+    } else {
+        SMALL.div_ceil(g.p()).min(cap).max(1)
+    }
+}
+
+/// Copies `dy` of images `b0..b0 + count` (`[count, C_out, P]`) into `dst` as `[C_out, count * P]`.
+fn gather_dy(dy: &[f32], g: &Geom, b0: usize, count: usize, dst: &mut [f32]) {
+    let (p, n) = (g.p(), count * g.p());
+    for i in 0..count {
+        for co in 0..g.c_out {
+            dst[co * n + i * p..][..p].copy_from_slice(&dy[((b0 + i) * g.c_out + co) * p..][..p]);
+        }
+    }
+}
+
+/// Forward: `y[b, co, p] = bias[co] + Σ_r W[co, r] · col(x[b])[r, p]`; returns `[B, C_out, P]`.
+pub(crate) fn forward(x: &[f32], weight: &[f32], bias: Option<&[f32]>, g: &Geom) -> Vec<f32> {
+    let (k, p) = (g.k(), g.p());
+    let img = g.c_in * g.h * g.w;
+    let mut y = vec![0.0f32; g.batch * g.c_out * p];
+    if p < SMALL {
+        let nb = images_per_gemm(g, g.batch.div_ceil(rayon::current_num_threads()));
+        y.par_chunks_mut(nb * g.c_out * p)
+            .enumerate()
+            .for_each(|(ci, y_chunk)| {
+                let (b0, count) = (ci * nb, y_chunk.len() / (g.c_out * p));
+                let n = count * p;
+                with_scratch((k + g.c_out) * n, |buf| {
+                    let (col, tmp) = buf.split_at_mut(k * n);
+                    for i in 0..count {
+                        im2col(&x[(b0 + i) * img..][..img], g, [0, p], &mut col[i * p..], n);
+                    }
+                    // SAFETY: weight is [C_out, K], col [K, n], tmp [C_out, n]; no aliasing.
+                    unsafe {
+                        gemm(
+                            [g.c_out, n, k],
+                            tmp.as_mut_ptr(),
+                            [n as isize, 1],
+                            false,
+                            weight.as_ptr(),
+                            [k as isize, 1],
+                            col.as_ptr(),
+                            [n as isize, 1],
+                        )
+                    };
+                    for i in 0..count {
+                        for co in 0..g.c_out {
+                            let dst = &mut y_chunk[(i * g.c_out + co) * p..][..p];
+                            let src = &tmp[co * n + i * p..][..p];
+                            let add = bias.map_or(0.0, |b| b[co]);
+                            for (d, s) in dst.iter_mut().zip(src) {
+                                *d = s + add;
+                            }
+                        }
+                    }
+                });
+            });
+        return y;
+    }
+    let tiles = p.div_ceil(TILE);
+    let out = SendPtr(y.as_mut_ptr());
+    (0..g.batch * tiles).into_par_iter().for_each(|task| {
+        let (b, t) = (task / tiles, task % tiles);
+        let (p0, p1) = (t * TILE, ((t + 1) * TILE).min(p));
+        let x_img = &x[b * img..][..img];
+        // SAFETY: the task writes columns p0..p1 of image b's [C_out, P] block only.
+        let dst = unsafe { out.get().add(b * g.c_out * p + p0) };
+        if let Some(bias) = bias {
+            for (co, &v) in bias.iter().enumerate() {
+                // SAFETY: row co, columns p0..p1 of this task's block.
+                unsafe { std::slice::from_raw_parts_mut(dst.add(co * p), p1 - p0) }.fill(v);
+            }
+        }
+        let run = |col: *const f32, col_rs: isize| {
+            // SAFETY: weight is [C_out, K], col is [K, p1 - p0] with row stride col_rs, dst is
+            // [C_out, p1 - p0] with row stride P inside y; no aliasing.
+            unsafe {
+                gemm(
+                    [g.c_out, p1 - p0, k],
+                    dst,
+                    [p as isize, 1],
+                    bias.is_some(),
+                    weight.as_ptr(),
+                    [k as isize, 1],
+                    col,
+                    [col_rs, 1],
+                )
+            }
+        };
+        if g.is_pointwise() {
+            run(x_img[p0..].as_ptr(), p as isize);
+        } else {
+            with_scratch(k * (p1 - p0), |col| {
+                im2col(x_img, g, [p0, p1], col, p1 - p0);
+                run(col.as_ptr(), (p1 - p0) as isize);
+            });
+        }
+    });
+    y
+}
+
+/// Input gradient: `dx[b] = col2im(Wᵀ · dy[b])`, several images per gemm for small maps;
+/// returns `[B, C_in, H, W]`.
+pub(crate) fn backward_x(weight: &[f32], dy: &[f32], g: &Geom) -> Vec<f32> {
+    let (k, p) = (g.k(), g.p());
+    let img = g.c_in * g.h * g.w;
+    let nb = images_per_gemm(g, g.batch.div_ceil(rayon::current_num_threads()));
+    let mut dx = vec![0.0f32; g.batch * img];
+    dx.par_chunks_mut(nb * img)
+        .enumerate()
+        .for_each(|(ci, dx_chunk)| {
+            let (b0, count) = (ci * nb, dx_chunk.len() / img);
+            let n = count * p;
+            let run = |dst: *mut f32, rhs: *const f32| {
+                // SAFETY: Wᵀ is [K, C_out] (row stride 1, column stride K) inside weight, rhs is
+                // [C_out, n] row-major, dst is [K, n] row-major; no aliasing.
+                unsafe {
+                    gemm(
+                        [k, n, g.c_out],
+                        dst,
+                        [n as isize, 1],
+                        false,
+                        weight.as_ptr(),
+                        [1, k as isize],
+                        rhs,
+                        [n as isize, 1],
+                    )
+                }
+            };
+            let dy_chunk = &dy[b0 * g.c_out * p..][..count * g.c_out * p];
+            if count == 1 && g.is_pointwise() {
+                run(dx_chunk.as_mut_ptr(), dy_chunk.as_ptr());
+            } else if count == 1 {
+                with_scratch(k * p, |col| {
+                    run(col.as_mut_ptr(), dy_chunk.as_ptr());
+                    col2im(col, p, g, dx_chunk);
+                });
+            } else {
+                with_scratch((k + g.c_out) * n, |buf| {
+                    let (col, dyc) = buf.split_at_mut(k * n);
+                    gather_dy(dy, g, b0, count, dyc);
+                    run(col.as_mut_ptr(), dyc.as_ptr());
+                    for i in 0..count {
+                        col2im(&col[i * p..], n, g, &mut dx_chunk[i * img..][..img]);
+                    }
+                });
+            }
+        });
+    dx
+}
+
+/// Weight gradient: `dW = Σ_b dy[b] · col(x[b])ᵀ`, the batch split into one contiguous range
+/// per rayon thread, each accumulating its own `[C_out, K]` partial over gemms of one image (or,
+/// for small maps, of several images side by side); partials are summed in range order, so the
+/// result does not depend on scheduling.
+pub(crate) fn backward_weight(x: &[f32], dy: &[f32], g: &Geom) -> Vec<f32> {
+    let (k, p) = (g.k(), g.p());
+    let img = g.c_in * g.h * g.w;
+    let chunks = g.batch.min(rayon::current_num_threads()).max(1);
+    let per = g.batch.div_ceil(chunks);
+    let nb = images_per_gemm(g, per);
+    let partials: Vec<Vec<f32>> = (0..chunks)
+        .into_par_iter()
+        .map(|ci| {
+            let mut dw = vec![0.0f32; g.c_out * k];
+            let (lo, hi) = (ci * per, ((ci + 1) * per).min(g.batch));
+            let mut b = lo;
+            while b < hi {
+                let count = nb.min(hi - b);
+                let n = count * p;
+                let mut run = |lhs: *const f32, col: *const f32| {
+                    // SAFETY: lhs is dy as [C_out, n]; colᵀ is [n, K] (row stride 1, column
+                    // stride n); dw is [C_out, K]; no aliasing.
+                    unsafe {
+                        gemm(
+                            [g.c_out, k, n],
+                            dw.as_mut_ptr(),
+                            [k as isize, 1],
+                            b != lo,
+                            lhs,
+                            [n as isize, 1],
+                            col,
+                            [1, n as isize],
+                        )
+                    }
+                };
+                let x_img = &x[b * img..][..img];
+                let dy_img = &dy[b * g.c_out * p..][..g.c_out * p];
+                if count == 1 && g.is_pointwise() {
+                    run(dy_img.as_ptr(), x_img.as_ptr());
+                } else if count == 1 {
+                    with_scratch(k * p, |col| {
+                        im2col(x_img, g, [0, p], col, p);
+                        run(dy_img.as_ptr(), col.as_ptr());
+                    });
+                } else {
+                    with_scratch((k + g.c_out) * n, |buf| {
+                        let (col, dyc) = buf.split_at_mut(k * n);
+                        for i in 0..count {
+                            let xi = &x[(b + i) * img..][..img];
+                            im2col(xi, g, [0, p], &mut col[i * p..], n);
+                        }
+                        gather_dy(dy, g, b, count, dyc);
+                        run(dyc.as_ptr(), col.as_ptr());
+                    });
+                }
+                b += count;
+            }
+            dw
+        })
+        .collect();
+    let mut iter = partials.into_iter();
+    let mut dw = iter.next().unwrap_or_default();
+    for part in iter {
+        for (a, b) in dw.iter_mut().zip(&part) {
+            *a += b;
+        }
+    }
+    dw
+}
+
+/// Bias gradient: `db[c] = Σ_{b, p} dy[b, c, p]` over `dy` of `[B, C, P]`.
+pub(crate) fn backward_bias(dy: &[f32], batch: usize, channels: usize, p: usize) -> Vec<f32> {
+    (0..channels)
+        .into_par_iter()
+        .map(|c| {
+            (0..batch)
+                .map(|b| dy[(b * channels + c) * p..][..p].iter().sum::<f32>())
+                .sum()
+        })
+        .collect()
+}

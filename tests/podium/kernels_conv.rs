@@ -1,0 +1,350 @@
+//! podium's flex convolution kernels (`kernel::conv`) against Burn's reference `conv2d` on the
+//! same device: forward values and the gradients of x, weight and bias over a grid of shapes
+//! (kernel 1/3/5/7, stride 1/2, symmetric and asymmetric padding, dilation, dense and
+//! depthwise, batch 1 and more, output maps larger than one forward tile). Tolerance: the
+//! largest absolute difference is at most `1e-4 * max(1, max |reference|)`.
+
+use burn::nn::PaddingConfig2d;
+use burn::nn::conv::Conv2dConfig;
+use burn::tensor::ops::ConvOptions;
+use burn::tensor::{Device, Distribution, Tensor};
+use burn_podium::kernel::conv::{conv2d, conv2d_padding, conv2d_with, fast_conv2d_calls};
+
+const TOL: f32 = 1e-4;
+
+/// Largest `|a - b|` over `max(1, max |b|)`.
+fn rel_err<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> f32 {
+    assert_eq!(a.dims(), b.dims(), "shapes differ");
+    let a = a.into_data().try_to_vec::<f32>().unwrap();
+    let b = b.into_data().try_to_vec::<f32>().unwrap();
+    let scale = b.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+    let diff = a
+        .iter()
+        .zip(&b)
+        .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
+    diff / scale
+}
+
+struct Case {
+    name: &'static str,
+    batch: usize,
+    c_in: usize,
+    c_out: usize,
+    hw: [usize; 2],
+    k: usize,
+    stride: usize,
+    /// `((top, bottom), (left, right))`.
+    pad: [(usize, usize); 2],
+    dilation: usize,
+    groups: usize,
+    bias: bool,
+    x_grad: bool,
+}
+
+#[allow(clippy::too_many_arguments)]
+const fn case(
+    name: &'static str,
+    batch: usize,
+    [c_in, c_out]: [usize; 2],
+    hw: [usize; 2],
+    k: usize,
+    stride: usize,
+    pad: usize,
+    groups: usize,
+    bias: bool,
+) -> Case {
+    Case {
+        name,
+        batch,
+        c_in,
+        c_out,
+        hw,
+        k,
+        stride,
+        pad: [(pad, pad), (pad, pad)],
+        dilation: 1,
+        groups,
+        bias,
+        x_grad: true,
+    }
+}
+
+fn grid() -> Vec<Case> {
+    vec![
+        Case {
+            x_grad: false,
+            ..case(
+                "resnet stem 7x7/2, image input",
+                2,
+                [3, 8],
+                [20, 20],
+                7,
+                2,
+                3,
+                1,
+                false,
+            )
+        },
+        case(
+            "3x3/1 pad 1, bias, non-square",
+            3,
+            [8, 16],
+            [11, 9],
+            3,
+            1,
+            1,
+            1,
+            true,
+        ),
+        case("3x3/2 pad 1", 2, [8, 8], [10, 10], 3, 2, 1, 1, false),
+        case(
+            "1x1/1 pointwise, bias",
+            2,
+            [16, 8],
+            [7, 7],
+            1,
+            1,
+            0,
+            1,
+            true,
+        ),
+        case("1x1/2 downsample", 2, [8, 16], [9, 9], 1, 2, 0, 1, false),
+        case(
+            "3x3/1 batch 1, 1600 pixels (two tiles)",
+            1,
+            [4, 6],
+            [40, 40],
+            3,
+            1,
+            1,
+            1,
+            true,
+        ),
+        Case {
+            pad: [(0, 1), (0, 1)],
+            ..case(
+                "3x3/2 asymmetric (SAME on even input)",
+                2,
+                [4, 4],
+                [8, 8],
+                3,
+                2,
+                0,
+                1,
+                true,
+            )
+        },
+        Case {
+            dilation: 2,
+            ..case(
+                "3x3/1 dilation 2 pad 2",
+                2,
+                [4, 5],
+                [9, 9],
+                3,
+                1,
+                2,
+                1,
+                false,
+            )
+        },
+        case(
+            "depthwise 3x3/1 pad 1, bias",
+            2,
+            [8, 8],
+            [9, 9],
+            3,
+            1,
+            1,
+            8,
+            true,
+        ),
+        case(
+            "depthwise 5x5/2 pad 2",
+            2,
+            [6, 6],
+            [12, 12],
+            5,
+            2,
+            2,
+            6,
+            false,
+        ),
+        case(
+            "depthwise 3x3/2 pad 1 batch 1 odd",
+            1,
+            [5, 5],
+            [9, 7],
+            3,
+            2,
+            1,
+            5,
+            false,
+        ),
+        case(
+            "grouped 3x3 groups 2 (Burn's op)",
+            2,
+            [8, 8],
+            [6, 6],
+            3,
+            1,
+            1,
+            2,
+            true,
+        ),
+    ]
+}
+
+/// The forward value and the gradients `(x, weight, bias)` of `sum(conv(x) * r)`.
+fn run(
+    fast: bool,
+    c: &Case,
+    x: &Tensor<4>,
+    w: &Tensor<4>,
+    b: &Option<Tensor<1>>,
+    r: &Tensor<4>,
+) -> (Tensor<4>, Option<Tensor<4>>, Tensor<4>, Option<Tensor<1>>) {
+    let x = if c.x_grad {
+        x.clone().detach().require_grad()
+    } else {
+        x.clone().detach()
+    };
+    let w = w.clone().detach().require_grad();
+    let b = b.clone().map(|b| b.detach().require_grad());
+    let options = ConvOptions::new_with_padding([c.stride; 2], c.pad, [c.dilation; 2], c.groups);
+    let y = if fast {
+        conv2d_with(x.clone(), w.clone(), b.clone(), options)
+    } else {
+        burn::tensor::module::conv2d(x.clone(), w.clone(), b.clone(), options)
+    };
+    let grads = (y.clone() * r.clone()).sum().backward();
+    (
+        y.inner(),
+        x.grad(&grads),
+        w.grad(&grads).unwrap(),
+        b.map(|b| b.grad(&grads).unwrap()),
+    )
+}
+
+#[test]
+fn conv2d_matches_burn_values_and_gradients_over_a_grid() {
+    let device = Device::flex().autodiff();
+    for c in grid() {
+        let normal = Distribution::Normal(0.0, 1.0);
+        let x = Tensor::<4>::random([c.batch, c.c_in, c.hw[0], c.hw[1]], normal, &device);
+        let w = Tensor::<4>::random([c.c_out, c.c_in / c.groups, c.k, c.k], normal, &device);
+        let b = c
+            .bias
+            .then(|| Tensor::<1>::random([c.c_out], normal, &device));
+        let span = c.dilation * (c.k - 1) + 1;
+        let out = |n: usize, (p0, p1): (usize, usize)| (n + p0 + p1 - span) / c.stride + 1;
+        let out_shape = [
+            c.batch,
+            c.c_out,
+            out(c.hw[0], c.pad[0]),
+            out(c.hw[1], c.pad[1]),
+        ];
+        let r = Tensor::<4>::random(out_shape, normal, &device);
+
+        let before = fast_conv2d_calls();
+        let (y, dx, dw, db) = run(true, &c, &x, &w, &b, &r);
+        let took_fast_path = fast_conv2d_calls() > before;
+        assert_eq!(
+            took_fast_path,
+            c.groups == 1 || c.groups == c.c_in,
+            "{}",
+            c.name
+        );
+        let (y0, dx0, dw0, db0) = run(false, &c, &x, &w, &b, &r);
+
+        assert_eq!(y.dims(), out_shape, "{}", c.name);
+        let e = rel_err(y, y0);
+        assert!(e <= TOL, "{}: forward error {e}", c.name);
+        match (dx, dx0) {
+            (Some(dx), Some(dx0)) => {
+                let e = rel_err(dx, dx0);
+                assert!(e <= TOL, "{}: x-gradient error {e}", c.name);
+            }
+            (None, None) => assert!(!c.x_grad, "{}", c.name),
+            _ => panic!("{}: x-gradient present on one side only", c.name),
+        }
+        let e = rel_err(dw, dw0);
+        assert!(e <= TOL, "{}: weight-gradient error {e}", c.name);
+        if let (Some(db), Some(db0)) = (db, db0) {
+            let e = rel_err(db, db0);
+            assert!(e <= TOL, "{}: bias-gradient error {e}", c.name);
+        } else {
+            assert!(!c.bias, "{}: bias gradient missing", c.name);
+        }
+    }
+}
+
+#[test]
+fn conv2d_of_a_module_matches_its_forward_without_autodiff() {
+    let device = Device::flex();
+    let x = Tensor::<4>::random([2, 3, 8, 8], Distribution::Normal(0.0, 1.0), &device);
+    for (padding, stride) in [
+        (PaddingConfig2d::Same, 2),
+        (PaddingConfig2d::Same, 1),
+        (PaddingConfig2d::Valid, 1),
+        (PaddingConfig2d::Explicit(1, 2, 1, 2), 1),
+    ] {
+        let conv = Conv2dConfig::new([3, 5], [3, 3])
+            .with_stride([stride, stride])
+            .with_padding(padding.clone())
+            .init(&device);
+        let before = fast_conv2d_calls();
+        let fast = conv2d(&conv, x.clone());
+        assert!(
+            fast_conv2d_calls() > before,
+            "{padding:?}: fast path not taken"
+        );
+        let e = rel_err(fast, conv.forward(x.clone()));
+        assert!(e <= TOL, "{padding:?} stride {stride}: error {e}");
+    }
+}
+
+#[test]
+fn conv2d_padding_follows_burns_same_rule() {
+    let device = Device::flex();
+    let conv = Conv2dConfig::new([1, 1], [3, 3])
+        .with_stride([2, 2])
+        .with_padding(PaddingConfig2d::Same)
+        .init(&device);
+    // out = ceil(8 / 2) = 4, needed = 3 * 2 + 3 - 8 = 1: nothing before, one after.
+    assert_eq!(conv2d_padding(&conv, 8, 8), [(0, 1), (0, 1)]);
+    // out = ceil(7 / 2) = 4, needed = 9 - 7 = 2: one on each side.
+    assert_eq!(conv2d_padding(&conv, 7, 7), [(1, 1), (1, 1)]);
+}
+
+#[test]
+#[should_panic]
+fn conv2d_with_mismatched_channels_panics_as_burn_does() {
+    let device = Device::flex();
+    let x = Tensor::<4>::zeros([1, 3, 5, 5], &device);
+    let w = Tensor::<4>::zeros([4, 2, 3, 3], &device);
+    let _ = conv2d_with(x, w, None, ConvOptions::new([1, 1], [1, 1], [1, 1], 1));
+}
+
+#[test]
+fn resnet18_and_efficientnet_convolutions_run_through_the_kernels() {
+    use burn_podium::model::{EfficientNetConfig, ResNetConfig};
+    let device = Device::flex();
+    let x = Tensor::<4>::random([1, 3, 32, 32], Distribution::Normal(0.0, 1.0), &device);
+    // ResNet-18: the stem, 16 block convolutions and 3 downsample convolutions.
+    let resnet = ResNetConfig::new(18)
+        .with_num_classes(4)
+        .init(&device)
+        .unwrap();
+    let before = fast_conv2d_calls();
+    let _ = resnet.forward_features(x.clone());
+    assert!(fast_conv2d_calls() - before >= 20);
+    // EfficientNet-B0: 16 blocks of at least a depthwise, a pointwise and two SE convolutions.
+    let effnet = EfficientNetConfig::new(0)
+        .with_num_classes(4)
+        .init(&device)
+        .unwrap();
+    let before = fast_conv2d_calls();
+    let _ = effnet.forward_features(x);
+    assert!(fast_conv2d_calls() - before >= 16 * 4);
+}
