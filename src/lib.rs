@@ -29,7 +29,7 @@
 //! [`learner`] (training on burn-train, `fine_tune`), [`infer`] (prediction and submission
 //! files), [`report`] (evaluation reports: per-class metrics, confusion matrix, curves, top
 //! losses), [`recipe`] (one file for a whole experiment and the `podium` command's steps),
-//! [`util`].
+//! [`util`]; [`kernel`] (podium's own CPU kernels for the flex backend) sits below [`model`].
 
 pub mod augment;
 pub mod average;
@@ -38,6 +38,7 @@ pub mod data;
 pub mod device;
 pub mod error;
 pub mod infer;
+pub mod kernel;
 pub mod learner;
 pub mod loader;
 pub mod loss;

@@ -4,10 +4,11 @@ use burn::config::Config;
 use burn::tensor::{Int, Tensor, TensorData};
 
 use super::{
-    BceWithLogitsLossConfig, Reduction, SoftmaxParts, assert_class_count, assert_hard_targets,
+    BceWithLogitsLossConfig, Reduction, assert_class_count, assert_hard_targets,
     assert_same_shape, logistic, pow_scalar, to_f32, validate_non_negative, validate_weights,
 };
 use crate::error::{PodiumError, Result};
+use crate::kernel;
 
 /// Configuration of [`SigmoidFocalLoss`], with torchvision's defaults.
 #[derive(Config, Debug)]
@@ -158,7 +159,7 @@ impl SoftmaxFocalLoss {
         if let Some(a) = &self.alpha {
             assert_class_count("SoftmaxFocalLoss", "alpha", a.len(), logits.dims());
         }
-        let lse = SoftmaxParts::new(logits.clone()).lse;
+        let lse = kernel::log_sum_exp(logits.clone());
         let logp = (logits.gather(1, targets.clone().reshape([b, 1])) - lse).reshape([b]);
         let mut loss = logp.clone().neg();
         if self.gamma != 0.0 {

@@ -14,6 +14,7 @@ mod faults;
 mod fixtures;
 mod fuzz_regressions;
 mod infer_tta;
+mod kernels_softmax;
 mod kill_resume;
 mod learner;
 mod loader;

@@ -1,0 +1,25 @@
+//! podium's own CPU kernels for Burn's flex backend (issue 16), below [`model`](crate::model)
+//! and [`loss`](crate::loss) in the import order: it imports nothing from podium above
+//! [`util`](crate::util) and [`error`](crate::error).
+//!
+//! The fast paths are Burn backend extensions (`#[backend_extension(Flex, Autodiff)]` traits,
+//! burn's `extension` feature): on flex, with or without autodiff, they run podium's kernels with
+//! hand-written backwards (as burn-autodiff writes its batch-norm op); on every other backend
+//! (ndarray, CUDA) and in other dtypes the public functions here compose Burn's tensor ops into
+//! the same formulas, so callers need no flag.
+//!
+//! | item | what | follows |
+//! |---|---|---|
+//! | [`math`] | vectorized `exp` / `ln` over `f32` slices, with stated max errors | Cephes `expf` / `logf` |
+//! | [`softmax`] | row kernels: fused softmax cross-entropy (hard or soft targets, label smoothing) and log-sum-exp, forward and local gradient in one pass | `torch.nn.functional.cross_entropy`, `torch.logsumexp` |
+//! | `SoftmaxKernels` (with `flex`), [`cross_entropy_hard`], [`cross_entropy_soft`], [`log_sum_exp`] | the backend extension and its `Tensor` entry points, used by [`loss`](crate::loss) | Burn's custom-kernel example |
+
+pub mod math;
+pub mod softmax;
+#[cfg(feature = "flex")]
+mod softmax_flex;
+mod softmax_tensor;
+
+#[cfg(feature = "flex")]
+pub use softmax_flex::SoftmaxKernels;
+pub use softmax_tensor::{cross_entropy_hard, cross_entropy_soft, log_sum_exp};
