@@ -49,8 +49,18 @@ pub fn cross_entropy_hard(
     grad: Option<&mut [f32]>,
 ) {
     let b = loss.len();
-    assert_eq!(x.len(), b * c, "cross_entropy_hard: logits of {} values for [{b}, {c}]", x.len());
-    assert_eq!(targets.len(), b, "cross_entropy_hard: {} targets for {b} rows", targets.len());
+    assert_eq!(
+        x.len(),
+        b * c,
+        "cross_entropy_hard: logits of {} values for [{b}, {c}]",
+        x.len()
+    );
+    assert_eq!(
+        targets.len(),
+        b,
+        "cross_entropy_hard: {} targets for {b} rows",
+        targets.len()
+    );
     let on = 1.0 - eps;
     let off = eps / c as f32;
     let row = |xr: &[f32], y: i64, l: &mut f32, e: &mut [f32]| {
@@ -67,14 +77,16 @@ pub fn cross_entropy_hard(
     let rpt = rows_per_task(c);
     match grad {
         Some(g) => {
-            assert_eq!(g.len(), x.len(), "cross_entropy_hard: gradient buffer length");
+            assert_eq!(
+                g.len(),
+                x.len(),
+                "cross_entropy_hard: gradient buffer length"
+            );
             g.par_chunks_mut(rpt * c)
                 .zip(x.par_chunks(rpt * c))
                 .zip(loss.par_chunks_mut(rpt).zip(targets.par_chunks(rpt)))
                 .for_each(|((gb, xb), (lb, tb))| {
-                    for (((gr, xr), l), &y) in
-                        gb.chunks_mut(c).zip(xb.chunks(c)).zip(lb).zip(tb)
-                    {
+                    for (((gr, xr), l), &y) in gb.chunks_mut(c).zip(xb.chunks(c)).zip(lb).zip(tb) {
                         let s = row(xr, y, l, gr);
                         let inv = 1.0 / s;
                         for v in gr.iter_mut() {
@@ -110,8 +122,18 @@ pub fn cross_entropy_soft(
     grad: Option<&mut [f32]>,
 ) {
     let b = loss.len();
-    assert_eq!(x.len(), b * c, "cross_entropy_soft: logits of {} values for [{b}, {c}]", x.len());
-    assert_eq!(t.len(), b * c, "cross_entropy_soft: targets of {} values for [{b}, {c}]", t.len());
+    assert_eq!(
+        x.len(),
+        b * c,
+        "cross_entropy_soft: logits of {} values for [{b}, {c}]",
+        x.len()
+    );
+    assert_eq!(
+        t.len(),
+        b * c,
+        "cross_entropy_soft: targets of {} values for [{b}, {c}]",
+        t.len()
+    );
     let row = |xr: &[f32], tr: &[f32], l: &mut f32, e: &mut [f32]| {
         let (s, lse) = row_lse(xr, e);
         let mass = math::sum(tr);
@@ -121,7 +143,11 @@ pub fn cross_entropy_soft(
     let rpt = rows_per_task(c);
     match grad {
         Some(g) => {
-            assert_eq!(g.len(), x.len(), "cross_entropy_soft: gradient buffer length");
+            assert_eq!(
+                g.len(),
+                x.len(),
+                "cross_entropy_soft: gradient buffer length"
+            );
             g.par_chunks_mut(rpt * c)
                 .zip(x.par_chunks(rpt * c).zip(t.par_chunks(rpt * c)))
                 .zip(loss.par_chunks_mut(rpt))
@@ -158,7 +184,12 @@ pub fn cross_entropy_soft(
 /// If `x` (and `probs`) are not `lse.len() * C` long.
 pub fn log_sum_exp(x: &[f32], c: usize, lse: &mut [f32], probs: Option<&mut [f32]>) {
     let b = lse.len();
-    assert_eq!(x.len(), b * c, "log_sum_exp: logits of {} values for [{b}, {c}]", x.len());
+    assert_eq!(
+        x.len(),
+        b * c,
+        "log_sum_exp: logits of {} values for [{b}, {c}]",
+        x.len()
+    );
     let rpt = rows_per_task(c);
     match probs {
         Some(p) => {
@@ -195,7 +226,13 @@ pub fn log_sum_exp(x: &[f32], c: usize, lse: &mut [f32], probs: Option<&mut [f32
 /// # Panics
 /// If `values` is not `scale.len() * C` long.
 pub fn scale_rows(values: &mut [f32], c: usize, scale: &[f32]) {
-    assert_eq!(values.len(), scale.len() * c, "scale_rows: {} values for {} rows of {c}", values.len(), scale.len());
+    assert_eq!(
+        values.len(),
+        scale.len() * c,
+        "scale_rows: {} values for {} rows of {c}",
+        values.len(),
+        scale.len()
+    );
     let rpt = rows_per_task(c);
     values
         .par_chunks_mut(rpt * c)

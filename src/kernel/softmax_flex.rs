@@ -50,7 +50,11 @@ fn contiguous(t: FlexTensor) -> FlexTensor {
 
 fn dims2(t: &FlexTensor, op: &str) -> [usize; 2] {
     let shape = t.layout().shape();
-    assert_eq!(shape.num_dims(), 2, "{op}: logits of shape {shape:?}, expected [B, C]");
+    assert_eq!(
+        shape.num_dims(),
+        2,
+        "{op}: logits of shape {shape:?}, expected [B, C]"
+    );
     [shape[0], shape[1]]
 }
 
@@ -59,10 +63,19 @@ fn flex_f32(values: Vec<f32>, shape: impl Into<Shape>) -> FlexTensor {
 }
 
 fn int_targets(t: IntTensor<Flex>) -> Vec<i64> {
-    let t = if t.layout().is_contiguous() { t } else { t.to_contiguous() };
+    let t = if t.layout().is_contiguous() {
+        t
+    } else {
+        t.to_contiguous()
+    };
     match t.dtype() {
         DType::I64 => t.as_slice::<i64>().expect("contiguous").to_vec(),
-        DType::I32 => t.as_slice::<i32>().expect("contiguous").iter().map(|&v| v as i64).collect(),
+        DType::I32 => t
+            .as_slice::<i32>()
+            .expect("contiguous")
+            .iter()
+            .map(|&v| v as i64)
+            .collect(),
         other => t.into_data().try_into_vec_as::<i64>().unwrap_or_else(|e| {
             panic!("softmax_cross_entropy: targets of dtype {other:?} are not class indices: {e:?}")
         }),
@@ -210,4 +223,3 @@ impl<C: CheckpointStrategy> SoftmaxKernels for Autodiff<Flex, C> {
         tracked::<C>(logits, lse_forward)
     }
 }
-

@@ -4,8 +4,7 @@ use burn::config::Config;
 use burn::tensor::{Int, Tensor};
 
 use super::{
-    Reduction, SoftmaxParts, assert_hard_targets, assert_same_shape,
-    validate_unit_interval,
+    Reduction, SoftmaxParts, assert_hard_targets, assert_same_shape, validate_unit_interval,
 };
 use crate::error::{PodiumError, Result};
 use crate::kernel;
@@ -71,15 +70,18 @@ impl Poly1CrossEntropy {
     /// As [`Self::forward`].
     pub fn forward_no_reduction(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
         assert_hard_targets("Poly1CrossEntropy", &logits, &targets);
-        let [b, c] = logits.dims();
+        let [_, c] = logits.dims();
         let s = self.label_smoothing as f64;
         // with t = onehot (1 - s) + s / C: sum_c t_ic p_ic = (1 - s) p_{i,y_i} + s / C, so only p
-        // at the target is needed; the smoothed CE and the log-sum-exp are fused passes on flex
-        let lse = kernel::log_sum_exp(logits.clone());
-        let x_y = logits.clone().gather(1, targets.clone().reshape([b, 1]));
-        let p_y = (x_y - lse).exp().reshape([b]);
-        let ce = kernel::cross_entropy_hard(logits, targets, self.label_smoothing);
-        let pt = p_y * (1.0 - s) + s / c as f64;
+        // at the target is needed, p_{i,y_i} = exp(-CE_i) of the unsmoothed cross-entropy: fused
+        // passes on flex, no gather
+        let ce = kernel::cross_entropy_hard(logits.clone(), targets.clone(), self.label_smoothing);
+        let nll = if s == 0.0 {
+            ce.clone()
+        } else {
+            kernel::cross_entropy_hard(logits, targets, 0.0)
+        };
+        let pt = nll.neg().exp() * (1.0 - s) + s / c as f64;
         ce + (pt.neg() + 1.0) * self.epsilon as f64
     }
 

@@ -43,7 +43,11 @@ fn sweep(stride: u32, extra: &[f32]) -> Vec<f32> {
     v
 }
 
-fn max_ulp(values: &[f32], ours: impl Fn(&mut [f32]), reference: impl Fn(f32) -> f32) -> (u32, f32) {
+fn max_ulp(
+    values: &[f32],
+    ours: impl Fn(&mut [f32]),
+    reference: impl Fn(f32) -> f32,
+) -> (u32, f32) {
     let mut out = values.to_vec();
     ours(&mut out);
     values
@@ -63,9 +67,9 @@ const EXP_EDGES: [f32; 14] = [
     f32::INFINITY,
     f32::NEG_INFINITY,
     f32::NAN,
-    88.722_83,  // largest finite result
-    88.722_84,  // overflows to +inf
-    -87.336_55, // smallest normal result
+    88.722_83,   // largest finite result
+    88.722_84,   // overflows to +inf
+    -87.336_55,  // smallest normal result
     -103.972_08, // smallest denormal result
     -103.972_09, // rounds to 0
     -104.5,
@@ -78,7 +82,10 @@ fn exp_is_within_its_stated_ulp_of_libm_everywhere() {
     let mut values = sweep(127, &EXP_EDGES);
     values.extend((0..2_000_000).map(|i| -104.0 + 193.0 * i as f32 / 2_000_000.0));
     let (worst, at) = max_ulp(&values, math::exp_in_place, libm_exp);
-    eprintln!("exp: worst {worst} ulp at {at:e} over {} inputs", values.len());
+    eprintln!(
+        "exp: worst {worst} ulp at {at:e} over {} inputs",
+        values.len()
+    );
     assert!(
         worst <= math::EXP_MAX_ULP,
         "exp: {worst} ulp at {at:e} (stated {})",
@@ -95,9 +102,17 @@ fn exp_edge_cases_follow_libm_exactly() {
     assert_eq!(v[5], f32::INFINITY);
     assert_eq!(v[6], 0.0);
     assert!(v[7].is_nan());
-    assert!(v[8].is_finite() && v[8] > 3.4e38, "exp(88.72283) = {}", v[8]);
+    assert!(
+        v[8].is_finite() && v[8] > 3.4e38,
+        "exp(88.72283) = {}",
+        v[8]
+    );
     assert_eq!(v[9], f32::INFINITY);
-    assert!(v[10] >= f32::MIN_POSITIVE * 0.99, "exp(-87.33655) = {:e}", v[10]);
+    assert!(
+        v[10] >= f32::MIN_POSITIVE * 0.99,
+        "exp(-87.33655) = {:e}",
+        v[10]
+    );
     assert!(v[11] > 0.0, "exp(-103.97208) = {:e}", v[11]);
     assert_eq!(v[12], 0.0);
     assert_eq!(v[13], 0.0);
@@ -110,11 +125,16 @@ fn exp_edge_cases_follow_libm_exactly() {
 #[test]
 fn ln_is_within_its_stated_ulp_of_libm_everywhere() {
     // every 61st positive bit pattern (denormals included) plus every denormal power of two
-    let mut values: Vec<f32> = (0..=0x7f80_0000u32 / 61).map(|i| f32::from_bits(i * 61)).collect();
+    let mut values: Vec<f32> = (0..=0x7f80_0000u32 / 61)
+        .map(|i| f32::from_bits(i * 61))
+        .collect();
     values.extend((0..23).map(|k| f32::from_bits(1 << k)));
     values.extend((1..2_000_000).map(|i| 0.5 + i as f32 / 1_000_000.0));
     let (worst, at) = max_ulp(&values, math::ln_in_place, libm_ln);
-    eprintln!("ln: worst {worst} ulp at {at:e} over {} inputs", values.len());
+    eprintln!(
+        "ln: worst {worst} ulp at {at:e} over {} inputs",
+        values.len()
+    );
     assert!(
         worst <= math::LN_MAX_ULP,
         "ln: {worst} ulp at {at:e} (stated {})",
@@ -149,7 +169,9 @@ fn ln_edge_cases_follow_libm() {
 
 #[test]
 fn slice_helpers_match_scalar_sums() {
-    let x: Vec<f32> = (0..1003).map(|i| ((i * 37) % 101) as f32 * 0.1 - 5.0).collect();
+    let x: Vec<f32> = (0..1003)
+        .map(|i| ((i * 37) % 101) as f32 * 0.1 - 5.0)
+        .collect();
     let m = math::max(&x);
     assert_eq!(m, x.iter().copied().fold(f32::NEG_INFINITY, f32::max));
     let mut e = vec![0.0; x.len()];
@@ -158,7 +180,10 @@ fn slice_helpers_match_scalar_sums() {
     assert!(((s as f64) - s_ref).abs() < 1e-5 * s_ref, "{s} vs {s_ref}");
     let d = math::dot(&x, &e);
     let d_ref: f64 = x.iter().zip(&e).map(|(&a, &b)| a as f64 * b as f64).sum();
-    assert!(((d as f64) - d_ref).abs() < 1e-4 * d_ref.abs().max(1.0), "{d} vs {d_ref}");
+    assert!(
+        ((d as f64) - d_ref).abs() < 1e-4 * d_ref.abs().max(1.0),
+        "{d} vs {d_ref}"
+    );
     let t = math::sum(&x);
     let t_ref: f64 = x.iter().map(|&v| v as f64).sum();
     assert!(((t as f64) - t_ref).abs() < 1e-3, "{t} vs {t_ref}");
@@ -168,7 +193,10 @@ fn max_abs_diff<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> f32 {
     let a = a.into_data().try_into_vec_as::<f32>().expect("f32");
     let b = b.into_data().try_into_vec_as::<f32>().expect("f32");
     assert_eq!(a.len(), b.len());
-    a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.iter()
+        .zip(&b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }
 
 const B: usize = 37;
@@ -192,7 +220,12 @@ fn inputs(device: &Device, seed: u64) -> Inputs {
         1,
     ) * 1.5;
     let upstream = Tensor::<1>::random([B], Distribution::Uniform(-1.0, 1.0), device);
-    Inputs { x, y, soft, upstream }
+    Inputs {
+        x,
+        y,
+        soft,
+        upstream,
+    }
 }
 
 fn reference_hard(x: Tensor<2>, y: Tensor<1, Int>, eps: f64) -> Tensor<1> {
@@ -242,8 +275,7 @@ fn fused_cross_entropy_matches_burn_ops_with_and_without_smoothing() {
         let fused = value_and_grad(&i.x, &i.upstream, |x| {
             kernel::cross_entropy_hard(x, i.y.clone(), eps as f32)
         });
-        let reference =
-            value_and_grad(&i.x, &i.upstream, |x| reference_hard(x, i.y.clone(), eps));
+        let reference = value_and_grad(&i.x, &i.upstream, |x| reference_hard(x, i.y.clone(), eps));
         assert_close(&format!("cross_entropy_hard eps {eps}"), fused, reference);
     }
 }
@@ -263,9 +295,8 @@ fn fused_soft_target_cross_entropy_matches_burn_ops() {
 fn fused_log_sum_exp_matches_burn_ops() {
     let device = Device::default().autodiff();
     let i = inputs(&device, 5);
-    let f = |g: fn(Tensor<2>) -> Tensor<2>| {
-        value_and_grad(&i.x, &i.upstream, |x| g(x).reshape([B]))
-    };
+    let f =
+        |g: fn(Tensor<2>) -> Tensor<2>| value_and_grad(&i.x, &i.upstream, |x| g(x).reshape([B]));
     assert_close("log_sum_exp", f(kernel::log_sum_exp), f(reference_lse));
 }
 
@@ -325,15 +356,25 @@ fn losses_reduce_the_fused_values_as_torch_does() {
         .init()
         .expect("ce");
     let x = i.x.clone().require_grad();
-    let g = x.grad(&ce.forward(x.clone(), i.y.clone()).backward()).expect("grad");
+    let g = x
+        .grad(&ce.forward(x.clone(), i.y.clone()).backward())
+        .expect("grad");
     let x2 = i.x.clone().require_grad();
     let g_ref = x2
-        .grad(&reference_hard(x2.clone(), i.y.clone(), 0.2).mean().backward())
+        .grad(
+            &reference_hard(x2.clone(), i.y.clone(), 0.2)
+                .mean()
+                .backward(),
+        )
         .expect("grad");
     assert!(max_abs_diff(g, g_ref) <= GRAD_TOL);
     let x = i.x.clone().require_grad();
     let g = x
-        .grad(&SoftTargetCrossEntropy.forward(x.clone(), i.soft.clone()).backward())
+        .grad(
+            &SoftTargetCrossEntropy
+                .forward(x.clone(), i.soft.clone())
+                .backward(),
+        )
         .expect("grad");
     let x2 = i.x.clone().require_grad();
     let g_ref = x2
