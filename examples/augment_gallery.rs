@@ -13,6 +13,10 @@ use burn_podium::augment::{Image, PipelineConfig, RandomErasing, TransformConfig
 use burn_podium::codec::{DecodeOptions, decode_file};
 use clap::Parser;
 
+// A pooling allocator for the training temporaries (README "Memory").
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 struct Args {
     /// The photo to augment.

@@ -17,6 +17,10 @@ use burn_podium::model::{GlobalPool, ResNetConfig};
 use burn_podium::prelude::default_device;
 use clap::Parser;
 
+// A pooling allocator for the training temporaries (README "Memory").
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 struct Args {
     /// A torchvision ResNet-18 state dict (`.pth` or `.safetensors`), any number of classes.

@@ -14,6 +14,10 @@ use burn_podium::loss::ClassBalancedLossType;
 use burn_podium::prelude::*;
 use burn_podium::sample::effective_number;
 
+// A pooling allocator for the training temporaries (README "Memory").
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> burn_podium::Result<()> {
     let device = default_device();
     let (train_full, test) = digits()?.split_stratified(0.2, 0)?;

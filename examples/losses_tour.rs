@@ -8,6 +8,10 @@
 
 use burn_podium::prelude::*;
 
+// A pooling allocator for the training temporaries (README "Memory").
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> burn_podium::Result<()> {
     let device = default_device();
     let seed = 42;

@@ -30,6 +30,10 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
 
+// A pooling allocator for the training temporaries (README "Memory").
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Make a Kaggle-style competition folder from the MNIST IDX files.
 #[derive(Parser, Debug)]
 #[command(version, about)]

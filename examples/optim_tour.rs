@@ -12,6 +12,10 @@ use burn_podium::optim::SamConfig;
 use burn_podium::prelude::*;
 use burn_podium::schedule::{OneCycleConfig, Suggestion};
 
+// A pooling allocator for the training temporaries (README "Memory").
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> burn_podium::Result<()> {
     let device = default_device();
     let seed = 42;

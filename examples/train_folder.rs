@@ -19,6 +19,10 @@ use burn_podium::prelude::*;
 use burn_podium::schedule::WarmupCosineConfig;
 use clap::Parser;
 
+// A pooling allocator for the training temporaries (README "Memory").
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Train an image classifier on a folder or CSV of images.
 #[derive(Parser, Debug)]
 #[command(version, about)]

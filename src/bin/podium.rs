@@ -19,6 +19,12 @@ use burn_podium::learner::StopSignal;
 use burn_podium::recipe::{self, PredictOptions, Recipe, TrainOptions};
 use clap::{Parser, Subcommand};
 
+// A pooling allocator: training steps reuse their large temporaries instead of returning them to
+// the system and faulting them back in (BENCHMARKS.md "Memory").
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Image classification for competitions: train with cross-validation, evaluate, predict.
 #[derive(Parser, Debug)]
 #[command(name = "podium", version, about)]

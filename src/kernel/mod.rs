@@ -1,11 +1,19 @@
-//! podium's own compute kernels for Burn's flex CPU backend, reached through Burn's
-//! backend-extension mechanism (`#[backend_extension]`, Burn's `extension` feature) and falling
-//! back to Burn's ops on every other backend. The bottom layer of the crate: it imports nothing
-//! from podium above `util`/`error`.
+//! podium's own CPU kernels for Burn's flex backend (issue 16), below [`model`](crate::model)
+//! and [`loss`](crate::loss) in the import order: it imports nothing from podium above
+//! [`util`](crate::util) and [`error`](crate::error).
 //!
-//! | podium | Burn | PyTorch |
+//! The fast paths are Burn backend extensions (`#[backend_extension(Flex, Autodiff)]` traits,
+//! burn's `extension` feature): on flex, with or without autodiff, they run podium's kernels with
+//! hand-written backwards (as burn-autodiff writes its batch-norm op); on every other backend
+//! (ndarray, CUDA) and in other dtypes the public functions here compose Burn's tensor ops into
+//! the same formulas, so callers need no flag.
+//!
+//! | item | what | follows |
 //! |---|---|---|
-//! | [`conv::conv2d`], [`conv::conv2d_with`] | `Conv2d::forward`, `module::conv2d` | `nn.Conv2d`, `F.conv2d` |
+//! | [`conv::conv2d`], [`conv::conv2d_with`] | 2-D convolution: im2col/col2im + gemm for dense convolutions, direct kernels for depthwise ones, forward and both gradients | `nn.Conv2d`, `F.conv2d`; Burn's `Conv2d::forward`, `module::conv2d` |
+//! | [`math`] | vectorized `exp` / `ln` over `f32` slices, with stated max errors | Cephes `expf` / `logf` |
+//! | [`softmax`] | row kernels: fused softmax cross-entropy (hard or soft targets, label smoothing) and log-sum-exp, forward and local gradient in one pass | `torch.nn.functional.cross_entropy`, `torch.logsumexp` |
+//! | `SoftmaxKernels` (with `flex`), [`cross_entropy_hard`], [`cross_entropy_soft`], [`log_sum_exp`] | the backend extension and its `Tensor` entry points, used by [`loss`](crate::loss) | Burn's custom-kernel example |
 
 pub mod conv;
 #[cfg(feature = "flex")]
@@ -14,3 +22,12 @@ mod conv_depthwise;
 mod conv_flex;
 #[cfg(feature = "flex")]
 mod conv_gemm;
+pub mod math;
+pub mod softmax;
+#[cfg(feature = "flex")]
+mod softmax_flex;
+mod softmax_tensor;
+
+#[cfg(feature = "flex")]
+pub use softmax_flex::SoftmaxKernels;
+pub use softmax_tensor::{cross_entropy_hard, cross_entropy_soft, log_sum_exp};

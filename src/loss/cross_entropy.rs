@@ -5,10 +5,11 @@ use burn::config::Config;
 use burn::tensor::{Int, Tensor, TensorData};
 
 use super::{
-    Reduction, SoftmaxParts, assert_class_count, assert_hard_targets, to_f32,
-    validate_unit_interval, validate_weights,
+    Reduction, assert_class_count, assert_hard_targets, to_f32, validate_unit_interval,
+    validate_weights,
 };
 use crate::error::Result;
+use crate::kernel;
 
 /// Configuration of [`CrossEntropyLoss`].
 #[derive(Config, Debug)]
@@ -110,9 +111,13 @@ impl CrossEntropyLoss {
     pub fn forward_no_reduction(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
         assert_hard_targets("CrossEntropyLoss", &logits, &targets);
         let [b, c] = logits.dims();
+        if self.weight.is_none() {
+            // one fused pass on flex (forward and local gradient), Burn's ops elsewhere
+            return kernel::cross_entropy_hard(logits, targets, self.label_smoothing);
+        }
         let device = logits.device();
-        // -log p_ic = lse_i - x_ic, from one exp pass (see SoftmaxParts)
-        let lse = SoftmaxParts::new(logits.clone()).lse;
+        // -log p_ic = lse_i - x_ic, from one (fused, vectorized) exp pass
+        let lse = kernel::log_sum_exp(logits.clone());
         let x_y = logits.clone().gather(1, targets.clone().reshape([b, 1]));
         let nll = (lse.clone() - x_y).reshape([b]);
         let weight = self.weight.as_ref().map(|w| {

@@ -5,10 +5,11 @@ use burn::tensor::activation::log_softmax;
 use burn::tensor::{Int, Tensor};
 
 use super::{
-    CrossEntropyLoss, CrossEntropyLossConfig, SoftmaxParts, assert_hard_targets, assert_same_shape,
+    CrossEntropyLoss, CrossEntropyLossConfig, assert_hard_targets, assert_same_shape,
     validate_positive,
 };
 use crate::error::{PodiumError, Result};
+use crate::kernel;
 
 /// Configuration of [`KnowledgeDistillationLoss`].
 #[derive(Config, Debug)]
@@ -88,9 +89,12 @@ impl KnowledgeDistillationLoss {
         let [b, _] = student.dims();
         let t = self.temperature as f64;
         let scaled = student.clone() / t;
-        let log_q = scaled.clone() - SoftmaxParts::new(scaled).lse;
         let log_p = log_softmax(teacher.detach() / t, 1);
-        let kl = (log_p.clone().exp() * (log_p - log_q)).sum() / b as f64;
+        let p = log_p.clone().exp();
+        // sum_c p (log p - log q) = sum_c p log p + soft-target CE(q; p): the student's part
+        // runs as one fused pass on flex
+        let neg_entropy = (p.clone() * log_p).sum();
+        let kl = (neg_entropy + kernel::cross_entropy_soft(scaled, p).sum()) / b as f64;
         let kd_term = kl * (t * t);
         let ce_term = self.ce.forward(student, targets);
         let a = self.alpha as f64;

@@ -4,10 +4,11 @@ use burn::config::Config;
 use burn::tensor::{Int, Tensor, TensorData};
 
 use super::{
-    BceWithLogitsLossConfig, Reduction, SoftmaxParts, assert_class_count, assert_hard_targets,
-    assert_same_shape, logistic, pow_scalar, to_f32, validate_non_negative, validate_weights,
+    BceWithLogitsLossConfig, Reduction, assert_class_count, assert_hard_targets, assert_same_shape,
+    logistic, pow_scalar, to_f32, validate_non_negative, validate_weights,
 };
 use crate::error::{PodiumError, Result};
+use crate::kernel;
 
 /// Configuration of [`SigmoidFocalLoss`], with torchvision's defaults.
 #[derive(Config, Debug)]
@@ -153,16 +154,16 @@ impl SoftmaxFocalLoss {
     /// As [`Self::forward`].
     pub fn forward_no_reduction(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
         assert_hard_targets("SoftmaxFocalLoss", &logits, &targets);
-        let [b, c] = logits.dims();
+        let [_, c] = logits.dims();
         let device = logits.device();
         if let Some(a) = &self.alpha {
             assert_class_count("SoftmaxFocalLoss", "alpha", a.len(), logits.dims());
         }
-        let lse = SoftmaxParts::new(logits.clone()).lse;
-        let logp = (logits.gather(1, targets.clone().reshape([b, 1])) - lse).reshape([b]);
-        let mut loss = logp.clone().neg();
+        // -log p_{i,y_i} is the cross-entropy: one fused pass on flex, no gather
+        let nll = kernel::cross_entropy_hard(logits, targets.clone(), 0.0);
+        let mut loss = nll.clone();
         if self.gamma != 0.0 {
-            loss = loss * pow_scalar(logp.exp().neg() + 1.0, self.gamma);
+            loss = loss * pow_scalar(nll.neg().exp().neg() + 1.0, self.gamma);
         }
         match &self.alpha {
             Some(a) => {

@@ -2,7 +2,8 @@
 
 use burn::tensor::Tensor;
 
-use super::{SoftmaxParts, assert_same_shape};
+use super::assert_same_shape;
+use crate::kernel;
 
 /// `mean_i sum_c -t_{ic} log softmax(x)_{ic}` for logits and targets `[B, C]`: the loss for
 /// mixup/cutmix targets ([`crate::mix`]) and distillation targets.
@@ -24,9 +25,7 @@ impl SoftTargetCrossEntropy {
     /// As [`Self::forward`].
     pub fn forward_no_reduction(&self, logits: Tensor<2>, targets: Tensor<2>) -> Tensor<1> {
         assert_same_shape("SoftTargetCrossEntropy", &logits, &targets);
-        let [b, _] = logits.dims();
-        // sum_c -t_ic log p_ic = lse_i sum_c t_ic - sum_c t_ic x_ic (one exp pass)
-        let lse = SoftmaxParts::new(logits.clone()).lse;
-        (lse * targets.clone().sum_dim(1) - (logits * targets).sum_dim(1)).reshape([b])
+        // sum_c -t_ic log p_ic = lse_i sum_c t_ic - sum_c t_ic x_ic: one fused pass on flex
+        kernel::cross_entropy_soft(logits, targets)
     }
 }

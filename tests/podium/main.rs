@@ -17,6 +17,7 @@ mod fuzz_regressions;
 mod infer_tta;
 mod interrupt;
 mod kernels_conv;
+mod kernels_softmax;
 mod kill_resume;
 mod learner;
 mod loader;

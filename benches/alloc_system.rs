@@ -1,0 +1,17 @@
+//! A SimpleCnn MNIST-sized training step under the system allocator (see `alloc/mnist_step.rs`).
+//!
+//! ```sh
+//! nice -n 5 cargo bench --bench alloc_system --bench alloc_mimalloc --bench alloc_jemalloc
+//! ```
+
+#[path = "alloc/mnist_step.rs"]
+mod mnist_step;
+
+// the system allocator (glibc malloc); run it with and without `GLIBC_TUNABLES`
+
+fn bench(c: &mut criterion::Criterion) {
+    mnist_step::mnist_step(c, "system");
+}
+
+criterion::criterion_group!(benches, bench);
+criterion::criterion_main!(benches);
