@@ -312,13 +312,13 @@ fn csv_error(csv_path: &Path, line: u64, reason: String) -> PodiumError {
     }
 }
 
+/// A CSV row and its line number in the file.
+type CsvRow = (u64, csv::StringRecord);
+
 /// The header (when `has_headers`; empty otherwise) and every non-blank row of `csv_path` with
 /// its line number, read as Python's `csv` module reads them: a UTF-8 byte-order mark, `\r\n`
 /// line ends and quoted fields; rows may differ in length; fields are trimmed.
-fn csv_records(
-    csv_path: &Path,
-    has_headers: bool,
-) -> Result<(Vec<String>, Vec<(u64, csv::StringRecord)>)> {
+fn csv_records(csv_path: &Path, has_headers: bool) -> Result<(Vec<String>, Vec<CsvRow>)> {
     let file = std::fs::File::open(csv_path).map_err(|e| PodiumError::io(csv_path, e))?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(has_headers)
