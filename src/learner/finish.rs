@@ -4,7 +4,7 @@
 use burn::tensor::Device;
 
 use super::config::LearnerConfig;
-use super::fitted::{Fitted, RunInfo, checkpoint_dir, load_checkpoint};
+use super::fitted::{Fitted, RunInfo, checkpoint_file, load_checkpoint};
 use super::history::EpochMetrics;
 use super::prepare::Prepared;
 use super::training::Trained;
@@ -64,8 +64,7 @@ pub fn finish<M: ImageClassifier>(
         });
     let best_epoch = best.map_or(0, |r| r.epoch);
     let last_epoch = valid_rows.last().map_or(0, |r| r.epoch);
-    let prefix = if ema { "ema" } else { "model" };
-    let best_path = checkpoint_dir(&run_dir).join(format!("{prefix}-{best_epoch}.bpk"));
+    let best_path = checkpoint_file(&run_dir, ema, best_epoch);
     let model = if (best_epoch != last_epoch || ema) && best_path.exists() {
         load_checkpoint(model, &best_path)?
     } else {

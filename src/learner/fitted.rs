@@ -131,11 +131,10 @@ impl<M: ImageClassifier> Fitted<M> {
     /// [`PodiumError::Checkpoint`] when a checkpoint is missing (set
     /// [`LearnerConfig::keep_best`](super::LearnerConfig::keep_best) to at least `n`) or does not load.
     pub fn average_best(&self, n: usize, fresh: M) -> Result<M> {
-        let prefix = if self.ema { "ema" } else { "model" };
         let paths: Vec<PathBuf> = self
             .best_epochs(n)
             .into_iter()
-            .map(|e| checkpoint_dir(&self.run_dir).join(format!("{prefix}-{e}.bpk")))
+            .map(|e| checkpoint_file(&self.run_dir, self.ema, e))
             .collect();
         average_checkpoints(fresh, &paths)
     }
@@ -143,8 +142,7 @@ impl<M: ImageClassifier> Fitted<M> {
     /// The best checkpoint's file: `checkpoint/model-{best_epoch}.bpk`, or `ema-{best_epoch}.bpk`
     /// when the run kept an EMA (whose weights validation used).
     pub fn best_checkpoint(&self) -> PathBuf {
-        let prefix = if self.ema { "ema" } else { "model" };
-        checkpoint_dir(&self.run_dir).join(format!("{prefix}-{}.bpk", self.info.best_epoch))
+        checkpoint_file(&self.run_dir, self.ema, self.info.best_epoch)
     }
 
     /// Scores the best model on a labelled dataset with the run's normalization and evaluation
@@ -232,4 +230,11 @@ pub fn average_checkpoints<M: ImageClassifier>(model: M, paths: &[PathBuf]) -> R
 
 pub(super) fn checkpoint_dir(run_dir: &Path) -> PathBuf {
     run_dir.join("checkpoint")
+}
+
+/// The checkpoint file of `epoch` in a run directory: `checkpoint/model-{epoch}.bpk`, or, with
+/// `ema`, `checkpoint/ema-{epoch}.bpk` (the averaged weights that epoch's validation used).
+pub fn checkpoint_file(run_dir: &Path, ema: bool, epoch: usize) -> PathBuf {
+    let prefix = if ema { "ema" } else { "model" };
+    checkpoint_dir(run_dir).join(format!("{prefix}-{epoch}.bpk"))
 }

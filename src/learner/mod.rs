@@ -118,7 +118,7 @@ pub use cross_validation::{CvConfig, CvResult, FoldResult};
 pub use fine_tune::FineTuneConfig;
 pub use finish::{DataInfo, finish};
 pub use fit::Learner;
-pub use fitted::{Fitted, RunInfo, average_checkpoints, load_checkpoint};
+pub use fitted::{Fitted, RunInfo, average_checkpoints, checkpoint_file, load_checkpoint};
 pub use guard::NanPolicy;
 pub use history::{EpochMetrics, METRICS_CSV_HEADER};
 pub use history_csv::read_metrics_csv;

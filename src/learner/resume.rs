@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::config::LearnerConfig;
-use super::fitted::{checkpoint_dir, load_checkpoint};
+use super::fitted::{checkpoint_dir, checkpoint_file, load_checkpoint};
 use super::history::EpochMetrics;
 use super::history_csv::read_metrics_table;
 use crate::error::{PodiumError, Result};
@@ -57,10 +57,7 @@ pub fn resume_model<M: ImageClassifier>(config: &LearnerConfig, model: M) -> Res
     if point.epoch == 0 {
         return Ok(model);
     }
-    load_checkpoint(
-        model,
-        checkpoint_dir(run_dir).join(format!("model-{}.bpk", point.epoch)),
-    )
+    load_checkpoint(model, checkpoint_file(run_dir, false, point.epoch))
 }
 
 /// Keys of `config.json` that may change between an interrupted run and its resumption (the

@@ -20,7 +20,7 @@ use burn::train::{Interrupter, SupervisedTraining};
 
 use super::checkpoint::{AtomicFileCheckpointer, EmaCheckpointer, RunCheckpoints};
 use super::config::LearnerConfig;
-use super::fitted::{checkpoint_dir, load_checkpoint};
+use super::fitted::{checkpoint_dir, checkpoint_file, load_checkpoint};
 use super::guard::StepGuard;
 use super::history::{EpochMetrics, HistoryLogger, SharedHistory, WriteFailure};
 use super::monitor::HistoryEarlyStopping;
@@ -128,7 +128,7 @@ pub fn train_until<M: ImageClassifier>(
 
     let ema: Option<Arc<dyn EmaHandle>> = match cfg.ema {
         Some(decay) if resume.epoch > 0 => {
-            let path = checkpoint_dir(&run_dir).join(format!("ema-{}.bpk", resume.epoch));
+            let path = checkpoint_file(&run_dir, true, resume.epoch);
             let averaged = load_checkpoint(model.clone(), &path)?;
             let ema = decay
                 .init(&averaged)?

@@ -12,7 +12,7 @@ use crate::infer::{
     EnsembleMode, Predictions, SubmissionConfig, TtaConfig, ensemble, predict as predict_plain,
     predict_tta, write_probabilities_csv, write_submission_like,
 };
-use crate::learner::{RunInfo, load_checkpoint};
+use crate::learner::{RunInfo, checkpoint_file, load_checkpoint};
 use crate::report::{ReportFiles, ReportInputs, read_metrics_csv, write_report};
 
 /// What [`evaluate`] wrote.
@@ -257,14 +257,11 @@ pub fn predict(
                 .with_exif_orientation(decode.exif_orientation);
         }
         let test = ImageDataset::from_unlabelled_folder(test_dir.as_ref())?.with_decode(decode);
-        let prefix = if recipe.ema.is_some() { "ema" } else { "model" };
         let batch = recipe.train.batch_size;
         for member in members {
             bar.set_message(member.display().to_string());
             let info = RunInfo::load(&member)?;
-            let checkpoint = member
-                .join("checkpoint")
-                .join(format!("{prefix}-{}.bpk", info.best_epoch));
+            let checkpoint = checkpoint_file(&member, recipe.ema.is_some(), info.best_epoch);
             let model = build_model(&recipe, info.classes.len(), &device)?;
             let model = load_checkpoint(model, &checkpoint)?;
             let (classes, norm) = (&info.classes, &info.normalize);
