@@ -104,7 +104,7 @@ fn model_ema_matches_timm_v2_and_v3() {
 
 fn run_ema(case: &Case, decay: ModelEmaConfig, with_step: bool) {
     // the snapshots must carry the same ids as the model the EMA started from
-    let d = Device::default();
+    let d = crate::test_device();
     let steps = case.input("snap_bias").shape[0];
     let ids = Ids(std::array::from_fn(|_| ParamId::new()));
     let init = model_at(case, &ids, "init", None, &d);
@@ -171,7 +171,7 @@ fn averaged_model_matches_torch_swa() {
             continue;
         }
         let use_buffers = case.bool("use_buffers");
-        let d = Device::default();
+        let d = crate::test_device();
         let steps = case.input("snap_bias").shape[0];
         let ids = Ids(std::array::from_fn(|_| ParamId::new()));
         let init = model_at(case, &ids, "init", None, &d);
@@ -210,7 +210,7 @@ fn averaged_model_matches_torch_swa() {
 
 #[test]
 fn bad_ema_decays_are_typed_errors() {
-    let d = Device::default();
+    let d = crate::test_device();
     let m = LinBn {
         fc: LinearConfig::new(2, 2).init(&d),
         bn: BatchNormConfig::new(2).init(&d),
@@ -251,7 +251,7 @@ fn update_bn_recomputes_running_statistics_as_torch_does() {
     use burn_podium::data::digits;
     use burn_podium::loader::{ClassificationBatcher, ImageLoader};
     use burn_podium::model::{BatchNormLayers, ImageClassifier, ResNetConfig};
-    let d = Device::default();
+    let d = crate::test_device();
     let data = digits().unwrap().subset(&(0..300).collect::<Vec<_>>());
     let loader =
         ImageLoader::new(data, ClassificationBatcher::new(Normalize::unit(1)), 100).unwrap();
