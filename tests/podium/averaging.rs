@@ -253,8 +253,9 @@ fn update_bn_recomputes_running_statistics_as_torch_does() {
     use burn_podium::model::{BatchNormLayers, ImageClassifier, ResNetConfig};
     let d = crate::test_device();
     let data = digits().unwrap().subset(&(0..300).collect::<Vec<_>>());
-    let loader =
-        ImageLoader::new(data, ClassificationBatcher::new(Normalize::unit(1)), 100).unwrap();
+    let loader = ImageLoader::new(data, ClassificationBatcher::new(Normalize::unit(1)), 100)
+        .unwrap()
+        .with_device(&d);
     let model = TinyBn {
         conv: burn::nn::conv::Conv2dConfig::new([1, 4], [3, 3]).init(&d),
         bn: BatchNormConfig::new(4).init(&d),
@@ -304,8 +305,9 @@ fn update_bn_recomputes_running_statistics_as_torch_does() {
         .unwrap()
         .subset(&(0..64).collect::<Vec<_>>())
         .with_decode(burn_podium::codec::DecodeOptions::rgb(32, 32));
-    let rgb_loader =
-        ImageLoader::new(rgb, ClassificationBatcher::new(Normalize::unit(3)), 32).unwrap();
+    let rgb_loader = ImageLoader::new(rgb, ClassificationBatcher::new(Normalize::unit(3)), 32)
+        .unwrap()
+        .with_device(&d);
     let resnet = ResNetConfig::new(18).with_num_classes(10).init(&d).unwrap();
     let probe = Tensor::<4>::ones([1, 3, 32, 32], &d);
     let before = floats(resnet.forward(probe.clone()));

@@ -94,10 +94,13 @@ fn the_test_device_computes() {
     let d = crate::test_device();
     let a = Tensor::<2>::from_floats([[1.0, 2.0], [3.0, 4.0]], &d);
     let b = Tensor::<2>::from_floats([[0.5, -1.0], [2.0, 0.25]], &d);
-    let sum: Vec<f32> = (a.clone() + b.clone()).into_data().to_vec().unwrap();
+    let sum: Vec<f32> = (a.clone() + b.clone())
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
     assert_eq!(sum, vec![1.5, 1.0, 5.0, 4.25]);
-    let mm: Vec<f32> = a.clone().matmul(b).into_data().to_vec().unwrap();
+    let mm: Vec<f32> = a.clone().matmul(b).into_data().try_to_vec::<f32>().unwrap();
     assert_eq!(mm, vec![4.5, -0.5, 9.5, -2.0]);
-    let total: Vec<f32> = a.sum().into_data().to_vec().unwrap();
+    let total: Vec<f32> = a.sum().into_data().try_to_vec::<f32>().unwrap();
     assert_eq!(total, vec![10.0]);
 }
