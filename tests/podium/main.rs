@@ -53,11 +53,3 @@ pub fn test_device() -> burn::tensor::Device {
         _ => burn_podium::device::default_device(),
     }
 }
-
-/// Whether [`test_device`] is a wgpu device (`PODIUM_TEST_DEVICE=wgpu…`): the one place a
-/// tolerance may differ from flex's (see its uses).
-pub fn on_wgpu() -> bool {
-    std::env::var("PODIUM_TEST_DEVICE")
-        .map(|n| n.trim().to_ascii_lowercase().starts_with("wgpu"))
-        .unwrap_or(false)
-}
