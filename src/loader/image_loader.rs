@@ -112,7 +112,7 @@ impl ImageLoader {
                 augment: None,
                 corrupt: CorruptPolicy::Fail,
             }),
-            device: Device::default(),
+            device: crate::device::default_device(),
             epoch: Arc::new(AtomicU64::new(0)),
             skipped: SkipLog::default(),
         })

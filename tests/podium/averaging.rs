@@ -104,7 +104,7 @@ fn model_ema_matches_timm_v2_and_v3() {
 
 fn run_ema(case: &Case, decay: ModelEmaConfig, with_step: bool) {
     // the snapshots must carry the same ids as the model the EMA started from
-    let d = Device::default();
+    let d = crate::test_device();
     let steps = case.input("snap_bias").shape[0];
     let ids = Ids(std::array::from_fn(|_| ParamId::new()));
     let init = model_at(case, &ids, "init", None, &d);
@@ -171,7 +171,7 @@ fn averaged_model_matches_torch_swa() {
             continue;
         }
         let use_buffers = case.bool("use_buffers");
-        let d = Device::default();
+        let d = crate::test_device();
         let steps = case.input("snap_bias").shape[0];
         let ids = Ids(std::array::from_fn(|_| ParamId::new()));
         let init = model_at(case, &ids, "init", None, &d);
@@ -210,7 +210,7 @@ fn averaged_model_matches_torch_swa() {
 
 #[test]
 fn bad_ema_decays_are_typed_errors() {
-    let d = Device::default();
+    let d = crate::test_device();
     let m = LinBn {
         fc: LinearConfig::new(2, 2).init(&d),
         bn: BatchNormConfig::new(2).init(&d),
@@ -251,10 +251,11 @@ fn update_bn_recomputes_running_statistics_as_torch_does() {
     use burn_podium::data::digits;
     use burn_podium::loader::{ClassificationBatcher, ImageLoader};
     use burn_podium::model::{BatchNormLayers, ImageClassifier, ResNetConfig};
-    let d = Device::default();
+    let d = crate::test_device();
     let data = digits().unwrap().subset(&(0..300).collect::<Vec<_>>());
-    let loader =
-        ImageLoader::new(data, ClassificationBatcher::new(Normalize::unit(1)), 100).unwrap();
+    let loader = ImageLoader::new(data, ClassificationBatcher::new(Normalize::unit(1)), 100)
+        .unwrap()
+        .with_device(&d);
     let model = TinyBn {
         conv: burn::nn::conv::Conv2dConfig::new([1, 4], [3, 3]).init(&d),
         bn: BatchNormConfig::new(4).init(&d),
@@ -304,8 +305,9 @@ fn update_bn_recomputes_running_statistics_as_torch_does() {
         .unwrap()
         .subset(&(0..64).collect::<Vec<_>>())
         .with_decode(burn_podium::codec::DecodeOptions::rgb(32, 32));
-    let rgb_loader =
-        ImageLoader::new(rgb, ClassificationBatcher::new(Normalize::unit(3)), 32).unwrap();
+    let rgb_loader = ImageLoader::new(rgb, ClassificationBatcher::new(Normalize::unit(3)), 32)
+        .unwrap()
+        .with_device(&d);
     let resnet = ResNetConfig::new(18).with_num_classes(10).init(&d).unwrap();
     let probe = Tensor::<4>::ones([1, 3, 32, 32], &d);
     let before = floats(resnet.forward(probe.clone()));

@@ -42,7 +42,7 @@ fn small_cnn_history(
     train: &ImageDataset,
     valid: &ImageDataset,
 ) -> Vec<(f64, f64)> {
-    let device = burn_podium::device::default_device();
+    let device = crate::test_device();
     let learner = Learner::new(config, &device);
     let model = SimpleCnnConfig::new(10)
         .with_in_channels(1)
@@ -67,7 +67,7 @@ fn config(dir: &std::path::Path) -> LearnerConfig {
 fn short_quickstart_reaches_95_percent_on_held_out_digits() {
     let _guard = lock();
     let dir = tempfile::tempdir().unwrap();
-    let device = burn_podium::device::default_device();
+    let device = crate::test_device();
     let (train, test) = digits().unwrap().split_stratified(0.2, 42).unwrap();
     let (train, valid) = train.split_stratified(0.1, 42).unwrap();
     let learner = Learner::new(
@@ -94,7 +94,7 @@ fn short_quickstart_reaches_95_percent_on_held_out_digits() {
 }
 
 fn history_of(dir: &std::path::Path, seed: u64) -> Vec<(f64, f64)> {
-    let device = burn_podium::device::default_device();
+    let device = crate::test_device();
     let (train, valid) = digits().unwrap().split_stratified(0.3, 1).unwrap();
     let learner = Learner::new(
         config(dir)
@@ -151,7 +151,7 @@ impl ImageClassifier for Probe {
 fn early_stopping_ends_a_run_that_stops_improving() {
     let _guard = lock();
     let dir = tempfile::tempdir().unwrap();
-    let device = burn_podium::device::default_device();
+    let device = crate::test_device();
     let (train, valid) = digits().unwrap().split_stratified(0.2, 0).unwrap();
     // A rate this small leaves the accuracy where it starts: no epoch improves on the first.
     let learner = Learner::new(
@@ -208,7 +208,7 @@ fn the_monitor_orders_epochs_and_any_number_beats_nan() {
 fn best_checkpoint_reloads_and_the_run_directory_is_complete() {
     let _guard = lock();
     let dir = tempfile::tempdir().unwrap();
-    let device = burn_podium::device::default_device();
+    let device = crate::test_device();
     let (train, valid) = digits().unwrap().split_stratified(0.2, 0).unwrap();
     let epochs = 3;
     let learner = Learner::new(config(dir.path()).with_epochs(epochs), &device);
@@ -284,7 +284,7 @@ fn best_checkpoint_reloads_and_the_run_directory_is_complete() {
 #[test]
 fn invalid_configs_and_datasets_are_typed_errors() {
     let dir = tempfile::tempdir().unwrap();
-    let device = burn_podium::device::default_device();
+    let device = crate::test_device();
     let (train, valid) = digits().unwrap().split_stratified(0.2, 0).unwrap();
     let key_of = |cfg: LearnerConfig| match Learner::new(cfg, &device).fit(
         Probe {
@@ -423,7 +423,7 @@ fn a_corrupt_training_image_fails_before_training_unless_skipped() {
         .unwrap()
         .with_decode(DecodeOptions::rgb(16, 16));
     let (train, valid) = ds.split_stratified(0.25, 0).unwrap();
-    let device = burn_podium::device::default_device();
+    let device = crate::test_device();
     let run = tempfile::tempdir().unwrap();
     let probe = || Probe {
         fc: LinearConfig::new(3 * 16 * 16, 2).init(&device),
@@ -552,7 +552,7 @@ fn a_class_balanced_sampler_changes_what_the_learner_sees() {
 fn timm_and_one_cycle_schedules_drive_the_learning_rate() {
     use burn_podium::schedule::{OneCycleConfig, TimmKind, TimmScheduleConfig};
     let _guard = lock();
-    let device = burn_podium::device::default_device();
+    let device = crate::test_device();
     let (train, valid) = digits().unwrap().split_stratified(0.5, 0).unwrap();
     let lrs = |schedule: ScheduleConfig, epochs: usize| {
         let dir = tempfile::tempdir().unwrap();
@@ -620,7 +620,7 @@ fn timm_and_one_cycle_schedules_drive_the_learning_rate() {
 fn an_ema_validates_is_checkpointed_and_is_the_returned_model() {
     use burn_podium::average::ModelEmaConfig;
     let _guard = lock();
-    let device = burn_podium::device::default_device();
+    let device = crate::test_device();
     let (train, valid) = digits().unwrap().split_stratified(0.3, 0).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let learner = Learner::new(
@@ -707,7 +707,7 @@ fn podium_optimizers_and_gradient_clipping_train_in_the_learner() {
         AdaBeliefConfig, AdamaxConfig, ClipGrad, GradNorm, NAdamConfig, RAdamConfig,
     };
     let _guard = lock();
-    let device = burn_podium::device::default_device();
+    let device = crate::test_device();
     let (train, valid) = digits().unwrap().split_stratified(0.3, 0).unwrap();
     let run = |optimizer: OptimizerConfig, clip: Option<ClipGrad>| {
         let dir = tempfile::tempdir().unwrap();
@@ -835,7 +835,7 @@ fn podium_optimizers_and_gradient_clipping_train_in_the_learner() {
 fn sam_trains_in_the_learner() {
     use burn_podium::optim::SamConfig;
     let _guard = lock();
-    let device = burn_podium::device::default_device();
+    let device = crate::test_device();
     let (train, valid) = digits().unwrap().split_stratified(0.3, 0).unwrap();
     let run = |sam: Option<SamConfig>| {
         let dir = tempfile::tempdir().unwrap();
@@ -889,7 +889,7 @@ fn sam_trains_in_the_learner() {
 #[test]
 fn every_optimizer_config_builds_and_trains() {
     let _guard = lock();
-    let device = burn_podium::device::default_device();
+    let device = crate::test_device();
     let (train, valid) = digits().unwrap().split_stratified(0.5, 0).unwrap();
     use burn_podium::optim::{
         AdamConfig, AdamWConfig, LambConfig, LarsConfig, LionConfig, LookaheadConfig,
@@ -975,7 +975,7 @@ fn every_optimizer_config_builds_and_trains() {
 fn reduce_on_plateau_follows_the_monitored_metric() {
     use burn_podium::schedule::{PlateauConfig, ThresholdMode};
     let _guard = lock();
-    let device = burn_podium::device::default_device();
+    let device = crate::test_device();
     let (train, valid) = digits().unwrap().split_stratified(0.5, 0).unwrap();
     let dir = tempfile::tempdir().unwrap();
     // a relative threshold of 90% is never met: every epoch after the first is a plateau
@@ -1021,7 +1021,7 @@ fn lr_find_sweeps_suggests_and_leaves_the_model_alone() {
     use burn_podium::learner::LrFinderConfig;
     use burn_podium::schedule::Suggestion;
     let _guard = lock();
-    let device = burn_podium::device::default_device();
+    let device = crate::test_device();
     let data = digits().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let learner = Learner::new(config(dir.path()).with_batch_size(32), &device);
@@ -1099,7 +1099,7 @@ fn lr_find_sweeps_suggests_and_leaves_the_model_alone() {
 #[test]
 fn the_best_checkpoints_are_kept_and_averaged() {
     let _guard = lock();
-    let device = burn_podium::device::default_device();
+    let device = crate::test_device();
     let (train, valid) = digits().unwrap().split_stratified(0.3, 0).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let learner = Learner::new(
@@ -1254,7 +1254,7 @@ fn one_cycle_cycles_sgd_momentum_and_adam_beta1_in_the_learner() {
 fn photos_of_any_size_train_behind_a_random_resized_crop() {
     use burn_podium::augment::PipelineConfig;
     let _guard = lock();
-    let device = burn_podium::device::default_device();
+    let device = crate::test_device();
     let dir = tempfile::tempdir().unwrap();
     // two classes of real photo crops, each file its own size
     let photos = crate::fixtures::photos();
@@ -1310,7 +1310,7 @@ fn a_normalizing_pipeline_normalizes_validation_and_inference_the_same_way() {
     use burn_podium::augment::{Normalize, PipelineConfig, TransformConfig};
     use burn_podium::learner::RunInfo;
     let _guard = lock();
-    let device = burn_podium::device::default_device();
+    let device = crate::test_device();
     let (train, valid) = digits().unwrap().split_stratified(0.3, 2).unwrap();
     // far from the digits' own statistics, which the estimate would give
     let normalize = Normalize::new(vec![0.1], vec![0.9]).unwrap();
@@ -1359,7 +1359,7 @@ fn a_normalizing_pipeline_normalizes_validation_and_inference_the_same_way() {
 #[test]
 fn gradient_accumulation_equals_the_larger_batch() {
     let _guard = lock();
-    let device = burn_podium::device::default_device();
+    let device = crate::test_device();
     // 320 training images: 10 batches of 32, or 20 of 16 accumulated in pairs; 320
     // validation images, so that the mean of the batch losses is the same at either size
     let (rest, valid) = digits().unwrap().split_stratified(0.2, 5).unwrap();

@@ -8,7 +8,7 @@ use crate::fixtures::config_key;
 use crate::reference::{Case, load_topic};
 
 fn device() -> Device {
-    Device::default().autodiff()
+    crate::test_device().autodiff()
 }
 
 fn scalar(t: Tensor<1>) -> Tensor<0> {
@@ -503,7 +503,7 @@ fn invalid_loss_configs_are_typed_errors_at_init() {
     );
     assert_eq!(
         config_key(
-            MarginHeadConfig::new(8, 4, MarginKind::CosFace, 0.0, 0.35).init(&Device::default())
+            MarginHeadConfig::new(8, 4, MarginKind::CosFace, 0.0, 0.35).init(&crate::test_device())
         ),
         "s"
     );
@@ -512,7 +512,7 @@ fn invalid_loss_configs_are_typed_errors_at_init() {
 #[test]
 #[should_panic(expected = "logits [4, 3] against targets [5]")]
 fn mismatched_shapes_panic_naming_both() {
-    let d = Device::default();
+    let d = crate::test_device();
     let loss = CrossEntropyLossConfig::new().init().unwrap();
     loss.forward(Tensor::zeros([4, 3], &d), Tensor::zeros([5], &d));
 }
@@ -520,7 +520,7 @@ fn mismatched_shapes_panic_naming_both() {
 #[test]
 #[should_panic(expected = "weight has 2 entries for logits [4, 3]")]
 fn a_weight_vector_of_the_wrong_length_panics() {
-    let d = Device::default();
+    let d = crate::test_device();
     let loss = CrossEntropyLossConfig::new()
         .with_weight(Some(vec![1.0, 2.0]))
         .init()

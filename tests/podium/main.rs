@@ -1,4 +1,8 @@
 //! podium's integration tests, in one binary (one link of burn, not one per file).
+//!
+//! The parity suites (losses, mixing, pooling, optimizers, averaging, models) and the Learner
+//! tests take their device from [`test_device`]: `PODIUM_TEST_DEVICE=wgpu:cpu` runs them on
+//! burn's CubeCL/wgpu code path (README "Backends").
 
 mod augment;
 mod augment_ops;
@@ -8,6 +12,7 @@ mod cli;
 mod cross_validation;
 mod csv_columns;
 mod data_files;
+mod devices;
 mod eval_crop;
 mod examples;
 mod exif_orientation;
@@ -38,3 +43,17 @@ mod sampling;
 mod schedules;
 mod splits;
 mod weight_decay;
+
+/// The device the parity suites and the Learner tests run on: the `device_from_name` name in
+/// `PODIUM_TEST_DEVICE` (e.g. `wgpu`, `wgpu:cpu`; needs the matching cargo feature), else
+/// `default_device()` (flex on a machine without a GPU).
+///
+/// # Panics
+/// When `PODIUM_TEST_DEVICE` holds a name `device_from_name` rejects (the message names it).
+pub fn test_device() -> burn::tensor::Device {
+    match std::env::var("PODIUM_TEST_DEVICE") {
+        Ok(name) if !name.trim().is_empty() => burn_podium::device::device_from_name(&name)
+            .unwrap_or_else(|e| panic!("PODIUM_TEST_DEVICE={name}: {e}")),
+        _ => burn_podium::device::default_device(),
+    }
+}

@@ -1,7 +1,7 @@
 //! Every case of `mixing.json` (timm's `Mixup` with explicit draws), plus the random path:
 //! seeded, reproducible, even batches only.
 
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Tensor;
 use burn_podium::PodiumError;
 use burn_podium::mix::*;
 
@@ -27,7 +27,7 @@ fn tensor_values<const D: usize>(t: Tensor<D>) -> Vec<f64> {
 }
 
 fn check_mixed(case: &Case, mixer: &Mixup, plan: &MixPlan) -> MixTargets {
-    let d = Device::default();
+    let d = crate::test_device();
     let x = case.input("x").float::<4>(&d);
     let labels = case.input("target").usizes();
     let (images, out) = mixer.apply(x, &labels, plan);
@@ -47,7 +47,7 @@ fn mixer(case: &Case, mode: MixMode) -> Mixup {
 #[test]
 fn mixup_target_matches_timm() {
     let topic = load_topic("mixing.json");
-    let d = Device::default();
+    let d = crate::test_device();
     for case in topic.cases_of("mixup_target") {
         let c = case.usize("num_classes");
         let lam = case.f64("lam");
@@ -194,7 +194,7 @@ fn elem_and_pair_modes_match_timm() {
 
 #[test]
 fn random_draws_are_seeded_and_mix_correctly() {
-    let d = Device::default();
+    let d = crate::test_device();
     let x = Tensor::<4>::random([8, 3, 6, 8], burn::tensor::Distribution::Default, &d);
     let labels = [0, 1, 2, 3, 4, 0, 1, 2];
     for mode in [MixMode::Batch, MixMode::Pair, MixMode::Elem] {
@@ -231,7 +231,7 @@ fn random_draws_are_seeded_and_mix_correctly() {
 
 #[test]
 fn fastai_loss_mixing_weighs_the_two_losses_by_lam() {
-    let d = Device::default();
+    let d = crate::test_device();
     let m = MixupConfig::new().init(3, 0.1, 0).unwrap();
     let x = Tensor::<4>::zeros([2, 1, 2, 2], &d);
     let plan = MixPlan {
@@ -280,7 +280,7 @@ fn odd_batches_and_bad_configs_are_typed_errors() {
 #[test]
 #[should_panic(expected = "3 labels for images [4, 1, 2, 2]")]
 fn apply_panics_naming_the_shapes() {
-    let d = Device::default();
+    let d = crate::test_device();
     let m = MixupConfig::new().init(3, 0.1, 0).unwrap();
     let plan = MixPlan {
         mode: MixMode::Batch,

@@ -2,7 +2,7 @@
 //! shape errors, partial loading for a new number of classes.
 
 use burn::store::{BurnToPyTorchAdapter, ModuleSnapshot, SafetensorsStore};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Tensor;
 use burn_podium::PodiumError;
 use burn_podium::model::{GlobalPool, ImageClassifier, ResNet, ResNetConfig};
 
@@ -25,7 +25,7 @@ fn weights_key<T: std::fmt::Debug>(r: burn_podium::Result<T>) -> (String, String
 #[test]
 fn resnet18_pth_gives_torchvision_logits_and_features() {
     let topic = load_topic("models/resnet18_c10.json");
-    let d = Device::default();
+    let d = crate::test_device();
     for case in &topic.cases {
         let file = reference_dir().join("models").join(case.str("pth_file"));
         let model = ResNetConfig::new(18)
@@ -44,7 +44,7 @@ fn resnet18_pth_gives_torchvision_logits_and_features() {
 fn a_new_head_keeps_the_backbone_and_its_own_classifier() {
     let topic = load_topic("models/resnet18_c10.json");
     let case = &topic.cases[0];
-    let d = Device::default();
+    let d = crate::test_device();
     // with the file's class count, the file's classifier would fit: it is still not loaded
     let same = ResNetConfig::new(18)
         .with_num_classes(case.usize("num_classes"))
@@ -87,7 +87,7 @@ fn a_new_head_keeps_the_backbone_and_its_own_classifier() {
 
 #[test]
 fn weight_mismatches_are_errors_that_name_the_key() {
-    let d = Device::default();
+    let d = crate::test_device();
     let file = resnet18_file();
     // the file's class count: every mismatch below is about something else
     let nc = load_topic("models/resnet18_c10.json").cases[0].usize("num_classes");
@@ -180,7 +180,7 @@ fn weight_mismatches_are_errors_that_name_the_key() {
 fn efficientnet_b0_safetensors_gives_timm_logits_and_features() {
     use burn_podium::model::EfficientNetConfig;
     let topic = load_topic("models/efficientnet_b0_c10.json");
-    let d = Device::default();
+    let d = crate::test_device();
     for case in &topic.cases {
         let file = reference_dir()
             .join("models")
@@ -266,7 +266,7 @@ fn thousands(n: usize) -> String {
 #[test]
 fn summaries_count_what_pytorch_counts_and_show_frozen_layers() {
     use burn_podium::model::{EfficientNetConfig, freeze_backbone, freeze_groups, unfreeze};
-    let d = Device::default();
+    let d = crate::test_device();
     let topic = load_topic("models/resnet18_c10.json");
     let case = &topic.cases[0];
     let nc = case.usize("num_classes");
@@ -344,7 +344,7 @@ fn discriminative_rates_follow_fastai_slices_per_layer_group() {
     }
     assert_eq!(even_mults(1e-5, 1e-3, 1), vec![1e-3]);
 
-    let d = Device::default();
+    let d = crate::test_device();
     let model = ResNetConfig::new(18).with_num_classes(10).init(&d).unwrap();
     let groups = model.layer_groups();
     let names: Vec<&str> = groups.iter().map(|(n, _)| n.as_str()).collect();
@@ -401,7 +401,7 @@ fn a_frozen_backbone_does_not_move_in_training_and_fine_tune_runs_both_phases() 
     use burn_podium::learner::{FineTuneConfig, Learner, LearnerConfig, ProgressMode};
     use burn_podium::model::freeze_backbone;
     let _guard = crate::learner::lock();
-    let d = burn_podium::device::default_device();
+    let d = crate::test_device();
     let rgb32 = DecodeOptions::rgb(32, 32).with_color(ColorMode::Rgb);
     let data = digits().unwrap().with_decode(rgb32);
     let (train, valid) = data
@@ -477,7 +477,7 @@ fn every_model_name_builds_a_classifier_and_a_bad_name_is_named() {
     use burn_podium::model::ModelConfig;
     // these draw many initial weights from the device's RNG: not while a seeded run trains
     let _guard = crate::learner::lock();
-    let d = Device::default();
+    let d = crate::test_device();
     let x = Tensor::<4>::ones([2, 3, 32, 32], &d);
     for &name in ModelConfig::NAMES {
         let config = ModelConfig::from_name(name, 7).unwrap();
@@ -513,7 +513,7 @@ fn model_configs_check_their_values_at_init_and_keep_timm_settings() {
     use burn_podium::model::{AnyModel, EfficientNetConfig, ModelConfig, SimpleCnnConfig};
     // these draw many initial weights from the device's RNG: not while a seeded run trains
     let _guard = crate::learner::lock();
-    let d = Device::default();
+    let d = crate::test_device();
     let key = |r: burn_podium::Result<AnyModel>| match r {
         Err(PodiumError::Config { key, .. }) => key,
         other => panic!("expected a config error, got {other:?}"),
@@ -571,7 +571,7 @@ fn a_model_by_name_loads_pytorch_weights_and_counts_like_the_network() {
     // these draw many initial weights from the device's RNG: not while a seeded run trains
     let _guard = crate::learner::lock();
     let topic = load_topic("models/resnet18_c10.json");
-    let d = Device::default();
+    let d = crate::test_device();
     for case in &topic.cases {
         let file = reference_dir().join("models").join(case.str("pth_file"));
         let model = ModelConfig::from_name("resnet18", case.usize("num_classes"))
@@ -659,7 +659,7 @@ fn a_model_by_name_trains_with_the_learner_as_the_network_itself() {
     use burn_podium::learner::{Learner, LearnerConfig, ProgressMode};
     use burn_podium::model::{AnyModel, BatchNormLayers, ModelConfig};
     let _guard = crate::learner::lock();
-    let d = burn_podium::device::default_device();
+    let d = crate::test_device();
     let (train, valid) = digits().unwrap().split_stratified(0.3, 1).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let config = |sub: &str| {

@@ -54,7 +54,7 @@ fn run(case: &Case, optim: ModuleOptimizer) {
 }
 
 fn run_clipped(case: &Case, mut optim: ModuleOptimizer, max_norm: Option<f64>) {
-    let d = Device::default().autodiff();
+    let d = crate::test_device().autodiff();
     let a = case.input("A").float::<2>(&d);
     let b = case.input("b").float::<1>(&d);
     let mut q = Quad {
@@ -237,7 +237,7 @@ fn grads_of(case: &Case, d: &Device) -> (Vec<String>, Vec<Tensor<1>>) {
 #[test]
 fn gradient_clipping_matches_torch() {
     let topic = load_topic("optim.json");
-    let d = Device::default();
+    let d = crate::test_device();
     for case in topic.cases_of("clip_grad_norm") {
         let norm = match case.str("norm_type") {
             "1" => GradNorm::L1,
@@ -269,7 +269,7 @@ fn gradient_clipping_matches_torch() {
 
 #[test]
 fn module_level_clipping_uses_one_global_norm() {
-    let d = Device::default().autodiff();
+    let d = crate::test_device().autodiff();
     let q = Quad {
         w: Param::from_tensor(Tensor::<2>::from_floats([[3.0, 0.0]], &d)),
         v: Param::from_tensor(Tensor::<1>::from_floats([4.0], &d)),
@@ -296,7 +296,7 @@ struct LinearModel {
 #[test]
 fn weighted_accumulation_reproduces_the_full_batch_gradient() {
     let topic = load_topic("optim.json");
-    let d = Device::default().autodiff();
+    let d = crate::test_device().autodiff();
     for case in topic.cases_of("grad_accumulation") {
         let x = case.input("X").float::<2>(&d);
         let y = case.input("y").float::<1>(&d);
@@ -456,7 +456,7 @@ fn lookahead_matches_timm_and_the_paper_init() {
 #[test]
 fn sam_and_asam_match_the_reference_implementation() {
     let topic = load_topic("optim.json");
-    let d = Device::default().autodiff();
+    let d = crate::test_device().autodiff();
     for case in topic.cases_of("sam") {
         let a = case.input("A").float::<2>(&d);
         let b = case.input("b").float::<1>(&d);
@@ -583,7 +583,7 @@ fn madgrad_matches_timm() {
 fn sgd_takes_its_momentum_from_a_hyper_parameter_handle() {
     use burn::optim::Optimizer;
     use burn::tensor::TensorData;
-    let d = Device::default();
+    let d = crate::test_device();
     let t = |v: [f32; 2]| Tensor::<1>::from_data(TensorData::new(v.to_vec(), [2]), &d);
     let hyper = HyperParams::new();
     let config = SgdConfig::new().with_momentum(0.9);
@@ -629,7 +629,7 @@ fn adam_family_optimizers_read_beta1_from_a_hyper_parameter_handle() {
         .with_hyper_params(hyper.clone());
     run(case, o.into());
     // another value is the one used
-    let d = Device::default();
+    let d = crate::test_device();
     let t = |v: f32| Tensor::<1>::from_data(TensorData::new(vec![v], [1]), &d);
     let nadam = NAdamConfig::new().init().unwrap();
     let cycled = nadam.clone().with_hyper_params(hyper.clone());

@@ -1,7 +1,7 @@
 //! Every case of `pooling_and_misc.json`: timm's avgmax / catavgmax pooling, GeM,
 //! Gumbel-softmax (soft and straight-through, with gradients) and convolution output sizes.
 
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Tensor;
 use burn_podium::model::{GlobalPool, adaptive_avgmax_pool2d, adaptive_catavgmax_pool2d, gem};
 use burn_podium::util::{conv2d_output_size, gumbel_softmax};
 
@@ -18,7 +18,7 @@ fn size(case: &Case) -> [usize; 2] {
 #[test]
 fn pooling_matches_timm() {
     let topic = load_topic("pooling_and_misc.json");
-    let d = Device::default();
+    let d = crate::test_device();
     for case in topic.cases_of("adaptive_avgmax_pool2d") {
         case.assert_tensor(
             "y",
@@ -46,7 +46,7 @@ fn pooling_matches_timm() {
 #[test]
 fn gumbel_softmax_matches_torch_with_the_straight_through_gradient() {
     let topic = load_topic("pooling_and_misc.json");
-    let d = Device::default().autodiff();
+    let d = crate::test_device().autodiff();
     for case in topic.cases_of("gumbel_softmax") {
         let logits = case.input("logits").float::<2>(&d).require_grad();
         let u = case.input("u").float::<2>(&d);
@@ -77,7 +77,7 @@ fn conv_output_sizes_match_torch() {
 #[test]
 fn simple_cnn_takes_a_dual_pooling_head() {
     use burn_podium::model::{ImageClassifier, SimpleCnnConfig};
-    let d = Device::default();
+    let d = crate::test_device();
     let m = SimpleCnnConfig::new(4)
         .with_in_channels(1)
         .with_width(8)

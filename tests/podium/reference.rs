@@ -205,7 +205,11 @@ impl Case {
     /// Asserts a float tensor matches expected `key`.
     pub fn assert_tensor<const D: usize>(&self, key: &str, actual: Tensor<D>) {
         let shape = actual.dims().to_vec();
+        // Read as 1-D: cubecl-wgpu 0.11.3 cannot read a rank-0 tensor (`contiguous_strides`
+        // computes `rank - 1`: index out of bounds); flex can. Same values, same shape check.
+        let numel = shape.iter().product::<usize>();
         let values: Vec<f64> = actual
+            .reshape([numel])
             .try_into_vec_as::<f32>()
             .expect("read tensor")
             .into_iter()
