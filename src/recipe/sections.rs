@@ -175,7 +175,9 @@ pub struct TrainSection {
     pub keep_best: usize,
     /// Decoding threads (0: all cores). Default 0.
     pub num_workers: usize,
-    /// The device: `auto`, `flex`/`cpu`, `ndarray`, `cuda`, `cuda:N`. Default `auto`.
+    /// The device ([`device_from_name`](crate::device::device_from_name)): `auto`,
+    /// `flex`/`cpu`, `ndarray`, `cuda`, `cuda:N`, `wgpu`, `wgpu:cpu`, `wgpu:gpu:N`, `vulkan`
+    /// (each with its cargo feature). Default `auto`.
     pub device: String,
     /// timm's `crop_pct` for validation, out-of-fold and test images
     /// ([`LearnerConfig::crop_pct`]): resize to `floor(size / crop_pct)`, center-crop `size`.
