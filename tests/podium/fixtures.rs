@@ -73,3 +73,49 @@ pub fn config_key<T: std::fmt::Debug>(r: Result<T, burn_podium::PodiumError>) ->
         other => panic!("expected a config error, got {other:?}"),
     }
 }
+
+/// The embedded digits as a competition folder under `root`: `train/dNNNN.png` (8 x 8 gray),
+/// `train.csv` (`id,label`), and `recipe.toml` holding `recipe`.
+pub fn digits_competition(root: &Path, recipe: &str) {
+    let data = burn_podium::data::digits().unwrap();
+    std::fs::create_dir_all(root.join("train")).unwrap();
+    let mut csv = String::from("id,label\n");
+    for i in 0..data.len() {
+        let bitmap = data.decode(i).unwrap().image;
+        assert_eq!(bitmap.channels, 1);
+        let (w, h) = (bitmap.width as u32, bitmap.height as u32);
+        let img = image::GrayImage::from_raw(w, h, bitmap.pixels).unwrap();
+        let name = format!("d{i:04}");
+        img.save(root.join("train").join(format!("{name}.png")))
+            .unwrap();
+        csv.push_str(&format!("{name},{}\n", data.label(i).unwrap()));
+    }
+    std::fs::write(root.join("train.csv"), csv).unwrap();
+    std::fs::write(root.join("recipe.toml"), recipe).unwrap();
+}
+
+/// Every number of `metrics.csv` rows but the wall time, as text to compare runs by.
+pub fn metric_numbers(rows: &[burn_podium::learner::EpochMetrics]) -> Vec<String> {
+    rows.iter()
+        .map(|r| {
+            format!(
+                "{} {} {:.6} {:.4} {:.4} {:.6e} {:.6}",
+                r.epoch, r.split, r.loss, r.accuracy, r.top5_accuracy, r.lr, r.score
+            )
+        })
+        .collect()
+}
+
+/// The temporary files (`*.tmp`, as `util::write_atomic*` name them) left anywhere under `dir`.
+pub fn temp_files(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(temp_files(&path));
+        } else if path.to_string_lossy().ends_with(".tmp") {
+            found.push(path.display().to_string());
+        }
+    }
+    found
+}

@@ -6,27 +6,16 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use burn_podium::data::digits;
-use burn_podium::learner::{EpochMetrics, read_metrics_csv};
+use burn_podium::learner::read_metrics_csv;
 
-/// The digits as a competition folder (`train/*.png`, `train.csv`) and a 3-epoch holdout recipe.
-pub(crate) fn competition(root: &Path) {
-    let data = digits().unwrap();
-    std::fs::create_dir_all(root.join("train")).unwrap();
-    let mut csv = String::from("id,label\n");
-    for i in 0..data.len() {
-        let bitmap = data.decode(i).unwrap().image;
-        let (w, h) = (bitmap.width as u32, bitmap.height as u32);
-        let img = image::GrayImage::from_raw(w, h, bitmap.pixels).unwrap();
-        let name = format!("d{i:04}");
-        img.save(root.join("train").join(format!("{name}.png")))
-            .unwrap();
-        csv.push_str(&format!("{name},{}\n", data.label(i).unwrap()));
-    }
-    std::fs::write(root.join("train.csv"), csv).unwrap();
-    std::fs::write(
-        root.join("recipe.toml"),
-        r#"
+use crate::fixtures::{metric_numbers, temp_files};
+
+/// The digits as a competition folder (`train/*.png`, `train.csv`) and its recipe.
+fn competition(root: &Path) {
+    crate::fixtures::digits_competition(root, RECIPE);
+}
+
+const RECIPE: &str = r#"
 [data]
 train_csv = "train.csv"
 images = "train"
@@ -40,10 +29,7 @@ batch_size = 32
 lr = 3e-3
 folds = 0
 valid_fraction = 0.2
-"#,
-    )
-    .unwrap();
-}
+"#;
 
 /// `podium train` on the recipe into `output`, with extra arguments.
 pub(crate) fn podium(root: &Path, output: &str, extra: &[&str]) -> Command {
@@ -80,31 +66,6 @@ fn wait_for(child: &mut Child, path: &Path) -> bool {
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn temp_files(dir: &Path) -> Vec<String> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            found.extend(temp_files(&path));
-        } else if path.to_string_lossy().ends_with(".tmp") {
-            found.push(path.display().to_string());
-        }
-    }
-    found
-}
-
-/// Every number of the rows but the wall time.
-fn numbers(rows: &[EpochMetrics]) -> Vec<String> {
-    rows.iter()
-        .map(|r| {
-            format!(
-                "{} {} {:.6} {:.4} {:.4} {:.6e} {:.6}",
-                r.epoch, r.split, r.loss, r.accuracy, r.top5_accuracy, r.lr, r.score
-            )
-        })
-        .collect()
 }
 
 #[test]
@@ -158,7 +119,7 @@ fn podium_train_stopped_by_sigterm_exits_143_and_resumes_to_the_uninterrupted_ro
     let resumed = podium(root, "cut", &["--resume"]).output().unwrap();
     assert!(resumed.status.success(), "{}", stderr(&resumed));
     let got = read_metrics_csv(cut.join("metrics.csv")).unwrap();
-    assert_eq!(numbers(&got), numbers(&expected));
+    assert_eq!(metric_numbers(&got), metric_numbers(&expected));
 }
 
 #[test]

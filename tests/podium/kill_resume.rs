@@ -5,28 +5,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use burn_podium::data::digits;
-use burn_podium::learner::{EpochMetrics, read_metrics_csv};
+use burn_podium::learner::read_metrics_csv;
 
-/// The digits as a competition folder: `train/*.png` (8 x 8 gray) and `train.csv`.
+use crate::fixtures::metric_numbers;
+
+/// The digits as a competition folder (`train/*.png`, `train.csv`) and its recipe.
 fn competition(root: &Path) {
-    let data = digits().unwrap();
-    std::fs::create_dir_all(root.join("train")).unwrap();
-    let mut csv = String::from("id,label\n");
-    for i in 0..data.len() {
-        let bitmap = data.decode(i).unwrap().image;
-        assert_eq!(bitmap.channels, 1);
-        let (w, h) = (bitmap.width as u32, bitmap.height as u32);
-        let img = image::GrayImage::from_raw(w, h, bitmap.pixels).unwrap();
-        let name = format!("d{i:04}");
-        img.save(root.join("train").join(format!("{name}.png")))
-            .unwrap();
-        csv.push_str(&format!("{name},{}\n", data.label(i).unwrap()));
-    }
-    std::fs::write(root.join("train.csv"), csv).unwrap();
-    std::fs::write(
-        root.join("recipe.toml"),
-        r#"
+    crate::fixtures::digits_competition(root, RECIPE);
+}
+
+const RECIPE: &str = r#"
 [data]
 train_csv = "train.csv"
 images = "train"
@@ -45,10 +33,7 @@ metric = "macro_f1"
 mixup_alpha = 0.4
 [ema.V2]
 decay = 0.9
-"#,
-    )
-    .unwrap();
-}
+"#;
 
 fn podium(root: &Path, output: &str, resume: bool) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_podium"));
@@ -61,18 +46,6 @@ fn podium(root: &Path, output: &str, resume: bool) -> Command {
         cmd.arg("--resume");
     }
     cmd
-}
-
-/// Every number of the rows but the wall time.
-fn numbers(rows: &[EpochMetrics]) -> Vec<String> {
-    rows.iter()
-        .map(|r| {
-            format!(
-                "{} {} {:.6} {:.4} {:.4} {:.6e} {:.6}",
-                r.epoch, r.split, r.loss, r.accuracy, r.top5_accuracy, r.lr, r.score
-            )
-        })
-        .collect()
 }
 
 /// The validation rows written so far (0 while the file is missing or being replaced).
@@ -140,7 +113,7 @@ fn podium_train_killed_with_sigkill_and_resumed_matches_the_uninterrupted_run() 
     let status = podium(root, "cut", true).status().unwrap();
     assert!(status.success());
     let got = read_metrics_csv(&csv).unwrap();
-    assert_eq!(numbers(&got), numbers(&expected));
+    assert_eq!(metric_numbers(&got), metric_numbers(&expected));
     // the resumed run's validation predictions are the uninterrupted run's
     let oof = |run: &str| std::fs::read_to_string(root.join(run).join("oof.csv")).unwrap();
     assert_eq!(oof("cut"), oof("full"));

@@ -17,6 +17,8 @@ use burn_podium::learner::{
 };
 use burn_podium::model::ImageClassifier;
 
+use crate::fixtures::temp_files;
+
 /// What a [`Probe`] does at given training forwards (numbered from 1 over the process's run),
 /// and the weights it saw at each.
 #[derive(Debug, Default)]
@@ -141,19 +143,6 @@ fn skipped_column(dir: &Path) -> Vec<(String, String, String)> {
             (f[e].to_string(), f[s].to_string(), f[k].to_string())
         })
         .collect()
-}
-
-fn temp_files(dir: &Path) -> Vec<String> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            found.extend(temp_files(&path));
-        } else if path.to_string_lossy().ends_with(".tmp") {
-            found.push(path.display().to_string());
-        }
-    }
-    found
 }
 
 #[test]

@@ -16,6 +16,7 @@ use burn_podium::mix::MixupConfig;
 use burn_podium::model::{SimpleCnn, SimpleCnnConfig};
 use burn_podium::schedule::{PlateauConfig, ScheduleConfig};
 
+use crate::fixtures::metric_numbers;
 use crate::learner::lock;
 
 fn data() -> (ImageDataset, ImageDataset) {
@@ -50,18 +51,6 @@ fn fit(cfg: LearnerConfig) -> burn_podium::Result<burn_podium::learner::Fitted<S
     Learner::new(cfg, &device).fit(model(&device), train, valid)
 }
 
-/// Every number of a `metrics.csv` but the wall time.
-fn numbers(rows: &[EpochMetrics]) -> Vec<String> {
-    rows.iter()
-        .map(|r| {
-            format!(
-                "{} {} {:.6} {:.4} {:.4} {:.6e} {:.6}",
-                r.epoch, r.split, r.loss, r.accuracy, r.top5_accuracy, r.lr, r.score
-            )
-        })
-        .collect()
-}
-
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
@@ -83,7 +72,10 @@ fn resume_matches(recipe: &dyn Fn(&Path) -> LearnerConfig, cut_after: usize) -> 
     let (full, cut) = (dir.path().join("full"), dir.path().join("cut"));
     let uninterrupted = fit(recipe(&full)).unwrap();
     let expected = read_metrics_csv(full.join("metrics.csv")).unwrap();
-    assert_eq!(numbers(&uninterrupted.history), numbers(&expected));
+    assert_eq!(
+        metric_numbers(&uninterrupted.history),
+        metric_numbers(&expected)
+    );
 
     copy_dir(&full, &cut);
     for epoch in cut_after + 1..=uninterrupted.epochs_run() {
@@ -101,8 +93,8 @@ fn resume_matches(recipe: &dyn Fn(&Path) -> LearnerConfig, cut_after: usize) -> 
     }
     let resumed = fit(recipe(&cut).with_resume(true)).unwrap();
     let got = read_metrics_csv(cut.join("metrics.csv")).unwrap();
-    assert_eq!(numbers(&got), numbers(&expected));
-    assert_eq!(numbers(&resumed.history), numbers(&expected));
+    assert_eq!(metric_numbers(&got), metric_numbers(&expected));
+    assert_eq!(metric_numbers(&resumed.history), metric_numbers(&expected));
     assert_eq!(resumed.info.best_epoch, uninterrupted.info.best_epoch);
     assert_eq!(resumed.stopped_early, uninterrupted.stopped_early);
     got
@@ -150,14 +142,18 @@ fn a_plateau_schedule_and_early_stopping_resume_where_they_were() {
     assert!(
         rows.iter().any(|r| r.epoch > 3 && r.lr < lr(1)),
         "the plateau never reduced the rate after the cut: {:?}",
-        numbers(&rows)
+        metric_numbers(&rows)
     );
     // the epochs without improvement before the cut count after it
     let stopping = |run: &Path| {
         recipe(run).with_early_stopping(Some(EarlyStoppingConfig::new(1).with_min_delta(4.0)))
     };
     let rows = resume_matches(&stopping, 2);
-    assert!(rows.len() > 4 && rows.len() < 12, "{:?}", numbers(&rows));
+    assert!(
+        rows.len() > 4 && rows.len() < 12,
+        "{:?}",
+        metric_numbers(&rows)
+    );
 }
 
 #[test]
@@ -313,7 +309,11 @@ fn a_full_disk_under_metrics_csv_stops_the_run_with_an_error_and_keeps_the_last_
     // it had, and at most the failed epoch's rows that a later write managed), epoch 3 never ran
     let rows = read_metrics_csv(&csv).unwrap();
     assert!(std::fs::read(&csv).unwrap().starts_with(&before));
-    assert!(rows.iter().all(|r| r.epoch <= 2), "{:?}", numbers(&rows));
+    assert!(
+        rows.iter().all(|r| r.epoch <= 2),
+        "{:?}",
+        metric_numbers(&rows)
+    );
     let device = burn_podium::device::default_device();
     let checkpoint = dir.path().join("checkpoint/model-1.bpk");
     burn_podium::learner::load_checkpoint(model(&device), &checkpoint).unwrap();
