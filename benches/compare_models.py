@@ -8,9 +8,22 @@ run used), median of several runs. Prints podium's medians from criterion's esti
 
     pip install torch torchvision timm
     cargo bench --bench models && python3 benches/compare_models.py
+
+`--table [ROUNDS]`: issue 16's table (BENCHMARKS.md "CPU training against PyTorch"): the
+ResNet-18 and EfficientNet-B0 training steps (3x112x112, batch 32, SGD momentum), the SimpleCnn
+training step (width 32, 1x28x28, batch 128, AdamW) and ResNet-18 inference (3x224x224, batch
+32), podium and PyTorch f32 eager in turn, ROUNDS rounds (default 3): each round runs podium's
+criterion benchmark of one workload (`cargo bench`, 10 samples), then PyTorch's median of 5
+steps, then the next workload. Prints the median over rounds, the ratio per row, PyTorch's bf16
+autocast + channels-last time beside it, and the CPU's model and flags.
+
+    python3 benches/compare_models.py --table 3
 """
 import json
 import pathlib
+import statistics
+import subprocess
+import sys
 import time
 
 import timm
@@ -47,7 +60,97 @@ def row(label, ours, theirs):
     print(line)
 
 
-if __name__ == "__main__":
+# (label, images per step, cargo bench target, criterion id)
+TABLE = [
+    ("ResNet-18 train step, 3x112x112, batch 32, SGD momentum", 32, "conv",
+     "train_step_resnet18_112_b32/podium"),
+    ("EfficientNet-B0 train step, 3x112x112, batch 32, SGD momentum", 32, "conv",
+     "train_step_efficientnet_b0_112_b32/podium"),
+    ("SimpleCnn (width 32) train step, 1x28x28, batch 128, AdamW", 128, "steps",
+     "train_step_simplecnn_28_b128_adamw/podium"),
+    ("ResNet-18 inference, 3x224x224, batch 32", 32, "models", "inference_224_b32/resnet18"),
+]
+
+
+def torch_workload(index, bf16=False):
+    """A step function for TABLE[index] in PyTorch (bf16: autocast + channels-last)."""
+    fmt = torch.channels_last if bf16 else torch.contiguous_format
+    if index == 2:
+        sys.path.insert(0, str(ROOT / "benches"))
+        from compare_mnist import SimpleCnn
+        model, x, y = SimpleCnn(), torch.randn(128, 1, 28, 28), torch.randint(0, 10, (128,))
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    elif index == 3:
+        model = torchvision.models.resnet18().eval().to(memory_format=fmt)
+        x = torch.randn(32, 3, 224, 224).to(memory_format=fmt)
+
+        def infer():
+            with torch.no_grad(), torch.autocast("cpu", torch.bfloat16, enabled=bf16):
+                model(x)
+        return infer
+    else:
+        model = (torchvision.models.resnet18() if index == 0
+                 else timm.create_model("efficientnet_b0"))
+        x, y = torch.randn(32, 3, 112, 112), torch.randint(0, 1000, (32,))
+        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    model = model.train().to(memory_format=fmt)
+    x = x.to(memory_format=fmt)
+
+    def step():
+        opt.zero_grad()
+        with torch.autocast("cpu", torch.bfloat16, enabled=bf16):
+            loss = torch.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+    return step
+
+
+def podium_run(bench, ident):
+    subprocess.run(["cargo", "bench", "--quiet", "--bench", bench, "--", f"^{ident}$",
+                    "--sample-size", "10", "--warm-up-time", "2", "--measurement-time", "10"],
+                   cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    group, name = ident.split("/")
+    return podium(group, name)
+
+
+def cpu_line():
+    info = pathlib.Path("/proc/cpuinfo").read_text().split("\n\n")[0]
+    fields = {k.strip(): v for k, v in (line.split(":", 1) for line in info.splitlines()
+                                         if ":" in line)}
+    model = fields.get("model name", "?").strip()
+    flags = set(fields.get("flags", "").split())
+    wanted = ["avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16",
+              "amx_tile", "amx_bf16"]
+    return f"{model}; flags: {' '.join(f for f in wanted if f in flags)}"
+
+
+def table(rounds):
+    subprocess.run(["cargo", "bench", "--no-run", "--quiet", "--bench", "conv", "--bench",
+                    "steps", "--bench", "models"], cwd=ROOT, check=True)
+    print(f"{cpu_line()}; torch {torch.__version__}, {torch.get_num_threads()} threads; "
+          f"{rounds} alternating rounds")
+    ours = {i: [] for i in range(len(TABLE))}
+    theirs = {i: [] for i in range(len(TABLE))}
+    for r in range(rounds):
+        for i, (label, _, bench, ident) in enumerate(TABLE):
+            ours[i].append(podium_run(bench, ident))
+            theirs[i].append(median_time(torch_workload(i), 5))
+            print(f"round {r + 1}: {label}: podium {ours[i][-1] * 1e3:.0f} ms, "
+                  f"torch {theirs[i][-1] * 1e3:.0f} ms", file=sys.stderr, flush=True)
+    bf16 = [median_time(torch_workload(i, bf16=True), 5) for i in range(len(TABLE))]
+    print("| workload | podium | PyTorch f32 | podium / PyTorch | PyTorch bf16 autocast, "
+          "channels-last |")
+    print("|---|---|---|---|---|")
+    for i, (label, n, _, _) in enumerate(TABLE):
+        o, t = statistics.median(ours[i]), statistics.median(theirs[i])
+        print(f"| {label} | {o * 1e3:,.0f} ms ({n / o:.1f} img/s) | {t * 1e3:,.0f} ms "
+              f"({n / t:.1f} img/s) | **{t / o:.2f}x** | {bf16[i] * 1e3:,.0f} ms "
+              f"({n / bf16[i]:.1f} img/s) |")
+
+
+if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] == "--table":
+    table(int(sys.argv[2]) if len(sys.argv) > 2 else 3)
+elif __name__ == "__main__":
     print(f"torch {torch.__version__}, torchvision {torchvision.__version__}, timm {timm.__version__}, "
           f"{torch.get_num_threads()} threads")
     x = torch.randn(B, 3, 224, 224)

@@ -1,5 +1,7 @@
 //! Per-step overhead of SAM and of an EMA update, against a plain training step, on the
-//! SimpleCnn (width 32) with a batch of 64 RGB 32x32 images (CIFAR-sized).
+//! SimpleCnn (width 32) with a batch of 64 RGB 32x32 images (CIFAR-sized); and the SimpleCnn's
+//! MNIST-shaped training step (batch 128 of 1x28x28, AdamW) that `benches/compare_models.py
+//! --table` sets beside PyTorch (BENCHMARKS.md "CPU training against PyTorch").
 //!
 //! ```sh
 //! cargo bench --bench steps
@@ -13,8 +15,8 @@ use burn_podium::average::ModelEmaConfig;
 use burn_podium::learner::Classification;
 use burn_podium::loader::ClassificationBatch;
 use burn_podium::model::SimpleCnnConfig;
-use burn_podium::optim::{SamConfig, SgdConfig};
-use criterion::{Criterion, criterion_group, criterion_main};
+use burn_podium::optim::{AdamWConfig, OptimizerConfig, SamConfig, SgdConfig};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 fn batch(device: &Device) -> ClassificationBatch {
     ClassificationBatch {
@@ -65,5 +67,40 @@ fn steps(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, steps);
+/// One training step (forward, cross-entropy, backward, AdamW) of the SimpleCnn (width 32) on a
+/// batch of 128 grayscale 28x28 images: issue 16's MNIST-shaped workload.
+fn mnist_step(c: &mut Criterion) {
+    const B: usize = 128;
+    let device = Device::default();
+    let ad = device.clone().autodiff();
+    let model = Classification::with_cross_entropy(
+        SimpleCnnConfig::new(10)
+            .with_in_channels(1)
+            .init(&device)
+            .expect("simple cnn"),
+    )
+    .train()
+    .fork(&ad);
+    let batch = ClassificationBatch {
+        images: Tensor::random([B, 1, 28, 28], Distribution::Normal(0.0, 1.0), &ad),
+        targets: Tensor::<1, Int>::random([B], Distribution::Uniform(0.0, 10.0), &ad),
+        indices: (0..B).collect(),
+        mix: None,
+    };
+    let mut optim = OptimizerConfig::AdamW(AdamWConfig::new())
+        .init(None)
+        .expect("adamw");
+    let mut group = c.benchmark_group("train_step_simplecnn_28_b128_adamw");
+    group.sample_size(20);
+    group.throughput(Throughput::Elements(B as u64));
+    group.bench_function("podium", |bench| {
+        bench.iter(|| {
+            let out = TrainStep::step(&model, batch.clone());
+            std::hint::black_box(model.clone().optimize(&mut optim, 1e-3.into(), out.grads))
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, steps, mnist_step);
 criterion_main!(benches);
