@@ -83,6 +83,9 @@ fn geometry(x: &FlexTensor) -> (usize, usize) {
     (c, shape.num_elements() / (shape[0] * c).max(1))
 }
 
+/// A batch's per-channel mean and biased variance.
+type Moments = (Vec<f64>, Vec<f64>);
+
 /// The forward of both modes: the output and the per-channel constants (for the backward).
 fn forward(
     x: FlexTensor,
@@ -91,7 +94,7 @@ fn forward(
     stats: Option<(FlexTensor, FlexTensor)>,
     epsilon: f64,
     act: Act,
-) -> (FlexTensor, Affine, Option<(Vec<f64>, Vec<f64>)>) {
+) -> (FlexTensor, Affine, Option<Moments>) {
     let x = contiguous(x);
     let (_, s) = geometry(&x);
     let shape = x.shape().clone();
@@ -201,7 +204,7 @@ fn autodiff_forward<C: CheckpointStrategy>(
     stats: Option<(FlexTensor, FlexTensor)>,
     epsilon: f64,
     act: Act,
-) -> (FloatTensor<Autodiff<Flex, C>>, Option<(Vec<f64>, Vec<f64>)>) {
+) -> (FloatTensor<Autodiff<Flex, C>>, Option<Moments>) {
     let train = stats.is_none();
     match BatchNormBackward
         .prepare::<C>([x.node(), gamma.node(), beta.node()])
