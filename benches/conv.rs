@@ -1,7 +1,9 @@
 //! podium's flex convolution kernels (`kernel::conv`) against Burn 0.22's, in one build
 //! (`kernel::conv::set_fast_conv2d` switches between them): ResNet-18 and EfficientNet-B0
 //! training steps at 3x112x112 with a batch of 32 (forward, cross-entropy, backward, SGD with
-//! momentum), and ResNet-18's convolution shapes at that size one by one (forward only, forward
+//! momentum) with Burn's convolutions and batch norms, podium's convolutions and Burn's batch
+//! norms (`kernel::batch_norm::set_fast_batch_norm(false)`), and podium's convolutions and fused
+//! batch norms, and ResNet-18's convolution shapes at that size one by one (forward only, forward
 //! with the weight gradient, forward with the input gradient). `benches/compare_conv.py` times
 //! PyTorch on the same steps.
 //!
@@ -16,6 +18,7 @@ use burn::optim::ModuleOptimizer;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Distribution, Int, Tensor};
 use burn::train::TrainStep;
+use burn_podium::kernel::batch_norm::set_fast_batch_norm;
 use burn_podium::kernel::conv::{conv2d_with, set_fast_conv2d};
 use burn_podium::learner::Classification;
 use burn_podium::loader::ClassificationBatch;
@@ -104,9 +107,16 @@ fn step_of<M: ImageClassifier>(c: &mut Criterion, label: &str, model: M) {
         .sample_size(10)
         .measurement_time(Duration::from_secs(20));
     group.throughput(Throughput::Elements(BATCH as u64));
-    for fast in [false, true] {
-        group.bench_function(if fast { "podium" } else { "burn" }, |b| {
-            set_fast_conv2d(fast);
+    // Burn's convolutions and batch norms; podium's convolutions with Burn's batch norms;
+    // podium's convolutions and fused batch norms (the default)
+    for (label, fast_conv, fast_bn) in [
+        ("burn", false, false),
+        ("podium_conv_burn_bn", true, false),
+        ("podium", true, true),
+    ] {
+        group.bench_function(label, |b| {
+            set_fast_conv2d(fast_conv);
+            set_fast_batch_norm(fast_bn);
             b.iter(|| {
                 let out = TrainStep::step(&model, batch.clone());
                 std::hint::black_box(model.clone().optimize(&mut optim, 0.01.into(), out.grads))
@@ -114,6 +124,7 @@ fn step_of<M: ImageClassifier>(c: &mut Criterion, label: &str, model: M) {
         });
     }
     set_fast_conv2d(true);
+    set_fast_batch_norm(true);
     group.finish();
 }
 

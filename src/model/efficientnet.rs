@@ -22,6 +22,7 @@ use super::summary::{ModelSummary, SummaryBuilder, conv_step};
 use super::weights::{LoadSpec, load_weights};
 use super::{GlobalPool, ImageClassifier, validate_head};
 use crate::error::{PodiumError, Result};
+use crate::kernel::batch_norm::{Activation, batch_norm};
 use crate::kernel::conv::conv2d;
 
 /// Configuration of an [`EfficientNet`]: timm's `create_model("efficientnet_b{variant}",
@@ -168,13 +169,25 @@ impl MbBlock {
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let out = match (&self.conv_pwl, &self.bn3) {
             (Some(pwl), Some(bn3)) => {
-                let h = silu(self.bn1.forward(conv2d(&self.conv_pw, x.clone())));
-                let h = silu(self.bn2.forward(conv2d(&self.conv_dw, h)));
-                bn3.forward(conv2d(pwl, self.se.forward(h)))
+                let h = batch_norm(
+                    &self.bn1,
+                    conv2d(&self.conv_pw, x.clone()),
+                    Activation::Silu,
+                );
+                let h = batch_norm(&self.bn2, conv2d(&self.conv_dw, h), Activation::Silu);
+                batch_norm(bn3, conv2d(pwl, self.se.forward(h)), Activation::Identity)
             }
             _ => {
-                let h = silu(self.bn1.forward(conv2d(&self.conv_dw, x.clone())));
-                self.bn2.forward(conv2d(&self.conv_pw, self.se.forward(h)))
+                let h = batch_norm(
+                    &self.bn1,
+                    conv2d(&self.conv_dw, x.clone()),
+                    Activation::Silu,
+                );
+                batch_norm(
+                    &self.bn2,
+                    conv2d(&self.conv_pw, self.se.forward(h)),
+                    Activation::Identity,
+                )
             }
         };
         if self.residual { out + x } else { out }
@@ -291,11 +304,11 @@ impl EfficientNet {
     /// # Panics
     /// If the input's channel count differs from the model's (burn's convolution check).
     pub fn forward_features(&self, images: Tensor<4>) -> Tensor<4> {
-        let mut x = silu(self.bn1.forward(conv2d(&self.conv_stem, images)));
+        let mut x = batch_norm(&self.bn1, conv2d(&self.conv_stem, images), Activation::Silu);
         for block in self.blocks.iter().flatten() {
             x = block.forward(x);
         }
-        silu(self.bn2.forward(conv2d(&self.conv_head, x)))
+        batch_norm(&self.bn2, conv2d(&self.conv_head, x), Activation::Silu)
     }
 
     /// The pooled features, the classifier's input (timm's `pre_logits`): `[B, F]`.

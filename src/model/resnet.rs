@@ -20,6 +20,7 @@ use super::summary::{ModelSummary, SummaryBuilder, conv_step};
 use super::weights::{LoadSpec, load_weights};
 use super::{GlobalPool, ImageClassifier, validate_head};
 use crate::error::{PodiumError, Result};
+use crate::kernel::batch_norm::{Activation, batch_norm};
 use crate::kernel::conv::conv2d;
 
 /// torchvision's `downsample` is an `nn.Sequential(conv1x1, bn)`; podium names its two parts.
@@ -126,13 +127,13 @@ impl Block {
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let identity = match &self.downsample {
-            Some(d) => d.bn.forward(conv2d(&d.conv, x.clone())),
+            Some(d) => batch_norm(&d.bn, conv2d(&d.conv, x.clone()), Activation::Identity),
             None => x.clone(),
         };
-        let out = relu(self.bn1.forward(conv2d(&self.conv1, x)));
-        let out = self.bn2.forward(conv2d(&self.conv2, out));
+        let out = batch_norm(&self.bn1, conv2d(&self.conv1, x), Activation::Relu);
+        let out = batch_norm(&self.bn2, conv2d(&self.conv2, out), Activation::Identity);
         let out = match (&self.conv3, &self.bn3) {
-            (Some(c3), Some(b3)) => b3.forward(conv2d(c3, relu(out))),
+            (Some(c3), Some(b3)) => batch_norm(b3, conv2d(c3, relu(out)), Activation::Identity),
             _ => out,
         };
         relu(out + identity)
@@ -245,7 +246,7 @@ impl ResNet {
     /// # Panics
     /// If the input's channel count differs from the model's (burn's convolution check).
     pub fn forward_features(&self, images: Tensor<4>) -> Tensor<4> {
-        let x = relu(self.bn1.forward(conv2d(&self.conv1, images)));
+        let x = batch_norm(&self.bn1, conv2d(&self.conv1, images), Activation::Relu);
         let mut x = self.maxpool.forward(x);
         for block in self
             .layer1

@@ -14,6 +14,7 @@ use super::summary::{ModelSummary, SummaryBuilder, conv_step};
 use super::weights::{LoadSpec, load_weights};
 use super::{GlobalPool, ImageClassifier, validate_head};
 use crate::error::{PodiumError, Result};
+use crate::kernel::batch_norm::{Activation, batch_norm};
 use crate::kernel::conv::conv2d;
 
 /// Configuration of [`SimpleCnn`].
@@ -60,7 +61,7 @@ impl ConvBnRelu {
     }
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.act.forward(self.bn.forward(conv2d(&self.conv, x)))
+        batch_norm(&self.bn, conv2d(&self.conv, x), Activation::Relu)
     }
 }
 

@@ -1,0 +1,316 @@
+//! Slice kernels of the fused batch norm ([`super::batch_norm`]) on contiguous `f32` NCHW data
+//! seen as `B * C` blocks of `S = H * W` values (any rank `[B, C, ...]`), rayon over groups of
+//! blocks. Two passes each way:
+//!
+//! | pass | reads | writes | per channel |
+//! |---|---|---|---|
+//! | [`moments`] (training forward) | `x` | — | `mean`, biased `var` from `f64` sums of `x` and `x^2` |
+//! | [`normalize`] (forward) | `x` | `y = act((x - mean) * gamma / sqrt(var + eps) + beta)` | — |
+//! | [`backward_sums`] (backward) | `x`, `dy` | `g = dy * act'(z)` | `sum g`, `sum g (x - mean)` in `f64` |
+//! | [`backward_dx`] (backward) | `x`, `g` | `dx = k g + kx (x - mean) + k0` in place | — |
+//!
+//! with `z` the normalized value before the activation, recomputed from `x` (nothing but `x` is
+//! kept for the backward, as burn-autodiff's batch-norm op keeps it).
+
+use rayon::prelude::*;
+
+use super::batch_norm::Activation as Act;
+use super::math;
+
+/// Elements per rayon task: enough work to pay for the split.
+const TASK_ELEMS: usize = 32 * 1024;
+
+/// Blocks per rayon task for blocks of `s` values.
+fn blocks_per_task(s: usize) -> usize {
+    (TASK_ELEMS / s.max(1)).max(1)
+}
+
+/// `(sum x, sum x^2)` of one block in 8 `f64` lanes.
+fn block_sums(x: &[f32]) -> (f64, f64) {
+    let mut s = [0.0f64; 8];
+    let mut q = [0.0f64; 8];
+    let chunks = x.chunks_exact(8);
+    let rest = chunks.remainder();
+    for ch in chunks {
+        for l in 0..8 {
+            let v = ch[l] as f64;
+            s[l] += v;
+            q[l] += v * v;
+        }
+    }
+    let (mut s, mut q) = (s.iter().sum::<f64>(), q.iter().sum::<f64>());
+    for &v in rest {
+        let v = v as f64;
+        s += v;
+        q += v * v;
+    }
+    (s, q)
+}
+
+/// Per-channel mean and biased variance (`sum (x - mean)^2 / (B S)`, what Burn's
+/// `batch_norm_train` returns) of `x` `[B, C, S]`, from `f64` sums.
+///
+/// # Panics
+/// If `x.len()` is not a multiple of `c * s` or is zero.
+pub fn moments(x: &[f32], c: usize, s: usize) -> (Vec<f64>, Vec<f64>) {
+    assert!(
+        c * s > 0 && !x.is_empty() && x.len().is_multiple_of(c * s),
+        "batch_norm moments: {} values for [B, {c}, {s}]",
+        x.len()
+    );
+    let partial: Vec<(f64, f64)> = x
+        .par_chunks(s)
+        .with_min_len(blocks_per_task(s))
+        .map(block_sums)
+        .collect();
+    let n = (x.len() / c) as f64;
+    let mut sums = vec![(0.0f64, 0.0f64); c];
+    for (i, (ps, pq)) in partial.into_iter().enumerate() {
+        let t = &mut sums[i % c];
+        t.0 += ps;
+        t.1 += pq;
+    }
+    sums.into_iter()
+        .map(|(ps, pq)| {
+            let mean = ps / n;
+            (mean, (pq / n - mean * mean).max(0.0))
+        })
+        .unzip()
+}
+
+/// Per-channel constants of the normalization: `z = (x - mean) * scale + beta`.
+#[derive(Clone, Debug)]
+pub struct Affine {
+    /// `mean_c`.
+    pub mean: Vec<f32>,
+    /// `gamma_c / sqrt(var_c + eps)`.
+    pub scale: Vec<f32>,
+    /// `beta_c`.
+    pub beta: Vec<f32>,
+    /// `1 / sqrt(var_c + eps)`.
+    pub inv_std: Vec<f32>,
+}
+
+impl Affine {
+    /// The constants of `mean`, `var` (biased or running), `gamma`, `beta` and `eps`.
+    ///
+    /// # Panics
+    /// If the four slices differ in length.
+    pub fn new(mean: &[f64], var: &[f64], gamma: &[f32], beta: &[f32], eps: f64) -> Self {
+        let c = mean.len();
+        assert!(
+            var.len() == c && gamma.len() == c && beta.len() == c,
+            "batch_norm: {c} means, {} variances, {} gammas, {} betas",
+            var.len(),
+            gamma.len(),
+            beta.len()
+        );
+        let inv_std: Vec<f64> = var.iter().map(|v| 1.0 / (v + eps).sqrt()).collect();
+        Self {
+            mean: mean.iter().map(|&m| m as f32).collect(),
+            scale: inv_std
+                .iter()
+                .zip(gamma)
+                .map(|(i, &g)| (i * g as f64) as f32)
+                .collect(),
+            beta: beta.to_vec(),
+            inv_std: inv_std.iter().map(|&i| i as f32).collect(),
+        }
+    }
+
+    fn channels(&self) -> usize {
+        self.mean.len()
+    }
+}
+
+/// `y = act((x - mean) * scale + beta)` over `x` `[B, C, S]` into `y`.
+///
+/// # Panics
+/// If `x` and `y` differ in length or are not a multiple of `C * S` long.
+pub fn normalize(x: &[f32], s: usize, a: &Affine, act: Act, y: &mut [f32]) {
+    let c = a.channels();
+    assert!(
+        x.len() == y.len() && x.len().is_multiple_of(c * s),
+        "batch_norm normalize: {} inputs, {} outputs for [B, {c}, {s}]",
+        x.len(),
+        y.len()
+    );
+    let bpt = blocks_per_task(s);
+    y.par_chunks_mut(bpt * s)
+        .zip(x.par_chunks(bpt * s))
+        .enumerate()
+        .for_each(|(task, (yt, xt))| {
+            let mut scratch = Vec::new();
+            for (j, (yb, xb)) in yt.chunks_mut(s).zip(xt.chunks(s)).enumerate() {
+                let ch = (task * bpt + j) % c;
+                let (m, k, b) = (a.mean[ch], a.scale[ch], a.beta[ch]);
+                match act {
+                    Act::Identity => {
+                        for (o, &v) in yb.iter_mut().zip(xb) {
+                            *o = (v - m) * k + b;
+                        }
+                    }
+                    Act::Relu => {
+                        for (o, &v) in yb.iter_mut().zip(xb) {
+                            *o = ((v - m) * k + b).max(0.0);
+                        }
+                    }
+                    Act::Silu => {
+                        scratch.resize(s, 0.0);
+                        for ((o, e), &v) in yb.iter_mut().zip(scratch.iter_mut()).zip(xb) {
+                            let z = (v - m) * k + b;
+                            *o = z;
+                            *e = -z;
+                        }
+                        math::exp_in_place(&mut scratch);
+                        for (o, &e) in yb.iter_mut().zip(&scratch) {
+                            *o /= 1.0 + e;
+                        }
+                    }
+                }
+            }
+        });
+}
+
+/// First backward pass: writes `g = dy * act'(z)` into `g` and returns per channel
+/// `(sum g, sum g (x - mean))` (in `f64`).
+///
+/// # Panics
+/// If `x`, `dy` and `g` differ in length or are not a multiple of `C * S` long.
+pub fn backward_sums(
+    x: &[f32],
+    dy: &[f32],
+    s: usize,
+    a: &Affine,
+    act: Act,
+    g: &mut [f32],
+) -> Vec<(f64, f64)> {
+    let c = a.channels();
+    assert!(
+        x.len() == dy.len() && x.len() == g.len() && x.len().is_multiple_of(c * s),
+        "batch_norm backward: {} inputs, {} output gradients for [B, {c}, {s}]",
+        x.len(),
+        dy.len()
+    );
+    let bpt = blocks_per_task(s);
+    let partial: Vec<Vec<(f64, f64)>> = g
+        .par_chunks_mut(bpt * s)
+        .zip(x.par_chunks(bpt * s).zip(dy.par_chunks(bpt * s)))
+        .enumerate()
+        .map(|(task, (gt, (xt, dyt)))| {
+            let mut scratch = Vec::new();
+            let mut out = Vec::with_capacity(bpt);
+            for (j, (gb, (xb, dyb))) in gt
+                .chunks_mut(s)
+                .zip(xt.chunks(s).zip(dyt.chunks(s)))
+                .enumerate()
+            {
+                let ch = (task * bpt + j) % c;
+                let (m, k, b) = (a.mean[ch], a.scale[ch], a.beta[ch]);
+                match act {
+                    Act::Identity => gb.copy_from_slice(dyb),
+                    Act::Relu => {
+                        for ((o, &v), &d) in gb.iter_mut().zip(xb).zip(dyb) {
+                            *o = if (v - m) * k + b > 0.0 { d } else { 0.0 };
+                        }
+                    }
+                    Act::Silu => {
+                        scratch.resize(s, 0.0);
+                        for (e, &v) in scratch.iter_mut().zip(xb) {
+                            *e = -((v - m) * k + b);
+                        }
+                        math::exp_in_place(&mut scratch);
+                        for (((o, &e), &v), &d) in gb.iter_mut().zip(&scratch).zip(xb).zip(dyb) {
+                            let z = (v - m) * k + b;
+                            let sig = 1.0 / (1.0 + e);
+                            *o = d * sig * (1.0 + z * (1.0 - sig));
+                        }
+                    }
+                }
+                out.push(centered_sums(gb, xb, m));
+            }
+            out
+        })
+        .collect();
+    let mut sums = vec![(0.0f64, 0.0f64); c];
+    for (i, p) in partial.into_iter().flatten().enumerate() {
+        let t = &mut sums[i % c];
+        t.0 += p.0;
+        t.1 += p.1;
+    }
+    sums
+}
+
+/// `(sum g, sum g (x - m))` of one block in 8 `f64` lanes.
+fn centered_sums(g: &[f32], x: &[f32], m: f32) -> (f64, f64) {
+    let mut s = [0.0f64; 8];
+    let mut q = [0.0f64; 8];
+    let (gc, xc) = (g.chunks_exact(8), x.chunks_exact(8));
+    let (gr, xr) = (gc.remainder(), xc.remainder());
+    for (ga, xa) in gc.zip(xc) {
+        for l in 0..8 {
+            let gv = ga[l] as f64;
+            s[l] += gv;
+            q[l] += gv * (xa[l] - m) as f64;
+        }
+    }
+    let (mut s, mut q) = (s.iter().sum::<f64>(), q.iter().sum::<f64>());
+    for (&gv, &xv) in gr.iter().zip(xr) {
+        s += gv as f64;
+        q += gv as f64 * (xv - m) as f64;
+    }
+    (s, q)
+}
+
+/// Per-channel coefficients of `dx = k g + kx (x - mean) + k0` from the sums of
+/// [`backward_sums`] over `n = B S` values. Training (batch statistics):
+/// `dx = gamma inv_std (g - mean(g) - xhat mean(g xhat))`, so `k = gamma inv_std`,
+/// `kx = -k inv_std^2 sum(g (x - mean)) / n`, `k0 = -k sum(g) / n`; evaluation (running
+/// statistics, constants): `dx = k g`.
+pub fn dx_coefficients(a: &Affine, sums: &[(f64, f64)], n: usize, train: bool) -> Vec<[f32; 3]> {
+    let n = n as f64;
+    sums.iter()
+        .enumerate()
+        .map(|(ch, &(sg, sgx))| {
+            let k = a.scale[ch] as f64;
+            let inv = a.inv_std[ch] as f64;
+            if train {
+                [
+                    k as f32,
+                    (-k * inv * inv * sgx / n) as f32,
+                    (-k * sg / n) as f32,
+                ]
+            } else {
+                [k as f32, 0.0, 0.0]
+            }
+        })
+        .collect()
+}
+
+/// Second backward pass: `g <- k g + kx (x - mean) + k0` in place (see [`dx_coefficients`]).
+///
+/// # Panics
+/// If `x` and `g` differ in length or are not a multiple of `C * S` long.
+pub fn backward_dx(x: &[f32], s: usize, a: &Affine, coef: &[[f32; 3]], g: &mut [f32]) {
+    let c = a.channels();
+    assert!(
+        x.len() == g.len() && x.len().is_multiple_of(c * s) && coef.len() == c,
+        "batch_norm backward: {} inputs, {} gradients for [B, {c}, {s}]",
+        x.len(),
+        g.len()
+    );
+    let bpt = blocks_per_task(s);
+    g.par_chunks_mut(bpt * s)
+        .zip(x.par_chunks(bpt * s))
+        .enumerate()
+        .for_each(|(task, (gt, xt))| {
+            for (j, (gb, xb)) in gt.chunks_mut(s).zip(xt.chunks(s)).enumerate() {
+                let ch = (task * bpt + j) % c;
+                let [k, kx, k0] = coef[ch];
+                let m = a.mean[ch];
+                for (o, &v) in gb.iter_mut().zip(xb) {
+                    *o = k * *o + kx * (v - m) + k0;
+                }
+            }
+        });
+}
