@@ -11,6 +11,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use burn::data::dataloader::DataLoader;
 use burn::module::Module;
 use burn::tensor::Device;
 use burn::train::logger::InMemoryMetricLogger;
@@ -20,6 +21,7 @@ use burn::train::{Interrupter, SupervisedTraining};
 
 use super::checkpoint::{AtomicFileCheckpointer, EmaCheckpointer, RunCheckpoints};
 use super::config::LearnerConfig;
+use super::devices::DevicePlan;
 use super::fitted::{checkpoint_dir, checkpoint_file, load_checkpoint};
 use super::guard::StepGuard;
 use super::history::{EpochMetrics, HistoryLogger, SharedHistory, WriteFailure};
@@ -37,6 +39,8 @@ use crate::loader::ImageLoader;
 use crate::loss::Objective;
 use crate::model::ImageClassifier;
 use crate::util::{derive_seed, write_atomic};
+
+type TrainLoader = Arc<dyn DataLoader<crate::loader::ClassificationBatch>>;
 
 /// What [`train`] returns: the model after the last epoch and the metric history.
 #[derive(Debug)]
@@ -153,6 +157,8 @@ pub fn train_until<M: ImageClassifier>(
         .with_sam(sam)
         .with_grad_accumulation(cfg.grad_accumulation)
         .with_guard(guard.clone());
+    let plan = DevicePlan::for_run(cfg, &train_loader)?;
+    wrapped = wrapped.with_device_share(plan.as_ref().map(DevicePlan::share));
     if let Some(ema) = &ema {
         wrapped = wrapped.with_ema(ema.clone());
     }
@@ -187,13 +193,18 @@ pub fn train_until<M: ImageClassifier>(
     // Dropout and every other random op of epoch `e` (from 1) draw from
     // `derive_seed(device stream, [e])`, so a resumed run draws what the uninterrupted one did.
     let device_stream = RngStream::Device.seed(cfg.seed);
-    device.seed(derive_seed(device_stream, &[resume.epoch as u64 + 1]));
-    {
-        let device = device.clone();
-        logger = logger.on_valid_epoch(Box::new(move |row| {
-            device.seed(derive_seed(device_stream, &[row.epoch as u64 + 1]));
-        }));
+    let seeded: Vec<Device> = match &plan {
+        Some(plan) => plan.devices().to_vec(),
+        None => vec![device.clone()],
+    };
+    for device in &seeded {
+        device.seed(derive_seed(device_stream, &[resume.epoch as u64 + 1]));
     }
+    logger = logger.on_valid_epoch(Box::new(move |row| {
+        for device in &seeded {
+            device.seed(derive_seed(device_stream, &[row.epoch as u64 + 1]));
+        }
+    }));
     if let Some(ema) = &ema {
         // the averaged weights this epoch validated, for its checkpoint (saved later, elsewhere)
         let ema = ema.clone();
@@ -211,8 +222,11 @@ pub fn train_until<M: ImageClassifier>(
         AtomicFileCheckpointer::new(&ckpt, name).map_err(|e| PodiumError::io(&ckpt, e))
     };
 
-    let mut training =
-        SupervisedTraining::new(&run_dir, Arc::new(train_loader), Arc::new(valid_loader))
+    let train_loader: TrainLoader = match &plan {
+        Some(plan) => Arc::new(plan.loader(train_loader)),
+        None => Arc::new(train_loader),
+    };
+    let mut training = SupervisedTraining::new(&run_dir, train_loader, Arc::new(valid_loader))
             .num_epochs(cfg.epochs)
             .with_interrupter(interrupter)
             .with_metric_logger(InMemoryMetricLogger::new())
@@ -244,6 +258,9 @@ pub fn train_until<M: ImageClassifier>(
     };
     if num_classes > 5 {
         training = training.metrics((TopKAccuracyMetric::new(5),));
+    }
+    if let Some(plan) = &plan {
+        training = training.with_training_strategy(plan.strategy().into());
     }
     if !dashboard {
         training = training.renderer(Box::new(QuietRenderer) as Box<dyn MetricsRenderer>);
