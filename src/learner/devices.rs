@@ -14,9 +14,13 @@
 //! pieces one row more, as `torch.tensor_split`). burn-train sums the devices' gradients, so each
 //! device's loss is scaled by `rows_i / rows` before the backward pass: the update is the mean
 //! gradient over the whole batch, the single-device update up to float summation order (for the
-//! per-sample mean losses; losses normalized per batch, such as class-weighted cross-entropy's
-//! `sum(w l) / sum(w)`, are normalized per piece, as under torch DDP). The reported loss is not
-//! scaled. timm and Lightning count `batch_size` per device instead (each DDP process has its own
+//! per-sample mean losses; class-weighted cross-entropy's `sum(w l) / sum(w)` is normalized per
+//! piece, as under torch DDP; the top-k loss, which keeps a batch's k hardest samples, is
+//! refused). The reported loss is not scaled: each piece counts by its rows in the epoch's mean,
+//! which is the single-device mean when every batch is full (`drop_last`, the default; with a
+//! smaller last batch, one device counts it as a whole batch, several by its rows). A non-finite
+//! loss names the batch as its step (under DDP, where each device draws on its own, the step
+//! may be one off). timm and Lightning count `batch_size` per device instead (each DDP process has its own
 //! loader); podium has one loader, and a global `batch_size` keeps a recipe's optimization (its
 //! learning rate, schedule, updates per epoch) the same on one device or several.
 //!
@@ -37,6 +41,7 @@ use crate::data::CorruptPolicy;
 use crate::device::device_from_name;
 use crate::error::{PodiumError, Result};
 use crate::loader::{ClassificationBatch, ImageLoader};
+use crate::loss::LossConfig;
 use crate::mix::MixTargets;
 
 /// Parses [`LearnerConfig::devices`] with [`device_from_name`].
@@ -68,6 +73,16 @@ pub(crate) fn validate(cfg: &LearnerConfig) -> Result<()> {
                 "SAM does not combine with several devices ({n}): its perturbation needs the \
                  gradient of the whole batch, and burn-train's device workers cannot exchange it \
                  before the second pass; train SAM on one device"
+            ),
+        ));
+    }
+    if let LossConfig::TopK { k } = cfg.loss {
+        return Err(PodiumError::config(
+            "loss",
+            format!("TopK {{ k: {k} }}"),
+            format!(
+                "the top-k loss keeps the k hardest samples of a batch, and with several \
+                 devices ({n}) each would keep k of its own piece; train it on one device"
             ),
         ));
     }
@@ -453,7 +468,10 @@ impl DataLoader<ClassificationBatch> for ShardedLoader {
 ///
 /// # Panics
 /// If `devices` is 0.
-pub(crate) fn split_batch(batch: ClassificationBatch, devices: usize) -> Vec<Option<ClassificationBatch>> {
+pub(crate) fn split_batch(
+    batch: ClassificationBatch,
+    devices: usize,
+) -> Vec<Option<ClassificationBatch>> {
     assert!(devices > 0, "split_batch: 0 devices");
     let rows = batch.indices.len();
     let (base, extra) = (rows / devices, rows % devices);

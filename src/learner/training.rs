@@ -227,14 +227,14 @@ pub fn train_until<M: ImageClassifier>(
         None => Arc::new(train_loader),
     };
     let mut training = SupervisedTraining::new(&run_dir, train_loader, Arc::new(valid_loader))
-            .num_epochs(cfg.epochs)
-            .with_interrupter(interrupter)
-            .with_metric_logger(InMemoryMetricLogger::new())
-            .with_metric_logger(logger)
-            .metrics((LossMetric::new(), AccuracyMetric::new()))
-            .metric_train_numeric(LearningRateMetric::new())
-            .with_checkpointing_strategy(checkpointing)
-            .with_application_logger(None);
+        .num_epochs(cfg.epochs)
+        .with_interrupter(interrupter)
+        .with_metric_logger(InMemoryMetricLogger::new())
+        .with_metric_logger(logger)
+        .metrics((LossMetric::new(), AccuracyMetric::new()))
+        .metric_train_numeric(LearningRateMetric::new())
+        .with_checkpointing_strategy(checkpointing)
+        .with_application_logger(None);
     if let Some(metric) = cfg.monitor.metric() {
         training = training.metric_valid_numeric(ScoreMetric::new(metric));
     }

@@ -21,6 +21,7 @@ use burn_podium::PodiumError;
 use burn_podium::average::ModelEmaConfig;
 use burn_podium::data::{ImageDataset, digits};
 use burn_podium::learner::{Learner, LearnerConfig, NanPolicy, ProgressMode};
+use burn_podium::loss::LossConfig;
 use burn_podium::model::{ImageClassifier, SimpleCnnConfig};
 use burn_podium::optim::{SamConfig, SgdConfig};
 use burn_podium::schedule::ScheduleConfig;
@@ -79,7 +80,10 @@ fn weights(p: &Probe) -> Vec<f32> {
 
 fn max_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }
 
 /// `n` training digits (the first ones) and 100 validation digits.
@@ -276,12 +280,7 @@ fn a_run_resumed_on_two_devices_ends_with_the_uninterrupted_weights() {
     let full = fit_probe(cfg("full", &["flex", "flex"], 3), 128, &[]).unwrap();
     // the first epoch on one device, the rest on two: `devices` may change on resume
     fit_probe(cfg("cut", &[], 1), 128, &[]).unwrap();
-    let resumed = fit_probe(
-        cfg("cut", &["flex", "flex"], 3).with_resume(true),
-        128,
-        &[],
-    )
-    .unwrap();
+    let resumed = fit_probe(cfg("cut", &["flex", "flex"], 3).with_resume(true), 128, &[]).unwrap();
     assert_eq!(resumed.epochs_run(), 3);
     let diff = max_diff(&weights(&full.model), &weights(&resumed.model));
     assert!(diff <= 1e-5, "uninterrupted vs resumed: max |dw| = {diff}");
@@ -310,6 +309,10 @@ fn bad_device_names_and_refused_combinations_are_config_errors() {
     assert_eq!(
         config_key(two.clone().with_batch_size(1).validate()),
         "batch_size"
+    );
+    assert_eq!(
+        config_key(two.clone().with_loss(LossConfig::TopK { k: 8 }).validate()),
+        "loss"
     );
     // the recipe key maps onto the config, and its errors name the recipe key
     let mut recipe = burn_podium::recipe::Recipe::default();
