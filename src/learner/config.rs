@@ -155,7 +155,7 @@ pub struct LearnerConfig {
     /// update is the single-device one (the gradient's mean over the batch); BatchNorm
     /// statistics are per device. CUDA devices with the `cuda` feature train with DDP (NCCL),
     /// others with burn-train's `MultiDevice`. SAM, and under DDP EMA, `nan_policy = skip` and
-    /// skipped corrupt images, are refused. See `learner::devices` (README "Several devices").
+    /// skipped corrupt images, are refused (README "Several devices").
     /// May change on resume.
     #[config(default = "Vec::new()")]
     pub devices: Vec<String>,

@@ -239,8 +239,17 @@ impl DevicePlan {
         self.share.clone()
     }
 
+    /// The training loader of a run: `loader` itself on one device, else burn-train's split of
+    /// it into one piece of each batch per device.
+    pub(crate) fn wrap(plan: Option<&Self>, loader: ImageLoader) -> RunLoader {
+        match plan {
+            Some(plan) => RunLoader::Sharded(plan.loader(loader)),
+            None => RunLoader::One(loader),
+        }
+    }
+
     /// The training loader burn-train splits: `loader`'s batches cut into one piece per device.
-    pub(crate) fn loader(&self, loader: ImageLoader) -> ShardedLoader {
+    fn loader(&self, loader: ImageLoader) -> ShardedLoader {
         ShardedLoader {
             shared: Arc::new(Shared {
                 loader: loader.with_device(&self.devices[0]),
@@ -270,6 +279,44 @@ impl DevicePlan {
             );
         }
         ExecutionStrategy::MultiDevice(self.devices.clone(), MultiDeviceOptim::OptimMainDevice)
+    }
+}
+
+/// The training loader [`DevicePlan::wrap`] gives burn-train.
+pub(crate) enum RunLoader {
+    /// One device: the loader as it is.
+    One(ImageLoader),
+    /// Several devices.
+    Sharded(ShardedLoader),
+}
+
+impl DataLoader<ClassificationBatch> for RunLoader {
+    fn iter<'a>(&'a self) -> Box<dyn DataLoaderIterator<ClassificationBatch> + 'a> {
+        match self {
+            Self::One(l) => l.iter(),
+            Self::Sharded(l) => l.iter(),
+        }
+    }
+
+    fn num_items(&self) -> usize {
+        match self {
+            Self::One(l) => l.num_items(),
+            Self::Sharded(l) => l.num_items(),
+        }
+    }
+
+    fn to_device(&self, device: &Device) -> Arc<dyn DataLoader<ClassificationBatch>> {
+        match self {
+            Self::One(l) => l.to_device(device),
+            Self::Sharded(l) => l.to_device(device),
+        }
+    }
+
+    fn slice(&self, start: usize, end: usize) -> Arc<dyn DataLoader<ClassificationBatch>> {
+        match self {
+            Self::One(l) => l.slice(start, end),
+            Self::Sharded(l) => l.slice(start, end),
+        }
     }
 }
 

@@ -11,7 +11,6 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use burn::data::dataloader::DataLoader;
 use burn::module::Module;
 use burn::tensor::Device;
 use burn::train::logger::InMemoryMetricLogger;
@@ -39,8 +38,6 @@ use crate::loader::ImageLoader;
 use crate::loss::Objective;
 use crate::model::ImageClassifier;
 use crate::util::{derive_seed, write_atomic};
-
-type TrainLoader = Arc<dyn DataLoader<crate::loader::ClassificationBatch>>;
 
 /// What [`train`] returns: the model after the last epoch and the metric history.
 #[derive(Debug)]
@@ -222,19 +219,17 @@ pub fn train_until<M: ImageClassifier>(
         AtomicFileCheckpointer::new(&ckpt, name).map_err(|e| PodiumError::io(&ckpt, e))
     };
 
-    let train_loader: TrainLoader = match &plan {
-        Some(plan) => Arc::new(plan.loader(train_loader)),
-        None => Arc::new(train_loader),
-    };
-    let mut training = SupervisedTraining::new(&run_dir, train_loader, Arc::new(valid_loader))
-        .num_epochs(cfg.epochs)
-        .with_interrupter(interrupter)
-        .with_metric_logger(InMemoryMetricLogger::new())
-        .with_metric_logger(logger)
-        .metrics((LossMetric::new(), AccuracyMetric::new()))
-        .metric_train_numeric(LearningRateMetric::new())
-        .with_checkpointing_strategy(checkpointing)
-        .with_application_logger(None);
+    let train_loader = DevicePlan::wrap(plan.as_ref(), train_loader);
+    let mut training =
+        SupervisedTraining::new(&run_dir, Arc::new(train_loader), Arc::new(valid_loader))
+            .num_epochs(cfg.epochs)
+            .with_interrupter(interrupter)
+            .with_metric_logger(InMemoryMetricLogger::new())
+            .with_metric_logger(logger)
+            .metrics((LossMetric::new(), AccuracyMetric::new()))
+            .metric_train_numeric(LearningRateMetric::new())
+            .with_checkpointing_strategy(checkpointing)
+            .with_application_logger(None);
     if let Some(metric) = cfg.monitor.metric() {
         training = training.metric_valid_numeric(ScoreMetric::new(metric));
     }
