@@ -29,6 +29,11 @@ use burn_podium::schedule::ScheduleConfig;
 use crate::fixtures::config_key;
 use crate::learner::lock;
 
+/// The device the one-device runs train on: flex, which the several-device runs list.
+fn flex() -> burn::tensor::Device {
+    burn_podium::device::device_from_name("flex").unwrap()
+}
+
 /// A linear probe on the 8 x 8 digits; its training forwards are counted, and the ones in
 /// `nan_at` (from 1) return NaN logits.
 #[derive(Module, Debug)]
@@ -55,7 +60,7 @@ impl ImageClassifier for Probe {
 }
 
 fn probe(nan_at: &[usize]) -> Probe {
-    let device = burn_podium::device::default_device();
+    let device = flex();
     device.seed(11);
     Probe {
         fc: LinearConfig::new(64, 10).init(&device),
@@ -108,7 +113,7 @@ fn fit_probe(
     n: usize,
     nan_at: &[usize],
 ) -> burn_podium::Result<burn_podium::learner::Fitted<Probe>> {
-    let device = burn_podium::device::default_device();
+    let device = flex();
     let (train, valid) = data(n);
     Learner::new(cfg, &device).fit(probe(nan_at), train, valid)
 }
@@ -207,7 +212,7 @@ fn the_reported_training_loss_is_the_single_device_mean() {
 fn digits_on_two_flex_devices_reach_the_single_device_accuracy() {
     let _g = lock();
     let dir = tempfile::tempdir().unwrap();
-    let device = crate::test_device();
+    let device = flex();
     let (train, test) = digits().unwrap().split_stratified(0.2, 42).unwrap();
     let (train, valid) = train.split_stratified(0.1, 42).unwrap();
     let accuracy = |name: &str, devices: &[&str]| {
