@@ -101,7 +101,7 @@ pub struct LearnerConfig {
     /// `ckpt_path="last"`, timm's `--resume`; see [`crate::learner`]'s resume section) instead
     /// of starting one; a directory without a run starts from the beginning. Off, a directory
     /// that holds a run is an error, never overwritten. Not part of the run's identity: it,
-    /// `epochs`, `progress`, `num_workers`, `nan_policy` and `run_dir` (a moved run) may change between the
+    /// `epochs`, `progress`, `num_workers`, `nan_policy`, `devices` and `run_dir` (a moved run) may change between the
     /// interrupted run and its resumption; every other key must be the same.
     #[config(default = false)]
     pub resume: bool,
@@ -148,6 +148,17 @@ pub struct LearnerConfig {
     /// `torch.amp.GradScaler` does). See [`NanPolicy`]. May change on resume.
     #[config(default = "NanPolicy::Stop")]
     pub nan_policy: NanPolicy,
+    /// Data-parallel training on several devices, by [`device_from_name`](crate::device::device_from_name)
+    /// names (`["cuda:0", "cuda:1"]`, `["flex", "flex"]`); empty (the default) or one name trains
+    /// on the device given to [`Learner::new`](super::Learner::new) / [`train`](super::train()).
+    /// [`Self::batch_size`] stays the global batch, cut into one piece per device, and the
+    /// update is the single-device one (the gradient's mean over the batch); BatchNorm
+    /// statistics are per device. CUDA devices with the `cuda` feature train with DDP (NCCL),
+    /// others with burn-train's `MultiDevice`. SAM, and under DDP EMA, `nan_policy = skip` and
+    /// skipped corrupt images, are refused (README "Several devices").
+    /// May change on resume.
+    #[config(default = "Vec::new()")]
+    pub devices: Vec<String>,
 }
 
 impl LearnerConfig {
@@ -304,6 +315,7 @@ impl LearnerConfig {
             sam.init().map_err(|e| e.in_section("sam"))?;
         }
         self.optimizer.validate()?;
+        super::devices::validate(self)?;
         if let Some(p) = self.crop_pct
             && !(p > 0.0 && p <= 1.0)
         {

@@ -129,8 +129,9 @@ impl StepGuard {
         }
     }
 
-    /// A training step ran with this (batch-mean) loss.
-    pub(crate) fn on_train_step(&self, loss: &Tensor<1>) {
+    /// A training step ran with this (batch-mean) loss; `round` is the epoch's batch it trained
+    /// a piece of on several devices (the step number then), `None` on one device.
+    pub(crate) fn on_train_step(&self, loss: &Tensor<1>, round: Option<usize>) {
         self.poll_stop();
         let value = scalar(loss);
         let mut state = self.state();
@@ -138,7 +139,7 @@ impl StepGuard {
             state.epoch += 1;
             state.step = 0;
         }
-        state.step += 1;
+        state.step = round.unwrap_or(state.step + 1);
         if !value.is_finite() && state.poisoned.is_none() {
             state.poisoned = Some(NonFiniteStep {
                 epoch: state.epoch,

@@ -92,6 +92,7 @@
 mod checkpoint;
 mod config;
 mod cross_validation;
+mod devices;
 mod fine_tune;
 mod finish;
 mod fit;

@@ -62,14 +62,16 @@ pub fn resume_model<M: ImageClassifier>(config: &LearnerConfig, model: M) -> Res
 
 /// Keys of `config.json` that may change between an interrupted run and its resumption (the
 /// run directory may have moved; a run stopped on a NaN loss is resumed with
-/// `nan_policy = "skip"`, which changes nothing while every loss is finite).
-const MAY_CHANGE: [&str; 6] = [
+/// `nan_policy = "skip"`, which changes nothing while every loss is finite; `devices` changes
+/// where a run trains, not its updates).
+const MAY_CHANGE: [&str; 7] = [
     "resume",
     "epochs",
     "progress",
     "num_workers",
     "run_dir",
     "nan_policy",
+    "devices",
 ];
 
 /// Where a run restarts.

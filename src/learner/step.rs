@@ -13,6 +13,7 @@ use burn::store::ModuleRecord;
 use burn::optim::lr_scheduler::module_lr_scheduler::ModuleLearningRate;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 
+use super::devices::DeviceShare;
 use super::guard::StepGuard;
 use crate::average::ModelEma;
 use crate::loader::ClassificationBatch;
@@ -42,6 +43,8 @@ pub struct Classification<M> {
     grad_scale: f64,
     #[module(skip)]
     guard: Option<Arc<StepGuard>>,
+    #[module(skip)]
+    share: Option<Arc<DeviceShare>>,
 }
 
 /// An EMA of the weights shared between the training step (which updates it after each
@@ -136,6 +139,7 @@ impl<M: ImageClassifier> Classification<M> {
             sam: None,
             grad_scale: 1.0,
             guard: None,
+            share: None,
         }
     }
 
@@ -182,6 +186,14 @@ impl<M: ImageClassifier> Classification<M> {
     /// Reports every step to `guard` (non-finite losses and gradients, stop requests).
     pub(crate) fn with_guard(mut self, guard: Arc<StepGuard>) -> Self {
         self.guard = Some(guard);
+        self
+    }
+
+    /// Trains one device's piece of each batch ([`LearnerConfig::devices`](super::LearnerConfig::devices)):
+    /// its loss is also scaled by the piece's share of the batch, since burn-train sums the
+    /// devices' gradients.
+    pub(crate) fn with_device_share(mut self, share: Option<Arc<DeviceShare>>) -> Self {
+        self.share = share;
         self
     }
 
@@ -241,31 +253,40 @@ impl<M: ImageClassifier> TrainStep for Classification<M> {
     type Output = ClassificationOutput;
 
     fn step(&self, batch: ClassificationBatch) -> TrainOutput<ClassificationOutput> {
-        let scaled = |loss: Tensor<1>| {
-            if self.grad_scale == 1.0 {
-                loss
-            } else {
-                loss * self.grad_scale
+        // several devices: this device's piece of the batch, weighted by its share
+        let (share, rows) = (self.share.as_deref(), batch.indices.len());
+        let scale = self.grad_scale * share.map_or(1.0, |s| s.weight(rows));
+        let round = share.map(DeviceShare::round);
+        // a device's piece counts by its rows in the epoch's loss (burn-train's LossMetric
+        // counts a loss tensor's length), as the batches of one device do when all are full
+        let reported = |mut item: ClassificationOutput| {
+            if share.is_some() {
+                item.loss = item.loss.detach().repeat_dim(0, rows);
             }
+            item
+        };
+        let scaled = |loss: Tensor<1>| {
+            if scale == 1.0 { loss } else { loss * scale }
         };
         match self.sam {
             None => {
                 let item = self.forward_train(batch);
                 if let Some(guard) = &self.guard {
-                    guard.on_train_step(&item.loss);
+                    guard.on_train_step(&item.loss, round);
                 }
-                TrainOutput::new(self, scaled(item.loss.clone()).backward(), item)
+                let grads = scaled(item.loss.clone()).backward();
+                TrainOutput::new(self, grads, reported(item))
             }
             Some(sam) => {
                 let first = self.forward_train(batch.clone());
                 if let Some(guard) = &self.guard {
-                    guard.on_train_step(&first.loss);
+                    guard.on_train_step(&first.loss, round);
                 }
                 let grads = GradientsParams::from_grads(first.loss.backward(), self);
                 let perturbed = sam.perturb(self, &grads);
                 let second = perturbed.forward_train(batch);
                 // keyed by the same parameter ids: the optimizer applies them to `self`
-                TrainOutput::new(&perturbed, scaled(second.loss).backward(), first)
+                TrainOutput::new(&perturbed, scaled(second.loss).backward(), reported(first))
             }
         }
     }

@@ -20,6 +20,7 @@ use burn::train::{Interrupter, SupervisedTraining};
 
 use super::checkpoint::{AtomicFileCheckpointer, EmaCheckpointer, RunCheckpoints};
 use super::config::LearnerConfig;
+use super::devices::DevicePlan;
 use super::fitted::{checkpoint_dir, checkpoint_file, load_checkpoint};
 use super::guard::StepGuard;
 use super::history::{EpochMetrics, HistoryLogger, SharedHistory, WriteFailure};
@@ -153,6 +154,8 @@ pub fn train_until<M: ImageClassifier>(
         .with_sam(sam)
         .with_grad_accumulation(cfg.grad_accumulation)
         .with_guard(guard.clone());
+    let plan = DevicePlan::for_run(cfg, &train_loader)?;
+    wrapped = wrapped.with_device_share(plan.as_ref().map(DevicePlan::share));
     if let Some(ema) = &ema {
         wrapped = wrapped.with_ema(ema.clone());
     }
@@ -187,13 +190,18 @@ pub fn train_until<M: ImageClassifier>(
     // Dropout and every other random op of epoch `e` (from 1) draw from
     // `derive_seed(device stream, [e])`, so a resumed run draws what the uninterrupted one did.
     let device_stream = RngStream::Device.seed(cfg.seed);
-    device.seed(derive_seed(device_stream, &[resume.epoch as u64 + 1]));
-    {
-        let device = device.clone();
-        logger = logger.on_valid_epoch(Box::new(move |row| {
-            device.seed(derive_seed(device_stream, &[row.epoch as u64 + 1]));
-        }));
+    let seeded: Vec<Device> = match &plan {
+        Some(plan) => plan.devices().to_vec(),
+        None => vec![device.clone()],
+    };
+    for device in &seeded {
+        device.seed(derive_seed(device_stream, &[resume.epoch as u64 + 1]));
     }
+    logger = logger.on_valid_epoch(Box::new(move |row| {
+        for device in &seeded {
+            device.seed(derive_seed(device_stream, &[row.epoch as u64 + 1]));
+        }
+    }));
     if let Some(ema) = &ema {
         // the averaged weights this epoch validated, for its checkpoint (saved later, elsewhere)
         let ema = ema.clone();
@@ -211,6 +219,7 @@ pub fn train_until<M: ImageClassifier>(
         AtomicFileCheckpointer::new(&ckpt, name).map_err(|e| PodiumError::io(&ckpt, e))
     };
 
+    let train_loader = DevicePlan::wrap(plan.as_ref(), train_loader);
     let mut training =
         SupervisedTraining::new(&run_dir, Arc::new(train_loader), Arc::new(valid_loader))
             .num_epochs(cfg.epochs)
@@ -244,6 +253,9 @@ pub fn train_until<M: ImageClassifier>(
     };
     if num_classes > 5 {
         training = training.metrics((TopKAccuracyMetric::new(5),));
+    }
+    if let Some(plan) = &plan {
+        training = training.with_training_strategy(plan.strategy().into());
     }
     if !dashboard {
         training = training.renderer(Box::new(QuietRenderer) as Box<dyn MetricsRenderer>);

@@ -492,8 +492,10 @@ impl DataLoaderIterator<ClassificationBatch> for LoaderIterator {
     }
 }
 
-impl DataLoader<ClassificationBatch> for ImageLoader {
-    fn iter<'a>(&'a self) -> Box<dyn DataLoaderIterator<ClassificationBatch> + 'a> {
+impl ImageLoader {
+    /// [`DataLoader::iter`] as an owned iterator (the next epoch's batches), for a loader that
+    /// outlives the borrow: the multi-device split of the Learner.
+    pub(crate) fn epoch_iter(&self) -> Box<dyn DataLoaderIterator<ClassificationBatch> + Send> {
         let epoch = self.epoch.fetch_add(1, Ordering::SeqCst);
         let order = self.order(epoch);
         let inner = self.inner.clone();
@@ -546,6 +548,12 @@ impl DataLoader<ClassificationBatch> for ImageLoader {
             processed: 0,
             total,
         })
+    }
+}
+
+impl DataLoader<ClassificationBatch> for ImageLoader {
+    fn iter<'a>(&'a self) -> Box<dyn DataLoaderIterator<ClassificationBatch> + 'a> {
+        self.epoch_iter()
     }
 
     fn num_items(&self) -> usize {

@@ -43,6 +43,7 @@
 //! | `train.keep_best` | `--checkpoint-hist` | |
 //! | `train.num_workers` | `--workers` | |
 //! | `train.device` | `--device` | `auto`, `cpu`, `cuda:N` |
+//! | `train.devices` | - (`torchrun --nproc-per-node`) | data parallel over several devices, `batch_size` the global batch ([`LearnerConfig::devices`](crate::learner::LearnerConfig::devices)) |
 //! | `train.nan_policy` | - | `"stop"` (default) or `"skip"` a step with a NaN/inf loss or gradient ([`NanPolicy`](crate::learner::NanPolicy), `GradScaler`'s skip) |
 //! | `augment` | `--aa`, `--reprob`, ... | a [`PipelineConfig`](crate::augment::PipelineConfig) or a timm `--aa` string |
 //! | `mixup` | `--mixup`, `--cutmix`, `--mixup-prob`, ... | [`MixupConfig`](crate::mix::MixupConfig) |

@@ -192,6 +192,10 @@ pub struct TrainSection {
     /// A NaN or infinite training loss or gradient: `"stop"` the run (default) or `"skip"` the
     /// step's update ([`LearnerConfig::nan_policy`]).
     pub nan_policy: NanPolicy,
+    /// Data-parallel training on several devices (`["cuda:0", "cuda:1"]`), each a `device` name;
+    /// empty (the default) trains on `device` ([`LearnerConfig::devices`]: `batch_size` stays
+    /// the global batch).
+    pub devices: Vec<String>,
 }
 
 impl Default for TrainSection {
@@ -217,6 +221,7 @@ impl Default for TrainSection {
             crop_pct: None,
             weight_decay_norm_bias: l.weight_decay_norm_bias,
             nan_policy: l.nan_policy,
+            devices: l.devices,
         }
     }
 }
@@ -406,6 +411,7 @@ impl Recipe {
             .with_crop_pct(crop_pct)
             .with_weight_decay_norm_bias(t.weight_decay_norm_bias)
             .with_nan_policy(t.nan_policy)
+            .with_devices(t.devices.clone())
             .with_normalize(normalize)
             .with_augment(
                 self.augment

@@ -32,6 +32,7 @@ mod make_competition;
 mod metrics;
 mod mixing;
 mod models;
+mod multi_device;
 mod nan_policy;
 mod optimizers;
 mod pooling;
