@@ -46,7 +46,7 @@ fn model(device: &burn::tensor::Device) -> SimpleCnn {
 }
 
 fn fit(cfg: LearnerConfig) -> burn_podium::Result<burn_podium::learner::Fitted<SimpleCnn>> {
-    let device = burn_podium::device::default_device();
+    let device = crate::test_device();
     let (train, valid) = data();
     Learner::new(cfg, &device).fit(model(&device), train, valid)
 }
@@ -314,7 +314,7 @@ fn a_full_disk_under_metrics_csv_stops_the_run_with_an_error_and_keeps_the_last_
         "{:?}",
         metric_numbers(&rows)
     );
-    let device = burn_podium::device::default_device();
+    let device = crate::test_device();
     let checkpoint = dir.path().join("checkpoint/model-1.bpk");
     burn_podium::learner::load_checkpoint(model(&device), &checkpoint).unwrap();
     assert!(!dir.path().join("checkpoint/model-3.bpk").exists());
