@@ -1,6 +1,6 @@
 """BENCHMARKS.md "GPU" rows from the JSON lines of benches/gpu/main.rs and torch_bench.py.
 
-    python3 benches/gpu/rows.py results.jsonl [--gpu "NVIDIA H100 80GB"]
+    python3 benches/gpu/rows.py results.jsonl [--gpu "NVIDIA H100 80GB"] [--models resnet50,efficientnet_b0]
 
 One row per model and podium precision: podium's img/s on each build (wgpu = CubeCL's WGSL
 compiler, vulkan = its SPIR-V compiler; `failed` when that run did not finish), PyTorch's f32 and
@@ -14,12 +14,14 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("results")
     p.add_argument("--gpu", default="?")
+    p.add_argument("--models", default="", help="comma-separated; a row each even if all failed")
     args = p.parse_args()
     rows = [json.loads(line) for line in open(args.results) if line.strip().startswith("{")]
     podium = [r for r in rows if r["side"] == "podium"]
     failed = [r for r in rows if r["side"] == "failed"]
     torch = [r for r in rows if r["side"] == "torch"]
-    models = list(dict.fromkeys(r["model"] for r in rows if "model" in r))
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    models = list(dict.fromkeys(models + [r["model"] for r in rows if "model" in r]))
     builds = ["wgpu", "vulkan"]
     print("| model | GPU | size, batch | podium precision | podium wgpu img/s | podium vulkan img/s "
           "| PyTorch f32 img/s | PyTorch AMP img/s | podium / PyTorch f32 | podium / PyTorch AMP |")

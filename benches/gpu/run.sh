@@ -82,4 +82,4 @@ if [ "${NO_TORCH:-0}" != 1 ]; then
 fi
 
 echo "== results: $results" >&2
-"$PYTHON" benches/gpu/rows.py "$results" --gpu "$gpu"
+"$PYTHON" benches/gpu/rows.py "$results" --gpu "$gpu" --models "$MODELS"

@@ -93,11 +93,41 @@ fn resume_matches(recipe: &dyn Fn(&Path) -> LearnerConfig, cut_after: usize) -> 
     }
     let resumed = fit(recipe(&cut).with_resume(true)).unwrap();
     let got = read_metrics_csv(cut.join("metrics.csv")).unwrap();
-    assert_eq!(metric_numbers(&got), metric_numbers(&expected));
-    assert_eq!(metric_numbers(&resumed.history), metric_numbers(&expected));
+    assert_resumed_metrics(&got, &expected);
+    assert_resumed_metrics(&resumed.history, &expected);
     assert_eq!(resumed.info.best_epoch, uninterrupted.info.best_epoch);
     assert_eq!(resumed.stopped_early, uninterrupted.stopped_early);
     got
+}
+
+/// On flex a resumed run repeats the uninterrupted run's numbers exactly. On a CubeCL device
+/// (`PODIUM_TEST_DEVICE=wgpu:cpu`) the epochs after the resume point differ in the 5th
+/// significant digit of the losses (measured on lavapipe: at most 5e-4 relative after 3
+/// resumed epochs): the resumed run's fused kernels and reduction orders are not the ones the
+/// uninterrupted run compiled, so float sums round differently. There the losses and the
+/// score agree within 1e-3 relative, the epochs, accuracies and rates exactly.
+fn assert_resumed_metrics(got: &[EpochMetrics], expected: &[EpochMetrics]) {
+    if crate::test_device() == burn::tensor::Device::flex() {
+        assert_eq!(metric_numbers(got), metric_numbers(expected));
+        return;
+    }
+    let close = |a: f64, b: f64| (a.is_nan() && b.is_nan()) || (a - b).abs() <= 1e-3 * b.abs();
+    assert_eq!(got.len(), expected.len(), "{:?}", metric_numbers(got));
+    for (g, e) in got.iter().zip(expected) {
+        let same = g.epoch == e.epoch
+            && g.split == e.split
+            && (g.accuracy - e.accuracy).abs() < 1e-9
+            && (g.top5_accuracy - e.top5_accuracy).abs() < 1e-9
+            && close(g.lr, e.lr)
+            && close(g.loss, e.loss)
+            && close(g.score, e.score);
+        assert!(
+            same,
+            "{:?} != {:?}",
+            metric_numbers(got),
+            metric_numbers(expected)
+        );
+    }
 }
 
 #[test]
