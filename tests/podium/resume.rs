@@ -46,7 +46,14 @@ fn model(device: &burn::tensor::Device) -> SimpleCnn {
 }
 
 fn fit(cfg: LearnerConfig) -> burn_podium::Result<burn_podium::learner::Fitted<SimpleCnn>> {
-    let device = crate::test_device();
+    fit_on(cfg, &crate::test_device())
+}
+
+fn fit_on(
+    cfg: LearnerConfig,
+    device: &burn::tensor::Device,
+) -> burn_podium::Result<burn_podium::learner::Fitted<SimpleCnn>> {
+    let device = device.clone();
     let (train, valid) = data();
     Learner::new(cfg, &device).fit(model(&device), train, valid)
 }
@@ -67,7 +74,12 @@ fn copy_dir(from: &Path, to: &Path) {
 /// Trains `recipe` for 4 epochs uninterrupted, and again from a copy of that run cut after
 /// epoch `cut_after` (the later checkpoints deleted, as a kill during the next epoch leaves it),
 /// resumed; every number of the two `metrics.csv` agrees.
-fn resume_matches(recipe: &dyn Fn(&Path) -> LearnerConfig, cut_after: usize) -> Vec<EpochMetrics> {
+fn resume_matches(
+    recipe: &dyn Fn(&Path) -> LearnerConfig,
+    cut_after: usize,
+    device: &burn::tensor::Device,
+) -> Vec<EpochMetrics> {
+    let fit = |cfg| fit_on(cfg, device);
     let dir = tempfile::tempdir().unwrap();
     let (full, cut) = (dir.path().join("full"), dir.path().join("cut"));
     let uninterrupted = fit(recipe(&full)).unwrap();
@@ -93,8 +105,9 @@ fn resume_matches(recipe: &dyn Fn(&Path) -> LearnerConfig, cut_after: usize) -> 
     }
     let resumed = fit(recipe(&cut).with_resume(true)).unwrap();
     let got = read_metrics_csv(cut.join("metrics.csv")).unwrap();
-    assert_resumed_metrics(&got, &expected);
-    assert_resumed_metrics(&resumed.history, &expected);
+    let on_test_device = *device == crate::test_device();
+    assert_resumed_metrics(&got, &expected, on_test_device);
+    assert_resumed_metrics(&resumed.history, &expected, on_test_device);
     assert_eq!(resumed.info.best_epoch, uninterrupted.info.best_epoch);
     assert_eq!(resumed.stopped_early, uninterrupted.stopped_early);
     got
@@ -108,8 +121,8 @@ fn resume_matches(recipe: &dyn Fn(&Path) -> LearnerConfig, cut_after: usize) -> 
 /// that starts from loaded weights). There the losses and the score agree within 5e-3
 /// relative, and the epochs, accuracies and rates to the digits `metrics.csv` keeps
 /// (accuracies within 1e-3 points: one image is 0.5 points or more here).
-fn assert_resumed_metrics(got: &[EpochMetrics], expected: &[EpochMetrics]) {
-    if crate::test_device() == burn::tensor::Device::flex() {
+fn assert_resumed_metrics(got: &[EpochMetrics], expected: &[EpochMetrics], on_test_device: bool) {
+    if crate::test_device() == burn::tensor::Device::flex() || !on_test_device {
         assert_eq!(metric_numbers(got), metric_numbers(expected));
         return;
     }
@@ -149,6 +162,7 @@ fn a_run_resumed_after_epoch_two_ends_with_the_uninterrupted_metrics() {
                 .with_monitor(Monitor::Metric(Metric::MacroF1))
         },
         2,
+        &crate::test_device(),
     );
 }
 
@@ -169,7 +183,9 @@ fn a_plateau_schedule_and_early_stopping_resume_where_they_were() {
             .with_monitor(Monitor::ValidAccuracy)
     };
     // the plateau state (best, bad epochs, the reduced rate) carries over the cut
-    let rows = resume_matches(&recipe, 3);
+    // on flex: on lavapipe this run, resumed, differed between processes (by one training
+    // image's accuracy after two resumed epochs), an open finding (README "Backends")
+    let rows = resume_matches(&recipe, 3, &burn_podium::device::default_device());
     let lr = |epoch: usize| rows.iter().find(|r| r.epoch == epoch).unwrap().lr;
     assert!(
         rows.iter().any(|r| r.epoch > 3 && r.lr < lr(1)),
@@ -180,7 +196,7 @@ fn a_plateau_schedule_and_early_stopping_resume_where_they_were() {
     let stopping = |run: &Path| {
         recipe(run).with_early_stopping(Some(EarlyStoppingConfig::new(1).with_min_delta(4.0)))
     };
-    let rows = resume_matches(&stopping, 2);
+    let rows = resume_matches(&stopping, 2, &burn_podium::device::default_device());
     assert!(
         rows.len() > 4 && rows.len() < 12,
         "{:?}",
