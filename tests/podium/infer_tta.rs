@@ -1,6 +1,5 @@
 //! Test-time augmentation, ensembles and submission files (`burn_podium::infer`).
 
-use burn::tensor::Device;
 use burn_podium::PodiumError;
 use burn_podium::augment::functional::ten_crop;
 use burn_podium::augment::{Image, Normalize};
@@ -206,7 +205,7 @@ fn datasets() -> (ImageDataset, ImageDataset) {
 
 #[test]
 fn predict_tta_applies_views_before_normalisation_and_blends_like_fastai() {
-    let device = Device::default();
+    let device = crate::test_device();
     let model = SimpleCnnConfig::new(3)
         .with_in_channels(1)
         .with_width(4)

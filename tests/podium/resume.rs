@@ -46,7 +46,14 @@ fn model(device: &burn::tensor::Device) -> SimpleCnn {
 }
 
 fn fit(cfg: LearnerConfig) -> burn_podium::Result<burn_podium::learner::Fitted<SimpleCnn>> {
-    let device = burn_podium::device::default_device();
+    fit_on(cfg, &crate::test_device())
+}
+
+fn fit_on(
+    cfg: LearnerConfig,
+    device: &burn::tensor::Device,
+) -> burn_podium::Result<burn_podium::learner::Fitted<SimpleCnn>> {
+    let device = device.clone();
     let (train, valid) = data();
     Learner::new(cfg, &device).fit(model(&device), train, valid)
 }
@@ -67,7 +74,12 @@ fn copy_dir(from: &Path, to: &Path) {
 /// Trains `recipe` for 4 epochs uninterrupted, and again from a copy of that run cut after
 /// epoch `cut_after` (the later checkpoints deleted, as a kill during the next epoch leaves it),
 /// resumed; every number of the two `metrics.csv` agrees.
-fn resume_matches(recipe: &dyn Fn(&Path) -> LearnerConfig, cut_after: usize) -> Vec<EpochMetrics> {
+fn resume_matches(
+    recipe: &dyn Fn(&Path) -> LearnerConfig,
+    cut_after: usize,
+    device: &burn::tensor::Device,
+) -> Vec<EpochMetrics> {
+    let fit = |cfg| fit_on(cfg, device);
     let dir = tempfile::tempdir().unwrap();
     let (full, cut) = (dir.path().join("full"), dir.path().join("cut"));
     let uninterrupted = fit(recipe(&full)).unwrap();
@@ -117,6 +129,7 @@ fn a_run_resumed_after_epoch_two_ends_with_the_uninterrupted_metrics() {
                 .with_monitor(Monitor::Metric(Metric::MacroF1))
         },
         2,
+        &burn_podium::device::default_device(),
     );
 }
 
@@ -137,7 +150,9 @@ fn a_plateau_schedule_and_early_stopping_resume_where_they_were() {
             .with_monitor(Monitor::ValidAccuracy)
     };
     // the plateau state (best, bad epochs, the reduced rate) carries over the cut
-    let rows = resume_matches(&recipe, 3);
+    // on flex, as the other resume-equality tests: resumed on lavapipe, a run differs between
+    // processes (README "Backends", an open finding)
+    let rows = resume_matches(&recipe, 3, &burn_podium::device::default_device());
     let lr = |epoch: usize| rows.iter().find(|r| r.epoch == epoch).unwrap().lr;
     assert!(
         rows.iter().any(|r| r.epoch > 3 && r.lr < lr(1)),
@@ -148,7 +163,7 @@ fn a_plateau_schedule_and_early_stopping_resume_where_they_were() {
     let stopping = |run: &Path| {
         recipe(run).with_early_stopping(Some(EarlyStoppingConfig::new(1).with_min_delta(4.0)))
     };
-    let rows = resume_matches(&stopping, 2);
+    let rows = resume_matches(&stopping, 2, &burn_podium::device::default_device());
     assert!(
         rows.len() > 4 && rows.len() < 12,
         "{:?}",
@@ -314,7 +329,7 @@ fn a_full_disk_under_metrics_csv_stops_the_run_with_an_error_and_keeps_the_last_
         "{:?}",
         metric_numbers(&rows)
     );
-    let device = burn_podium::device::default_device();
+    let device = crate::test_device();
     let checkpoint = dir.path().join("checkpoint/model-1.bpk");
     burn_podium::learner::load_checkpoint(model(&device), &checkpoint).unwrap();
     assert!(!dir.path().join("checkpoint/model-3.bpk").exists());
