@@ -13,7 +13,9 @@ use crate::average::ModelEmaConfig;
 use crate::codec::{ColorMode, DecodeOptions};
 use crate::data::{CsvColumns, ImageDataset};
 use crate::error::{PodiumError, Result};
-use crate::learner::{EarlyStoppingConfig, FineTuneConfig, LearnerConfig, Monitor, NanPolicy};
+use crate::learner::{
+    EarlyStoppingConfig, FineTuneConfig, LearnerConfig, Monitor, NanPolicy, Precision,
+};
 use crate::loss::LossConfig;
 use crate::metrics::Metric;
 use crate::mix::MixupConfig;
@@ -192,6 +194,9 @@ pub struct TrainSection {
     /// A NaN or infinite training loss or gradient: `"stop"` the run (default) or `"skip"` the
     /// step's update ([`LearnerConfig::nan_policy`]).
     pub nan_policy: NanPolicy,
+    /// Mixed precision: `"f32"` (default), `"f16-mixed"` or `"bf16-mixed"`
+    /// ([`LearnerConfig::precision`]).
+    pub precision: Precision,
 }
 
 impl Default for TrainSection {
@@ -217,6 +222,7 @@ impl Default for TrainSection {
             crop_pct: None,
             weight_decay_norm_bias: l.weight_decay_norm_bias,
             nan_policy: l.nan_policy,
+            precision: l.precision,
         }
     }
 }
@@ -406,6 +412,7 @@ impl Recipe {
             .with_crop_pct(crop_pct)
             .with_weight_decay_norm_bias(t.weight_decay_norm_bias)
             .with_nan_policy(t.nan_policy)
+            .with_precision(t.precision)
             .with_normalize(normalize)
             .with_augment(
                 self.augment
@@ -468,7 +475,12 @@ impl Recipe {
         self.model_config(2)?
             .validate()
             .map_err(|e| e.in_section("model"))?;
-        crate::device::device_from_name(&self.train.device).map_err(|e| e.in_section("train"))?;
+        let device = crate::device::device_from_name(&self.train.device)
+            .map_err(|e| e.in_section("train"))?;
+        self.train
+            .precision
+            .check_device(&device)
+            .map_err(|e| e.in_section("train"))?;
         if self.train.folds < 2
             && !(self.train.valid_fraction > 0.0 && self.train.valid_fraction < 1.0)
         {

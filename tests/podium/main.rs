@@ -34,6 +34,7 @@ mod models;
 mod nan_policy;
 mod optimizers;
 mod pooling;
+mod precision;
 mod recipe;
 mod reference;
 mod reference_harness;
