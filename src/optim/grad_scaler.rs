@@ -151,7 +151,10 @@ impl GradScaler {
             return Err(PodiumError::config(
                 "growth_tracker",
                 state.growth_tracker,
-                format!("must be below growth_interval ({})", self.config.growth_interval),
+                format!(
+                    "must be below growth_interval ({})",
+                    self.config.growth_interval
+                ),
             ));
         }
         self.state = state;

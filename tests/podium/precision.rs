@@ -40,7 +40,10 @@ fn rounded<const D: usize>(t: &Tensor<D>, dtype: FloatDType) -> Vec<f32> {
 
 fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }
 
 /// The low dtypes the test device computes in.
@@ -103,7 +106,9 @@ fn autocast_computes_convolutions_and_linear_layers_in_the_low_dtype() {
         let reference = burn::tensor::module::conv2d(
             round(x.clone()),
             round(conv.weight.val()),
-            conv.bias.as_ref().map(|b| b.val().cast(dtype).cast(FloatDType::F32)),
+            conv.bias
+                .as_ref()
+                .map(|b| b.val().cast(dtype).cast(FloatDType::F32)),
             ConvOptions::new([1, 1], [1, 1], [1, 1], 1),
         );
         let (got, want, f32_out) = (values(&out), values(&reference), values(&plain));
@@ -128,8 +133,16 @@ fn autocast_computes_convolutions_and_linear_layers_in_the_low_dtype() {
         let gw = conv.weight.grad(&grads).unwrap();
         let gfc = fc.weight.grad(&grads).unwrap();
         assert_eq!((gw.dtype(), gfc.dtype()), (DType::F32, DType::F32));
-        assert_eq!(values(&gw), rounded(&gw, dtype), "{dtype:?} weight gradient");
-        assert_eq!(values(&gfc), rounded(&gfc, dtype), "{dtype:?} head gradient");
+        assert_eq!(
+            values(&gw),
+            rounded(&gw, dtype),
+            "{dtype:?} weight gradient"
+        );
+        assert_eq!(
+            values(&gfc),
+            rounded(&gfc, dtype),
+            "{dtype:?} head gradient"
+        );
     }
     // outside a region: exactly the f32 layers
     assert_eq!(values(&conv2d(&conv, x.clone())), values(&plain));
@@ -157,7 +170,15 @@ fn torch_update(cfg: &GradScalerConfig, state: &mut GradScalerState, found_inf: 
 fn the_grad_scaler_follows_torchs_sequence_on_a_scripted_gradient_series() {
     let device = crate::test_device();
     let module: Linear = LinearConfig::new(4, 3).init(&device);
-    let g_w = Tensor::<2>::from_floats([[0.5, -0.25, 1.0], [2.0, 0.0, -3.0], [0.125, 1.0, 1.0], [4.0, -1.0, 0.75]], &device);
+    let g_w = Tensor::<2>::from_floats(
+        [
+            [0.5, -0.25, 1.0],
+            [2.0, 0.0, -3.0],
+            [0.125, 1.0, 1.0],
+            [4.0, -1.0, 0.75],
+        ],
+        &device,
+    );
     let g_b = Tensor::<1>::from_floats([0.25, -0.5, 8.0], &device);
     let bias_id = module.bias.as_ref().unwrap().id;
     for cfg in [
@@ -188,7 +209,11 @@ fn the_grad_scaler_follows_torchs_sequence_on_a_scripted_gradient_series() {
             let s = scaler.scale();
             assert_eq!(s, expected.scale, "step {step}");
             let mut grads = GradientsParams::new();
-            let poison = if step % 2 == 0 { f32::INFINITY } else { f32::NAN };
+            let poison = if step % 2 == 0 {
+                f32::INFINITY
+            } else {
+                f32::NAN
+            };
             let gw = g_w.clone() * s;
             let gw = if overflow {
                 gw.slice_fill([1..2, 2..3], poison)
@@ -201,7 +226,10 @@ fn the_grad_scaler_follows_torchs_sequence_on_a_scripted_gradient_series() {
             assert_eq!(finite, !overflow, "step {step}");
             if finite {
                 // power-of-two scales: unscaling is exact
-                assert_eq!(values(&grads.get::<2>(module.weight.id).unwrap()), values(&g_w));
+                assert_eq!(
+                    values(&grads.get::<2>(module.weight.id).unwrap()),
+                    values(&g_w)
+                );
                 assert_eq!(values(&grads.get::<1>(bias_id).unwrap()), values(&g_b));
             } else {
                 skipped += 1;
@@ -216,15 +244,29 @@ fn the_grad_scaler_follows_torchs_sequence_on_a_scripted_gradient_series() {
         let growths = 2 + 1 + 1;
         assert_eq!(
             scaler.scale(),
-            cfg.init_scale * cfg.backoff_factor.powi(overflows as i32) * cfg.growth_factor.powi(growths)
+            cfg.init_scale
+                * cfg.backoff_factor.powi(overflows as i32)
+                * cfg.growth_factor.powi(growths)
         );
         assert_eq!(scaler.state().growth_tracker, 1);
     }
     // bad settings and states are typed errors naming the key
-    assert_eq!(config_key(GradScalerConfig::new().with_growth_factor(1.0).init()), "growth_factor");
-    assert_eq!(config_key(GradScalerConfig::new().with_backoff_factor(1.0).init()), "backoff_factor");
-    assert_eq!(config_key(GradScalerConfig::new().with_growth_interval(0).init()), "growth_interval");
-    assert_eq!(config_key(GradScalerConfig::new().with_init_scale(1e39).init()), "init_scale");
+    assert_eq!(
+        config_key(GradScalerConfig::new().with_growth_factor(1.0).init()),
+        "growth_factor"
+    );
+    assert_eq!(
+        config_key(GradScalerConfig::new().with_backoff_factor(1.0).init()),
+        "backoff_factor"
+    );
+    assert_eq!(
+        config_key(GradScalerConfig::new().with_growth_interval(0).init()),
+        "growth_interval"
+    );
+    assert_eq!(
+        config_key(GradScalerConfig::new().with_init_scale(1e39).init()),
+        "init_scale"
+    );
     let mut scaler = GradScalerConfig::new().init().unwrap();
     let bad = GradScalerState {
         scale: 0.0,
@@ -245,7 +287,8 @@ struct Overflow {
 
 impl Overflow {
     fn hits(&self, n: usize) -> bool {
-        self.every.is_some_and(|(period, offset)| n % period == offset)
+        self.every
+            .is_some_and(|(period, offset)| n % period == offset)
     }
 }
 
@@ -348,7 +391,10 @@ fn an_overflowing_f16_step_is_skipped_and_counted_with_the_weights_untouched() {
         .count();
     let skipped = fitted.info.skipped_steps;
     // the two forced overflows, and any the initial scale 2^16 causes by itself
-    assert!(skipped >= 2 && unchanged <= skipped && skipped <= unchanged + 1, "{skipped} {unchanged}");
+    assert!(
+        skipped >= 2 && unchanged <= skipped && skipped <= unchanged + 1,
+        "{skipped} {unchanged}"
+    );
     assert_eq!(skipped_per_epoch(dir.path()).iter().sum::<usize>(), skipped);
     // every skip halved the scale, and no run of 2,000 good steps doubled it
     let state = read_scaler_state(&scaler_file(dir.path(), 2)).unwrap();
@@ -386,7 +432,10 @@ fn the_loss_scale_is_checkpointed_and_restored_on_resume() {
     run(&full, 3, false);
     // the run as a kill during epoch 3 leaves it: epoch 3's checkpoint files missing
     std::fs::create_dir_all(cut.join("checkpoint")).unwrap();
-    for entry in std::fs::read_dir(&full).unwrap().chain(std::fs::read_dir(full.join("checkpoint")).unwrap()) {
+    for entry in std::fs::read_dir(&full)
+        .unwrap()
+        .chain(std::fs::read_dir(full.join("checkpoint")).unwrap())
+    {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let rel = path.strip_prefix(&full).unwrap();
@@ -395,7 +444,10 @@ fn the_loss_scale_is_checkpointed_and_restored_on_resume() {
         }
     }
     let saved = read_scaler_state(&scaler_file(&cut, 2)).unwrap();
-    assert!(saved.scale < GradScalerConfig::new().init_scale / 2.0, "{saved:?}");
+    assert!(
+        saved.scale < GradScalerConfig::new().init_scale / 2.0,
+        "{saved:?}"
+    );
     let resumed = run(&cut, 3, true);
     // the resumed epoch went on from the saved scale: the same scale, skips and numbers as the
     // uninterrupted run (a fresh scale of 2^16 would skip other updates)
@@ -412,7 +464,11 @@ fn the_loss_scale_is_checkpointed_and_restored_on_resume() {
     for dir in [&full, &cut] {
         for epoch in 1..=3 {
             let model = dir.join(format!("checkpoint/model-{epoch}.bpk"));
-            assert_eq!(scaler_file(dir, epoch).exists(), model.exists(), "epoch {epoch}");
+            assert_eq!(
+                scaler_file(dir, epoch).exists(),
+                model.exists(),
+                "epoch {epoch}"
+            );
         }
         assert!(scaler_file(dir, 3).exists());
     }
@@ -421,11 +477,7 @@ fn the_loss_scale_is_checkpointed_and_restored_on_resume() {
     run(&broken, 1, false);
     std::fs::remove_file(scaler_file(&broken, 1)).unwrap();
     let err = Learner::new(probe_config(&broken, 2).with_resume(true), &device)
-        .fit(
-            probe(&device, Arc::default()),
-            train.clone(),
-            valid.clone(),
-        )
+        .fit(probe(&device, Arc::default()), train.clone(), valid.clone())
         .unwrap_err();
     assert!(
         matches!(&err, PodiumError::Io { path, .. } if *path == scaler_file(&broken, 1)),
@@ -500,14 +552,23 @@ fn sam_ema_and_gradient_accumulation_train_in_mixed_precision() {
             continue;
         }
         let acc = digits_accuracy(precision, true);
-        assert!(acc >= 90.0, "{precision} with SAM, EMA, accumulation: {acc}");
+        assert!(
+            acc >= 90.0,
+            "{precision} with SAM, EMA, accumulation: {acc}"
+        );
     }
 }
 
 #[test]
 fn precision_names_and_devices_without_the_dtype_are_typed_errors() {
-    assert_eq!("f16-mixed".parse::<Precision>().unwrap(), Precision::F16Mixed);
-    assert_eq!("bf16-mixed".parse::<Precision>().unwrap(), Precision::Bf16Mixed);
+    assert_eq!(
+        "f16-mixed".parse::<Precision>().unwrap(),
+        Precision::F16Mixed
+    );
+    assert_eq!(
+        "bf16-mixed".parse::<Precision>().unwrap(),
+        Precision::Bf16Mixed
+    );
     assert_eq!("f32".parse::<Precision>().unwrap(), Precision::F32);
     assert_eq!(config_key("fp16".parse::<Precision>()), "precision");
     assert_eq!(LearnerConfig::new().precision, Precision::F32);
@@ -517,9 +578,8 @@ fn precision_names_and_devices_without_the_dtype_are_typed_errors() {
         r#"["f32","f16-mixed","bf16-mixed"]"#
     );
     let base = "[data]\ntrain_dir = \"train\"\n[model]\nname = \"resnet18\"\n[train]\n";
-    let recipe = |extra: &str| {
-        Recipe::from_str_with_format(&format!("{base}{extra}"), RecipeFormat::Toml)
-    };
+    let recipe =
+        |extra: &str| Recipe::from_str_with_format(&format!("{base}{extra}"), RecipeFormat::Toml);
     let r = recipe("precision = \"bf16-mixed\"").unwrap();
     assert_eq!(r.learner_config().unwrap().precision, Precision::Bf16Mixed);
     assert_eq!(config_key(recipe("precision = \"f16\"")), "train.precision");
@@ -531,8 +591,10 @@ fn precision_names_and_devices_without_the_dtype_are_typed_errors() {
         let dtype = precision.autocast_dtype().unwrap();
         let supported = device.supports_dtype(DType::from(dtype));
         assert_eq!(precision.check_device(&device).is_ok(), supported);
-        let r = recipe(&format!("precision = \"{precision}\"\ndevice = \"{device_name}\""))
-            .unwrap();
+        let r = recipe(&format!(
+            "precision = \"{precision}\"\ndevice = \"{device_name}\""
+        ))
+        .unwrap();
         if supported {
             continue;
         }
@@ -540,9 +602,15 @@ fn precision_names_and_devices_without_the_dtype_are_typed_errors() {
         let _g = crate::learner::lock();
         let dir = tempfile::tempdir().unwrap();
         let (train, valid, _) = probe_data();
-        let err = Learner::new(probe_config(dir.path(), 1).with_precision(precision), &device)
-            .fit(probe(&device, Arc::default()), train, valid);
+        let err = Learner::new(
+            probe_config(dir.path(), 1).with_precision(precision),
+            &device,
+        )
+        .fit(probe(&device, Arc::default()), train, valid);
         assert_eq!(config_key(err), "precision");
-        assert!(!dir.path().join("checkpoint").exists(), "nothing was trained");
+        assert!(
+            !dir.path().join("checkpoint").exists(),
+            "nothing was trained"
+        );
     }
 }
