@@ -94,7 +94,8 @@ pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
 
 /// `burn::tensor::module::conv2d(x, weight, bias, options)` (PyTorch's `F.conv2d`) through
 /// podium's kernels on the flex device for `f32`, `groups == 1` or depthwise; Burn's op
-/// otherwise. `x` is `[B, C_in, H, W]`, `weight` `[C_out, C_in / groups, kh, kw]`, `bias`
+/// otherwise. Inside an [`autocast`](super::autocast::autocast) region an `f32` input is
+/// convolved by Burn's op in the region's dtype and the result cast back to `f32`. `x` is `[B, C_in, H, W]`, `weight` `[C_out, C_in / groups, kh, kw]`, `bias`
 /// `[C_out]`; the result is `[B, C_out, OH, OW]` with
 /// `OH = (H + pad_top + pad_bottom - dilation * (kh - 1) - 1) / stride + 1`.
 ///
@@ -106,6 +107,9 @@ pub fn conv2d_with(
     bias: Option<Tensor<1>>,
     options: ConvOptions<2>,
 ) -> Tensor<4> {
+    if let Some(low) = super::autocast::lowered(x.dtype()) {
+        return super::autocast::conv2d_in(low, x, weight, bias, options);
+    }
     #[cfg(feature = "flex")]
     if fast_conv2d_enabled()
         && let Some(kind) = super::conv_flex::kind(&x, &weight, bias.as_ref(), &options)

@@ -12,10 +12,12 @@
 //! |---|---|---|
 //! | [`batch_norm::batch_norm`] | batch norm fused with the following identity / ReLU / SiLU: two passes forward (`f64` moments, normalize + activation), two backward, running statistics as Burn updates them | `nn.BatchNorm2d` + activation, timm's `BatchNormAct2d`; Burn's `BatchNorm::forward` |
 //! | [`conv::conv2d`], [`conv::conv2d_with`] | 2-D convolution: im2col/col2im + gemm for dense convolutions, direct kernels for depthwise ones, forward and both gradients | `nn.Conv2d`, `F.conv2d`; Burn's `Conv2d::forward`, `module::conv2d` |
+//! | [`autocast`] | a per-thread mixed-precision region in which [`conv::conv2d`] and [`autocast::linear`] compute in `f16` / `bf16` and return `f32` | `torch.autocast(device_type, dtype=...)` |
 //! | [`math`] | vectorized `exp` / `ln` over `f32` slices, with stated max errors | Cephes `expf` / `logf` |
 //! | [`softmax`] | row kernels: fused softmax cross-entropy (hard or soft targets, label smoothing) and log-sum-exp, forward and local gradient in one pass | `torch.nn.functional.cross_entropy`, `torch.logsumexp` |
 //! | `SoftmaxKernels` (with `flex`), [`cross_entropy_hard`], [`cross_entropy_soft`], [`log_sum_exp`] | the backend extension and its `Tensor` entry points, used by [`loss`](crate::loss) | Burn's custom-kernel example |
 
+pub mod autocast;
 pub mod batch_norm;
 #[cfg(feature = "flex")]
 mod batch_norm_cpu;

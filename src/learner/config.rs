@@ -4,6 +4,7 @@ use burn::config::Config;
 
 use super::guard::NanPolicy;
 use super::monitor::{EarlyStoppingConfig, Monitor};
+use super::precision::Precision;
 use super::renderer::ProgressMode;
 use crate::augment::{Normalize, PipelineConfig};
 use crate::average::ModelEmaConfig;
@@ -159,6 +160,14 @@ pub struct LearnerConfig {
     /// May change on resume.
     #[config(default = "Vec::new()")]
     pub devices: Vec<String>,
+    /// The training precision: `"f32"` (the default), `"f16-mixed"` or `"bf16-mixed"`
+    /// (convolutions and linear layers in `f16` / `bf16`, everything else and the weights in
+    /// `f32`; `f16` with dynamic loss scaling): `torch.autocast` + `torch.amp.GradScaler`,
+    /// Lightning's `precision="16-mixed"` / `"bf16-mixed"`. See [`Precision`] and
+    /// [`super::precision`]; the device must compute in the dtype
+    /// ([`Precision::check_device`]).
+    #[config(default = "Precision::F32")]
+    pub precision: Precision,
 }
 
 impl LearnerConfig {

@@ -172,6 +172,26 @@ impl StepGuard {
         let Some(bad) = state.poisoned.take() else {
             return true;
         };
+        self.reject(&mut state, bad);
+        false
+    }
+
+    /// An optimizer update the `f16` loss scaler skipped on overflowing gradients
+    /// ([`super::precision`]): counted as skipped whatever the policy, as `GradScaler` skips it;
+    /// unless a loss of its batches was non-finite, which the policy handles.
+    pub(crate) fn skip_overflow(&self) {
+        let mut state = self.state();
+        match state.poisoned.take() {
+            Some(bad) => self.reject(&mut state, bad),
+            None => {
+                let epoch = state.epoch;
+                *state.skipped.entry(epoch).or_default() += 1;
+            }
+        }
+    }
+
+    /// Skips and counts, or stops the run at, the update poisoned by `bad`, by the policy.
+    fn reject(&self, state: &mut State, bad: NonFiniteStep) {
         match self.policy {
             NanPolicy::Skip => {
                 log::warn!(
@@ -193,7 +213,6 @@ impl StepGuard {
                 }
             }
         }
-        false
     }
 
     /// Optimizer updates skipped in `epoch`.

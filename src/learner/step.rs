@@ -15,7 +15,9 @@ use burn::optim::{GradientsParams, ModuleOptimizer};
 
 use super::devices::DeviceShare;
 use super::guard::StepGuard;
+use super::precision::{Precision, SharedGradScaler};
 use crate::average::ModelEma;
+use crate::kernel::autocast::autocast;
 use crate::loader::ClassificationBatch;
 use crate::loss::{CrossEntropyLossConfig, LossConfig, Objective};
 use crate::model::ImageClassifier;
@@ -45,6 +47,10 @@ pub struct Classification<M> {
     guard: Option<Arc<StepGuard>>,
     #[module(skip)]
     share: Option<Arc<DeviceShare>>,
+    #[module(skip)]
+    precision: Precision,
+    #[module(skip)]
+    scaler: Option<Arc<SharedGradScaler>>,
 }
 
 /// An EMA of the weights shared between the training step (which updates it after each
@@ -140,6 +146,8 @@ impl<M: ImageClassifier> Classification<M> {
             grad_scale: 1.0,
             guard: None,
             share: None,
+            precision: Precision::F32,
+            scaler: None,
         }
     }
 
@@ -181,6 +189,33 @@ impl<M: ImageClassifier> Classification<M> {
     pub fn with_ema(mut self, ema: Arc<dyn EmaHandle>) -> Self {
         self.ema = Some(ema);
         self
+    }
+
+    /// Trains (and validates) in `precision` ([`super::precision`]): the forward passes run in
+    /// its autocast region and, for `f16-mixed`, the loss is scaled by `scaler` (a fresh
+    /// default [`GradScaler`](crate::optim::GradScaler) when `None`), the gradients unscaled
+    /// before the checks, clipping and the optimizer, and overflowing updates skipped.
+    pub fn with_precision(
+        mut self,
+        precision: Precision,
+        scaler: Option<Arc<SharedGradScaler>>,
+    ) -> Self {
+        self.precision = precision;
+        self.scaler = precision.scales_loss().then(|| {
+            scaler.unwrap_or_else(|| {
+                SharedGradScaler::new(
+                    crate::optim::GradScalerConfig::new()
+                        .init()
+                        .expect("the default scaler config is valid"),
+                )
+            })
+        });
+        self
+    }
+
+    /// The loss scaler of an `f16-mixed` step, if any.
+    pub fn grad_scaler(&self) -> Option<&Arc<SharedGradScaler>> {
+        self.scaler.as_ref()
     }
 
     /// Reports every step to `guard` (non-finite losses and gradients, stop requests).
@@ -265,12 +300,16 @@ impl<M: ImageClassifier> TrainStep for Classification<M> {
             }
             item
         };
-        let scaled = |loss: Tensor<1>| {
-            if scale == 1.0 { loss } else { loss * scale }
+        // mixed precision: the autocast dtype, and f16's loss scale
+        let low = self.precision.autocast_dtype();
+        let loss_scale = self.scaler.as_ref().map_or(1.0, |s| s.scale());
+        let by = |factor: f64, loss: Tensor<1>| {
+            if factor == 1.0 { loss } else { loss * factor }
         };
+        let scaled = |loss: Tensor<1>| by(scale * loss_scale, loss);
         match self.sam {
             None => {
-                let item = self.forward_train(batch);
+                let item = autocast(low, || self.forward_train(batch));
                 if let Some(guard) = &self.guard {
                     guard.on_train_step(&item.loss, round);
                 }
@@ -278,13 +317,18 @@ impl<M: ImageClassifier> TrainStep for Classification<M> {
                 TrainOutput::new(self, grads, reported(item))
             }
             Some(sam) => {
-                let first = self.forward_train(batch.clone());
+                let first = autocast(low, || self.forward_train(batch.clone()));
                 if let Some(guard) = &self.guard {
                     guard.on_train_step(&first.loss, round);
                 }
-                let grads = GradientsParams::from_grads(first.loss.backward(), self);
+                let backward = by(loss_scale, first.loss.clone()).backward();
+                let mut grads = GradientsParams::from_grads(backward, self);
+                if let Some(scaler) = &self.scaler {
+                    // inf/NaN here make the second pass's gradients non-finite: skipped too
+                    scaler.unscale(self, &mut grads);
+                }
                 let perturbed = sam.perturb(self, &grads);
-                let second = perturbed.forward_train(batch);
+                let second = autocast(low, || perturbed.forward_train(batch));
                 // keyed by the same parameter ids: the optimizer applies them to `self`
                 TrainOutput::new(&perturbed, scaled(second.loss).backward(), reported(first))
             }
@@ -298,6 +342,15 @@ impl<M: ImageClassifier> TrainStep for Classification<M> {
         grads: GradientsParams,
     ) -> Self {
         let mut grads = grads;
+        // unscaled before the checks and clipping (torch's order); an overflow skips the update
+        if let Some(scaler) = &self.scaler
+            && !scaler.unscale_and_update(&self, &mut grads)
+        {
+            if let Some(guard) = &self.guard {
+                guard.skip_overflow();
+            }
+            return self;
+        }
         // checked before clipping, which would spread a NaN to every gradient
         if let Some(guard) = &self.guard
             && !guard.allow_update(&self, &grads)
@@ -329,6 +382,6 @@ impl<M: ImageClassifier> InferenceStep for Classification<M> {
         if let Some(guard) = &self.guard {
             guard.on_valid_step();
         }
-        self.forward_eval(batch)
+        autocast(self.precision.autocast_dtype(), || self.forward_eval(batch))
     }
 }

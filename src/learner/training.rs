@@ -26,6 +26,7 @@ use super::guard::StepGuard;
 use super::history::{EpochMetrics, HistoryLogger, SharedHistory, WriteFailure};
 use super::monitor::HistoryEarlyStopping;
 use super::optimization::Optimization;
+use super::precision::{ScalerCheckpointer, run_grad_scaler};
 use super::renderer::ProgressMode;
 use super::renderer::QuietRenderer;
 use super::resume::resume_point;
@@ -110,6 +111,8 @@ pub fn train_until<M: ImageClassifier>(
     let num_classes = train_loader.dataset().num_classes();
     let run_dir = PathBuf::from(&cfg.run_dir);
     let resume = resume_point(&run_dir, cfg, cfg.ema.is_some())?;
+    cfg.precision.check_device(device)?;
+    let scaler = run_grad_scaler(cfg.precision, &run_dir, resume.epoch)?;
     std::fs::create_dir_all(checkpoint_dir(&run_dir)).map_err(|e| PodiumError::io(&run_dir, e))?;
     write_atomic(&run_dir.join("config.json"), cfg.to_string().as_bytes())?;
     if let Some(reason) = stop.and_then(StopSignal::reason) {
@@ -153,7 +156,8 @@ pub fn train_until<M: ImageClassifier>(
         .with_clip_grad(cfg.clip_grad)
         .with_sam(sam)
         .with_grad_accumulation(cfg.grad_accumulation)
-        .with_guard(guard.clone());
+        .with_guard(guard.clone())
+        .with_precision(cfg.precision, scaler.clone());
     let plan = DevicePlan::for_run(cfg, &train_loader)?;
     wrapped = wrapped.with_device_share(plan.as_ref().map(DevicePlan::share));
     if let Some(ema) = &ema {
@@ -207,6 +211,11 @@ pub fn train_until<M: ImageClassifier>(
         let ema = ema.clone();
         logger = logger.on_valid_epoch(Box::new(move |row| ema.keep_validated(row.epoch)));
     }
+    if let Some(scaler) = &scaler {
+        // the scale the epoch's training ended with, for its checkpoint (saved later, elsewhere)
+        let scaler = scaler.clone();
+        logger = logger.on_valid_epoch(Box::new(move |row| scaler.keep_epoch(row.epoch)));
+    }
     train_loader.set_epoch(resume.epoch as u64);
     let checkpointing = RunCheckpoints::new(
         cfg.keep_best,
@@ -241,12 +250,16 @@ pub fn train_until<M: ImageClassifier>(
     }
     training = match &ema {
         Some(ema) => training.with_custom_checkpointers(
-            EmaCheckpointer::new(&ckpt, ema.clone()).map_err(|e| PodiumError::io(&ckpt, e))?,
+            ScalerCheckpointer::new(
+                EmaCheckpointer::new(&ckpt, ema.clone()).map_err(|e| PodiumError::io(&ckpt, e))?,
+                &run_dir,
+                scaler.clone(),
+            ),
             checkpointer("optim")?,
             checkpointer("scheduler")?,
         ),
         None => training.with_custom_checkpointers(
-            checkpointer("model")?,
+            ScalerCheckpointer::new(checkpointer("model")?, &run_dir, scaler.clone()),
             checkpointer("optim")?,
             checkpointer("scheduler")?,
         ),
@@ -313,7 +326,8 @@ pub fn train_until<M: ImageClassifier>(
     if skipped_steps > 0 && print_lines {
         println!(
             "{skipped_steps} optimizer updates skipped on a non-finite loss or gradient \
-             (nan_policy = skip; per epoch in metrics.csv's skipped_steps column)"
+             (nan_policy = skip, or an f16 loss-scale overflow; per epoch in metrics.csv's \
+             skipped_steps column)"
         );
     }
     let history = history.lock().expect("history lock").clone();

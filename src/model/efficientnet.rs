@@ -318,7 +318,7 @@ impl EfficientNet {
 
     /// The classifier on pooled features: dropout, then the linear layer.
     pub fn forward_head(&self, pooled: Tensor<2>) -> Tensor<2> {
-        self.classifier.forward(self.dropout.forward(pooled))
+        crate::kernel::autocast::linear(&self.classifier, self.dropout.forward(pooled))
     }
 
     /// Channels of the feature map (1280 for B0 and B1, 1408 for B2, 1536 for B3).

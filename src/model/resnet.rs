@@ -267,7 +267,7 @@ impl ResNet {
 
     /// The classifier on pooled features: dropout, then the linear layer.
     pub fn forward_head(&self, pooled: Tensor<2>) -> Tensor<2> {
-        self.fc.forward(self.dropout.forward(pooled))
+        crate::kernel::autocast::linear(&self.fc, self.dropout.forward(pooled))
     }
 
     /// Channels of the feature map (512 for ResNet-18/34, 2048 for 50/101/152).

@@ -190,7 +190,7 @@ impl ImageClassifier for SimpleCnn {
     /// If the input's channel count differs from `in_channels` (burn's convolution check).
     fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         let features = self.forward_features(images);
-        self.head.forward(self.dropout.forward(features))
+        crate::kernel::autocast::linear(&self.head, self.dropout.forward(features))
     }
 }
 

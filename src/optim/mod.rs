@@ -29,6 +29,7 @@
 //! | [`RangerConfig`] | [`Lookahead`] over [`RAdam`] | timm's `lookahead_radam` | `ranger` |
 //! | [`SamConfig`] | [`Sam`] (SAM and ASAM), a training step | davda54/sam (Foret et al. 2021; Kwon et al. 2021) | |
 //! | [`ClipGrad`] | [`clip_grad_norm`], [`clip_grad_value`] | `torch.nn.utils.clip_grad_norm_`, `clip_grad_value_` | |
+//! | [`GradScalerConfig`] | [`GradScaler`]: dynamic loss scaling for `f16` mixed precision | `torch.amp.GradScaler` | |
 //! | [`no_weight_decay_params`], [`OptimizerConfig::init_with_no_decay`] | no weight decay on biases and normalization weights (`ndim <= 1`) | timm's `param_groups_weight_decay` | |
 //!
 //! burn's own Adam and AdamW match torch once built with torch's epsilon (`1e-8`), as
@@ -44,6 +45,7 @@ mod adam;
 mod adamax;
 mod clip;
 mod config;
+mod grad_scaler;
 mod hyper;
 mod lamb;
 mod lars;
@@ -67,6 +69,7 @@ pub use clip::{
     clip_grad_value_tensors,
 };
 pub use config::OptimizerConfig;
+pub use grad_scaler::{GradScaler, GradScalerConfig, GradScalerState};
 pub use hyper::{HyperParams, WithHyperParams};
 pub use lamb::{Lamb, LambConfig, LambState};
 pub use lars::{Lars, LarsConfig, LarsState};

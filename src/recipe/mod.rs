@@ -45,6 +45,7 @@
 //! | `train.device` | `--device` | `auto`, `cpu`, `cuda:N` |
 //! | `train.devices` | - (`torchrun --nproc-per-node`) | data parallel over several devices, `batch_size` the global batch ([`LearnerConfig::devices`](crate::learner::LearnerConfig::devices)) |
 //! | `train.nan_policy` | - | `"stop"` (default) or `"skip"` a step with a NaN/inf loss or gradient ([`NanPolicy`](crate::learner::NanPolicy), `GradScaler`'s skip) |
+//! | `train.precision` | `--amp`, `--amp-dtype` | `"f32"` (default), `"f16-mixed"`, `"bf16-mixed"` ([`Precision`](crate::learner::Precision): `torch.autocast` + `GradScaler`) |
 //! | `augment` | `--aa`, `--reprob`, ... | a [`PipelineConfig`](crate::augment::PipelineConfig) or a timm `--aa` string |
 //! | `mixup` | `--mixup`, `--cutmix`, `--mixup-prob`, ... | [`MixupConfig`](crate::mix::MixupConfig) |
 //! | `loss` | `--bce-loss`, ... | [`LossConfig`](crate::loss::LossConfig) |

@@ -13,7 +13,9 @@ use crate::average::ModelEmaConfig;
 use crate::codec::{ColorMode, DecodeOptions};
 use crate::data::{CsvColumns, ImageDataset};
 use crate::error::{PodiumError, Result};
-use crate::learner::{EarlyStoppingConfig, FineTuneConfig, LearnerConfig, Monitor, NanPolicy};
+use crate::learner::{
+    EarlyStoppingConfig, FineTuneConfig, LearnerConfig, Monitor, NanPolicy, Precision,
+};
 use crate::loss::LossConfig;
 use crate::metrics::Metric;
 use crate::mix::MixupConfig;
@@ -196,6 +198,9 @@ pub struct TrainSection {
     /// empty (the default) trains on `device` ([`LearnerConfig::devices`]: `batch_size` stays
     /// the global batch).
     pub devices: Vec<String>,
+    /// Mixed precision: `"f32"` (default), `"f16-mixed"` or `"bf16-mixed"`
+    /// ([`LearnerConfig::precision`]).
+    pub precision: Precision,
 }
 
 impl Default for TrainSection {
@@ -222,6 +227,7 @@ impl Default for TrainSection {
             weight_decay_norm_bias: l.weight_decay_norm_bias,
             nan_policy: l.nan_policy,
             devices: l.devices,
+            precision: l.precision,
         }
     }
 }
@@ -412,6 +418,7 @@ impl Recipe {
             .with_weight_decay_norm_bias(t.weight_decay_norm_bias)
             .with_nan_policy(t.nan_policy)
             .with_devices(t.devices.clone())
+            .with_precision(t.precision)
             .with_normalize(normalize)
             .with_augment(
                 self.augment
@@ -474,7 +481,12 @@ impl Recipe {
         self.model_config(2)?
             .validate()
             .map_err(|e| e.in_section("model"))?;
-        crate::device::device_from_name(&self.train.device).map_err(|e| e.in_section("train"))?;
+        let device = crate::device::device_from_name(&self.train.device)
+            .map_err(|e| e.in_section("train"))?;
+        self.train
+            .precision
+            .check_device(&device)
+            .map_err(|e| e.in_section("train"))?;
         if self.train.folds < 2
             && !(self.train.valid_fraction > 0.0 && self.train.valid_fraction < 1.0)
         {

@@ -36,6 +36,7 @@ mod multi_device;
 mod nan_policy;
 mod optimizers;
 mod pooling;
+mod precision;
 mod recipe;
 mod reference;
 mod reference_harness;
