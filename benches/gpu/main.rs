@@ -16,7 +16,7 @@ use burn::optim::ModuleOptimizer;
 use burn::tensor::{Device, Distribution, Int, Tensor};
 use burn::train::TrainStep;
 use burn_podium::device::device_from_name;
-use burn_podium::learner::Classification;
+use burn_podium::learner::{Classification, Precision};
 use burn_podium::loader::ClassificationBatch;
 use burn_podium::model::{AnyModel, ModelConfig};
 use burn_podium::optim::SgdConfig;
@@ -48,7 +48,8 @@ struct Args {
     /// Classes of the head (ImageNet's 1000).
     #[arg(long, default_value_t = 1000)]
     classes: usize,
-    /// Training precision. Only `f32` for now (mixed precision is not in podium yet).
+    /// Training precision: `f32`, `f16-mixed` or `bf16-mixed` (`LearnerConfig::precision`:
+    /// autocast convolutions and linear layers, f16 with the dynamic loss scaler).
     #[arg(long, default_value = "f32")]
     precision: String,
     /// A label for the build (`wgpu`, `vulkan`) copied into the output.
@@ -57,30 +58,6 @@ struct Args {
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
-}
-
-/// The precisions this binary can time.
-#[derive(Clone, Copy, Debug)]
-enum Precision {
-    F32,
-}
-
-impl Precision {
-    fn parse(name: &str) -> Result<Self, String> {
-        match name {
-            "f32" => Ok(Self::F32),
-            other => Err(format!(
-                "--precision {other:?}: only `f32` is measured for now (mixed precision is \
-                 not in podium yet)"
-            )),
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Self::F32 => "f32",
-        }
-    }
 }
 
 fn batch(args: &Args, device: &Device) -> ClassificationBatch {
@@ -112,7 +89,11 @@ fn time_model(
     let model = ModelConfig::from_name(name, args.classes)
         .and_then(|c| c.init(device))
         .map_err(|e| format!("model {name}: {e}"))?;
-    let mut model = Classification::with_cross_entropy(model).train().fork(&ad);
+    precision.check_device(device).map_err(|e| e.to_string())?;
+    let mut model = Classification::with_cross_entropy(model)
+        .with_precision(precision, None)
+        .train()
+        .fork(&ad);
     let mut optim: ModuleOptimizer = SgdConfig::new()
         .with_momentum(0.9)
         .init()
@@ -121,9 +102,8 @@ fn time_model(
     let data = batch(args, &ad);
     let sync = |d: &Device| d.sync().map_err(|e| format!("device sync: {e:?}"));
     let mut step = |model: Classification<AnyModel>| {
-        let out = match precision {
-            Precision::F32 => TrainStep::step(&model, data.clone()),
-        };
+        // autocast and the loss scale inside the step, unscaling in `optimize`
+        let out = TrainStep::step(&model, data.clone());
         model.optimize(&mut optim, 0.01.into(), out.grads)
     };
     for _ in 0..args.warmup {
@@ -140,7 +120,7 @@ fn time_model(
 
 fn main() {
     let args = Args::parse();
-    let precision = Precision::parse(&args.precision).unwrap_or_else(|e| {
+    let precision: Precision = args.precision.parse().unwrap_or_else(|e| {
         eprintln!("gpu bench: {e}");
         std::process::exit(2)
     });

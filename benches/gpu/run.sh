@@ -8,7 +8,7 @@
 #   benches/gpu/run.sh
 #
 # Settings (environment): SIZE (224), BATCH (64), WARMUP (5), STEPS (20), MODELS
-# ("resnet50,efficientnet_b0"), PRECISIONS (podium's, "f32"; the only one for now), BUILDS
+# ("resnet50,efficientnet_b0"), PRECISIONS (podium's, "f32,f16-mixed,bf16-mixed"), BUILDS
 # ("wgpu vulkan"), WGPU_DEVICE ("wgpu": wgpu's best adapter), VULKAN_DEVICE ("vulkan"),
 # TORCH_DEVICE ("cuda"), PYTHON (python3), NO_TORCH=1 (podium only), RUN_TIMEOUT (seconds per
 # podium run, 1200), OUT (target/gpu-bench). The lavapipe smoke test on a CPU:
@@ -18,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 SIZE="${SIZE:-224}" BATCH="${BATCH:-64}" WARMUP="${WARMUP:-5}" STEPS="${STEPS:-20}"
-MODELS="${MODELS:-resnet50,efficientnet_b0}" PRECISIONS="${PRECISIONS:-f32}"
+MODELS="${MODELS:-resnet50,efficientnet_b0}" PRECISIONS="${PRECISIONS:-f32,f16-mixed,bf16-mixed}"
 BUILDS="${BUILDS:-wgpu vulkan}" WGPU_DEVICE="${WGPU_DEVICE:-wgpu}"
 VULKAN_DEVICE="${VULKAN_DEVICE:-vulkan}" TORCH_DEVICE="${TORCH_DEVICE:-cuda}"
 PYTHON="${PYTHON:-python3}" RUN_TIMEOUT="${RUN_TIMEOUT:-1200}" OUT="${OUT:-target/gpu-bench}"

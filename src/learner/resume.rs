@@ -117,7 +117,10 @@ pub(crate) fn resume_point(run_dir: &Path, cfg: &LearnerConfig, ema: bool) -> Re
             .map_err(|e| PodiumError::format(&config_path, e.to_string()))?;
         let new: serde_json::Value = serde_json::from_str(&cfg.to_string())
             .map_err(|e| PodiumError::format(&config_path, e.to_string()))?;
-        let differ = differing_keys(&old, &new);
+        let defaults: serde_json::Value =
+            serde_json::from_str(&LearnerConfig::new().to_string())
+                .map_err(|e| PodiumError::format(&config_path, e.to_string()))?;
+        let differ = differing_keys(&old, &new, &defaults);
         if !differ.is_empty() {
             return Err(PodiumError::RunExists {
                 dir: run_dir.to_path_buf(),
@@ -180,8 +183,14 @@ fn saved_epochs(dir: &Path, prefix: &str) -> Vec<usize> {
     epochs
 }
 
-/// The top-level keys whose values differ, except those that may change on resume.
-fn differing_keys(old: &serde_json::Value, new: &serde_json::Value) -> Vec<String> {
+/// The top-level keys whose values differ, except those that may change on resume. A key that
+/// the old `config.json` lacks (written by a podium before the key existed) has its default
+/// value in `defaults`, so such a run resumes with the new key left at its default.
+fn differing_keys(
+    old: &serde_json::Value,
+    new: &serde_json::Value,
+    defaults: &serde_json::Value,
+) -> Vec<String> {
     let (Some(old), Some(new)) = (old.as_object(), new.as_object()) else {
         return vec!["(the whole config)".into()];
     };
@@ -189,7 +198,10 @@ fn differing_keys(old: &serde_json::Value, new: &serde_json::Value) -> Vec<Strin
     keys.sort();
     keys.dedup();
     keys.into_iter()
-        .filter(|k| !MAY_CHANGE.contains(&k.as_str()) && old.get(*k) != new.get(*k))
+        .filter(|k| {
+            let was = old.get(*k).or_else(|| defaults.get(*k));
+            !MAY_CHANGE.contains(&k.as_str()) && was != new.get(*k)
+        })
         .cloned()
         .collect()
 }

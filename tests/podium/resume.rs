@@ -172,6 +172,36 @@ fn a_plateau_schedule_and_early_stopping_resume_where_they_were() {
 }
 
 #[test]
+fn a_run_whose_config_lacks_newer_keys_resumes_when_they_keep_their_defaults() {
+    let _guard = lock();
+    let dir = tempfile::tempdir().unwrap();
+    fit(config(dir.path()).with_epochs(1)).unwrap();
+    // config.json as a podium before `precision` and `devices` existed wrote it
+    let path = dir.path().join("config.json");
+    let mut old: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let keys = old.as_object_mut().unwrap();
+    assert!(keys.remove("precision").is_some() && keys.remove("devices").is_some());
+    std::fs::write(&path, old.to_string()).unwrap();
+    // a new key away from its default is still a different run
+    match fit(config(dir.path())
+        .with_epochs(2)
+        .with_precision(burn_podium::learner::Precision::F16Mixed)
+        .with_resume(true))
+    {
+        Err(PodiumError::RunExists { reason, .. }) => {
+            assert!(
+                reason.starts_with("holds a different run: precision differ"),
+                "{reason}"
+            );
+        }
+        other => panic!("expected RunExists, got {:?}", other.map(|f| f.info)),
+    }
+    let longer = fit(config(dir.path()).with_epochs(2).with_resume(true)).unwrap();
+    assert_eq!(longer.epochs_run(), 2);
+}
+
+#[test]
 fn resuming_a_different_run_names_the_keys_that_differ() {
     let _guard = lock();
     let dir = tempfile::tempdir().unwrap();
