@@ -119,3 +119,30 @@ pub fn temp_files(dir: &Path) -> Vec<String> {
     }
     found
 }
+
+/// A quiet Learner run into `dir`: `epochs` epochs, batch 64, seed 3 (the probe runs of the
+/// NaN-policy and mixed-precision tests).
+pub fn quiet_config(dir: &Path, epochs: usize) -> burn_podium::learner::LearnerConfig {
+    burn_podium::learner::LearnerConfig::new()
+        .with_run_dir(dir.to_string_lossy().into_owned())
+        .with_progress(burn_podium::learner::ProgressMode::Quiet)
+        .with_epochs(epochs)
+        .with_batch_size(64)
+        .with_seed(3)
+}
+
+/// `metrics.csv`'s `(epoch, split, skipped_steps)` in the run `dir`, by the header's column
+/// names.
+pub fn skipped_column(dir: &Path) -> Vec<(String, String, String)> {
+    let text = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (e, s, k) = (col("epoch"), col("split"), col("skipped_steps"));
+    lines
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[e].to_string(), f[s].to_string(), f[k].to_string())
+        })
+        .collect()
+}

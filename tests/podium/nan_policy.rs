@@ -12,12 +12,11 @@ use burn::tensor::Tensor;
 use burn_podium::PodiumError;
 use burn_podium::data::{ImageDataset, digits};
 use burn_podium::learner::{
-    Learner, LearnerConfig, NanPolicy, ProgressMode, RunInfo, StopSignal, load_checkpoint,
-    read_metrics_csv,
+    Learner, LearnerConfig, NanPolicy, RunInfo, StopSignal, load_checkpoint, read_metrics_csv,
 };
 use burn_podium::model::ImageClassifier;
 
-use crate::fixtures::temp_files;
+use crate::fixtures::{quiet_config as config, skipped_column, temp_files};
 
 /// What a [`Probe`] does at given training forwards (numbered from 1 over the process's run),
 /// and the weights it saw at each.
@@ -101,15 +100,6 @@ impl ImageClassifier for Probe {
     }
 }
 
-fn config(dir: &Path, epochs: usize) -> LearnerConfig {
-    LearnerConfig::new()
-        .with_run_dir(dir.to_string_lossy().into_owned())
-        .with_progress(ProgressMode::Quiet)
-        .with_epochs(epochs)
-        .with_batch_size(64)
-        .with_seed(3)
-}
-
 fn learner(config: LearnerConfig) -> Learner {
     Learner::new(config, &burn_podium::device::default_device())
 }
@@ -127,21 +117,6 @@ fn valid_epochs(dir: &Path) -> Vec<usize> {
         .iter()
         .filter(|r| r.split == "valid")
         .map(|r| r.epoch)
-        .collect()
-}
-
-/// `metrics.csv`'s `(epoch, split, skipped_steps)`, by the header's column names.
-fn skipped_column(dir: &Path) -> Vec<(String, String, String)> {
-    let text = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
-    let (e, s, k) = (col("epoch"), col("split"), col("skipped_steps"));
-    lines
-        .map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            (f[e].to_string(), f[s].to_string(), f[k].to_string())
-        })
         .collect()
 }
 

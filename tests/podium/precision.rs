@@ -26,7 +26,7 @@ use burn_podium::model::{ImageClassifier, SimpleCnnConfig};
 use burn_podium::optim::{GradScalerConfig, GradScalerState, SamConfig};
 use burn_podium::recipe::{Recipe, RecipeFormat};
 
-use crate::fixtures::config_key;
+use crate::fixtures::{config_key, quiet_config, skipped_column};
 
 /// The values of `t` as `f32`.
 fn values<const D: usize>(t: &Tensor<D>) -> Vec<f32> {
@@ -331,13 +331,7 @@ fn probe(device: &Device, overflow: Arc<Overflow>) -> Probe {
 }
 
 fn probe_config(dir: &Path, epochs: usize) -> LearnerConfig {
-    LearnerConfig::new()
-        .with_run_dir(dir.to_string_lossy().into_owned())
-        .with_progress(ProgressMode::Quiet)
-        .with_epochs(epochs)
-        .with_batch_size(64)
-        .with_seed(3)
-        .with_precision(Precision::F16Mixed)
+    quiet_config(dir, epochs).with_precision(Precision::F16Mixed)
 }
 
 fn probe_data() -> (ImageDataset, ImageDataset, usize) {
@@ -346,17 +340,12 @@ fn probe_data() -> (ImageDataset, ImageDataset, usize) {
     (train, valid, per_epoch)
 }
 
-/// `metrics.csv`'s `skipped_steps` of the training rows, by the header's column names.
+/// `metrics.csv`'s `skipped_steps` of the training rows.
 fn skipped_per_epoch(dir: &Path) -> Vec<usize> {
-    let text = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
-    let (split, skipped) = (col("split"), col("skipped_steps"));
-    lines
-        .map(|l| l.split(',').collect::<Vec<_>>())
-        .filter(|f| f[split] == "train")
-        .map(|f| f[skipped].parse().unwrap())
+    skipped_column(dir)
+        .into_iter()
+        .filter(|(_, split, _)| split == "train")
+        .map(|(_, _, skipped)| skipped.parse().unwrap())
         .collect()
 }
 
