@@ -26,6 +26,12 @@ use burn_podium::model::{EfficientNetConfig, ImageClassifier, ResNetConfig};
 use burn_podium::optim::SgdConfig;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
+// The pooling allocator README "Memory" tells a user's binary to set (the `podium` binary and
+// the examples do): without it glibc returns each step's large temporaries to the system and
+// faults them back in on the next step (BENCHMARKS.md "Memory").
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const BATCH: usize = 32;
 const SIZE: usize = 112;
 

@@ -18,6 +18,12 @@ use burn_podium::model::SimpleCnnConfig;
 use burn_podium::optim::{AdamWConfig, OptimizerConfig, SamConfig, SgdConfig};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
+// The pooling allocator README "Memory" tells a user's binary to set (the `podium` binary and
+// the examples do): without it glibc returns each step's large temporaries to the system and
+// faults them back in on the next step (BENCHMARKS.md "Memory").
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn batch(device: &Device) -> ClassificationBatch {
     ClassificationBatch {
         images: Tensor::random([64, 3, 32, 32], Distribution::Normal(0.0, 1.0), device),

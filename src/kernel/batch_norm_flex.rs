@@ -107,8 +107,8 @@ fn forward(
         }
     };
     let affine = Affine::new(&mean, &var, &values(gamma), &values(beta), epsilon);
-    let mut y = vec![0.0f32; xs.len()];
-    cpu::normalize(xs, s, &affine, act, &mut y);
+    // `normalize` writes every element.
+    let y = super::written_vec(xs.len(), |y| cpu::normalize(xs, s, &affine, act, y));
     let y = FlexTensor::from_data(TensorData::new(y, shape));
     (y, affine, batch.then_some((mean, var)))
 }
@@ -166,15 +166,12 @@ impl Backward<Flex, 3> for BatchNormBackward {
         let (c, s) = geometry(&x);
         let shape = x.shape().clone();
         let xs = x.as_slice::<f32>().expect("contiguous");
-        let mut g = vec![0.0f32; xs.len()];
-        let sums = cpu::backward_sums(
-            xs,
-            dy.as_slice::<f32>().expect("contiguous"),
-            s,
-            &affine,
-            act,
-            &mut g,
-        );
+        let dys = dy.as_slice::<f32>().expect("contiguous");
+        // `backward_sums` writes every element of `g`.
+        let mut sums = Vec::new();
+        let mut g = super::written_vec(xs.len(), |g| {
+            sums = cpu::backward_sums(xs, dys, s, &affine, act, g);
+        });
         if let Some(node) = node_gamma {
             let dgamma: Vec<f64> = sums
                 .iter()

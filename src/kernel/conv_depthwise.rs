@@ -39,16 +39,21 @@ fn for_each_tap_row(
 
 /// Forward: returns `[B, C, OH, OW]`.
 pub(crate) fn forward(x: &[f32], weight: &[f32], bias: Option<&[f32]>, g: &Geom) -> Vec<f32> {
+    // Each plane is filled (bias or zero) before its taps accumulate, on the task that owns it.
+    super::written_vec(g.batch * g.c_out * g.p(), |y| {
+        forward_into(x, weight, bias, g, y)
+    })
+}
+
+/// [`forward`] into `y` (`[B, C, OH, OW]`, every element overwritten).
+fn forward_into(x: &[f32], weight: &[f32], bias: Option<&[f32]>, g: &Geom, y: &mut [f32]) {
     let (hw, p, kk) = (g.h * g.w, g.p(), g.kh * g.kw);
     let sw = g.stride[1];
-    let mut y = vec![0.0f32; g.batch * g.c_out * p];
     y.par_chunks_mut(p).enumerate().for_each(|(plane, out)| {
         let c = plane % g.c_out;
         let src = &x[plane * hw..][..hw];
         let w = &weight[c * kk..][..kk];
-        if let Some(bias) = bias {
-            out.fill(bias[c]);
-        }
+        out.fill(bias.map_or(0.0, |b| b[c]));
         for ki in 0..g.kh {
             for kj in 0..g.kw {
                 let wv = w[ki * g.kw + kj];
@@ -69,15 +74,23 @@ pub(crate) fn forward(x: &[f32], weight: &[f32], bias: Option<&[f32]>, g: &Geom)
             }
         }
     });
-    y
 }
 
 /// Input gradient: returns `[B, C, H, W]`.
 pub(crate) fn backward_x(weight: &[f32], dy: &[f32], g: &Geom) -> Vec<f32> {
+    let hw = g.h * g.w;
+    // Each plane is zeroed by the task that owns it, then its taps accumulate.
+    super::written_vec(g.batch * g.c_in * hw, |dx| {
+        backward_x_into(weight, dy, g, dx)
+    })
+}
+
+/// [`backward_x`] into `dx` (`[B, C, H, W]`, every element overwritten).
+fn backward_x_into(weight: &[f32], dy: &[f32], g: &Geom, dx: &mut [f32]) {
     let (hw, p, kk) = (g.h * g.w, g.p(), g.kh * g.kw);
     let sw = g.stride[1];
-    let mut dx = vec![0.0f32; g.batch * g.c_in * hw];
     dx.par_chunks_mut(hw).enumerate().for_each(|(plane, out)| {
+        out.fill(0.0);
         let c = plane % g.c_in;
         let grad = &dy[plane * p..][..p];
         let w = &weight[c * kk..][..kk];
@@ -101,7 +114,6 @@ pub(crate) fn backward_x(weight: &[f32], dy: &[f32], g: &Geom) -> Vec<f32> {
             }
         }
     });
-    dx
 }
 
 /// Weight gradient: returns `[C, 1, kh, kw]`.

@@ -135,6 +135,9 @@ unsafe fn gemm(
 /// Fills `col` (`K` rows of `p1 - p0` values, row stride `ld`) with the im2col columns `p0..p1`
 /// of one image `x_img` (`[C_in, H, W]`).
 fn im2col(x_img: &[f32], g: &Geom, [p0, p1]: [usize; 2], col: &mut [f32], ld: usize) {
+    if g.stride == [1, 1] && g.dilation == [1, 1] && g.ow == g.w {
+        return im2col_shifted(x_img, g, [p0, p1], col, ld);
+    }
     let n = p1 - p0;
     let [sh, sw] = g.stride;
     let [ph, pw] = g.pad;
@@ -170,6 +173,55 @@ fn im2col(x_img: &[f32], g: &Geom, [p0, p1]: [usize; 2], col: &mut [f32], ld: us
                         }
                     }
                     p += ox1 - ox0;
+                }
+            }
+        }
+    }
+}
+
+/// [`im2col`] for stride 1 and dilation 1 when an output row is as wide as an input row
+/// (`OW = W`: "same" padding, as every 3x3 convolution with padding 1 in ResNet and the
+/// SimpleCnn): row `(c, ki, kj)` of `col` is then the plane of channel `c` shifted by
+/// `s = (ki - ph) W + (kj - pw)`, `col[p] = x[p + s]`, except the `|kj - pw|` columns of each
+/// output row that wrap around to the neighbouring input row and the rows above or below the
+/// image, which are zero. One copy per row of `col` and a fix-up of the wrapped columns replace
+/// one short copy per output row (28 values per call in the SimpleCnn).
+fn im2col_shifted(x_img: &[f32], g: &Geom, [p0, p1]: [usize; 2], col: &mut [f32], ld: usize) {
+    let n = p1 - p0;
+    let hw = g.h * g.w;
+    for c in 0..g.c_in {
+        let plane = &x_img[c * hw..][..hw];
+        for ki in 0..g.kh {
+            let off_y = ki as isize - g.pad[0] as isize;
+            let (ylo, yhi) = Geom::valid_range(g.oh, g.h, 1, off_y);
+            for kj in 0..g.kw {
+                let row = &mut col[((c * g.kh + ki) * g.kw + kj) * ld..][..n];
+                let off_x = kj as isize - g.pad[1] as isize;
+                let (xlo, xhi) = Geom::valid_range(g.ow, g.w, 1, off_x);
+                let shift = off_y * g.w as isize + off_x;
+                // Output positions of the rows inside the image, within this tile, whose shifted
+                // source index lies in the plane (the rest are padding: zero).
+                let a = (ylo * g.ow).clamp(p0, p1);
+                let b = (yhi * g.ow).clamp(p0, p1).max(a);
+                let a = a.max((-shift).max(0) as usize).min(b);
+                let b = b.min((hw as isize - shift).max(0) as usize).max(a);
+                row[..a - p0].fill(0.0);
+                row[b - p0..].fill(0.0);
+                if a == b {
+                    continue;
+                }
+                let s0 = (a as isize + shift) as usize;
+                row[a - p0..b - p0].copy_from_slice(&plane[s0..s0 + (b - a)]);
+                if xlo > 0 || xhi < g.ow {
+                    for oy in a / g.ow..b.div_ceil(g.ow) {
+                        let base = oy * g.ow;
+                        for ox in (0..xlo).chain(xhi..g.ow) {
+                            let p = base + ox;
+                            if (a..b).contains(&p) {
+                                row[p - p0] = 0.0;
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -260,9 +312,17 @@ fn gather_dy(dy: &[f32], g: &Geom, b0: usize, count: usize, dst: &mut [f32]) {
 
 /// Forward: `y[b, co, p] = bias[co] + Σ_r W[co, r] · col(x[b])[r, p]`; returns `[B, C_out, P]`.
 pub(crate) fn forward(x: &[f32], weight: &[f32], bias: Option<&[f32]>, g: &Geom) -> Vec<f32> {
+    // Every element is written below: by the copy-out loop for small maps, by gemm (which
+    // overwrites without a bias, adds to the bias fill with one) for the tiles.
+    super::written_vec(g.batch * g.c_out * g.p(), |y| {
+        forward_into(x, weight, bias, g, y)
+    })
+}
+
+/// [`forward`] into `y` (`[B, C_out, P]`, every element overwritten).
+fn forward_into(x: &[f32], weight: &[f32], bias: Option<&[f32]>, g: &Geom, y: &mut [f32]) {
     let (k, p) = (g.k(), g.p());
     let img = g.c_in * g.h * g.w;
-    let mut y = vec![0.0f32; g.batch * g.c_out * p];
     if p < SMALL {
         let nb = images_per_gemm(g, g.batch.div_ceil(rayon::current_num_threads()));
         y.par_chunks_mut(nb * g.c_out * p)
@@ -300,7 +360,7 @@ pub(crate) fn forward(x: &[f32], weight: &[f32], bias: Option<&[f32]>, g: &Geom)
                     }
                 });
             });
-        return y;
+        return;
     }
     let tiles = p.div_ceil(TILE);
     let out = SendPtr(y.as_mut_ptr());
@@ -341,57 +401,72 @@ pub(crate) fn forward(x: &[f32], weight: &[f32], bias: Option<&[f32]>, g: &Geom)
             });
         }
     });
-    y
 }
 
 /// Input gradient: `dx[b] = col2im(Wᵀ · dy[b])`, several images per gemm for small maps;
 /// returns `[B, C_in, H, W]`.
 pub(crate) fn backward_x(weight: &[f32], dy: &[f32], g: &Geom) -> Vec<f32> {
-    let (k, p) = (g.k(), g.p());
     let img = g.c_in * g.h * g.w;
     let nb = images_per_gemm(g, g.batch.div_ceil(rayon::current_num_threads()));
-    let mut dx = vec![0.0f32; g.batch * img];
-    dx.par_chunks_mut(nb * img)
-        .enumerate()
-        .for_each(|(ci, dx_chunk)| {
-            let (b0, count) = (ci * nb, dx_chunk.len() / img);
-            let n = count * p;
-            let run = |dst: *mut f32, rhs: *const f32| {
-                // SAFETY: Wᵀ is [K, C_out] (row stride 1, column stride K) inside weight, rhs is
-                // [C_out, n] row-major, dst is [K, n] row-major; no aliasing.
-                unsafe {
-                    gemm(
-                        [k, n, g.c_out],
-                        dst,
-                        [n as isize, 1],
-                        false,
-                        weight.as_ptr(),
-                        [1, k as isize],
-                        rhs,
-                        [n as isize, 1],
-                    )
-                }
-            };
-            let dy_chunk = &dy[b0 * g.c_out * p..][..count * g.c_out * p];
-            if count == 1 && g.is_pointwise() {
-                run(dx_chunk.as_mut_ptr(), dy_chunk.as_ptr());
-            } else if count == 1 {
-                with_scratch(k * p, |col| {
-                    run(col.as_mut_ptr(), dy_chunk.as_ptr());
-                    col2im(col, p, g, dx_chunk);
-                });
-            } else {
-                with_scratch((k + g.c_out) * n, |buf| {
-                    let (col, dyc) = buf.split_at_mut(k * n);
-                    gather_dy(dy, g, b0, count, dyc);
-                    run(col.as_mut_ptr(), dyc.as_ptr());
-                    for i in 0..count {
-                        col2im(&col[i * p..], n, g, &mut dx_chunk[i * img..][..img]);
-                    }
-                });
+    // Each chunk is zeroed by the task that owns it before col2im accumulates into it.
+    super::written_vec(g.batch * img, |dx| {
+        dx.par_chunks_mut(nb * img)
+            .enumerate()
+            .for_each(|(ci, dx_chunk)| backward_x_chunk(weight, dy, g, nb, ci, dx_chunk))
+    })
+}
+
+/// Images `ci * nb..` of [`backward_x`] into `dx_chunk` (zeroed here, then accumulated).
+fn backward_x_chunk(
+    weight: &[f32],
+    dy: &[f32],
+    g: &Geom,
+    nb: usize,
+    ci: usize,
+    dx_chunk: &mut [f32],
+) {
+    let (k, p) = (g.k(), g.p());
+    let img = g.c_in * g.h * g.w;
+    let (b0, count) = (ci * nb, dx_chunk.len() / img);
+    let n = count * p;
+    let run = |dst: *mut f32, rhs: *const f32| {
+        // SAFETY: Wᵀ is [K, C_out] (row stride 1, column stride K) inside weight, rhs is
+        // [C_out, n] row-major, dst is [K, n] row-major; no aliasing.
+        unsafe {
+            gemm(
+                [k, n, g.c_out],
+                dst,
+                [n as isize, 1],
+                false,
+                weight.as_ptr(),
+                [1, k as isize],
+                rhs,
+                [n as isize, 1],
+            )
+        }
+    };
+    let dy_chunk = &dy[b0 * g.c_out * p..][..count * g.c_out * p];
+    if count == 1 && g.is_pointwise() {
+        // gemm overwrites dx_chunk.
+        run(dx_chunk.as_mut_ptr(), dy_chunk.as_ptr());
+        return;
+    }
+    dx_chunk.fill(0.0);
+    if count == 1 {
+        with_scratch(k * p, |col| {
+            run(col.as_mut_ptr(), dy_chunk.as_ptr());
+            col2im(col, p, g, dx_chunk);
+        });
+    } else {
+        with_scratch((k + g.c_out) * n, |buf| {
+            let (col, dyc) = buf.split_at_mut(k * n);
+            gather_dy(dy, g, b0, count, dyc);
+            run(col.as_mut_ptr(), dyc.as_ptr());
+            for i in 0..count {
+                col2im(&col[i * p..], n, g, &mut dx_chunk[i * img..][..img]);
             }
         });
-    dx
+    }
 }
 
 /// Weight gradient: `dW = Σ_b dy[b] · col(x[b])ᵀ`, the batch split into one contiguous range

@@ -38,4 +38,19 @@ mod softmax_tensor;
 
 #[cfg(feature = "flex")]
 pub use softmax_flex::SoftmaxKernels;
+
+/// A vector of `n` values written by `fill`, without the zeroing pass that `vec![0.0; n]` makes
+/// on the calling thread: the kernels' outputs, which their (parallel) loops overwrite in full.
+/// `fill` must write every element and read none before writing it; if it panics the vector is
+/// dropped empty.
+#[cfg(feature = "flex")]
+pub(crate) fn written_vec(n: usize, fill: impl FnOnce(&mut [f32])) -> Vec<f32> {
+    let mut v = Vec::<f32>::with_capacity(n);
+    // SAFETY: the allocation holds `n` f32s; every bit pattern is a valid f32 and `fill` writes
+    // each element before anything reads it (its contract above).
+    fill(unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr(), n) });
+    // SAFETY: `fill` initialised all `n` elements.
+    unsafe { v.set_len(n) };
+    v
+}
 pub use softmax_tensor::{cross_entropy_hard, cross_entropy_soft, log_sum_exp};

@@ -120,6 +120,31 @@ fn grid() -> Vec<Case> {
             1,
             true,
         ),
+        case(
+            "5x5/1 pad 2, 1200 pixels (two tiles, shifted rows)",
+            2,
+            [3, 5],
+            [40, 30],
+            5,
+            1,
+            2,
+            1,
+            false,
+        ),
+        Case {
+            pad: [(1, 2), (2, 1)],
+            ..case(
+                "4x4/1 asymmetric 'same' padding (shifted rows)",
+                2,
+                [3, 4],
+                [9, 7],
+                4,
+                1,
+                0,
+                1,
+                true,
+            )
+        },
         Case {
             pad: [(0, 1), (0, 1)],
             ..case(
