@@ -18,8 +18,13 @@ steps, then the next workload. Prints the median over rounds, the ratio per row,
 autocast + channels-last time beside it, and the CPU's model and flags.
 
     python3 benches/compare_models.py --table 3
+
+`PODIUM_BENCH_FEATURES` (e.g. `wgpu`) is passed to every `cargo bench` as `--features`, so a
+target directory built with those features is reused rather than rebuilt; with `wgpu` compiled
+in, set `BURN_DEVICE=flex` too (the benchmarks use `Device::default()`).
 """
 import json
+import os
 import pathlib
 import statistics
 import subprocess
@@ -105,9 +110,16 @@ def torch_workload(index, bf16=False):
     return step
 
 
+def cargo_bench(*args):
+    """`cargo bench` with `PODIUM_BENCH_FEATURES` as `--features` when set."""
+    features = os.environ.get("PODIUM_BENCH_FEATURES")
+    return ["cargo", "bench", *(["--features", features] if features else []), *args]
+
+
 def podium_run(bench, ident):
-    subprocess.run(["cargo", "bench", "--quiet", "--bench", bench, "--", f"^{ident}$",
-                    "--sample-size", "10", "--warm-up-time", "2", "--measurement-time", "10"],
+    subprocess.run(cargo_bench("--quiet", "--bench", bench, "--", f"^{ident}$",
+                                "--sample-size", "10", "--warm-up-time", "2",
+                                "--measurement-time", "10"),
                    cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     group, name = ident.split("/")
     return podium(group, name)
@@ -125,8 +137,8 @@ def cpu_line():
 
 
 def table(rounds):
-    subprocess.run(["cargo", "bench", "--no-run", "--quiet", "--bench", "conv", "--bench",
-                    "steps", "--bench", "models"], cwd=ROOT, check=True)
+    subprocess.run(cargo_bench("--no-run", "--quiet", "--bench", "conv", "--bench", "steps",
+                               "--bench", "models"), cwd=ROOT, check=True)
     print(f"{cpu_line()}; torch {torch.__version__}, {torch.get_num_threads()} threads; "
           f"{rounds} alternating rounds")
     ours = {i: [] for i in range(len(TABLE))}
