@@ -20,10 +20,12 @@ use burn::tensor::Tensor;
 use burn_podium::PodiumError;
 use burn_podium::average::ModelEmaConfig;
 use burn_podium::data::{ImageDataset, digits};
-use burn_podium::learner::{Learner, LearnerConfig, NanPolicy, ProgressMode};
+use burn_podium::learner::{
+    Learner, LearnerConfig, NanPolicy, Precision, ProgressMode, read_scaler_state, scaler_file,
+};
 use burn_podium::loss::LossConfig;
 use burn_podium::model::{ImageClassifier, SimpleCnnConfig};
-use burn_podium::optim::{SamConfig, SgdConfig};
+use burn_podium::optim::{GradScalerConfig, SamConfig, SgdConfig};
 use burn_podium::schedule::ScheduleConfig;
 
 use crate::fixtures::config_key;
@@ -148,6 +150,50 @@ fn one_step_on_two_flex_devices_gives_the_single_device_weights() {
     let (l1, l2) = (train_losses(&one), train_losses(&two));
     assert!((l1[0] - l2[0]).abs() <= 1e-5, "train loss {l1:?} vs {l2:?}");
     assert!(l1[0] > 1.0, "train loss {l1:?}");
+}
+
+#[test]
+fn mixed_precision_on_two_flex_devices_gives_the_one_device_weights_and_loss_scale() {
+    let _g = lock();
+    let dir = tempfile::tempdir().unwrap();
+    // 128 images in batches of 64: two updates. The probe's layer is Burn's `Linear` (not an
+    // autocast one), so what differs from f32 is the loss scaler: f16 multiplies the loss by
+    // 2^16 and must unscale the gradient summed over the devices once, not once per device.
+    // Powers of two scale exactly, so every run ends with the f32 run's weights.
+    let cfg = |name: &str, devices: &[&str], precision: Precision| {
+        config(&dir.path().join(name), devices)
+            .with_epochs(1)
+            .with_batch_size(64)
+            .with_precision(precision)
+    };
+    let start = weights(&probe(&[]));
+    let f32_run = fit_probe(cfg("f32", &[], Precision::F32), 128, &[]).unwrap();
+    let w32 = weights(&f32_run.model);
+    assert!(max_diff(&start, &w32) > 1e-2);
+    for precision in [Precision::F16Mixed, Precision::Bf16Mixed] {
+        let one = fit_probe(cfg(&format!("{precision}-one"), &[], precision), 128, &[]).unwrap();
+        let two_dir = format!("{precision}-two");
+        let two = fit_probe(cfg(&two_dir, &["flex", "flex"], precision), 128, &[]).unwrap();
+        let (w1, w2) = (weights(&one.model), weights(&two.model));
+        let diff = max_diff(&w1, &w2);
+        assert!(
+            diff <= 1e-5,
+            "{precision}: one device vs two: max |dw| = {diff}"
+        );
+        let diff = max_diff(&w32, &w2);
+        assert!(
+            diff <= 1e-5,
+            "{precision} on two devices vs f32: max |dw| = {diff}"
+        );
+        assert_eq!(two.info.skipped_steps, 0, "{precision}");
+        if precision == Precision::F16Mixed {
+            // two finite steps: the scale stays at its initial value (fewer than
+            // growth_interval steps) and the growth tracker counts them
+            let state = read_scaler_state(&scaler_file(&dir.path().join(&two_dir), 1)).unwrap();
+            let init = GradScalerConfig::new().init_scale;
+            assert_eq!((state.scale, state.growth_tracker), (init, 2));
+        }
+    }
 }
 
 #[test]
