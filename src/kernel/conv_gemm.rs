@@ -230,7 +230,10 @@ fn im2col_shifted(x_img: &[f32], g: &Geom, [p0, p1]: [usize; 2], col: &mut [f32]
 
 /// Adds the im2col matrix `col` (`K` rows of `P` values, row stride `ld`) of one image back into
 /// `dx_img` (`[C_in, H, W]`).
-fn col2im(col: &[f32], ld: usize, g: &Geom, dx_img: &mut [f32]) {
+fn col2im(col: &mut [f32], ld: usize, g: &Geom, dx_img: &mut [f32]) {
+    if g.stride == [1, 1] && g.dilation == [1, 1] && g.ow == g.w {
+        return col2im_shifted(col, ld, g, dx_img);
+    }
     let n = g.p();
     let [sh, sw] = g.stride;
     let [ph, pw] = g.pad;
@@ -261,6 +264,47 @@ fn col2im(col: &[f32], ld: usize, g: &Geom, dx_img: &mut [f32]) {
                             dst[(((lo + i) * sw) as isize + off_x) as usize] += v;
                         }
                     }
+                }
+            }
+        }
+    }
+}
+
+/// [`col2im`] in the geometry of [`im2col_shifted`]: `x[p + s] += col[p]` over the output
+/// positions whose rows lie inside the image, as one long add per row of `col`, after zeroing
+/// (in the scratch `col`) the wrapped columns that have no input position.
+fn col2im_shifted(col: &mut [f32], ld: usize, g: &Geom, dx_img: &mut [f32]) {
+    let (n, hw) = (g.p(), g.h * g.w);
+    for c in 0..g.c_in {
+        let plane = &mut dx_img[c * hw..][..hw];
+        for ki in 0..g.kh {
+            let off_y = ki as isize - g.pad[0] as isize;
+            let (ylo, yhi) = Geom::valid_range(g.oh, g.h, 1, off_y);
+            for kj in 0..g.kw {
+                let row = &mut col[((c * g.kh + ki) * g.kw + kj) * ld..][..n];
+                let off_x = kj as isize - g.pad[1] as isize;
+                let (xlo, xhi) = Geom::valid_range(g.ow, g.w, 1, off_x);
+                let shift = off_y * g.w as isize + off_x;
+                let a = (ylo * g.ow).min(n);
+                let b = (yhi * g.ow).min(n).max(a);
+                let a = a.max((-shift).max(0) as usize).min(b);
+                let b = b.min((hw as isize - shift).max(0) as usize).max(a);
+                if a == b {
+                    continue;
+                }
+                if xlo > 0 || xhi < g.ow {
+                    for oy in a / g.ow..b.div_ceil(g.ow) {
+                        let base = oy * g.ow;
+                        for ox in (0..xlo).chain(xhi..g.ow) {
+                            if let Some(v) = row.get_mut(base + ox) {
+                                *v = 0.0;
+                            }
+                        }
+                    }
+                }
+                let s0 = (a as isize + shift) as usize;
+                for (d, v) in plane[s0..s0 + (b - a)].iter_mut().zip(&row[a..b]) {
+                    *d += v;
                 }
             }
         }
@@ -463,7 +507,7 @@ fn backward_x_chunk(
             gather_dy(dy, g, b0, count, dyc);
             run(col.as_mut_ptr(), dyc.as_ptr());
             for i in 0..count {
-                col2im(&col[i * p..], n, g, &mut dx_chunk[i * img..][..img]);
+                col2im(&mut col[i * p..], n, g, &mut dx_chunk[i * img..][..img]);
             }
         });
     }
