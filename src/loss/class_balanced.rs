@@ -6,10 +6,11 @@ use burn::tensor::{Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    BceWithLogitsLossConfig, SigmoidFocalLossConfig, SoftmaxParts, assert_hard_targets, one_hot,
+    BceWithLogitsLossConfig, SigmoidFocalLossConfig, assert_hard_targets, one_hot,
     validate_non_negative,
 };
 use crate::error::Result;
+use crate::kernel;
 
 /// Effective-number class weights, computed in f64:
 /// `w_c = (1 - beta) / (1 - beta^{n_c})`, rescaled so that `sum_c w_c = C`
@@ -124,9 +125,9 @@ impl ClassBalancedLoss {
                 c as f64,
             ),
             ClassBalancedLossType::Softmax => {
-                let parts = SoftmaxParts::new(logits.clone());
-                let p = parts.probs();
-                let log_p = (logits - parts.lse).clamp_min(-100.0);
+                // fused row passes on flex in f32
+                let p = kernel::softmax(logits.clone());
+                let log_p = kernel::log_softmax(logits).clamp_min(-100.0);
                 let log_1mp = (p.neg() + 1.0).log().clamp_min(-100.0);
                 (
                     (t.clone() * log_p + (t.neg() + 1.0) * log_1mp).neg(),

@@ -1,0 +1,79 @@
+//! The `Tensor` entry points of the fused logistic kernels: [`SigmoidKernels`](super::SigmoidKernels)
+//! on flex in f32 (with or without autodiff), Burn's composed ops on every other backend and
+//! dtype, chosen at run time from the tensor's backend and dtype.
+
+#[cfg(feature = "flex")]
+use burn::tensor::DType;
+use burn::tensor::Tensor;
+use burn::tensor::activation::relu;
+
+#[cfg(feature = "flex")]
+use super::sigmoid_flex::SigmoidKernels;
+#[cfg(feature = "flex")]
+use burn::backend::{Dispatch, DispatchTensorKind};
+
+/// Whether the fused kernels can take this tensor: f32 on flex (with or without autodiff).
+#[cfg(feature = "flex")]
+fn fused_ok<const D: usize>(x: &Tensor<D>) -> bool {
+    if x.dtype() != DType::F32 {
+        return false;
+    }
+    match x.clone().into_dispatch().kind {
+        DispatchTensorKind::Flex(_) => true,
+        DispatchTensorKind::Autodiff(inner) => matches!(*inner, DispatchTensorKind::Flex(_)),
+        #[allow(unreachable_patterns)]
+        _ => false,
+    }
+}
+
+/// `log(1 + exp(-|x|)) + max(-x, 0) = -log sigmoid(x)` composed of Burn's ops (`|x|` as
+/// `relu(x) + relu(-x)`, whose backward burn-flex runs cheaply).
+fn neg_log_sigmoid_reference<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    let neg_part = relu(x.clone().neg());
+    ((neg_part.clone() + relu(x)).neg().exp() + 1.0).log() + neg_part
+}
+
+/// Element-wise binary cross-entropy with logits `x` against targets `t` of the same shape:
+/// `max(x, 0) - x t + log1p(exp(-|x|))`, the gradient `sigmoid(x) - t`
+/// (`F.binary_cross_entropy_with_logits(x, t, reduction='none')`). Fused (one pass forward, one
+/// product backward) on flex in f32 when the targets carry no gradient; Burn's ops otherwise.
+///
+/// # Panics
+/// If the shapes differ.
+pub fn bce_with_logits<const D: usize>(logits: Tensor<D>, targets: Tensor<D>) -> Tensor<D> {
+    assert_eq!(
+        logits.dims(),
+        targets.dims(),
+        "bce_with_logits: logits {:?} against targets {:?}",
+        logits.dims(),
+        targets.dims()
+    );
+    #[cfg(feature = "flex")]
+    if fused_ok(&logits) && targets.dtype() == DType::F32 && !targets.is_tracked() {
+        return Tensor::from_dispatch(Dispatch::fused_bce_with_logits(
+            logits.into_dispatch(),
+            targets.into_dispatch(),
+        ));
+    }
+    (targets.neg() + 1.0) * logits.clone() + neg_log_sigmoid_reference(logits)
+}
+
+/// Element-wise `log sigmoid(x) = -(max(-x, 0) + log1p(exp(-|x|)))` (`F.logsigmoid`), the
+/// gradient `1 - sigmoid(x)`. Fused on flex in f32; Burn's ops elsewhere.
+pub fn log_sigmoid<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    #[cfg(feature = "flex")]
+    if fused_ok(&x) {
+        return Tensor::from_dispatch(Dispatch::fused_log_sigmoid(x.into_dispatch()));
+    }
+    neg_log_sigmoid_reference(x).neg()
+}
+
+/// Element-wise `sigmoid(x)` (`torch.sigmoid`), the gradient `sigmoid(x) (1 - sigmoid(x))`.
+/// Fused on flex in f32; Burn's `sigmoid` elsewhere.
+pub fn sigmoid<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    #[cfg(feature = "flex")]
+    if fused_ok(&x) {
+        return Tensor::from_dispatch(Dispatch::fused_sigmoid(x.into_dispatch()));
+    }
+    burn::tensor::activation::sigmoid(x)
+}
