@@ -19,8 +19,10 @@
 //! | [`softmax`](mod@softmax) (row maps) | `log_softmax` and `softmax` over dim 1, one pass forward keeping `softmax(x)`, one pass backward | `torch.log_softmax(x, 1)`, `torch.softmax(x, 1)` |
 //! | `SoftmaxKernels` (with `flex`), [`cross_entropy_hard`], [`cross_entropy_soft`], [`log_sum_exp`], [`log_softmax`], [`softmax()`] | the backend extension and its `Tensor` entry points, used by [`loss`](crate::loss) | Burn's custom-kernel example |
 //! | [`sigmoid`](mod@sigmoid) | element-wise BCE with logits, `log sigmoid`, `sigmoid`: one vectorized pass writes the value and its local derivative; the backward is one product | `F.binary_cross_entropy_with_logits`, `F.logsigmoid`, `torch.sigmoid` |
-//! | `SigmoidKernels` (with `flex`), [`bce_with_logits`], [`log_sigmoid`], [`sigmoid()`] | the backend extension and its `Tensor` entry points, used by [`loss`](crate::loss) | Burn's custom-kernel example |
+//! | [`asymmetric`](mod@asymmetric) | the element-wise multi-label asymmetric loss and its derivative in one vectorized pass | timm's `AsymmetricLossMultiLabel` |
+//! | `SigmoidKernels` (with `flex`), [`bce_with_logits`], [`log_sigmoid`], [`sigmoid()`], [`asymmetric_multilabel`] | the backend extension and its `Tensor` entry points, used by [`loss`](crate::loss) | Burn's custom-kernel example |
 
+pub mod asymmetric;
 pub mod autocast;
 pub mod batch_norm;
 #[cfg(feature = "flex")]
@@ -53,7 +55,7 @@ pub use normalize_flex::NormalizeKernels;
 pub use normalize_tensor::l2_normalize;
 #[cfg(feature = "flex")]
 pub use sigmoid_flex::SigmoidKernels;
-pub use sigmoid_tensor::{bce_with_logits, log_sigmoid, sigmoid};
+pub use sigmoid_tensor::{asymmetric_multilabel, bce_with_logits, log_sigmoid, sigmoid};
 #[cfg(feature = "flex")]
 pub use softmax_flex::SoftmaxKernels;
 pub use softmax_tensor::{

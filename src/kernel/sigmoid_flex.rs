@@ -13,6 +13,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Flex, backend_extension};
 use burn::tensor::{Shape, TensorData};
 
+use super::asymmetric::{self, AslParams};
 use super::sigmoid;
 
 /// podium's fused logistic kernels on flex (formulas in [`super::sigmoid`]); element-wise, any
@@ -31,6 +32,17 @@ pub trait SigmoidKernels: Backend {
 
     /// `sigmoid(x)`.
     fn fused_sigmoid(logits: FloatTensor<Self>) -> FloatTensor<Self>;
+
+    /// The element-wise multi-label asymmetric loss of logits against targets of one shape (the
+    /// targets are not differentiated), formulas in [`super::asymmetric`].
+    fn fused_asymmetric_multilabel(
+        logits: FloatTensor<Self>,
+        targets: FloatTensor<Self>,
+        gamma_pos: f32,
+        gamma_neg: f32,
+        clip: f32,
+        eps: f32,
+    ) -> FloatTensor<Self>;
 }
 
 fn contiguous(t: FlexTensor) -> FlexTensor {
@@ -85,6 +97,25 @@ fn bce_forward(
     })
 }
 
+fn asl_forward(
+    logits: FlexTensor,
+    targets: FlexTensor,
+    params: AslParams,
+    with_local: bool,
+) -> (FlexTensor, Option<FlexTensor>) {
+    let t = contiguous(targets);
+    assert_eq!(
+        logits.layout().shape(),
+        t.layout().shape(),
+        "fused_asymmetric_multilabel: logits {:?} against targets {:?}",
+        logits.layout().shape(),
+        t.layout().shape()
+    );
+    elementwise(logits, with_local, |x, l, g| {
+        asymmetric::asymmetric_multilabel(x, t.as_slice::<f32>().expect("contiguous"), params, l, g)
+    })
+}
+
 fn log_sigmoid_forward(x: FlexTensor, with_local: bool) -> (FlexTensor, Option<FlexTensor>) {
     elementwise(x, with_local, sigmoid::log_sigmoid)
 }
@@ -107,6 +138,23 @@ impl SigmoidKernels for Flex {
 
     fn fused_sigmoid(logits: FloatTensor<Self>) -> FloatTensor<Self> {
         sigmoid_forward(logits, false).0
+    }
+
+    fn fused_asymmetric_multilabel(
+        logits: FloatTensor<Self>,
+        targets: FloatTensor<Self>,
+        gamma_pos: f32,
+        gamma_neg: f32,
+        clip: f32,
+        eps: f32,
+    ) -> FloatTensor<Self> {
+        let params = AslParams {
+            gamma_pos,
+            gamma_neg,
+            clip,
+            eps,
+        };
+        asl_forward(logits, targets, params, false).0
     }
 }
 
@@ -164,5 +212,23 @@ impl<C: CheckpointStrategy> SigmoidKernels for Autodiff<Flex, C> {
 
     fn fused_sigmoid(logits: FloatTensor<Self>) -> FloatTensor<Self> {
         tracked::<C>(logits, sigmoid_forward)
+    }
+
+    fn fused_asymmetric_multilabel(
+        logits: FloatTensor<Self>,
+        targets: FloatTensor<Self>,
+        gamma_pos: f32,
+        gamma_neg: f32,
+        clip: f32,
+        eps: f32,
+    ) -> FloatTensor<Self> {
+        let params = AslParams {
+            gamma_pos,
+            gamma_neg,
+            clip,
+            eps,
+        };
+        let t = targets.into_primitive();
+        tracked::<C>(logits, |x, g| asl_forward(x, t, params, g))
     }
 }

@@ -5,6 +5,8 @@
 #[cfg(feature = "flex")]
 use burn::tensor::DType;
 use burn::tensor::Tensor;
+
+use super::asymmetric::AslParams;
 use burn::tensor::activation::relu;
 
 #[cfg(feature = "flex")]
@@ -56,6 +58,59 @@ pub fn bce_with_logits<const D: usize>(logits: Tensor<D>, targets: Tensor<D>) ->
         ));
     }
     (targets.neg() + 1.0) * logits.clone() + neg_log_sigmoid_reference(logits)
+}
+
+/// The element-wise multi-label asymmetric loss (timm's `AsymmetricLossMultiLabel` before its
+/// sum) of logits against targets of one shape, formulas and derivative in
+/// [`super::asymmetric`]. Fused (one pass forward, one product backward) on flex in f32 when the
+/// targets carry no gradient; composed of Burn's ops (around [`log_sigmoid`] and [`sigmoid()`])
+/// otherwise.
+///
+/// # Panics
+/// If the shapes differ.
+pub fn asymmetric_multilabel<const D: usize>(
+    logits: Tensor<D>,
+    targets: Tensor<D>,
+    params: AslParams,
+) -> Tensor<D> {
+    assert_eq!(
+        logits.dims(),
+        targets.dims(),
+        "asymmetric_multilabel: logits {:?} against targets {:?}",
+        logits.dims(),
+        targets.dims()
+    );
+    #[cfg(feature = "flex")]
+    if fused_ok(&logits) && targets.dtype() == DType::F32 && !targets.is_tracked() {
+        return Tensor::from_dispatch(Dispatch::fused_asymmetric_multilabel(
+            logits.into_dispatch(),
+            targets.into_dispatch(),
+            params.gamma_pos,
+            params.gamma_neg,
+            params.clip,
+            params.eps,
+        ));
+    }
+    let c = params;
+    let log_p = log_sigmoid(logits.clone());
+    let p = sigmoid(logits);
+    let mut p_neg = p.clone().neg() + 1.0;
+    if c.clip > 0.0 {
+        p_neg = (p_neg + c.clip as f64).clamp_max(1.0);
+    }
+    let anti = targets.clone().neg() + 1.0;
+    // log(max(p, eps)) = max(log sigmoid(x), log eps)
+    let log_eps = (c.eps as f64).ln();
+    let loss = targets.clone() * log_p.clamp_min(log_eps)
+        + anti.clone() * p_neg.clone().clamp_min(c.eps as f64).log();
+    let loss = if c.gamma_neg > 0.0 || c.gamma_pos > 0.0 {
+        let p_t = p * targets.clone() + p_neg * anti.clone();
+        let gamma = targets * c.gamma_pos as f64 + anti * c.gamma_neg as f64;
+        loss * (p_t.neg() + 1.0).powf(gamma)
+    } else {
+        loss
+    };
+    loss.neg()
 }
 
 /// Element-wise `log sigmoid(x) = -(max(-x, 0) + log1p(exp(-|x|)))` (`F.logsigmoid`), the

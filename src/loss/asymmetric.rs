@@ -6,11 +6,12 @@ use burn::tensor::{Int, Tensor};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Reduction, assert_hard_targets, assert_same_shape, logistic, pow_scalar, validate_non_negative,
+    Reduction, assert_hard_targets, assert_same_shape, pow_scalar, validate_non_negative,
     validate_unit_interval,
 };
 use crate::error::{PodiumError, Result};
 use crate::kernel;
+use crate::kernel::asymmetric::AslParams;
 
 /// Reductions of the multi-label asymmetric loss.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -70,7 +71,8 @@ impl AsymmetricLossMultiLabelConfig {
 /// `p = sigmoid(x)`, `p_neg = min(1 - p + clip, 1)`,
 /// `L = t log(max(p, eps)) + (1 - t) log(max(p_neg, eps))`, weighted by
 /// `(1 - p_t)^(gamma_pos t + gamma_neg (1 - t))` with `p_t = p t + p_neg (1 - t)`; `loss = -L`.
-/// The hyper-parameters are held in the logits' precision (f32).
+/// The hyper-parameters are held in the logits' precision (f32). One fused pass (value and
+/// derivative) on flex in f32 ([`kernel::asymmetric_multilabel`]); Burn's ops elsewhere.
 #[derive(Clone, Debug)]
 pub struct AsymmetricLossMultiLabel {
     gamma_neg: f32,
@@ -101,25 +103,13 @@ impl AsymmetricLossMultiLabel {
     /// As [`Self::forward`].
     pub fn forward_no_reduction(&self, logits: Tensor<2>, targets: Tensor<2>) -> Tensor<2> {
         assert_same_shape("AsymmetricLossMultiLabel", &logits, &targets);
-        let c = self;
-        let (nls, p) = logistic(logits);
-        let mut p_neg = p.clone().neg() + 1.0;
-        if c.clip > 0.0 {
-            p_neg = (p_neg + c.clip as f64).clamp_max(1.0);
-        }
-        let anti = targets.clone().neg() + 1.0;
-        // log(max(p, eps)) = max(log sigmoid(x), log eps)
-        let log_eps = (c.eps as f64).ln();
-        let loss = targets.clone() * nls.neg().clamp_min(log_eps)
-            + anti.clone() * p_neg.clone().clamp_min(c.eps as f64).log();
-        let loss = if c.gamma_neg > 0.0 || c.gamma_pos > 0.0 {
-            let p_t = p * targets.clone() + p_neg * anti.clone();
-            let gamma = targets * c.gamma_pos as f64 + anti * c.gamma_neg as f64;
-            loss * (p_t.neg() + 1.0).powf(gamma)
-        } else {
-            loss
+        let params = AslParams {
+            gamma_pos: self.gamma_pos,
+            gamma_neg: self.gamma_neg,
+            clip: self.clip,
+            eps: self.eps,
         };
-        loss.neg()
+        kernel::asymmetric_multilabel(logits, targets, params)
     }
 }
 

@@ -121,13 +121,6 @@ pub(crate) fn pow_scalar<const D: usize>(x: Tensor<D>, gamma: f32) -> Tensor<D> 
     x.powf_scalar(gamma)
 }
 
-/// The logistic function's pieces for logits `x`: `-log sigmoid(x)` and `sigmoid(x)`, each
-/// from podium's fused element-wise kernels on flex in f32 ([`kernel::log_sigmoid`],
-/// [`kernel::sigmoid()`]; Burn's ops elsewhere).
-pub(crate) fn logistic<const D: usize>(x: Tensor<D>) -> (Tensor<D>, Tensor<D>) {
-    (neg_log_sigmoid(x.clone()), kernel::sigmoid(x))
-}
-
 /// `-log sigmoid(x) = log1p(exp(-|x|)) + max(-x, 0)`, fused on flex in f32
 /// ([`kernel::log_sigmoid`]).
 pub(crate) fn neg_log_sigmoid<const D: usize>(x: Tensor<D>) -> Tensor<D> {

@@ -60,9 +60,11 @@ impl SoftFBetaLoss {
         assert_same_shape("SoftFBetaLoss", &logits, &targets);
         let [_, c] = logits.dims();
         let p = kernel::sigmoid(logits);
+        // fp = sum p (1 - t) = sum p - tp and fn = sum (1 - p) t = sum t - tp: two [B, C] passes
+        // on p instead of six
         let tp = (p.clone() * targets.clone()).sum_dim(0);
-        let fp = (p.clone() * (targets.clone().neg() + 1.0)).sum_dim(0);
-        let fn_ = ((p.neg() + 1.0) * targets).sum_dim(0);
+        let fp = p.sum_dim(0) - tp.clone();
+        let fn_ = targets.sum_dim(0) - tp.clone();
         let b2 = (self.beta as f64).powi(2);
         let num = tp.clone() * (1.0 + b2);
         (num.clone() / (num + fn_ * b2 + fp + self.eps as f64)).reshape([c])

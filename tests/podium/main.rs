@@ -21,6 +21,7 @@ mod fixtures;
 mod fuzz_regressions;
 mod infer_tta;
 mod interrupt;
+mod kernels_asymmetric;
 mod kernels_bn;
 mod kernels_conv;
 mod kernels_normalize;
