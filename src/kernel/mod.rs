@@ -20,7 +20,7 @@
 //! | `SoftmaxKernels` (with `flex`), [`cross_entropy_hard`], [`cross_entropy_soft`], [`log_sum_exp`], [`log_softmax`], [`softmax()`] | the backend extension and its `Tensor` entry points, used by [`loss`](crate::loss) | Burn's custom-kernel example |
 //! | [`sigmoid`](mod@sigmoid) | element-wise BCE with logits, `log sigmoid`, `sigmoid`: one vectorized pass writes the value and its local derivative; the backward is one product | `F.binary_cross_entropy_with_logits`, `F.logsigmoid`, `torch.sigmoid` |
 //! | [`asymmetric`](mod@asymmetric) | the element-wise multi-label asymmetric loss and its derivative in one vectorized pass | timm's `AsymmetricLossMultiLabel` |
-//! | `SigmoidKernels` (with `flex`), [`bce_with_logits`], [`log_sigmoid`], [`sigmoid()`], [`asymmetric_multilabel`] | the backend extension and its `Tensor` entry points, used by [`loss`](crate::loss) | Burn's custom-kernel example |
+//! | `SigmoidKernels` (with `flex`), [`bce_with_logits`], [`bce_with_logits_rows`], [`log_sigmoid`], [`sigmoid()`], [`asymmetric_multilabel`] | the backend extension and its `Tensor` entry points, used by [`loss`](crate::loss) | Burn's custom-kernel example |
 
 pub mod asymmetric;
 pub mod autocast;
@@ -55,7 +55,9 @@ pub use normalize_flex::NormalizeKernels;
 pub use normalize_tensor::l2_normalize;
 #[cfg(feature = "flex")]
 pub use sigmoid_flex::SigmoidKernels;
-pub use sigmoid_tensor::{asymmetric_multilabel, bce_with_logits, log_sigmoid, sigmoid};
+pub use sigmoid_tensor::{
+    asymmetric_multilabel, bce_with_logits, bce_with_logits_rows, log_sigmoid, sigmoid,
+};
 #[cfg(feature = "flex")]
 pub use softmax_flex::SoftmaxKernels;
 pub use softmax_tensor::{

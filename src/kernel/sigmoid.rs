@@ -8,6 +8,7 @@
 //! | kernel | value | `d value / d x` | follows |
 //! |---|---|---|---|
 //! | [`bce_with_logits`] | `max(x, 0) - x t + log1p(z)` | `sigmoid(x) - t` | `F.binary_cross_entropy_with_logits` |
+//! | [`bce_with_logits_row_sums`] | `sum_c` of the above per row of `[B, C]` | `sigmoid(x) - t` | the same, summed |
 //! | [`log_sigmoid`] | `-(max(-x, 0) + log1p(z))` | `1 - sigmoid(x)` | `F.logsigmoid` |
 //! | [`sigmoid`] | `sigmoid(x)` | `sigmoid(x) (1 - sigmoid(x))` | `torch.sigmoid` |
 //!
@@ -139,6 +140,59 @@ pub fn bce_with_logits(x: &[f32], t: &[f32], loss: &mut [f32], grad: Option<&mut
             .par_chunks_mut(BLOCK)
             .zip(x.par_chunks(BLOCK).zip(t.par_chunks(BLOCK)))
             .for_each(|(l, (x, t))| bce_block(x, t, l, None)),
+    }
+}
+
+/// Per row of `[B, C]` the sum `sum_c max(x, 0) - x t + log1p(exp(-|x|))` into `sums` and,
+/// with `grad`, the element-wise `sigmoid(x) - t` (the reduced BCE's local gradient: its backward
+/// scales row `i` by the upstream gradient of `sums[i]`).
+///
+/// # Panics
+/// If `x` and `t` (and `grad`) are not `sums.len() * C` long.
+pub fn bce_with_logits_row_sums(
+    x: &[f32],
+    t: &[f32],
+    c: usize,
+    sums: &mut [f32],
+    grad: Option<&mut [f32]>,
+) {
+    let n = sums.len() * c;
+    check("bce_with_logits_row_sums", n, x.len(), "logits");
+    check("bce_with_logits_row_sums", n, t.len(), "targets");
+    if n == 0 {
+        sums.iter_mut().for_each(|s| *s = 0.0);
+        return;
+    }
+    let rpt = (BLOCK / c).max(1);
+    match grad {
+        Some(g) => {
+            check("bce_with_logits_row_sums", n, g.len(), "gradient buffer");
+            sums.par_chunks_mut(rpt)
+                .zip(g.par_chunks_mut(rpt * c))
+                .zip(x.par_chunks(rpt * c).zip(t.par_chunks(rpt * c)))
+                .for_each(|((sb, gb), (xb, tb))| {
+                    let mut scratch = vec![0.0f32; c];
+                    for (((s, gr), xr), tr) in sb
+                        .iter_mut()
+                        .zip(gb.chunks_mut(c))
+                        .zip(xb.chunks(c))
+                        .zip(tb.chunks(c))
+                    {
+                        bce_block(xr, tr, &mut scratch, Some(gr));
+                        *s = math::sum(&scratch);
+                    }
+                });
+        }
+        None => sums
+            .par_chunks_mut(rpt)
+            .zip(x.par_chunks(rpt * c).zip(t.par_chunks(rpt * c)))
+            .for_each(|(sb, (xb, tb))| {
+                let mut scratch = vec![0.0f32; c];
+                for ((s, xr), tr) in sb.iter_mut().zip(xb.chunks(c)).zip(tb.chunks(c)) {
+                    bce_block(xr, tr, &mut scratch, None);
+                    *s = math::sum(&scratch);
+                }
+            }),
     }
 }
 

@@ -15,6 +15,7 @@ use burn::tensor::{Shape, TensorData};
 
 use super::asymmetric::{self, AslParams};
 use super::sigmoid;
+use super::softmax::scale_rows;
 
 /// podium's fused logistic kernels on flex (formulas in [`super::sigmoid`]); element-wise, any
 /// shape.
@@ -23,6 +24,13 @@ pub trait SigmoidKernels: Backend {
     /// `max(x, 0) - x t + log1p(exp(-|x|))` of logits and targets of one shape (the targets are
     /// not differentiated).
     fn fused_bce_with_logits(
+        logits: FloatTensor<Self>,
+        targets: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+
+    /// Per-row sums `[B]` of the element-wise BCE of logits and targets `[B, C]` (the targets are
+    /// not differentiated).
+    fn fused_bce_with_logits_rows(
         logits: FloatTensor<Self>,
         targets: FloatTensor<Self>,
     ) -> FloatTensor<Self>;
@@ -97,6 +105,36 @@ fn bce_forward(
     })
 }
 
+fn bce_rows_forward(
+    logits: FlexTensor,
+    targets: FlexTensor,
+    with_grad: bool,
+) -> (FlexTensor, Option<FlexTensor>) {
+    let x = contiguous(logits);
+    let t = contiguous(targets);
+    let shape = x.layout().shape().clone();
+    assert!(
+        shape.num_dims() == 2 && &shape == t.layout().shape(),
+        "fused_bce_with_logits_rows: logits {:?} against targets {:?}, expected [B, C] both",
+        shape,
+        t.layout().shape()
+    );
+    let [b, c] = [shape[0], shape[1]];
+    let mut sums = vec![0.0f32; b];
+    let mut grad = with_grad.then(|| vec![0.0f32; b * c]);
+    sigmoid::bce_with_logits_row_sums(
+        x.as_slice::<f32>().expect("contiguous"),
+        t.as_slice::<f32>().expect("contiguous"),
+        c,
+        &mut sums,
+        grad.as_deref_mut(),
+    );
+    (
+        flex_f32(sums, Shape::new([b])),
+        grad.map(|g| flex_f32(g, shape)),
+    )
+}
+
 fn asl_forward(
     logits: FlexTensor,
     targets: FlexTensor,
@@ -130,6 +168,13 @@ impl SigmoidKernels for Flex {
         targets: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
         bce_forward(logits, targets, false).0
+    }
+
+    fn fused_bce_with_logits_rows(
+        logits: FloatTensor<Self>,
+        targets: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        bce_rows_forward(logits, targets, false).0
     }
 
     fn fused_log_sigmoid(logits: FloatTensor<Self>) -> FloatTensor<Self> {
@@ -180,6 +225,30 @@ impl Backward<Flex, 1> for LocalDerivativeBackward {
     }
 }
 
+/// The backward of the per-row sums: the state is the `[B, C]` local gradient, each row scaled by
+/// the upstream gradient of its sum.
+#[derive(Debug)]
+struct RowSumBackward;
+
+impl Backward<Flex, 1> for RowSumBackward {
+    type State = FlexTensor;
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [parent] = ops.parents;
+        let upstream = contiguous(grads.consume::<Flex>(&ops.node));
+        if let Some(node) = parent {
+            let mut local = ops.state;
+            let c = local.layout().shape()[1];
+            scale_rows(
+                local.storage_mut::<f32>(),
+                c,
+                upstream.as_slice::<f32>().expect("contiguous"),
+            );
+            grads.register::<Flex>(node.id, local);
+        }
+    }
+}
+
 fn tracked<C: CheckpointStrategy>(
     logits: FloatTensor<Autodiff<Flex, C>>,
     forward: impl FnOnce(FlexTensor, bool) -> (FlexTensor, Option<FlexTensor>),
@@ -204,6 +273,26 @@ impl<C: CheckpointStrategy> SigmoidKernels for Autodiff<Flex, C> {
     ) -> FloatTensor<Self> {
         let t = targets.into_primitive();
         tracked::<C>(logits, |x, g| bce_forward(x, t, g))
+    }
+
+    fn fused_bce_with_logits_rows(
+        logits: FloatTensor<Self>,
+        targets: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        let t = targets.into_primitive();
+        match RowSumBackward
+            .prepare::<C>([logits.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let (out, local) = bce_rows_forward(logits.into_primitive(), t, true);
+                prep.finish(local.expect("local gradient"), out)
+            }
+            OpsKind::UnTracked(prep) => {
+                prep.finish(bce_rows_forward(logits.into_primitive(), t, false).0)
+            }
+        }
     }
 
     fn fused_log_sigmoid(logits: FloatTensor<Self>) -> FloatTensor<Self> {

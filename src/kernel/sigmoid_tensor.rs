@@ -60,6 +60,32 @@ pub fn bce_with_logits<const D: usize>(logits: Tensor<D>, targets: Tensor<D>) ->
     (targets.neg() + 1.0) * logits.clone() + neg_log_sigmoid_reference(logits)
 }
 
+/// Per-row sums of the element-wise BCE with logits of `[B, C]` against targets `[B, C]`, `[B]`:
+/// `sum_c max(x, 0) - x t + log1p(exp(-|x|))`, the gradient `sigmoid(x) - t` scaled by the
+/// row's upstream gradient. Fused (one pass forward, one backward, no `[B, C]` loss tensor) on
+/// flex in f32 when the targets carry no gradient; [`bce_with_logits`] summed otherwise.
+///
+/// # Panics
+/// If the shapes differ.
+pub fn bce_with_logits_rows(logits: Tensor<2>, targets: Tensor<2>) -> Tensor<1> {
+    let [b, _] = logits.dims();
+    assert_eq!(
+        logits.dims(),
+        targets.dims(),
+        "bce_with_logits_rows: logits {:?} against targets {:?}",
+        logits.dims(),
+        targets.dims()
+    );
+    #[cfg(feature = "flex")]
+    if fused_ok(&logits) && targets.dtype() == DType::F32 && !targets.is_tracked() {
+        return Tensor::from_dispatch(Dispatch::fused_bce_with_logits_rows(
+            logits.into_dispatch(),
+            targets.into_dispatch(),
+        ));
+    }
+    bce_with_logits(logits, targets).sum_dim(1).reshape([b])
+}
+
 /// The element-wise multi-label asymmetric loss (timm's `AsymmetricLossMultiLabel` before its
 /// sum) of logits against targets of one shape, formulas and derivative in
 /// [`super::asymmetric`]. Fused (one pass forward, one product backward) on flex in f32 when the

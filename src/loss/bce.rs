@@ -44,6 +44,7 @@ impl BceWithLogitsLossConfig {
 
 /// `l = -w_c [pw_c t log s(x) + (1 - t) log(1 - s(x))]` for logits and targets `[B, C]`,
 /// computed in the stable form `(1 - t) x + (1 + (pw_c - 1) t) (log(1 + e^{-|x|}) + max(-x, 0))`
+/// Unweighted, [`Self::forward`] sums per row in one fused pass ([`kernel::bce_with_logits_rows`]).
 /// Without `pos_weight` the element-wise loss is one fused pass on flex in f32
 /// ([`kernel::bce_with_logits`]: value and gradient `sigmoid(x) - t` together), times `w_c`;
 /// with it, the composed form above around the fused [`kernel::log_sigmoid`]. Burn's ops on other
@@ -61,6 +62,16 @@ impl BceWithLogitsLoss {
     /// # Panics
     /// If `logits` and `targets` differ in shape or a weight vector does not have `C` entries.
     pub fn forward(&self, logits: Tensor<2>, targets: Tensor<2>) -> Tensor<1> {
+        if self.pos_weight.is_none() && self.weight.is_none() {
+            // per-row sums in one fused pass (no [B, C] loss tensor) on flex in f32
+            assert_same_shape("BceWithLogitsLoss", &logits, &targets);
+            let [b, c] = logits.dims();
+            let rows = kernel::bce_with_logits_rows(logits, targets).sum();
+            return match self.reduction {
+                Reduction::Mean => rows / (b * c) as f64,
+                Reduction::Sum => rows,
+            };
+        }
         self.reduction
             .reduce(self.forward_no_reduction(logits, targets))
     }

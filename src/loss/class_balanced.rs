@@ -5,10 +5,7 @@ use burn::config::Config;
 use burn::tensor::{Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
-use super::{
-    BceWithLogitsLossConfig, SigmoidFocalLossConfig, assert_hard_targets, one_hot,
-    validate_non_negative,
-};
+use super::{SigmoidFocalLossConfig, assert_hard_targets, one_hot, validate_non_negative};
 use crate::error::Result;
 use crate::kernel;
 
@@ -117,13 +114,11 @@ impl ClassBalancedLoss {
             .reshape([b, 1]);
         let t = one_hot(targets, c);
         let (terms, divisor) = match self.loss_type {
-            ClassBalancedLossType::Sigmoid => (
-                BceWithLogitsLossConfig::new()
-                    .init()
-                    .expect("default BCE config")
-                    .forward_no_reduction(logits, t),
-                c as f64,
-            ),
+            ClassBalancedLossType::Sigmoid => {
+                // sum_c s_i BCE_ic = s_i sum_c BCE_ic: per-row sums in one fused pass
+                let rows = kernel::bce_with_logits_rows(logits, t).reshape([b, 1]);
+                return (rows * s / c as f64).reshape([b]);
+            }
             ClassBalancedLossType::Softmax => {
                 // fused row passes on flex in f32
                 let p = kernel::softmax(logits.clone());

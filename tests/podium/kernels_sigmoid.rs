@@ -1,11 +1,12 @@
-//! podium's fused logistic kernels (`kernel::bce_with_logits`, `kernel::log_sigmoid`,
-//! `kernel::sigmoid`) against Burn's composed ops and `activation::{log_sigmoid, sigmoid}` on
+//! podium's fused logistic kernels (`kernel::bce_with_logits`, its per-row sums
+//! `kernel::bce_with_logits_rows`, `kernel::log_sigmoid`, `kernel::sigmoid`) against Burn's composed ops and `activation::{log_sigmoid, sigmoid}` on
 //! random inputs (logits up to about +-40, saturating both tails): values and gradients under a
 //! random upstream gradient, on flex (the fused kernels), without autodiff, and in f64 (the
 //! composed fallback); the slice kernels directly against an f64 evaluation.
 //!
 //! Tolerances: values within `1e-5` absolute plus `1e-6` relative (BCE values reach 40),
-//! gradients within `1e-6` absolute (entries at most 1 in size).
+//! gradients within `1e-6` absolute (entries at most 1 in size); row sums within `1e-3` absolute
+//! plus `1e-6` relative (sums of 263 values up to 40, f32 rounding of the composed sum).
 
 use burn::tensor::activation;
 use burn::tensor::{DType, Device, Distribution, Tensor};
@@ -90,6 +91,34 @@ fn fused_bce_with_logits_matches_the_composed_formula() {
             value_and_grad(&i.x, &i.g, |x| reference_bce(x, i.t.clone())),
         );
     }
+}
+
+#[test]
+fn fused_bce_row_sums_match_the_composed_formula_summed() {
+    let device = Device::default().autodiff();
+    let i = inputs(&device, 7);
+    let up = Tensor::<1>::random([B], Distribution::Uniform(-1.0, 1.0), &device);
+    let run = |f: &dyn Fn(Tensor<2>) -> Tensor<1>| {
+        let x = i.x.clone().detach().require_grad();
+        let y = f(x.clone());
+        let grads = (y.clone() * up.clone()).sum().backward();
+        (y.detach(), x.grad(&grads).expect("gradient"))
+    };
+    let (v, g) = run(&|x| kernel::bce_with_logits_rows(x, i.t.clone()));
+    let (vr, gr) = run(&|x| reference_bce(x, i.t.clone()).sum_dim(1).reshape([B]));
+    // row sums of C values of up to 40: 1e-6 relative of the sum
+    let v = v.into_data().try_into_vec_as::<f32>().expect("f32");
+    let vr = vr.into_data().try_into_vec_as::<f32>().expect("f32");
+    for (a, b) in v.iter().zip(&vr) {
+        assert!((a - b).abs() <= 1e-3 + 1e-6 * b.abs(), "row sum {a} vs {b}");
+    }
+    assert_grads_close("bce row sums", g, gr);
+    // without autodiff, the same values
+    let plain = kernel::bce_with_logits_rows(i.x.clone().inner(), i.t.clone().inner())
+        .into_data()
+        .try_into_vec_as::<f32>()
+        .expect("f32");
+    assert_eq!(plain, v);
 }
 
 #[test]
