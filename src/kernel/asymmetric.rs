@@ -36,7 +36,7 @@ pub struct AslParams {
 /// `b^g` for `b >= 0`: repeated products for integer `g` in `1..=8`, 1 for `g = 0`,
 /// `exp(g ln b)` otherwise.
 #[inline(always)]
-fn pow_nonneg(b: f32, g: f32) -> f32 {
+pub(super) fn pow_nonneg(b: f32, g: f32) -> f32 {
     let n = g as i32;
     if g == n as f32 && (0..=8).contains(&n) {
         let mut r = 1.0f32;

@@ -20,7 +20,8 @@
 //! | `SoftmaxKernels` (with `flex`), [`cross_entropy_hard`], [`cross_entropy_soft`], [`log_sum_exp`], [`log_softmax`], [`softmax()`] | the backend extension and its `Tensor` entry points, used by [`loss`](crate::loss) | Burn's custom-kernel example |
 //! | [`sigmoid`](mod@sigmoid) | element-wise BCE with logits, `log sigmoid`, `sigmoid`: one vectorized pass writes the value and its local derivative; the backward is one product | `F.binary_cross_entropy_with_logits`, `F.logsigmoid`, `torch.sigmoid` |
 //! | [`asymmetric`](mod@asymmetric) | the element-wise multi-label asymmetric loss and its derivative in one vectorized pass | timm's `AsymmetricLossMultiLabel` |
-//! | `SigmoidKernels` (with `flex`), [`bce_with_logits`], [`bce_with_logits_rows`], [`log_sigmoid`], [`sigmoid()`], [`asymmetric_multilabel`] | the backend extension and its `Tensor` entry points, used by [`loss`](crate::loss) | Burn's custom-kernel example |
+//! | [`focal`](mod@focal) | the element-wise sigmoid focal loss and its derivative in one vectorized pass | `torchvision.ops.sigmoid_focal_loss` |
+//! | `SigmoidKernels` (with `flex`), [`bce_with_logits`], [`bce_with_logits_rows`], [`sigmoid_focal`], [`log_sigmoid`], [`sigmoid()`], [`asymmetric_multilabel`] | the backend extension and its `Tensor` entry points, used by [`loss`](crate::loss) | Burn's custom-kernel example |
 
 pub mod asymmetric;
 pub mod autocast;
@@ -36,6 +37,7 @@ mod conv_depthwise;
 mod conv_flex;
 #[cfg(feature = "flex")]
 mod conv_gemm;
+pub mod focal;
 pub mod math;
 pub mod normalize;
 #[cfg(feature = "flex")]
@@ -57,6 +59,7 @@ pub use normalize_tensor::l2_normalize;
 pub use sigmoid_flex::SigmoidKernels;
 pub use sigmoid_tensor::{
     asymmetric_multilabel, bce_with_logits, bce_with_logits_rows, log_sigmoid, sigmoid,
+    sigmoid_focal,
 };
 #[cfg(feature = "flex")]
 pub use softmax_flex::SoftmaxKernels;

@@ -14,6 +14,7 @@ use burn::backend::{Backend, Flex, backend_extension};
 use burn::tensor::{Shape, TensorData};
 
 use super::asymmetric::{self, AslParams};
+use super::focal;
 use super::sigmoid;
 use super::softmax::scale_rows;
 
@@ -33,6 +34,16 @@ pub trait SigmoidKernels: Backend {
     fn fused_bce_with_logits_rows(
         logits: FloatTensor<Self>,
         targets: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+
+    /// The element-wise sigmoid focal loss of logits against targets of one shape (the targets
+    /// are not differentiated), formulas in [`super::focal`]; a negative `alpha` disables the
+    /// weighting (torchvision's `alpha = -1`).
+    fn fused_sigmoid_focal(
+        logits: FloatTensor<Self>,
+        targets: FloatTensor<Self>,
+        gamma: f32,
+        alpha: f32,
     ) -> FloatTensor<Self>;
 
     /// `log sigmoid(x)`.
@@ -135,6 +146,34 @@ fn bce_rows_forward(
     )
 }
 
+fn focal_forward(
+    logits: FlexTensor,
+    targets: FlexTensor,
+    gamma: f32,
+    alpha: f32,
+    with_local: bool,
+) -> (FlexTensor, Option<FlexTensor>) {
+    let t = contiguous(targets);
+    assert_eq!(
+        logits.layout().shape(),
+        t.layout().shape(),
+        "fused_sigmoid_focal: logits {:?} against targets {:?}",
+        logits.layout().shape(),
+        t.layout().shape()
+    );
+    let alpha = (alpha >= 0.0).then_some(alpha);
+    elementwise(logits, with_local, |x, l, g| {
+        focal::sigmoid_focal(
+            x,
+            t.as_slice::<f32>().expect("contiguous"),
+            gamma,
+            alpha,
+            l,
+            g,
+        )
+    })
+}
+
 fn asl_forward(
     logits: FlexTensor,
     targets: FlexTensor,
@@ -175,6 +214,15 @@ impl SigmoidKernels for Flex {
         targets: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
         bce_rows_forward(logits, targets, false).0
+    }
+
+    fn fused_sigmoid_focal(
+        logits: FloatTensor<Self>,
+        targets: FloatTensor<Self>,
+        gamma: f32,
+        alpha: f32,
+    ) -> FloatTensor<Self> {
+        focal_forward(logits, targets, gamma, alpha, false).0
     }
 
     fn fused_log_sigmoid(logits: FloatTensor<Self>) -> FloatTensor<Self> {
@@ -293,6 +341,16 @@ impl<C: CheckpointStrategy> SigmoidKernels for Autodiff<Flex, C> {
                 prep.finish(bce_rows_forward(logits.into_primitive(), t, false).0)
             }
         }
+    }
+
+    fn fused_sigmoid_focal(
+        logits: FloatTensor<Self>,
+        targets: FloatTensor<Self>,
+        gamma: f32,
+        alpha: f32,
+    ) -> FloatTensor<Self> {
+        let t = targets.into_primitive();
+        tracked::<C>(logits, |x, g| focal_forward(x, t, gamma, alpha, g))
     }
 
     fn fused_log_sigmoid(logits: FloatTensor<Self>) -> FloatTensor<Self> {

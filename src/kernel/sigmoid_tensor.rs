@@ -86,6 +86,57 @@ pub fn bce_with_logits_rows(logits: Tensor<2>, targets: Tensor<2>) -> Tensor<1> 
     bce_with_logits(logits, targets).sum_dim(1).reshape([b])
 }
 
+/// The element-wise sigmoid focal loss (`torchvision.ops.sigmoid_focal_loss(x, t, alpha, gamma,
+/// reduction='none')`) of logits against targets of one shape: `alpha_t (1 - p_t)^gamma BCE`,
+/// formulas and derivative in [`super::focal`]; `alpha = None` disables the weighting. Fused
+/// (one pass forward, one product backward) on flex in f32 when the targets carry no gradient;
+/// composed of Burn's ops (around [`bce_with_logits`] and [`sigmoid()`]) otherwise.
+///
+/// # Panics
+/// If the shapes differ, or `alpha` is negative.
+pub fn sigmoid_focal<const D: usize>(
+    logits: Tensor<D>,
+    targets: Tensor<D>,
+    gamma: f32,
+    alpha: Option<f32>,
+) -> Tensor<D> {
+    assert_eq!(
+        logits.dims(),
+        targets.dims(),
+        "sigmoid_focal: logits {:?} against targets {:?}",
+        logits.dims(),
+        targets.dims()
+    );
+    assert!(
+        alpha.is_none_or(|a| a >= 0.0),
+        "sigmoid_focal: alpha {alpha:?} is negative"
+    );
+    #[cfg(feature = "flex")]
+    if fused_ok(&logits) && targets.dtype() == DType::F32 && !targets.is_tracked() {
+        return Tensor::from_dispatch(Dispatch::fused_sigmoid_focal(
+            logits.into_dispatch(),
+            targets.into_dispatch(),
+            gamma,
+            alpha.unwrap_or(-1.0),
+        ));
+    }
+    let bce = bce_with_logits(logits.clone(), targets.clone());
+    let loss = if gamma == 0.0 {
+        bce
+    } else {
+        // 1 - p_t = p (1 - 2 t) + t
+        let q = sigmoid(logits) * (targets.clone() * -2.0 + 1.0) + targets.clone();
+        bce * q.powf_scalar(gamma)
+    };
+    match alpha {
+        Some(a) => {
+            let a = a as f64;
+            loss * (targets * (2.0 * a - 1.0) + (1.0 - a))
+        }
+        None => loss,
+    }
+}
+
 /// The element-wise multi-label asymmetric loss (timm's `AsymmetricLossMultiLabel` before its
 /// sum) of logits against targets of one shape, formulas and derivative in
 /// [`super::asymmetric`]. Fused (one pass forward, one product backward) on flex in f32 when the

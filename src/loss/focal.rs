@@ -51,9 +51,8 @@ impl SigmoidFocalLossConfig {
 
 /// `torchvision.ops.sigmoid_focal_loss` for logits and binary targets `[B, C]`:
 /// `l = alpha_t (1 - p_t)^gamma BCE(x, t)` with `p = sigmoid(x)`,
-/// `p_t = p t + (1 - p)(1 - t)`, `alpha_t = alpha t + (1 - alpha)(1 - t)`. The BCE and `p` are
-/// podium's fused element-wise kernels on flex in f32 ([`kernel::bce_with_logits`],
-/// [`kernel::sigmoid()`]); Burn's ops elsewhere.
+/// `p_t = p t + (1 - p)(1 - t)`, `alpha_t = alpha t + (1 - alpha)(1 - t)`. One fused pass
+/// (value and derivative) on flex in f32 ([`kernel::sigmoid_focal`]); Burn's ops elsewhere.
 #[derive(Clone, Debug)]
 pub struct SigmoidFocalLoss {
     alpha: Option<f32>,
@@ -77,23 +76,8 @@ impl SigmoidFocalLoss {
     /// As [`Self::forward`].
     pub fn forward_no_reduction(&self, logits: Tensor<2>, targets: Tensor<2>) -> Tensor<2> {
         assert_same_shape("SigmoidFocalLoss", &logits, &targets);
-        // fused element-wise passes on flex in f32
-        let bce = kernel::bce_with_logits(logits.clone(), targets.clone());
-        let loss = if self.gamma == 0.0 {
-            bce
-        } else {
-            // 1 - p_t = p (1 - t) + (1 - p) t = p (1 - 2 t) + t, the factor untracked
-            let p = kernel::sigmoid(logits);
-            let one_minus_pt = p * (targets.clone() * -2.0 + 1.0) + targets.clone();
-            bce * pow_scalar(one_minus_pt, self.gamma)
-        };
-        match self.alpha {
-            Some(a) => {
-                let a = a as f64;
-                loss * (targets * (2.0 * a - 1.0) + (1.0 - a))
-            }
-            None => loss,
-        }
+        // one fused pass (value and derivative) on flex in f32
+        kernel::sigmoid_focal(logits, targets, self.gamma, self.alpha)
     }
 }
 

@@ -24,6 +24,7 @@ mod interrupt;
 mod kernels_asymmetric;
 mod kernels_bn;
 mod kernels_conv;
+mod kernels_focal;
 mod kernels_normalize;
 mod kernels_sigmoid;
 mod kernels_softmax;
