@@ -33,34 +33,48 @@ pub struct AslParams {
     pub eps: f32,
 }
 
-/// `b^g` for `b >= 0`: repeated products for integer `g` in `1..=8`, 1 for `g = 0`,
-/// `exp(g ln b)` otherwise.
+/// Whether `g` is an integer in `0..=8`, the exponents [`pow_int`] takes.
 #[inline(always)]
-pub(super) fn pow_nonneg(b: f32, g: f32) -> f32 {
-    let n = g as i32;
-    if g == n as f32 && (0..=8).contains(&n) {
-        let mut r = 1.0f32;
-        for k in 0..8 {
-            if k < n {
-                r *= b;
-            }
-        }
-        r
-    } else {
-        math::exp_scalar(g * math::ln_scalar(b))
-    }
+pub(super) fn is_small_int(g: f32) -> bool {
+    g == g.trunc() && (0.0..=8.0).contains(&g)
 }
 
-/// Loss and derivative of one element.
+/// `b^g` for an integer `g` in `0..=8` (see [`is_small_int`]): repeated products, written with a
+/// fixed trip count so that a loop over elements still vectorizes.
 #[inline(always)]
-fn element(x: f32, t: f32, c: AslParams, log_eps: f32) -> (f32, f32) {
+pub(super) fn pow_int(b: f32, g: f32) -> f32 {
+    let n = g as i32;
+    let mut r = 1.0f32;
+    for k in 0..8 {
+        if k < n {
+            r *= b;
+        }
+    }
+    r
+}
+
+/// `b^g = exp(g ln b)` for `b >= 0` and `g != 0` (`0^g` is 0 for `g > 0`, `+inf` for `g < 0`).
+#[inline(always)]
+pub(super) fn pow_exp(b: f32, g: f32) -> f32 {
+    math::exp_scalar(g * math::ln_scalar(b))
+}
+
+/// Loss and derivative of one element, with `pow` for the powers (the caller picks [`pow_int`]
+/// or the general form once per block, so that the loop has no per-element branch to it).
+#[inline(always)]
+fn element(
+    x: f32,
+    t: f32,
+    c: AslParams,
+    log_eps: f32,
+    pow: impl Fn(f32, f32) -> f32,
+) -> (f32, f32) {
     let z = math::exp_scalar(-x.abs());
     let u = 1.0 + z;
-    let log1p = if u == 1.0 {
-        z
-    } else {
-        math::ln_scalar(u) * (z / (u - 1.0))
-    };
+    // ln is taken unconditionally so that the choice is a select and the loop vectorizes
+    let ln_u = math::ln_scalar(u);
+    let du = u - 1.0;
+    let log1p = if du == 0.0 { z } else { ln_u * (z / du) };
     let p = (if x >= 0.0 { 1.0 } else { z }) / u;
     let dp = p * (1.0 - p);
     let log_sig = -((-x).max(0.0) + log1p);
@@ -75,30 +89,22 @@ fn element(x: f32, t: f32, c: AslParams, log_eps: f32) -> (f32, f32) {
     } else {
         (q_raw, -dp)
     };
-    let (log_q, d_log_q) = if q >= c.eps {
-        (math::ln_scalar(q), dq / q)
-    } else {
-        (log_eps, 0.0)
-    };
+    // ln(max(q, eps)) unconditionally: a select, not a branch around ln
+    let log_q = math::ln_scalar(q.max(c.eps));
+    let d_log_q = if q >= c.eps { dq / q } else { 0.0 };
     let a = 1.0 - t;
     let l = t * log_p + a * log_q;
     let dl = t * d_log_p + a * d_log_q;
-    if c.gamma_pos > 0.0 || c.gamma_neg > 0.0 {
-        let pt = p * t + q * a;
-        let dpt = t * dp + a * dq;
-        let b = 1.0 - pt;
-        let g = c.gamma_pos * t + c.gamma_neg * a;
-        let w = pow_nonneg(b, g);
-        // torch's pow backward is 0 where g = 0, and its clamps stop an infinite factor
-        let dw = if g == 0.0 || dpt == 0.0 {
-            0.0
-        } else {
-            -g * pow_nonneg(b, g - 1.0) * dpt
-        };
-        (-(l * w), -(dl * w + l * dw))
-    } else {
-        (-l, -dl)
-    }
+    // no branch on the gammas: both 0 give w = 1, dw = 0
+    let pt = p * t + q * a;
+    let dpt = t * dp + a * dq;
+    let b = 1.0 - pt;
+    let g = c.gamma_pos * t + c.gamma_neg * a;
+    let w = pow(b, g);
+    // torch's pow backward is 0 where g = 0, and its clamps stop an infinite factor
+    let dw_raw = -g * pow(b, g - 1.0) * dpt;
+    let dw = if g == 0.0 || dpt == 0.0 { 0.0 } else { dw_raw };
+    (-(l * w), -(dl * w + l * dw))
 }
 
 #[multiversion::multiversion(targets(
@@ -108,17 +114,38 @@ fn element(x: f32, t: f32, c: AslParams, log_eps: f32) -> (f32, f32) {
 ))]
 fn block(x: &[f32], t: &[f32], c: AslParams, loss: &mut [f32], grad: Option<&mut [f32]>) {
     let log_eps = math::ln_scalar(c.eps);
-    match grad {
-        Some(g) => {
+    // with binary targets and integer gammas every exponent (and exponent - 1) is a small
+    // integer: one check over the block picks the product form for all of it
+    // (a fold without early exit, so that it vectorizes)
+    let int = t.iter().fold(true, |all, &tv| {
+        all & is_small_int(c.gamma_pos * tv + c.gamma_neg * (1.0 - tv))
+    });
+    let general = |b: f32, g: f32| {
+        if is_small_int(g) {
+            pow_int(b, g)
+        } else {
+            pow_exp(b, g)
+        }
+    };
+    match (grad, int) {
+        (Some(g), true) => {
             for (((&xv, &tv), l), gv) in x.iter().zip(t).zip(loss.iter_mut()).zip(g.iter_mut()) {
-                let (v, d) = element(xv, tv, c, log_eps);
-                *l = v;
-                *gv = d;
+                (*l, *gv) = element(xv, tv, c, log_eps, pow_int);
             }
         }
-        None => {
+        (Some(g), false) => {
+            for (((&xv, &tv), l), gv) in x.iter().zip(t).zip(loss.iter_mut()).zip(g.iter_mut()) {
+                (*l, *gv) = element(xv, tv, c, log_eps, general);
+            }
+        }
+        (None, true) => {
             for ((&xv, &tv), l) in x.iter().zip(t).zip(loss.iter_mut()) {
-                *l = element(xv, tv, c, log_eps).0;
+                *l = element(xv, tv, c, log_eps, pow_int).0;
+            }
+        }
+        (None, false) => {
+            for ((&xv, &tv), l) in x.iter().zip(t).zip(loss.iter_mut()) {
+                *l = element(xv, tv, c, log_eps, general).0;
             }
         }
     }

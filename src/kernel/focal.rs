@@ -14,39 +14,39 @@
 
 use rayon::prelude::*;
 
-use super::asymmetric::pow_nonneg;
+use super::asymmetric::{is_small_int, pow_exp, pow_int};
 use super::math;
 
 /// Elements per rayon task.
 const BLOCK: usize = 16 * 1024;
 
+/// Loss and derivative of one element, with `pow` for the powers of `q` (chosen once per call
+/// from `gamma`, so that the loop has no per-element branch to it).
 #[inline(always)]
-fn element(x: f32, t: f32, gamma: f32, alpha: Option<f32>) -> (f32, f32) {
+fn element(
+    x: f32,
+    t: f32,
+    gamma: f32,
+    alpha: Option<f32>,
+    pow: impl Fn(f32, f32) -> f32,
+) -> (f32, f32) {
     let z = math::exp_scalar(-x.abs());
     let u = 1.0 + z;
-    let log1p = if u == 1.0 {
-        z
-    } else {
-        math::ln_scalar(u) * (z / (u - 1.0))
-    };
+    // ln is taken unconditionally so that the choice is a select and the loop vectorizes
+    let ln_u = math::ln_scalar(u);
+    let du = u - 1.0;
+    let log1p = if du == 0.0 { z } else { ln_u * (z / du) };
     let p = (if x >= 0.0 { 1.0 } else { z }) / u;
     let bce = x.max(0.0) - x * t + log1p;
     let dbce = p - t;
     let s = 1.0 - 2.0 * t;
     let q = p * s + t;
-    let (mut l, mut d) = if gamma == 0.0 {
-        (bce, dbce)
-    } else {
-        let w = pow_nonneg(q, gamma);
-        let dw = gamma * pow_nonneg(q, gamma - 1.0) * (s * p * (1.0 - p));
-        (w * bce, dw * bce + w * dbce)
-    };
-    if let Some(a) = alpha {
-        let at = a * t + (1.0 - a) * (1.0 - t);
-        l *= at;
-        d *= at;
-    }
-    (l, d)
+    // no branch: gamma = 0 gives w = 1, dw = 0
+    let w = pow(q, gamma);
+    let dw = gamma * pow(q, gamma - 1.0) * (s * p * (1.0 - p));
+    let (a1, a0) = alpha.map_or((1.0, 1.0), |a| (a, 1.0 - a));
+    let at = a1 * t + a0 * (1.0 - t);
+    (at * (w * bce), at * (dw * bce + w * dbce))
 }
 
 #[multiversion::multiversion(targets(
@@ -62,17 +62,34 @@ fn block(
     loss: &mut [f32],
     grad: Option<&mut [f32]>,
 ) {
-    match grad {
-        Some(g) => {
+    // gamma and gamma - 1 are both small integers or (gamma - 1 = 0 aside) both not
+    let int = is_small_int(gamma);
+    let general = |b: f32, g: f32| {
+        if g == 0.0 || g == 1.0 {
+            pow_int(b, g)
+        } else {
+            pow_exp(b, g)
+        }
+    };
+    match (grad, int) {
+        (Some(g), true) => {
             for (((&xv, &tv), l), gv) in x.iter().zip(t).zip(loss.iter_mut()).zip(g.iter_mut()) {
-                let (v, d) = element(xv, tv, gamma, alpha);
-                *l = v;
-                *gv = d;
+                (*l, *gv) = element(xv, tv, gamma, alpha, pow_int);
             }
         }
-        None => {
+        (Some(g), false) => {
+            for (((&xv, &tv), l), gv) in x.iter().zip(t).zip(loss.iter_mut()).zip(g.iter_mut()) {
+                (*l, *gv) = element(xv, tv, gamma, alpha, general);
+            }
+        }
+        (None, true) => {
             for ((&xv, &tv), l) in x.iter().zip(t).zip(loss.iter_mut()) {
-                *l = element(xv, tv, gamma, alpha).0;
+                *l = element(xv, tv, gamma, alpha, pow_int).0;
+            }
+        }
+        (None, false) => {
+            for ((&xv, &tv), l) in x.iter().zip(t).zip(loss.iter_mut()) {
+                *l = element(xv, tv, gamma, alpha, general).0;
             }
         }
     }

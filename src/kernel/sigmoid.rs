@@ -27,11 +27,10 @@ const BLOCK: usize = 16 * 1024;
 fn softplus_parts(x: f32) -> (f32, f32) {
     let z = math::exp_scalar(-x.abs());
     let u = 1.0 + z;
-    let log1p = if u == 1.0 {
-        z
-    } else {
-        math::ln_scalar(u) * (z / (u - 1.0))
-    };
+    // ln is taken unconditionally so that the choice is a select and the loop vectorizes
+    let ln_u = math::ln_scalar(u);
+    let du = u - 1.0;
+    let log1p = if du == 0.0 { z } else { ln_u * (z / du) };
     let num = if x >= 0.0 { 1.0 } else { z };
     (log1p, num / u)
 }
