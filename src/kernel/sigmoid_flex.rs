@@ -1,7 +1,8 @@
-//! The fused logistic kernels as a Burn backend extension ([`SigmoidKernels`]): flex and
-//! autodiff over it run [`super::sigmoid`], whose forward also writes the local derivative, so the
-//! hand-written backward is one element-wise product with the upstream gradient; every other
-//! backend and dtype composes Burn's ops ([`super::sigmoid_tensor`] chooses at run time).
+//! The fused logistic kernels as a Burn backend extension ([`SigmoidKernels`]): flex and autodiff
+//! over it run [`super::sigmoid`](mod@super::sigmoid), whose forward also writes the local
+//! derivative, so the hand-written backward is one element-wise product with the upstream gradient;
+//! every other backend and dtype composes Burn's ops ([`super::sigmoid_tensor`] chooses at run
+//! time).
 
 use burn::backend::autodiff::Autodiff;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -18,8 +19,8 @@ use super::focal;
 use super::sigmoid;
 use super::softmax::scale_rows;
 
-/// podium's fused logistic kernels on flex (formulas in [`super::sigmoid`]); element-wise, any
-/// shape.
+/// podium's fused logistic kernels on flex (formulas in [`super::sigmoid`](mod@super::sigmoid));
+/// element-wise, any shape.
 #[backend_extension(Flex, Autodiff)]
 pub trait SigmoidKernels: Backend {
     /// `max(x, 0) - x t + log1p(exp(-|x|))` of logits and targets of one shape (the targets are

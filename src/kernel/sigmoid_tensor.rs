@@ -1,5 +1,5 @@
-//! The `Tensor` entry points of the fused logistic kernels: [`SigmoidKernels`](super::SigmoidKernels)
-//! on flex in f32 (with or without autodiff), Burn's composed ops on every other backend and
+//! The `Tensor` entry points of the fused logistic kernels:
+//! [`SigmoidKernels`](super::SigmoidKernels) on flex in f32 (with or without autodiff), Burn's composed ops on every other backend and
 //! dtype, chosen at run time from the tensor's backend and dtype.
 
 #[cfg(feature = "flex")]

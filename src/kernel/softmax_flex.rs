@@ -1,9 +1,9 @@
-//! The fused softmax losses as a Burn backend extension ([`SoftmaxKernels`]): the flex backend
-//! and autodiff over it run podium's kernels ([`super::softmax`]), with the backward written by
-//! hand as burn-autodiff writes its own ops; every other backend (ndarray, CUDA, flex in half
-//! precision) runs the same formulas composed of Burn's tensor ops. The `Tensor` functions of
-//! [`super::softmax_tensor`] choose at run time, from the tensor's backend and dtype, so callers
-//! never need a flag.
+//! The fused softmax losses as a Burn backend extension ([`SoftmaxKernels`]): the flex backend and
+//! autodiff over it run podium's kernels ([`super::softmax`](mod@super::softmax)), with the
+//! backward written by hand as burn-autodiff writes its own ops; every other backend (ndarray,
+//! CUDA, flex in half precision) runs the same formulas composed of Burn's tensor ops. The `Tensor`
+//! functions of [`super::softmax_tensor`] choose at run time, from the tensor's backend and dtype,
+//! so callers never need a flag.
 
 use burn::backend::autodiff::Autodiff;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -17,9 +17,9 @@ use burn::tensor::{DType, Shape, TensorData};
 
 use super::softmax;
 
-/// podium's fused softmax losses on flex (see the module docs of [`super::softmax`] for the
-/// formulas). Each returns per-row values: `[B]` for the cross-entropies, `[B, 1]` for the
-/// log-sum-exp.
+/// podium's fused softmax losses on flex (see the module docs of
+/// [`super::softmax`](mod@super::softmax) for the formulas). Each returns per-row values: `[B]` for
+/// the cross-entropies, `[B, 1]` for the log-sum-exp.
 #[backend_extension(Flex, Autodiff)]
 pub trait SoftmaxKernels: Backend {
     /// Cross-entropy of logits `[B, C]` against class indices `[B]` with label smoothing `eps`.
@@ -311,7 +311,7 @@ impl<C: CheckpointStrategy> SoftmaxKernels for Autodiff<Flex, C> {
         {
             OpsKind::Tracked(prep) => {
                 let p = softmax_forward(logits.into_primitive());
-                // output and state share the values; the backward copies them if the output is alive
+                // output and state share the values (the backward copies if the output lives)
                 prep.finish(p.clone(), p)
             }
             OpsKind::UnTracked(prep) => prep.finish(softmax_forward(logits.into_primitive())),

@@ -155,7 +155,7 @@ impl AsymmetricLossSingleLabelConfig {
 ///
 /// Computed as `-(eps / C) sum_c p_ic^gamma_neg logp_ic` over every class with the target's term
 /// swapped for `(1 - eps + eps / C) (1 - p_iy)^gamma_pos logp_iy` (the same sum), `logp` and `p`
-/// from the fused [`kernel::log_softmax`] and [`kernel::softmax`] on flex in f32 (Burn's ops
+/// from the fused [`kernel::log_softmax`] and [`kernel::softmax()`] on flex in f32 (Burn's ops
 /// elsewhere).
 #[derive(Clone, Debug)]
 pub struct AsymmetricLossSingleLabel {

@@ -67,7 +67,10 @@ impl ClassBalancedLossConfig {
 }
 
 /// Class-balanced loss for logits `[B, C]` and class indices `[B]`: each sample's loss is
-/// weighted by `s_i = w_{y_i}` from [`effective_number_weights`].
+/// weighted by `s_i = w_{y_i}` from [`effective_number_weights`]. On flex in f32 the sigmoid type
+/// sums each row's BCE in one fused pass ([`kernel::bce_with_logits_rows`]), the focal type runs
+/// the fused [`kernel::sigmoid_focal`], the softmax type the fused [`kernel::softmax()`] and
+/// [`kernel::log_softmax`]; Burn's ops elsewhere.
 #[derive(Clone, Debug)]
 pub struct ClassBalancedLoss {
     weights: Vec<f64>,

@@ -65,7 +65,7 @@ pub struct DistillationOutput {
 /// student and teacher logits `[B, C]` and labels `[B]`; the KL term is torch's
 /// `kl_div(..., reduction='batchmean')` and the teacher gets no gradient. The temperature and
 /// alpha are held in the logits' precision (f32). On flex in f32 every softmax runs through
-/// podium's fused kernels ([`kernel::log_softmax`], [`kernel::softmax`],
+/// podium's fused kernels ([`kernel::log_softmax`], [`kernel::softmax()`],
 /// [`kernel::cross_entropy_soft`], [`kernel::cross_entropy_hard`]); Burn's ops elsewhere.
 #[derive(Clone, Debug)]
 pub struct KnowledgeDistillationLoss {

@@ -56,7 +56,7 @@ impl JsdCrossEntropyConfig {
 /// `loss = CE_eps(x_clean, y) + alpha * mean_k KL(p_k || M)` with `p_k = softmax` of split `k`,
 /// `M = clamp(mean_k p_k, 1e-7, 1)` and `KL` averaged over the batch (`batchmean`). Alpha is
 /// held in the logits' precision (f32). The splits' `log p_k` and `p_k` come from one fused
-/// [`kernel::log_softmax`] and one [`kernel::softmax`] over all `S * b` rows (flex, f32; Burn's
+/// [`kernel::log_softmax`] and one [`kernel::softmax()`] over all `S * b` rows (flex, f32; Burn's
 /// ops elsewhere), seen as `[S, b, C]`; the cross-entropy is the fused one.
 #[derive(Clone, Debug)]
 pub struct JsdCrossEntropy {

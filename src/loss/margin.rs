@@ -134,8 +134,8 @@ impl MarginHeadConfig {
 /// plain scaled cosines `s cos`. The scale and the margin are held in the logits' precision (f32).
 ///
 /// The margin touches one entry per row, so it is computed on the gathered target cosines
-/// (`[B, 1]`) and added into `s cos` with a scatter (`s (phi - cos)` at the target); the cross-entropy of [`Self::loss`] is
-/// podium's fused one ([`crate::kernel::cross_entropy_hard`]).
+/// (`[B, 1]`) and added into `s cos` with a scatter (`s (phi - cos)` at the target); the
+/// cross-entropy of [`Self::loss`] is podium's fused one ([`crate::kernel::cross_entropy_hard`]).
 #[derive(Module, Debug)]
 pub struct MarginHead {
     /// Class weights `[C, D]`.

@@ -1,6 +1,6 @@
 //! podium's fused logistic kernels (`kernel::bce_with_logits`, its per-row sums
-//! `kernel::bce_with_logits_rows`, `kernel::log_sigmoid`, `kernel::sigmoid`) against Burn's composed ops and `activation::{log_sigmoid, sigmoid}` on
-//! random inputs (logits up to about +-40, saturating both tails): values and gradients under a
+//! `kernel::bce_with_logits_rows`, `kernel::log_sigmoid`, `kernel::sigmoid`) against Burn's
+//! composed ops and `activation::{log_sigmoid, sigmoid}` on random inputs (logits up to about +-40, saturating both tails): values and gradients under a
 //! random upstream gradient, on flex (the fused kernels), without autodiff, and in f64 (the
 //! composed fallback); the slice kernels directly against an f64 evaluation.
 //!
