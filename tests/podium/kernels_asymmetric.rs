@@ -93,6 +93,8 @@ const PARAMS: [AslParams; 4] = [
 
 #[test]
 fn fused_asymmetric_loss_matches_timms_formula_for_binary_and_soft_targets() {
+    // the flex RNG is process-wide: seeded tests take turns (see learner::lock)
+    let _guard = crate::learner::lock();
     let device = Device::default().autodiff();
     device.seed(11);
     let x = Tensor::<2>::random([B, C], Distribution::Normal(0.0, 4.0), &device);
@@ -112,6 +114,8 @@ fn fused_asymmetric_loss_matches_timms_formula_for_binary_and_soft_targets() {
 
 #[test]
 fn asymmetric_loss_in_f64_takes_the_composed_path() {
+    // the flex RNG is process-wide: seeded tests take turns (see learner::lock)
+    let _guard = crate::learner::lock();
     let device = Device::default().autodiff();
     device.seed(12);
     let x = Tensor::<2>::random([B, C], Distribution::Normal(0.0, 4.0), &device);

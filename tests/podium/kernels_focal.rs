@@ -61,6 +61,8 @@ fn assert_close(what: &str, (v, g): (Vec<f32>, Vec<f32>), (vr, gr): (Vec<f32>, V
 
 #[test]
 fn fused_sigmoid_focal_matches_torchvisions_formula() {
+    // the flex RNG is process-wide: seeded tests take turns (see learner::lock)
+    let _guard = crate::learner::lock();
     let device = Device::default().autodiff();
     device.seed(21);
     let x = Tensor::<2>::random([B, C], Distribution::Normal(0.0, 4.0), &device);
@@ -87,6 +89,8 @@ fn fused_sigmoid_focal_matches_torchvisions_formula() {
 
 #[test]
 fn sigmoid_focal_in_f64_takes_the_composed_path() {
+    // the flex RNG is process-wide: seeded tests take turns (see learner::lock)
+    let _guard = crate::learner::lock();
     let device = Device::default().autodiff();
     device.seed(22);
     let x = Tensor::<2>::random([B, C], Distribution::Normal(0.0, 4.0), &device);

@@ -79,6 +79,8 @@ fn assert_close(
 
 #[test]
 fn fused_l2_normalize_matches_burn_values_and_gradients() {
+    // the flex RNG is process-wide: seeded tests take turns (see learner::lock)
+    let _guard = crate::learner::lock();
     let device = Device::default().autodiff();
     for seed in [1, 2] {
         let (x, g) = inputs(&device, seed);
@@ -93,6 +95,8 @@ fn fused_l2_normalize_matches_burn_values_and_gradients() {
 
 #[test]
 fn fused_l2_normalize_without_autodiff_and_in_f64() {
+    // the flex RNG is process-wide: seeded tests take turns (see learner::lock)
+    let _guard = crate::learner::lock();
     let device = Device::default().autodiff();
     let (x, g) = inputs(&device, 3);
     let plain = x.clone().inner();

@@ -82,6 +82,8 @@ fn check(what: &str, fused: (Tensor<2>, Tensor<2>), reference: (Tensor<2>, Tenso
 
 #[test]
 fn fused_bce_with_logits_matches_the_composed_formula() {
+    // the flex RNG is process-wide: seeded tests take turns (see learner::lock)
+    let _guard = crate::learner::lock();
     let device = Device::default().autodiff();
     for seed in [1, 2] {
         let i = inputs(&device, seed);
@@ -95,6 +97,8 @@ fn fused_bce_with_logits_matches_the_composed_formula() {
 
 #[test]
 fn fused_bce_row_sums_match_the_composed_formula_summed() {
+    // the flex RNG is process-wide: seeded tests take turns (see learner::lock)
+    let _guard = crate::learner::lock();
     let device = Device::default().autodiff();
     let i = inputs(&device, 7);
     let up = Tensor::<1>::random([B], Distribution::Uniform(-1.0, 1.0), &device);
@@ -123,6 +127,8 @@ fn fused_bce_row_sums_match_the_composed_formula_summed() {
 
 #[test]
 fn fused_log_sigmoid_and_sigmoid_match_burn() {
+    // the flex RNG is process-wide: seeded tests take turns (see learner::lock)
+    let _guard = crate::learner::lock();
     let device = Device::default().autodiff();
     let i = inputs(&device, 3);
     check(
@@ -139,6 +145,8 @@ fn fused_log_sigmoid_and_sigmoid_match_burn() {
 
 #[test]
 fn fused_kernels_without_autodiff_and_on_strided_inputs() {
+    // the flex RNG is process-wide: seeded tests take turns (see learner::lock)
+    let _guard = crate::learner::lock();
     let device = Device::default();
     device.seed(4);
     let x = Tensor::<2>::random([C, B], Distribution::Normal(0.0, 6.0), &device).transpose();
@@ -162,6 +170,8 @@ fn fused_kernels_without_autodiff_and_on_strided_inputs() {
 
 #[test]
 fn other_dtypes_take_the_composed_path() {
+    // the flex RNG is process-wide: seeded tests take turns (see learner::lock)
+    let _guard = crate::learner::lock();
     let device = Device::default().autodiff();
     let i = inputs(&device, 5);
     let (x64, t64, g64) = (
@@ -186,6 +196,8 @@ fn other_dtypes_take_the_composed_path() {
 
 #[test]
 fn tracked_targets_get_their_gradient() {
+    // the flex RNG is process-wide: seeded tests take turns (see learner::lock)
+    let _guard = crate::learner::lock();
     // targets carrying a gradient take the composed path: d loss / d t = -x
     let device = Device::default().autodiff();
     let i = inputs(&device, 6);

@@ -72,6 +72,8 @@ fn assert_close(what: &str, (v, g): (Tensor<2>, Tensor<2>), (vr, gr): (Tensor<2>
 
 #[test]
 fn fused_log_softmax_matches_burn_values_and_gradients() {
+    // the flex RNG is process-wide: seeded tests take turns (see learner::lock)
+    let _guard = crate::learner::lock();
     let device = Device::default().autodiff();
     for seed in [1, 2] {
         let (x, g) = inputs(&device, seed);
@@ -85,6 +87,8 @@ fn fused_log_softmax_matches_burn_values_and_gradients() {
 
 #[test]
 fn fused_softmax_matches_burn_values_and_gradients() {
+    // the flex RNG is process-wide: seeded tests take turns (see learner::lock)
+    let _guard = crate::learner::lock();
     let device = Device::default().autodiff();
     for seed in [3, 4] {
         let (x, g) = inputs(&device, seed);
@@ -98,6 +102,8 @@ fn fused_softmax_matches_burn_values_and_gradients() {
 
 #[test]
 fn fused_maps_take_strided_inputs_and_plain_tensors() {
+    // the flex RNG is process-wide: seeded tests take turns (see learner::lock)
+    let _guard = crate::learner::lock();
     // a transposed (non-contiguous) input, without autodiff
     let device = Device::default();
     device.seed(5);
@@ -110,6 +116,8 @@ fn fused_maps_take_strided_inputs_and_plain_tensors() {
 
 #[test]
 fn fused_maps_in_another_dtype_take_burns_ops() {
+    // the flex RNG is process-wide: seeded tests take turns (see learner::lock)
+    let _guard = crate::learner::lock();
     let device = Device::default().autodiff();
     let (x, g) = inputs(&device, 6);
     let x64 = x.clone().cast(DType::F64);
