@@ -87,7 +87,8 @@ fn losses(c: &mut Criterion) {
     let l3 = logits.clone().slice([0..3 * (B / 3), 0..C]);
     bench_loss(c, "jsd_cross_entropy", &l3, |x| jsd.forward(x, y3.clone()));
     let kd = KnowledgeDistillationLossConfig::new().init().unwrap();
-    let teacher = logits.clone().detach().flip([0]);
+    // torch's flip copies: the teacher is materialized once, as in benches/compare_losses.py
+    let teacher = Tensor::<2>::from_data(logits.clone().detach().flip([0]).into_data(), &device);
     bench_loss(c, "knowledge_distillation", &logits, |x| {
         kd.forward(x, teacher.clone(), y.clone()).loss
     });

@@ -14,9 +14,16 @@
 //! | [`conv::conv2d`], [`conv::conv2d_with`] | 2-D convolution: im2col/col2im + gemm for dense convolutions, direct kernels for depthwise ones, forward and both gradients | `nn.Conv2d`, `F.conv2d`; Burn's `Conv2d::forward`, `module::conv2d` |
 //! | [`autocast`] | a per-thread mixed-precision region in which [`conv::conv2d`] and [`autocast::linear`] compute in `f16` / `bf16` and return `f32` | `torch.autocast(device_type, dtype=...)` |
 //! | [`math`] | vectorized `exp` / `ln` over `f32` slices, with stated max errors | Cephes `expf` / `logf` |
-//! | [`softmax`] | row kernels: fused softmax cross-entropy (hard or soft targets, label smoothing) and log-sum-exp, forward and local gradient in one pass | `torch.nn.functional.cross_entropy`, `torch.logsumexp` |
-//! | `SoftmaxKernels` (with `flex`), [`cross_entropy_hard`], [`cross_entropy_soft`], [`log_sum_exp`] | the backend extension and its `Tensor` entry points, used by [`loss`](crate::loss) | Burn's custom-kernel example |
+//! | [`normalize`], `NormalizeKernels` (with `flex`), [`l2_normalize`] | row-wise L2 normalization, one pass forward and one backward, its backend extension and `Tensor` entry point (used by the margin heads) | `F.normalize(x, dim=1)` |
+//! | [`softmax`](mod@softmax) | row kernels: fused softmax cross-entropy (hard or soft targets, label smoothing) and log-sum-exp, forward and local gradient in one pass | `torch.nn.functional.cross_entropy`, `torch.logsumexp` |
+//! | [`softmax`](mod@softmax) (row maps) | `log_softmax` and `softmax` over dim 1, one pass forward keeping `softmax(x)`, one pass backward | `torch.log_softmax(x, 1)`, `torch.softmax(x, 1)` |
+//! | `SoftmaxKernels` (with `flex`), [`cross_entropy_hard`], [`cross_entropy_soft`], [`log_sum_exp`], [`log_softmax`], [`softmax()`] | the backend extension and its `Tensor` entry points, used by [`loss`](crate::loss) | Burn's custom-kernel example |
+//! | [`sigmoid`](mod@sigmoid) | element-wise BCE with logits, `log sigmoid`, `sigmoid`: one vectorized pass writes the value and its local derivative; the backward is one product | `F.binary_cross_entropy_with_logits`, `F.logsigmoid`, `torch.sigmoid` |
+//! | [`asymmetric`](mod@asymmetric) | the element-wise multi-label asymmetric loss and its derivative in one vectorized pass | timm's `AsymmetricLossMultiLabel` |
+//! | [`focal`](mod@focal) | the element-wise sigmoid focal loss and its derivative in one vectorized pass | `torchvision.ops.sigmoid_focal_loss` |
+//! | `SigmoidKernels` (with `flex`), [`bce_with_logits`], [`bce_with_logits_rows`], [`sigmoid_focal`], [`log_sigmoid`], [`sigmoid()`], [`asymmetric_multilabel`] | the backend extension and its `Tensor` entry points, used by [`loss`](crate::loss) | Burn's custom-kernel example |
 
+pub mod asymmetric;
 pub mod autocast;
 pub mod batch_norm;
 #[cfg(feature = "flex")]
@@ -30,14 +37,35 @@ mod conv_depthwise;
 mod conv_flex;
 #[cfg(feature = "flex")]
 mod conv_gemm;
+pub mod focal;
 pub mod math;
+pub mod normalize;
+#[cfg(feature = "flex")]
+mod normalize_flex;
+mod normalize_tensor;
+pub mod sigmoid;
+#[cfg(feature = "flex")]
+mod sigmoid_flex;
+mod sigmoid_tensor;
 pub mod softmax;
 #[cfg(feature = "flex")]
 mod softmax_flex;
 mod softmax_tensor;
 
 #[cfg(feature = "flex")]
+pub use normalize_flex::NormalizeKernels;
+pub use normalize_tensor::l2_normalize;
+#[cfg(feature = "flex")]
+pub use sigmoid_flex::SigmoidKernels;
+pub use sigmoid_tensor::{
+    asymmetric_multilabel, bce_with_logits, bce_with_logits_rows, log_sigmoid, sigmoid,
+    sigmoid_focal,
+};
+#[cfg(feature = "flex")]
 pub use softmax_flex::SoftmaxKernels;
+pub use softmax_tensor::{
+    cross_entropy_hard, cross_entropy_soft, log_softmax, log_sum_exp, softmax,
+};
 
 /// A vector of `n` values written by `fill`, without the zeroing pass that `vec![0.0; n]` makes
 /// on the calling thread: the kernels' outputs, which their (parallel) loops overwrite in full.
@@ -53,4 +81,3 @@ pub(crate) fn written_vec(n: usize, fill: impl FnOnce(&mut [f32])) -> Vec<f32> {
     unsafe { v.set_len(n) };
     v
 }
-pub use softmax_tensor::{cross_entropy_hard, cross_entropy_soft, log_sum_exp};

@@ -12,6 +12,14 @@
 //!
 //! with `p = softmax(x)` (torch's `cross_entropy(label_smoothing=eps)`,
 //! timm's `SoftTargetCrossEntropy`, `torch.logsumexp`).
+//!
+//! The row-wise maps (`[B, C]` out, torch's `log_softmax(x, 1)` / `softmax(x, 1)`) keep
+//! `softmax(x)` for their backward:
+//!
+//! | kernel | forward `y_ic` | backward `dx_ic` for upstream `g` |
+//! |---|---|---|
+//! | [`log_softmax`], [`log_softmax_backward`] | `x_ic - lse_i` | `g_ic - p_ic sum_k g_ik` |
+//! | [`softmax`], [`softmax_backward`] | `p_ic` | `p_ic (g_ic - sum_k g_ik p_ik)` |
 
 use rayon::prelude::*;
 
@@ -241,6 +249,141 @@ pub fn scale_rows(values: &mut [f32], c: usize, scale: &[f32]) {
             for (vr, &s) in vb.chunks_mut(c).zip(sb) {
                 for v in vr.iter_mut() {
                     *v *= s;
+                }
+            }
+        });
+}
+
+/// `log_softmax(x)` per row into `out` (`y_ic = x_ic - lse_i`, one vectorized `exp` pass) and,
+/// with `probs`, `softmax(x)` for the backward ([`log_softmax_backward`]).
+///
+/// # Panics
+/// If `out` (and `probs`) are not `x.len()` long or `x.len()` is not a multiple of `C`.
+pub fn log_softmax(x: &[f32], c: usize, out: &mut [f32], probs: Option<&mut [f32]>) {
+    assert_eq!(out.len(), x.len(), "log_softmax: output buffer length");
+    assert_eq!(
+        x.len() % c.max(1),
+        0,
+        "log_softmax: {} values are not rows of {c}",
+        x.len()
+    );
+    if x.is_empty() {
+        return;
+    }
+    let rpt = rows_per_task(c);
+    let write = |xr: &[f32], or: &mut [f32], lse: f32| {
+        for (o, &v) in or.iter_mut().zip(xr) {
+            *o = v - lse;
+        }
+    };
+    match probs {
+        Some(p) => {
+            assert_eq!(p.len(), x.len(), "log_softmax: probability buffer length");
+            out.par_chunks_mut(rpt * c)
+                .zip(x.par_chunks(rpt * c).zip(p.par_chunks_mut(rpt * c)))
+                .for_each(|(ob, (xb, pb))| {
+                    for ((or, xr), pr) in ob.chunks_mut(c).zip(xb.chunks(c)).zip(pb.chunks_mut(c)) {
+                        let (s, lse) = row_lse(xr, pr);
+                        write(xr, or, lse);
+                        let inv = 1.0 / s;
+                        for q in pr.iter_mut() {
+                            *q *= inv;
+                        }
+                    }
+                });
+        }
+        None => {
+            out.par_chunks_mut(rpt * c)
+                .zip(x.par_chunks(rpt * c))
+                .for_each(|(ob, xb)| {
+                    for (or, xr) in ob.chunks_mut(c).zip(xb.chunks(c)) {
+                        // the exp values only feed the sum: write them where the output goes
+                        let (_, lse) = row_lse(xr, or);
+                        write(xr, or, lse);
+                    }
+                });
+        }
+    }
+}
+
+/// `softmax(x)` per row into `p` (one vectorized `exp` pass and a scaling).
+///
+/// # Panics
+/// If `p` is not `x.len()` long or `x.len()` is not a multiple of `C`.
+pub fn softmax(x: &[f32], c: usize, p: &mut [f32]) {
+    assert_eq!(p.len(), x.len(), "softmax: output buffer length");
+    assert_eq!(
+        x.len() % c.max(1),
+        0,
+        "softmax: {} values are not rows of {c}",
+        x.len()
+    );
+    if x.is_empty() {
+        return;
+    }
+    let rpt = rows_per_task(c);
+    p.par_chunks_mut(rpt * c)
+        .zip(x.par_chunks(rpt * c))
+        .for_each(|(pb, xb)| {
+            for (pr, xr) in pb.chunks_mut(c).zip(xb.chunks(c)) {
+                let (s, _) = row_lse(xr, pr);
+                let inv = 1.0 / s;
+                for q in pr.iter_mut() {
+                    *q *= inv;
+                }
+            }
+        });
+}
+
+/// The backward of [`log_softmax`]: overwrites `probs` (`softmax(x)`, `[B, C]`) with
+/// `dx_ic = g_ic - p_ic sum_k g_ik` for the upstream gradient `g`.
+///
+/// # Panics
+/// If `g` and `probs` differ in length or are not rows of `C`.
+pub fn log_softmax_backward(g: &[f32], c: usize, probs: &mut [f32]) {
+    assert_eq!(g.len(), probs.len(), "log_softmax_backward: lengths differ");
+    assert_eq!(
+        g.len() % c.max(1),
+        0,
+        "log_softmax_backward: not rows of {c}"
+    );
+    if g.is_empty() {
+        return;
+    }
+    let rpt = rows_per_task(c);
+    probs
+        .par_chunks_mut(rpt * c)
+        .zip(g.par_chunks(rpt * c))
+        .for_each(|(pb, gb)| {
+            for (pr, gr) in pb.chunks_mut(c).zip(gb.chunks(c)) {
+                let sg = math::sum(gr);
+                for (q, &gv) in pr.iter_mut().zip(gr) {
+                    *q = gv - *q * sg;
+                }
+            }
+        });
+}
+
+/// The backward of [`softmax`]: overwrites `probs` (`[B, C]`) with
+/// `dx_ic = p_ic (g_ic - sum_k g_ik p_ik)` for the upstream gradient `g`.
+///
+/// # Panics
+/// If `g` and `probs` differ in length or are not rows of `C`.
+pub fn softmax_backward(g: &[f32], c: usize, probs: &mut [f32]) {
+    assert_eq!(g.len(), probs.len(), "softmax_backward: lengths differ");
+    assert_eq!(g.len() % c.max(1), 0, "softmax_backward: not rows of {c}");
+    if g.is_empty() {
+        return;
+    }
+    let rpt = rows_per_task(c);
+    probs
+        .par_chunks_mut(rpt * c)
+        .zip(g.par_chunks(rpt * c))
+        .for_each(|(pb, gb)| {
+            for (pr, gr) in pb.chunks_mut(c).zip(gb.chunks(c)) {
+                let gp = math::dot(gr, pr);
+                for (q, &gv) in pr.iter_mut().zip(gr) {
+                    *q *= gv - gp;
                 }
             }
         });

@@ -1,9 +1,9 @@
-//! The fused softmax losses as a Burn backend extension ([`SoftmaxKernels`]): the flex backend
-//! and autodiff over it run podium's kernels ([`super::softmax`]), with the backward written by
-//! hand as burn-autodiff writes its own ops; every other backend (ndarray, CUDA, flex in half
-//! precision) runs the same formulas composed of Burn's tensor ops. The `Tensor` functions of
-//! [`super::softmax_tensor`] choose at run time, from the tensor's backend and dtype, so callers
-//! never need a flag.
+//! The fused softmax losses as a Burn backend extension ([`SoftmaxKernels`]): the flex backend and
+//! autodiff over it run podium's kernels ([`super::softmax`](mod@super::softmax)), with the
+//! backward written by hand as burn-autodiff writes its own ops; every other backend (ndarray,
+//! CUDA, flex in half precision) runs the same formulas composed of Burn's tensor ops. The `Tensor`
+//! functions of [`super::softmax_tensor`] choose at run time, from the tensor's backend and dtype,
+//! so callers never need a flag.
 
 use burn::backend::autodiff::Autodiff;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -17,9 +17,9 @@ use burn::tensor::{DType, Shape, TensorData};
 
 use super::softmax;
 
-/// podium's fused softmax losses on flex (see the module docs of [`super::softmax`] for the
-/// formulas). Each returns per-row values: `[B]` for the cross-entropies, `[B, 1]` for the
-/// log-sum-exp.
+/// podium's fused softmax losses on flex (see the module docs of
+/// [`super::softmax`](mod@super::softmax) for the formulas). Each returns per-row values: `[B]` for
+/// the cross-entropies, `[B, 1]` for the log-sum-exp.
 #[backend_extension(Flex, Autodiff)]
 pub trait SoftmaxKernels: Backend {
     /// Cross-entropy of logits `[B, C]` against class indices `[B]` with label smoothing `eps`.
@@ -37,6 +37,12 @@ pub trait SoftmaxKernels: Backend {
 
     /// `log sum_c exp(x_ic)` of logits `[B, C]`, `[B, 1]`.
     fn log_sum_exp(logits: FloatTensor<Self>) -> FloatTensor<Self>;
+
+    /// `log_softmax(x)` over dim 1 of logits `[B, C]`, `[B, C]`.
+    fn fused_log_softmax(logits: FloatTensor<Self>) -> FloatTensor<Self>;
+
+    /// `softmax(x)` over dim 1 of logits `[B, C]`, `[B, C]`.
+    fn fused_softmax(logits: FloatTensor<Self>) -> FloatTensor<Self>;
 }
 
 /// A contiguous `f32` copy-free view of a flex tensor's values, with its `[B, C]` shape.
@@ -139,6 +145,29 @@ fn lse_forward(logits: FlexTensor, with_grad: bool) -> (FlexTensor, Option<FlexT
     (flex_f32(lse, [b, 1]), probs.map(|p| flex_f32(p, [b, c])))
 }
 
+/// `log_softmax` on flex and, when `with_probs`, `softmax(x)` for the backward.
+fn log_softmax_forward(logits: FlexTensor, with_probs: bool) -> (FlexTensor, Option<FlexTensor>) {
+    let x = contiguous(logits);
+    let [b, c] = dims2(&x, "log_softmax");
+    let mut out = vec![0.0f32; b * c];
+    let mut probs = with_probs.then(|| vec![0.0f32; b * c]);
+    softmax::log_softmax(
+        x.as_slice::<f32>().expect("contiguous"),
+        c,
+        &mut out,
+        probs.as_deref_mut(),
+    );
+    (flex_f32(out, [b, c]), probs.map(|p| flex_f32(p, [b, c])))
+}
+
+fn softmax_forward(logits: FlexTensor) -> FlexTensor {
+    let x = contiguous(logits);
+    let [b, c] = dims2(&x, "softmax");
+    let mut p = vec![0.0f32; b * c];
+    softmax::softmax(x.as_slice::<f32>().expect("contiguous"), c, &mut p);
+    flex_f32(p, [b, c])
+}
+
 impl SoftmaxKernels for Flex {
     fn softmax_cross_entropy_hard(
         logits: FloatTensor<Self>,
@@ -157,6 +186,14 @@ impl SoftmaxKernels for Flex {
 
     fn log_sum_exp(logits: FloatTensor<Self>) -> FloatTensor<Self> {
         lse_forward(logits, false).0
+    }
+
+    fn fused_log_softmax(logits: FloatTensor<Self>) -> FloatTensor<Self> {
+        log_softmax_forward(logits, false).0
+    }
+
+    fn fused_softmax(logits: FloatTensor<Self>) -> FloatTensor<Self> {
+        softmax_forward(logits)
     }
 }
 
@@ -180,6 +217,33 @@ impl Backward<Flex, 1> for RowScaledBackward {
                 upstream.as_slice::<f32>().expect("contiguous"),
             );
             grads.register::<Flex>(node.id, local);
+        }
+    }
+}
+
+/// The backward of the row-wise maps: the state is `softmax(x)` (`[B, C]`), overwritten with
+/// the gradient by [`softmax::log_softmax_backward`] or [`softmax::softmax_backward`].
+#[derive(Debug)]
+struct RowMapBackward {
+    log: bool,
+}
+
+impl Backward<Flex, 1> for RowMapBackward {
+    type State = FlexTensor;
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [parent] = ops.parents;
+        let upstream = contiguous(grads.consume::<Flex>(&ops.node));
+        if let Some(node) = parent {
+            let mut probs = ops.state;
+            let [_, c] = dims2(&probs, "softmax map backward");
+            let g = upstream.as_slice::<f32>().expect("contiguous");
+            if self.log {
+                softmax::log_softmax_backward(g, c, probs.storage_mut::<f32>());
+            } else {
+                softmax::softmax_backward(g, c, probs.storage_mut::<f32>());
+            }
+            grads.register::<Flex>(node.id, probs);
         }
     }
 }
@@ -221,5 +285,36 @@ impl<C: CheckpointStrategy> SoftmaxKernels for Autodiff<Flex, C> {
 
     fn log_sum_exp(logits: FloatTensor<Self>) -> FloatTensor<Self> {
         tracked::<C>(logits, lse_forward)
+    }
+
+    fn fused_log_softmax(logits: FloatTensor<Self>) -> FloatTensor<Self> {
+        match (RowMapBackward { log: true })
+            .prepare::<C>([logits.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let (out, probs) = log_softmax_forward(logits.into_primitive(), true);
+                prep.finish(probs.expect("probabilities"), out)
+            }
+            OpsKind::UnTracked(prep) => {
+                prep.finish(log_softmax_forward(logits.into_primitive(), false).0)
+            }
+        }
+    }
+
+    fn fused_softmax(logits: FloatTensor<Self>) -> FloatTensor<Self> {
+        match (RowMapBackward { log: false })
+            .prepare::<C>([logits.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let p = softmax_forward(logits.into_primitive());
+                // output and state share the values (the backward copies if the output lives)
+                prep.finish(p.clone(), p)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(softmax_forward(logits.into_primitive())),
+        }
     }
 }

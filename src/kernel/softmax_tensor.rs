@@ -100,6 +100,27 @@ pub fn log_sum_exp(logits: Tensor<2>) -> Tensor<2> {
     log_sum_exp_reference(logits)
 }
 
+/// `log_softmax(x)` over dim 1 of `[B, C]` (`torch.log_softmax(x, 1)`): `y_ic = x_ic - lse_i`,
+/// its backward `dx_ic = g_ic - softmax(x)_ic sum_k g_ik`. Fused on flex in f32 (one vectorized
+/// `exp` pass forward, one pass backward); Burn's `log_softmax` elsewhere.
+pub fn log_softmax(logits: Tensor<2>) -> Tensor<2> {
+    #[cfg(feature = "flex")]
+    if fused_ok(&logits) {
+        return Tensor::from_dispatch(Dispatch::fused_log_softmax(logits.into_dispatch()));
+    }
+    burn::tensor::activation::log_softmax(logits, 1)
+}
+
+/// `softmax(x)` over dim 1 of `[B, C]` (`torch.softmax(x, 1)`), its backward
+/// `dx_ic = p_ic (g_ic - sum_k g_ik p_ik)`. Fused on flex in f32; Burn's `softmax` elsewhere.
+pub fn softmax(logits: Tensor<2>) -> Tensor<2> {
+    #[cfg(feature = "flex")]
+    if fused_ok(&logits) {
+        return Tensor::from_dispatch(Dispatch::fused_softmax(logits.into_dispatch()));
+    }
+    burn::tensor::activation::softmax(logits, 1)
+}
+
 /// The composed form: `m = max_c x` (detached), `lse = log sum_c exp(x - m) + m`.
 fn log_sum_exp_reference(x: Tensor<2>) -> Tensor<2> {
     let m = x.clone().detach().max_dim(1);

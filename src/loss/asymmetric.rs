@@ -6,10 +6,12 @@ use burn::tensor::{Int, Tensor};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Reduction, SoftmaxParts, assert_hard_targets, assert_same_shape, logistic, one_hot, pow_scalar,
-    validate_non_negative, validate_unit_interval,
+    Reduction, assert_hard_targets, assert_same_shape, pow_scalar, validate_non_negative,
+    validate_unit_interval,
 };
 use crate::error::{PodiumError, Result};
+use crate::kernel;
+use crate::kernel::asymmetric::AslParams;
 
 /// Reductions of the multi-label asymmetric loss.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -69,7 +71,8 @@ impl AsymmetricLossMultiLabelConfig {
 /// `p = sigmoid(x)`, `p_neg = min(1 - p + clip, 1)`,
 /// `L = t log(max(p, eps)) + (1 - t) log(max(p_neg, eps))`, weighted by
 /// `(1 - p_t)^(gamma_pos t + gamma_neg (1 - t))` with `p_t = p t + p_neg (1 - t)`; `loss = -L`.
-/// The hyper-parameters are held in the logits' precision (f32).
+/// The hyper-parameters are held in the logits' precision (f32). One fused pass (value and
+/// derivative) on flex in f32 ([`kernel::asymmetric_multilabel`]); Burn's ops elsewhere.
 #[derive(Clone, Debug)]
 pub struct AsymmetricLossMultiLabel {
     gamma_neg: f32,
@@ -100,25 +103,13 @@ impl AsymmetricLossMultiLabel {
     /// As [`Self::forward`].
     pub fn forward_no_reduction(&self, logits: Tensor<2>, targets: Tensor<2>) -> Tensor<2> {
         assert_same_shape("AsymmetricLossMultiLabel", &logits, &targets);
-        let c = self;
-        let (nls, p) = logistic(logits);
-        let mut p_neg = p.clone().neg() + 1.0;
-        if c.clip > 0.0 {
-            p_neg = (p_neg + c.clip as f64).clamp_max(1.0);
-        }
-        let anti = targets.clone().neg() + 1.0;
-        // log(max(p, eps)) = max(log sigmoid(x), log eps)
-        let log_eps = (c.eps as f64).ln();
-        let loss = targets.clone() * nls.neg().clamp_min(log_eps)
-            + anti.clone() * p_neg.clone().clamp_min(c.eps as f64).log();
-        let loss = if c.gamma_neg > 0.0 || c.gamma_pos > 0.0 {
-            let p_t = p * targets.clone() + p_neg * anti.clone();
-            let gamma = targets * c.gamma_pos as f64 + anti * c.gamma_neg as f64;
-            loss * (p_t.neg() + 1.0).powf(gamma)
-        } else {
-            loss
+        let params = AslParams {
+            gamma_pos: self.gamma_pos,
+            gamma_neg: self.gamma_neg,
+            clip: self.clip,
+            eps: self.eps,
         };
-        loss.neg()
+        kernel::asymmetric_multilabel(logits, targets, params)
     }
 }
 
@@ -161,6 +152,11 @@ impl AsymmetricLossSingleLabelConfig {
 /// `logp = log_softmax(x)`; `w_ic = (1 - p_ic)^gamma_pos` at the target and `p_ic^gamma_neg`
 /// elsewhere; targets smoothed to `onehot (1 - eps) + eps / C`; `l_i = -sum_c t_ic w_ic logp_ic`.
 /// The hyper-parameters are held in the logits' precision (f32).
+///
+/// Computed as `-(eps / C) sum_c p_ic^gamma_neg logp_ic` over every class with the target's term
+/// swapped for `(1 - eps + eps / C) (1 - p_iy)^gamma_pos logp_iy` (the same sum), `logp` and `p`
+/// from the fused [`kernel::log_softmax`] and [`kernel::softmax()`] on flex in f32 (Burn's ops
+/// elsewhere).
 #[derive(Clone, Debug)]
 pub struct AsymmetricLossSingleLabel {
     gamma_pos: f32,
@@ -187,17 +183,20 @@ impl AsymmetricLossSingleLabel {
         assert_hard_targets("AsymmetricLossSingleLabel", &logits, &targets);
         let [b, c] = logits.dims();
         let cfg = self;
-        let t = one_hot(targets, c);
-        let anti = t.clone().neg() + 1.0;
-        let parts = SoftmaxParts::new(logits.clone());
-        let logp = logits - parts.lse.clone();
-        let p = parts.probs();
+        let logp = kernel::log_softmax(logits.clone());
+        let p = kernel::softmax(logits);
+        let y = targets.reshape([b, 1]);
+        let logp_y = logp.clone().gather(1, y.clone());
+        let p_y = p.clone().gather(1, y);
         // timm's base 1 - p t - (1 - p)(1 - t) is 1 - p at the target and p elsewhere; with a
-        // one-hot t the exponent splits into the two scalar powers
-        let w = t.clone() * pow_scalar(p.clone().neg() + 1.0, cfg.gamma_pos)
-            + anti * pow_scalar(p, cfg.gamma_neg);
+        // one-hot t the exponent splits into the two scalar powers. Every class first with the
+        // non-target weight, then the target's term swapped in ([B, 1] work)
         let eps = cfg.eps as f64;
-        let smoothed = t * (1.0 - eps) + eps / c as f64;
-        (smoothed * logp * w).sum_dim(1).neg().reshape([b])
+        let off = eps / c as f64;
+        let on = 1.0 - eps + off;
+        let all = (pow_scalar(p, cfg.gamma_neg) * logp).sum_dim(1);
+        let target = pow_scalar(p_y.clone().neg() + 1.0, cfg.gamma_pos) * logp_y.clone() * on
+            - pow_scalar(p_y, cfg.gamma_neg) * logp_y * off;
+        (all * off + target).neg().reshape([b])
     }
 }

@@ -8,6 +8,7 @@ use super::{
     Reduction, assert_class_count, assert_same_shape, neg_log_sigmoid, to_f32, validate_weights,
 };
 use crate::error::Result;
+use crate::kernel;
 
 /// Configuration of [`BceWithLogitsLoss`].
 #[derive(Config, Debug)]
@@ -43,8 +44,11 @@ impl BceWithLogitsLossConfig {
 
 /// `l = -w_c [pw_c t log s(x) + (1 - t) log(1 - s(x))]` for logits and targets `[B, C]`,
 /// computed in the stable form `(1 - t) x + (1 + (pw_c - 1) t) (log(1 + e^{-|x|}) + max(-x, 0))`
-/// (`log(1 + z)` rather than `log1p(z)`: for `z = e^{-|x|} <= 1` the difference is below the
-/// loss's f32 resolution, and burn-flex's `log` is several times faster).
+/// Unweighted, [`Self::forward`] sums per row in one fused pass ([`kernel::bce_with_logits_rows`]).
+/// Without `pos_weight` the element-wise loss is one fused pass on flex in f32
+/// ([`kernel::bce_with_logits`]: value and gradient `sigmoid(x) - t` together), times `w_c`;
+/// with it, the composed form above around the fused [`kernel::log_sigmoid`]. Burn's ops on other
+/// backends and dtypes.
 #[derive(Clone, Debug)]
 pub struct BceWithLogitsLoss {
     pos_weight: Option<Vec<f32>>,
@@ -58,6 +62,16 @@ impl BceWithLogitsLoss {
     /// # Panics
     /// If `logits` and `targets` differ in shape or a weight vector does not have `C` entries.
     pub fn forward(&self, logits: Tensor<2>, targets: Tensor<2>) -> Tensor<1> {
+        if self.pos_weight.is_none() && self.weight.is_none() {
+            // per-row sums in one fused pass (no [B, C] loss tensor) on flex in f32
+            assert_same_shape("BceWithLogitsLoss", &logits, &targets);
+            let [b, c] = logits.dims();
+            let rows = kernel::bce_with_logits_rows(logits, targets).sum();
+            return match self.reduction {
+                Reduction::Mean => rows / (b * c) as f64,
+                Reduction::Sum => rows,
+            };
+        }
         self.reduction
             .reduce(self.forward_no_reduction(logits, targets))
     }
@@ -68,6 +82,11 @@ impl BceWithLogitsLoss {
     /// As [`Self::forward`].
     pub fn forward_no_reduction(&self, logits: Tensor<2>, targets: Tensor<2>) -> Tensor<2> {
         assert_same_shape("BceWithLogitsLoss", &logits, &targets);
+        if self.pos_weight.is_none() {
+            // one fused pass (value and gradient) on flex in f32
+            let loss = kernel::bce_with_logits(logits.clone(), targets);
+            return self.weighted(loss, &logits);
+        }
         let nls = neg_log_sigmoid(logits.clone());
         self.with_neg_log_sigmoid(logits, targets, nls)
     }
@@ -80,22 +99,28 @@ impl BceWithLogitsLoss {
         targets: Tensor<2>,
         neg_log_sig: Tensor<2>,
     ) -> Tensor<2> {
-        let [_, c] = logits.dims();
-        let device = logits.device();
-        let dims = logits.dims();
-        let row = |w: &Vec<f32>, what: &str| {
-            assert_class_count("BceWithLogitsLoss", what, w.len(), dims);
-            Tensor::<2>::from_data(TensorData::new(w.clone(), [1, c]), &device)
-        };
         let loss = match &self.pos_weight {
             Some(pw) => {
-                let log_weight = (row(pw, "pos_weight") - 1.0) * targets.clone() + 1.0;
-                (targets.neg() + 1.0) * logits + log_weight * neg_log_sig
+                let log_weight =
+                    (self.row(pw, "pos_weight", &logits) - 1.0) * targets.clone() + 1.0;
+                (targets.neg() + 1.0) * logits.clone() + log_weight * neg_log_sig
             }
-            None => (targets.neg() + 1.0) * logits + neg_log_sig,
+            None => (targets.neg() + 1.0) * logits.clone() + neg_log_sig,
         };
+        self.weighted(loss, &logits)
+    }
+
+    /// A per-class vector as a `[1, C]` row on the logits' device.
+    fn row(&self, w: &[f32], what: &str, logits: &Tensor<2>) -> Tensor<2> {
+        let [_, c] = logits.dims();
+        assert_class_count("BceWithLogitsLoss", what, w.len(), logits.dims());
+        Tensor::<2>::from_data(TensorData::new(w.to_vec(), [1, c]), &logits.device())
+    }
+
+    /// The loss times the class weights, when configured.
+    fn weighted(&self, loss: Tensor<2>, logits: &Tensor<2>) -> Tensor<2> {
         match &self.weight {
-            Some(w) => loss * row(w, "weight"),
+            Some(w) => loss * self.row(w, "weight", logits),
             None => loss,
         }
     }

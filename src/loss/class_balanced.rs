@@ -5,11 +5,9 @@ use burn::config::Config;
 use burn::tensor::{Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
-use super::{
-    BceWithLogitsLossConfig, SigmoidFocalLossConfig, SoftmaxParts, assert_hard_targets, one_hot,
-    validate_non_negative,
-};
+use super::{SigmoidFocalLossConfig, assert_hard_targets, one_hot, validate_non_negative};
 use crate::error::Result;
+use crate::kernel;
 
 /// Effective-number class weights, computed in f64:
 /// `w_c = (1 - beta) / (1 - beta^{n_c})`, rescaled so that `sum_c w_c = C`
@@ -69,7 +67,10 @@ impl ClassBalancedLossConfig {
 }
 
 /// Class-balanced loss for logits `[B, C]` and class indices `[B]`: each sample's loss is
-/// weighted by `s_i = w_{y_i}` from [`effective_number_weights`].
+/// weighted by `s_i = w_{y_i}` from [`effective_number_weights`]. On flex in f32 the sigmoid type
+/// sums each row's BCE in one fused pass ([`kernel::bce_with_logits_rows`]), the focal type runs
+/// the fused [`kernel::sigmoid_focal`], the softmax type the fused [`kernel::softmax()`] and
+/// [`kernel::log_softmax`]; Burn's ops elsewhere.
 #[derive(Clone, Debug)]
 pub struct ClassBalancedLoss {
     weights: Vec<f64>,
@@ -116,17 +117,15 @@ impl ClassBalancedLoss {
             .reshape([b, 1]);
         let t = one_hot(targets, c);
         let (terms, divisor) = match self.loss_type {
-            ClassBalancedLossType::Sigmoid => (
-                BceWithLogitsLossConfig::new()
-                    .init()
-                    .expect("default BCE config")
-                    .forward_no_reduction(logits, t),
-                c as f64,
-            ),
+            ClassBalancedLossType::Sigmoid => {
+                // sum_c s_i BCE_ic = s_i sum_c BCE_ic: per-row sums in one fused pass
+                let rows = kernel::bce_with_logits_rows(logits, t).reshape([b, 1]);
+                return (rows * s / c as f64).reshape([b]);
+            }
             ClassBalancedLossType::Softmax => {
-                let parts = SoftmaxParts::new(logits.clone());
-                let p = parts.probs();
-                let log_p = (logits - parts.lse).clamp_min(-100.0);
+                // fused row passes on flex in f32
+                let p = kernel::softmax(logits.clone());
+                let log_p = kernel::log_softmax(logits).clamp_min(-100.0);
                 let log_1mp = (p.neg() + 1.0).log().clamp_min(-100.0);
                 (
                     (t.clone() * log_p + (t.neg() + 1.0) * log_1mp).neg(),

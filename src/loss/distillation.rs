@@ -1,7 +1,6 @@
 //! Knowledge distillation (Hinton et al. 2015, "Distilling the Knowledge in a Neural Network").
 
 use burn::config::Config;
-use burn::tensor::activation::log_softmax;
 use burn::tensor::{Int, Tensor};
 
 use super::{
@@ -65,7 +64,9 @@ pub struct DistillationOutput {
 /// `loss = alpha T^2 KL(softmax(z_t / T) || softmax(z_s / T)) + (1 - alpha) CE(z_s, y)` for
 /// student and teacher logits `[B, C]` and labels `[B]`; the KL term is torch's
 /// `kl_div(..., reduction='batchmean')` and the teacher gets no gradient. The temperature and
-/// alpha are held in the logits' precision (f32).
+/// alpha are held in the logits' precision (f32). On flex in f32 every softmax runs through
+/// podium's fused kernels ([`kernel::log_softmax`], [`kernel::softmax()`],
+/// [`kernel::cross_entropy_soft`], [`kernel::cross_entropy_hard`]); Burn's ops elsewhere.
 #[derive(Clone, Debug)]
 pub struct KnowledgeDistillationLoss {
     temperature: f32,
@@ -89,8 +90,10 @@ impl KnowledgeDistillationLoss {
         let [b, _] = student.dims();
         let t = self.temperature as f64;
         let scaled = student.clone() / t;
-        let log_p = log_softmax(teacher.detach() / t, 1);
-        let p = log_p.clone().exp();
+        let teacher = teacher.detach() / t;
+        // the teacher's log p and p: fused row passes on flex (no gradient is kept)
+        let log_p = kernel::log_softmax(teacher.clone());
+        let p = kernel::softmax(teacher);
         // sum_c p (log p - log q) = sum_c p log p + soft-target CE(q; p): the student's part
         // runs as one fused pass on flex
         let neg_entropy = (p.clone() * log_p).sum();

@@ -4,8 +4,8 @@ use burn::config::Config;
 use burn::tensor::{Int, Tensor, TensorData};
 
 use super::{
-    BceWithLogitsLossConfig, Reduction, assert_class_count, assert_hard_targets, assert_same_shape,
-    logistic, pow_scalar, to_f32, validate_non_negative, validate_weights,
+    Reduction, assert_class_count, assert_hard_targets, assert_same_shape, pow_scalar, to_f32,
+    validate_non_negative, validate_weights,
 };
 use crate::error::{PodiumError, Result};
 use crate::kernel;
@@ -51,7 +51,8 @@ impl SigmoidFocalLossConfig {
 
 /// `torchvision.ops.sigmoid_focal_loss` for logits and binary targets `[B, C]`:
 /// `l = alpha_t (1 - p_t)^gamma BCE(x, t)` with `p = sigmoid(x)`,
-/// `p_t = p t + (1 - p)(1 - t)`, `alpha_t = alpha t + (1 - alpha)(1 - t)`.
+/// `p_t = p t + (1 - p)(1 - t)`, `alpha_t = alpha t + (1 - alpha)(1 - t)`. One fused pass
+/// (value and derivative) on flex in f32 ([`kernel::sigmoid_focal`]); Burn's ops elsewhere.
 #[derive(Clone, Debug)]
 pub struct SigmoidFocalLoss {
     alpha: Option<f32>,
@@ -75,25 +76,8 @@ impl SigmoidFocalLoss {
     /// As [`Self::forward`].
     pub fn forward_no_reduction(&self, logits: Tensor<2>, targets: Tensor<2>) -> Tensor<2> {
         assert_same_shape("SigmoidFocalLoss", &logits, &targets);
-        let (nls, p) = logistic(logits.clone());
-        let bce = BceWithLogitsLossConfig::new()
-            .init()
-            .expect("default BCE config")
-            .with_neg_log_sigmoid(logits, targets.clone(), nls);
-        let loss = if self.gamma == 0.0 {
-            bce
-        } else {
-            // 1 - p_t = p (1 - t) + (1 - p) t = p + t - 2 p t
-            let one_minus_pt = p.clone() + targets.clone() - p * targets.clone() * 2.0;
-            bce * pow_scalar(one_minus_pt, self.gamma)
-        };
-        match self.alpha {
-            Some(a) => {
-                let a = a as f64;
-                loss * (targets * (2.0 * a - 1.0) + (1.0 - a))
-            }
-            None => loss,
-        }
+        // one fused pass (value and derivative) on flex in f32
+        kernel::sigmoid_focal(logits, targets, self.gamma, self.alpha)
     }
 }
 

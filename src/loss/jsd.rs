@@ -5,10 +5,10 @@ use burn::config::Config;
 use burn::tensor::{Int, Tensor};
 
 use super::{
-    CrossEntropyLoss, CrossEntropyLossConfig, SoftmaxParts, validate_non_negative,
-    validate_unit_interval,
+    CrossEntropyLoss, CrossEntropyLossConfig, validate_non_negative, validate_unit_interval,
 };
 use crate::error::{PodiumError, Result};
+use crate::kernel;
 
 /// Configuration of [`JsdCrossEntropy`], with timm's defaults.
 #[derive(Config, Debug)]
@@ -55,7 +55,9 @@ impl JsdCrossEntropyConfig {
 /// For logits `[S * b, C]` stacked as `[clean; aug_1; ...; aug_{S-1}]` and class indices `[b]`:
 /// `loss = CE_eps(x_clean, y) + alpha * mean_k KL(p_k || M)` with `p_k = softmax` of split `k`,
 /// `M = clamp(mean_k p_k, 1e-7, 1)` and `KL` averaged over the batch (`batchmean`). Alpha is
-/// held in the logits' precision (f32).
+/// held in the logits' precision (f32). The splits' `log p_k` and `p_k` come from one fused
+/// [`kernel::log_softmax`] and one [`kernel::softmax()`] over all `S * b` rows (flex, f32; Burn's
+/// ops elsewhere), seen as `[S, b, C]`; the cross-entropy is the fused one.
 #[derive(Clone, Debug)]
 pub struct JsdCrossEntropy {
     num_splits: usize,
@@ -80,27 +82,12 @@ impl JsdCrossEntropy {
             targets.dims()
         );
         let ce = self.ce.forward(logits.clone().slice([0..b, 0..c]), targets);
-        // (log p_k, p_k) per split from one exp pass each
-        let splits: Vec<(Tensor<2>, Tensor<2>)> = (0..s)
-            .map(|k| {
-                let x = logits.clone().slice([k * b..(k + 1) * b, 0..c]);
-                let parts = SoftmaxParts::new(x.clone());
-                (x - parts.lse.clone(), parts.probs())
-            })
-            .collect();
-        let mixture = splits
-            .iter()
-            .map(|(_, p)| p.clone())
-            .reduce(|a, p| a + p)
-            .expect("at least 2 splits")
-            / s as f64;
-        let log_m = mixture.clamp(1e-7, 1.0).log();
-        let kl = splits
-            .into_iter()
-            .map(|(logp, p)| (p * (logp - log_m.clone())).sum() / b as f64)
-            .reduce(|a, k| a + k)
-            .expect("at least 2 splits")
-            / s as f64;
+        // rows are independent: every split's log p_k and p_k in one pass each, as [S, b, C]
+        let logp = kernel::log_softmax(logits.clone()).reshape([s, b, c]);
+        let p = kernel::softmax(logits).reshape([s, b, c]);
+        let log_m = p.clone().mean_dim(0).clamp(1e-7, 1.0).log();
+        // mean_k (sum p_k (log p_k - log M)) / b
+        let kl = (p * (logp - log_m)).sum() / (s * b) as f64;
         ce + kl * self.alpha as f64
     }
 }

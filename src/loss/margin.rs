@@ -4,14 +4,15 @@
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::nn::Initializer;
-use burn::tensor::{Device, Int, Tensor};
+use burn::tensor::{Device, IndexingUpdateOp, Int, Tensor};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    CrossEntropyLoss, CrossEntropyLossConfig, assert_hard_targets, one_hot, validate_non_negative,
+    CrossEntropyLoss, CrossEntropyLossConfig, assert_hard_targets, validate_non_negative,
     validate_positive,
 };
 use crate::error::{PodiumError, Result};
+use crate::kernel;
 
 /// The margin a [`MarginHead`] applies to the target class.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,12 +125,17 @@ impl MarginHeadConfig {
 }
 
 /// A classifier head that holds the class weights `W` `[C, D]` and works on cosines:
-/// `cos = normalize(x) normalize(W)^T` (rows, L2, eps `1e-12` as `torch.nn.functional.normalize`).
+/// `cos = normalize(x) normalize(W)^T` (rows, L2, eps `1e-12` as `torch.nn.functional.normalize`;
+/// fused on flex in f32, [`kernel::l2_normalize`]).
 ///
 /// At train time ([`Self::forward_train`]) the target column is replaced by the margin logit
 /// `phi` and everything is scaled: `logits = s (onehot * phi + (1 - onehot) * cos)`, to be fed to
 /// cross-entropy ([`Self::loss`] does both). At inference ([`Self::forward`]) the logits are the
 /// plain scaled cosines `s cos`. The scale and the margin are held in the logits' precision (f32).
+///
+/// The margin touches one entry per row, so it is computed on the gathered target cosines
+/// (`[B, 1]`) and added into `s cos` with a scatter (`s (phi - cos)` at the target); the
+/// cross-entropy of [`Self::loss`] is podium's fused one ([`crate::kernel::cross_entropy_hard`]).
 #[derive(Module, Debug)]
 pub struct MarginHead {
     /// Class weights `[C, D]`.
@@ -138,16 +144,6 @@ pub struct MarginHead {
     m: f32,
     #[module(skip)]
     kind: MarginKind,
-}
-
-fn l2_normalize(x: Tensor<2>) -> Tensor<2> {
-    let norm = x
-        .clone()
-        .powf_scalar(2.0)
-        .sum_dim(1)
-        .sqrt()
-        .clamp_min(1e-12);
-    x / norm
 }
 
 impl MarginHead {
@@ -165,7 +161,7 @@ impl MarginHead {
             x.dims(),
             self.weight.dims()
         );
-        l2_normalize(x).matmul(l2_normalize(self.weight.val()).transpose())
+        kernel::l2_normalize(x).matmul(kernel::l2_normalize(self.weight.val()).transpose())
     }
 
     /// Inference logits `s cos`, `[B, C]`.
@@ -183,12 +179,17 @@ impl MarginHead {
     pub fn forward_train(&self, x: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<2> {
         let cos = self.cosine(x);
         assert_hard_targets("MarginHead", &cos, &targets);
-        let [_, c] = cos.dims();
+        let [b, _] = cos.dims();
         let m = self.m as f64;
+        let s = self.s as f64;
+        let y = targets.reshape([b, 1]);
+        let all = cos.clone() * s;
+        // the margin on the target column only, [B, 1]
+        let cos = cos.gather(1, y.clone());
         let phi = match self.kind {
             MarginKind::CosFace | MarginKind::AmSoftmax => cos.clone() - m,
             MarginKind::ArcFace { easy_margin } => {
-                let sine = (cos.clone().powf_scalar(2.0).neg() + 1.0)
+                let sine = ((cos.clone() * cos.clone()).neg() + 1.0)
                     .clamp(0.0, 1.0)
                     .sqrt();
                 let phi = cos.clone() * m.cos() - sine * m.sin();
@@ -201,8 +202,8 @@ impl MarginHead {
                 }
             }
         };
-        let t = one_hot(targets, c);
-        (t.clone() * phi + (t.neg() + 1.0) * cos) * self.s as f64
+        // s cos + s (phi - cos) at the target (a scatter-add: every backend has it)
+        all.scatter(1, y, (phi - cos) * s, IndexingUpdateOp::Add)
     }
 
     /// Mean cross-entropy of the training logits.

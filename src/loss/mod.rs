@@ -66,11 +66,11 @@ pub use soft_f_beta::{SoftFBetaLoss, SoftFBetaLossConfig};
 pub use soft_target::SoftTargetCrossEntropy;
 pub use topk::{TopKLoss, TopKLossConfig};
 
-use burn::tensor::activation::relu;
 use burn::tensor::{Int, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{PodiumError, Result};
+use crate::kernel;
 
 /// How per-sample (or per-element) losses are reduced to one value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -121,50 +121,10 @@ pub(crate) fn pow_scalar<const D: usize>(x: Tensor<D>, gamma: f32) -> Tensor<D> 
     x.powf_scalar(gamma)
 }
 
-/// The pieces of a softmax over dim 1 of `x` `[B, C]`, computed with a single `exp`:
-/// `m = max_c x` (detached: the result does not depend on it), `e = exp(x - m)`, `s = sum_c e`,
-/// `lse = log s + m` (`[B, 1]`). Then `log_softmax(x) = x - lse` and `softmax(x) = e / s` need no
-/// further transcendental, forward or backward, which matters on CPU backends whose `exp` is
-/// scalar.
-pub(crate) struct SoftmaxParts {
-    /// `exp(x - m)`, `[B, C]`.
-    pub e: Tensor<2>,
-    /// `sum_c exp(x - m)`, `[B, 1]`.
-    pub s: Tensor<2>,
-    /// `log sum_c exp(x)`, `[B, 1]`.
-    pub lse: Tensor<2>,
-}
-
-impl SoftmaxParts {
-    pub(crate) fn new(x: Tensor<2>) -> Self {
-        let m = x.clone().detach().max_dim(1);
-        let e = (x - m.clone()).exp();
-        let s = e.clone().sum_dim(1);
-        let lse = s.clone().log() + m;
-        Self { e, s, lse }
-    }
-
-    /// `softmax(x)`, `[B, C]`.
-    pub(crate) fn probs(&self) -> Tensor<2> {
-        self.e.clone() / self.s.clone()
-    }
-}
-
-/// The logistic function's stable pieces for logits `x`: `-log sigmoid(x)` (see
-/// [`neg_log_sigmoid`]) and `sigmoid(x) = exp(log sigmoid(x))`, sharing the work.
-pub(crate) fn logistic<const D: usize>(x: Tensor<D>) -> (Tensor<D>, Tensor<D>) {
-    let nls = neg_log_sigmoid(x);
-    let p = nls.clone().neg().exp();
-    (nls, p)
-}
-
-/// `-log sigmoid(x)` in the stable form `log(1 + exp(-|x|)) + max(-x, 0)`, with
-/// `|x| = relu(x) + relu(-x)` and `max(-x, 0) = relu(-x)`: on burn-flex, `relu`'s backward is
-/// much cheaper than that of `abs` or `clamp`, and `log(1 + z)` than `log1p(z)` (for
-/// `z = exp(-|x|) <= 1` the two differ below the loss's f32 resolution).
+/// `-log sigmoid(x) = log1p(exp(-|x|)) + max(-x, 0)`, fused on flex in f32
+/// ([`kernel::log_sigmoid`]).
 pub(crate) fn neg_log_sigmoid<const D: usize>(x: Tensor<D>) -> Tensor<D> {
-    let neg_part = relu(x.clone().neg());
-    ((neg_part.clone() + relu(x)).neg().exp() + 1.0).log() + neg_part
+    kernel::log_sigmoid(x).neg()
 }
 
 /// One-hot float encoding of class indices `[B]` as `[B, C]`.

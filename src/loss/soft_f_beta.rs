@@ -2,10 +2,10 @@
 
 use burn::config::Config;
 use burn::tensor::Tensor;
-use burn::tensor::activation::sigmoid;
 
 use super::{assert_same_shape, validate_positive};
 use crate::error::Result;
+use crate::kernel;
 
 /// Configuration of [`SoftFBetaLoss`].
 #[derive(Config, Debug)]
@@ -35,7 +35,8 @@ impl SoftFBetaLossConfig {
 
 /// With `p = sigmoid(x)`, per class over the batch `tp = sum p t`, `fp = sum p (1 - t)`,
 /// `fn = sum (1 - p) t`, `F_c = (1 + b^2) tp / ((1 + b^2) tp + b^2 fn + fp + eps)`;
-/// `loss = 1 - mean_c F_c`. Beta and eps are held in the logits' precision (f32).
+/// `loss = 1 - mean_c F_c`. Beta and eps are held in the logits' precision (f32); `p` is the
+/// fused [`kernel::sigmoid()`] on flex in f32.
 #[derive(Clone, Debug)]
 pub struct SoftFBetaLoss {
     beta: f32,
@@ -58,10 +59,12 @@ impl SoftFBetaLoss {
     pub fn f_beta_per_class(&self, logits: Tensor<2>, targets: Tensor<2>) -> Tensor<1> {
         assert_same_shape("SoftFBetaLoss", &logits, &targets);
         let [_, c] = logits.dims();
-        let p = sigmoid(logits);
+        let p = kernel::sigmoid(logits);
+        // fp = sum p (1 - t) = sum p - tp and fn = sum (1 - p) t = sum t - tp: two [B, C] passes
+        // on p instead of six
         let tp = (p.clone() * targets.clone()).sum_dim(0);
-        let fp = (p.clone() * (targets.clone().neg() + 1.0)).sum_dim(0);
-        let fn_ = ((p.neg() + 1.0) * targets).sum_dim(0);
+        let fp = p.sum_dim(0) - tp.clone();
+        let fn_ = targets.sum_dim(0) - tp.clone();
         let b2 = (self.beta as f64).powi(2);
         let num = tp.clone() * (1.0 + b2);
         (num.clone() / (num + fn_ * b2 + fp + self.eps as f64)).reshape([c])
