@@ -11,6 +11,12 @@ use burn::tensor::{Device, Distribution, Int, Tensor};
 use burn_podium::loss::*;
 use criterion::{Criterion, criterion_group, criterion_main};
 
+// The pooling allocator README "Memory" tells a user's binary to set (the `podium` binary and
+// the examples do): without it glibc returns each step's large temporaries to the system and
+// faults them back in on the next step (BENCHMARKS.md "Memory").
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const B: usize = 256;
 const C: usize = 1000;
 

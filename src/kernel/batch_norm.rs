@@ -24,14 +24,17 @@
 //! decomposition of `batch_norm_train` (about ten tensor ops forward and as many backward) and
 //! a separate activation.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use burn::nn::BatchNorm;
 use burn::tensor::Tensor;
 use burn::tensor::activation::{relu, silu};
 
 static FAST_BATCH_NORM: AtomicBool = AtomicBool::new(true);
-static FAST_CALLS: AtomicU64 = AtomicU64::new(0);
+thread_local! {
+    /// Fast-path calls made from this thread (the dispatch runs on the caller's thread).
+    static FAST_CALLS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
 
 /// The activation fused after the batch norm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -56,11 +59,12 @@ impl Activation {
     }
 }
 
-/// How many batch norms podium's fused kernels have run in this process (calls of
-/// [`batch_norm`] that took the fast path); tests and benchmarks use it to check that a
+/// How many batch norms podium's fused kernels have run from the calling thread (calls of
+/// [`batch_norm`] that took the fast path), counted per thread so that other threads' calls do not add to it;
+/// tests and benchmarks use it to check that a
 /// model's batch norms reach the kernels.
 pub fn fast_batch_norm_calls() -> u64 {
-    FAST_CALLS.load(Ordering::Relaxed)
+    FAST_CALLS.with(std::cell::Cell::get)
 }
 
 /// Turns podium's fused batch-norm kernels on or off for the whole process (on by default).
@@ -86,7 +90,7 @@ pub fn fast_batch_norm_enabled() -> bool {
 pub fn batch_norm<const D: usize>(bn: &BatchNorm, x: Tensor<D>, act: Activation) -> Tensor<D> {
     #[cfg(feature = "flex")]
     if fast_batch_norm_enabled() && fast::applies(bn, &x) {
-        FAST_CALLS.fetch_add(1, Ordering::Relaxed);
+        FAST_CALLS.with(|n| n.set(n.get() + 1));
         return fast::batch_norm(bn, x, act);
     }
     act.apply(bn.forward(x))

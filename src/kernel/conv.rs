@@ -18,7 +18,7 @@
 //! here the weight gradient is one `[C_out, P] x [P, K]` gemm per image accumulated per thread,
 //! and the forward works on NCHW directly (no per-call NHWC copy or weight re-layout).
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
@@ -26,13 +26,17 @@ use burn::tensor::Tensor;
 use burn::tensor::ops::ConvOptions;
 
 static FAST_CONV2D: AtomicBool = AtomicBool::new(true);
-static FAST_CALLS: AtomicU64 = AtomicU64::new(0);
+thread_local! {
+    /// Fast-path calls made from this thread (the dispatch runs on the caller's thread).
+    static FAST_CALLS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
 
-/// How many convolutions podium's own kernels have run in this process (forward calls of
-/// [`conv2d`] / [`conv2d_with`] that took the fast path); tests and benchmarks use it to check
+/// How many convolutions podium's own kernels have run from the calling thread (forward calls of
+/// [`conv2d`] / [`conv2d_with`] that took the fast path), counted per thread so that other threads' calls do not add to it;
+/// tests and benchmarks use it to check
 /// that a model's convolutions reach the kernels.
 pub fn fast_conv2d_calls() -> u64 {
-    FAST_CALLS.load(Ordering::Relaxed)
+    FAST_CALLS.with(std::cell::Cell::get)
 }
 
 /// Turns podium's fast convolution kernels on or off for the whole process (on by default).
@@ -114,7 +118,7 @@ pub fn conv2d_with(
     if fast_conv2d_enabled()
         && let Some(kind) = super::conv_flex::kind(&x, &weight, bias.as_ref(), &options)
     {
-        FAST_CALLS.fetch_add(1, Ordering::Relaxed);
+        FAST_CALLS.with(|n| n.set(n.get() + 1));
         return super::conv_flex::conv2d(x, weight, bias, options, kind);
     }
     burn::tensor::module::conv2d(x, weight, bias, options)

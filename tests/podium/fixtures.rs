@@ -146,3 +146,29 @@ pub fn skipped_column(dir: &Path) -> Vec<(String, String, String)> {
         })
         .collect()
 }
+
+/// A `Linear` `[d_in -> d_out]` whose weight and bias are drawn (uniform in `±1/sqrt(d_in)`,
+/// Burn's and torch's default bound) from the test's own generator seeded with `seed`, not from
+/// the process-wide flex RNG that concurrently running tests also draw from: tests that compare
+/// two runs from "the same" initial weights need them equal whatever else runs.
+pub fn seeded_linear(
+    d_in: usize,
+    d_out: usize,
+    seed: u64,
+    device: &burn::tensor::Device,
+) -> burn::nn::Linear {
+    use burn::module::Param;
+    use burn::tensor::{Tensor, TensorData};
+    use rand::rngs::StdRng;
+    use rand::{RngExt, SeedableRng};
+    let bound = 1.0 / (d_in as f32).sqrt();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut draw =
+        |n: usize| -> Vec<f32> { (0..n).map(|_| rng.random_range(-bound..bound)).collect() };
+    let mut fc = burn::nn::LinearConfig::new(d_in, d_out).init(device);
+    let weight = TensorData::new(draw(d_in * d_out), [d_in, d_out]);
+    let bias = TensorData::new(draw(d_out), [d_out]);
+    fc.weight = Param::from_tensor(Tensor::<2>::from_data(weight, device));
+    fc.bias = Some(Param::from_tensor(Tensor::<1>::from_data(bias, device)));
+    fc
+}

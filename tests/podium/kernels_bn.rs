@@ -134,6 +134,7 @@ fn check_train<const D: usize>(shape: [usize; D], momentum: f64, seed: u64) {
 
 #[test]
 fn batch_norm_training_matches_burn_values_gradients_and_running_stats() {
+    let _g = crate::learner::lock(); // the flex RNG is process-wide
     // ResNet-like maps: many channels, small blocks (several per rayon task)
     check_train([4, 16, 7, 7], 0.1, 11);
     // few channels, blocks longer than a rayon task
@@ -150,6 +151,7 @@ fn batch_norm_training_matches_burn_values_gradients_and_running_stats() {
 
 #[test]
 fn batch_norm_evaluation_uses_the_running_stats_without_and_with_autodiff() {
+    let _g = crate::learner::lock(); // the flex RNG is process-wide
     let shape = [3, 6, 10, 10];
     for act in ACTS {
         // no autodiff: evaluation mode whatever the flag
@@ -212,6 +214,7 @@ fn batch_norm_evaluation_uses_the_running_stats_without_and_with_autodiff() {
 
 #[test]
 fn batch_norm_training_stats_are_exact_for_a_large_offset() {
+    let _g = crate::learner::lock(); // the flex RNG is process-wide
     // mean 1000, standard deviation 1: the f64 sums keep the variance exact where naive f32
     // sums of x^2 would lose it
     let d = Device::flex().autodiff();
@@ -257,6 +260,7 @@ fn batch_norm_training_stats_are_exact_for_a_large_offset() {
 #[test]
 #[should_panic]
 fn batch_norm_with_the_wrong_channel_count_panics_as_burn_does() {
+    let _g = crate::learner::lock(); // the flex RNG is process-wide
     let d = Device::flex();
     let bn = BatchNormConfig::new(3).init(&d);
     let _ = batch_norm(&bn, Tensor::<4>::zeros([2, 4, 5, 5], &d), Activation::Relu);
@@ -264,6 +268,7 @@ fn batch_norm_with_the_wrong_channel_count_panics_as_burn_does() {
 
 #[test]
 fn resnet18_and_efficientnet_batch_norms_run_through_the_kernels() {
+    let _g = crate::learner::lock(); // the flex RNG is process-wide
     use burn_podium::model::{EfficientNetConfig, ResNetConfig};
     let device = Device::flex().autodiff();
     let x = Tensor::<4>::random([2, 3, 32, 32], Distribution::Normal(0.0, 1.0), &device);

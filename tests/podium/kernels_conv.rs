@@ -253,6 +253,7 @@ fn run(
 
 #[test]
 fn conv2d_matches_burn_values_and_gradients_over_a_grid() {
+    let _g = crate::learner::lock(); // the flex RNG is process-wide
     let device = Device::flex().autodiff();
     for c in grid() {
         let normal = Distribution::Normal(0.0, 1.0);
@@ -306,6 +307,7 @@ fn conv2d_matches_burn_values_and_gradients_over_a_grid() {
 
 #[test]
 fn conv2d_of_a_module_matches_its_forward_without_autodiff() {
+    let _g = crate::learner::lock(); // the flex RNG is process-wide
     let device = Device::flex();
     let x = Tensor::<4>::random([2, 3, 8, 8], Distribution::Normal(0.0, 1.0), &device);
     for (padding, stride) in [
@@ -331,6 +333,7 @@ fn conv2d_of_a_module_matches_its_forward_without_autodiff() {
 
 #[test]
 fn conv2d_padding_follows_burns_same_rule() {
+    let _g = crate::learner::lock(); // the flex RNG is process-wide
     let device = Device::flex();
     let conv = Conv2dConfig::new([1, 1], [3, 3])
         .with_stride([2, 2])
@@ -345,6 +348,7 @@ fn conv2d_padding_follows_burns_same_rule() {
 #[test]
 #[should_panic]
 fn conv2d_with_mismatched_channels_panics_as_burn_does() {
+    let _g = crate::learner::lock(); // the flex RNG is process-wide
     let device = Device::flex();
     let x = Tensor::<4>::zeros([1, 3, 5, 5], &device);
     let w = Tensor::<4>::zeros([4, 2, 3, 3], &device);
@@ -353,6 +357,7 @@ fn conv2d_with_mismatched_channels_panics_as_burn_does() {
 
 #[test]
 fn resnet18_and_efficientnet_convolutions_run_through_the_kernels() {
+    let _g = crate::learner::lock(); // the flex RNG is process-wide
     use burn_podium::model::{EfficientNetConfig, ResNetConfig};
     let device = Device::flex();
     let x = Tensor::<4>::random([1, 3, 32, 32], Distribution::Normal(0.0, 1.0), &device);

@@ -77,6 +77,7 @@ const EXP_EDGES: [f32; 14] = [
 
 #[test]
 fn exp_is_within_its_stated_ulp_of_libm_everywhere() {
+    let _g = crate::learner::lock(); // the flex RNG is process-wide
     // about 33 million inputs over all of f32 (every 127th bit pattern) and a dense walk over the
     // interesting range [-104, 89]
     let mut values = sweep(127, &EXP_EDGES);
@@ -95,6 +96,7 @@ fn exp_is_within_its_stated_ulp_of_libm_everywhere() {
 
 #[test]
 fn exp_edge_cases_follow_libm_exactly() {
+    let _g = crate::learner::lock(); // the flex RNG is process-wide
     let mut v = EXP_EDGES.to_vec();
     math::exp_in_place(&mut v);
     assert_eq!(v[0], 1.0);
@@ -124,6 +126,7 @@ fn exp_edge_cases_follow_libm_exactly() {
 
 #[test]
 fn ln_is_within_its_stated_ulp_of_libm_everywhere() {
+    let _g = crate::learner::lock(); // the flex RNG is process-wide
     // every 61st positive bit pattern (denormals included) plus every denormal power of two
     let mut values: Vec<f32> = (0..=0x7f80_0000u32 / 61)
         .map(|i| f32::from_bits(i * 61))
@@ -144,6 +147,7 @@ fn ln_is_within_its_stated_ulp_of_libm_everywhere() {
 
 #[test]
 fn ln_edge_cases_follow_libm() {
+    let _g = crate::learner::lock(); // the flex RNG is process-wide
     let mut v = vec![
         0.0,
         -0.0,
@@ -169,6 +173,7 @@ fn ln_edge_cases_follow_libm() {
 
 #[test]
 fn slice_helpers_match_scalar_sums() {
+    let _g = crate::learner::lock(); // the flex RNG is process-wide
     let x: Vec<f32> = (0..1003)
         .map(|i| ((i * 37) % 101) as f32 * 0.1 - 5.0)
         .collect();
@@ -269,6 +274,7 @@ fn assert_close(
 
 #[test]
 fn fused_cross_entropy_matches_burn_ops_with_and_without_smoothing() {
+    let _g = crate::learner::lock(); // the flex RNG is process-wide
     let device = Device::default().autodiff();
     for (seed, eps) in [(1, 0.0), (2, 0.1), (3, 0.35)] {
         let i = inputs(&device, seed);
@@ -282,6 +288,7 @@ fn fused_cross_entropy_matches_burn_ops_with_and_without_smoothing() {
 
 #[test]
 fn fused_soft_target_cross_entropy_matches_burn_ops() {
+    let _g = crate::learner::lock(); // the flex RNG is process-wide
     let device = Device::default().autodiff();
     let i = inputs(&device, 4);
     let fused = value_and_grad(&i.x, &i.upstream, |x| {
@@ -293,6 +300,7 @@ fn fused_soft_target_cross_entropy_matches_burn_ops() {
 
 #[test]
 fn fused_log_sum_exp_matches_burn_ops() {
+    let _g = crate::learner::lock(); // the flex RNG is process-wide
     let device = Device::default().autodiff();
     let i = inputs(&device, 5);
     let f =
@@ -302,6 +310,7 @@ fn fused_log_sum_exp_matches_burn_ops() {
 
 #[test]
 fn fused_kernels_without_autodiff_give_the_same_values() {
+    let _g = crate::learner::lock(); // the flex RNG is process-wide
     let ad = Device::default().autodiff();
     let i = inputs(&ad, 6);
     let plain = |t: Tensor<2>| t.inner();
@@ -319,6 +328,7 @@ fn fused_kernels_without_autodiff_give_the_same_values() {
 
 #[test]
 fn other_dtypes_take_the_composed_path_with_the_same_result() {
+    let _g = crate::learner::lock(); // the flex RNG is process-wide
     // f64 logits are not the fused kernel's dtype: the Tensor functions compose Burn's ops
     let device = Device::default().autodiff();
     let i = inputs(&device, 7);
@@ -334,6 +344,7 @@ fn other_dtypes_take_the_composed_path_with_the_same_result() {
 
 #[test]
 fn tracked_soft_targets_get_their_gradient() {
+    let _g = crate::learner::lock(); // the flex RNG is process-wide
     // targets that carry a gradient take the composed path, so d loss / d t = -log p
     let device = Device::default().autodiff();
     let i = inputs(&device, 8);
@@ -347,6 +358,7 @@ fn tracked_soft_targets_get_their_gradient() {
 
 #[test]
 fn losses_reduce_the_fused_values_as_torch_does() {
+    let _g = crate::learner::lock(); // the flex RNG is process-wide
     // the mean reduction of CrossEntropyLoss and SoftTargetCrossEntropy, through the kernels:
     // gradient = (softmax - target) / B
     let device = Device::default().autodiff();
@@ -386,6 +398,7 @@ fn losses_reduce_the_fused_values_as_torch_does() {
 #[test]
 #[should_panic(expected = "is not a class index")]
 fn a_target_outside_the_classes_panics_naming_it() {
+    let _g = crate::learner::lock(); // the flex RNG is process-wide
     let x = vec![0.0f32; 2 * 3];
     let mut loss = vec![0.0f32; 2];
     softmax::cross_entropy_hard(&x, 3, &[0, 3], 0.0, &mut loss, None);
@@ -393,6 +406,7 @@ fn a_target_outside_the_classes_panics_naming_it() {
 
 #[test]
 fn row_kernels_handle_rows_of_minus_infinity_and_single_classes() {
+    let _g = crate::learner::lock(); // the flex RNG is process-wide
     // a row with one finite logit: loss 0 at that class, gradient 0
     let x = [f32::NEG_INFINITY, 2.0, f32::NEG_INFINITY, 5.0];
     let mut loss = [0.0f32; 2];

@@ -194,6 +194,7 @@ fn elem_and_pair_modes_match_timm() {
 
 #[test]
 fn random_draws_are_seeded_and_mix_correctly() {
+    let _g = crate::learner::lock(); // the flex RNG is process-wide
     let d = crate::test_device();
     let x = Tensor::<4>::random([8, 3, 6, 8], burn::tensor::Distribution::Default, &d);
     let labels = [0, 1, 2, 3, 4, 0, 1, 2];

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use burn::module::Module;
-use burn::nn::{Linear, LinearConfig};
+use burn::nn::Linear;
 use burn::tensor::Tensor;
 use burn_podium::PodiumError;
 use burn_podium::average::ModelEmaConfig;
@@ -28,7 +28,7 @@ use burn_podium::model::{ImageClassifier, SimpleCnnConfig};
 use burn_podium::optim::{GradScalerConfig, SamConfig, SgdConfig};
 use burn_podium::schedule::ScheduleConfig;
 
-use crate::fixtures::config_key;
+use crate::fixtures::{config_key, seeded_linear};
 use crate::learner::lock;
 
 /// The device the one-device runs train on: flex, which the several-device runs list.
@@ -62,10 +62,8 @@ impl ImageClassifier for Probe {
 }
 
 fn probe(nan_at: &[usize]) -> Probe {
-    let device = flex();
-    device.seed(11);
     Probe {
-        fc: LinearConfig::new(64, 10).init(&device),
+        fc: seeded_linear(64, 10, 11, &flex()),
         forwards: Arc::default(),
         nan_at: nan_at.to_vec(),
     }

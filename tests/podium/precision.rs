@@ -26,7 +26,7 @@ use burn_podium::model::{ImageClassifier, SimpleCnnConfig};
 use burn_podium::optim::{GradScalerConfig, GradScalerState, SamConfig};
 use burn_podium::recipe::{Recipe, RecipeFormat};
 
-use crate::fixtures::{config_key, quiet_config, skipped_column};
+use crate::fixtures::{config_key, quiet_config, seeded_linear, skipped_column};
 
 /// The values of `t` as `f32`.
 fn values<const D: usize>(t: &Tensor<D>) -> Vec<f32> {
@@ -325,7 +325,7 @@ impl ImageClassifier for Probe {
 
 fn probe(device: &Device, overflow: Arc<Overflow>) -> Probe {
     Probe {
-        fc: LinearConfig::new(64, 10).init(device),
+        fc: seeded_linear(64, 10, 11, device),
         overflow,
     }
 }

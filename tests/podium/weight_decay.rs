@@ -85,6 +85,7 @@ fn assert_scaled(before: &[f64], after: &[f64], factor: f64, what: &str) {
 
 #[test]
 fn biases_and_norm_weights_keep_their_values_while_weights_decay() {
+    let _g = crate::learner::lock(); // the flex RNG is process-wide
     let device = Device::default().autodiff();
     let (lr, wd, steps) = (0.1f64, 0.5, 3);
     // decoupled (AdamW: p *= 1 - lr wd; the Adam step of a zero gradient is 0) and coupled
@@ -155,6 +156,7 @@ fn biases_and_norm_weights_keep_their_values_while_weights_decay() {
 
 #[test]
 fn the_learner_exempts_norm_and_bias_parameters_unless_told_not_to() {
+    let _g = crate::learner::lock(); // the flex RNG is process-wide
     let device = Device::default().autodiff();
     let (lr, wd) = (0.1, 0.5);
     for decay_all in [false, true] {
