@@ -17,7 +17,10 @@
 //! inner dimension of 16. A 1x1 convolution with stride 1 and no padding skips im2col
 //! (`col(x[b]) = x[b]`) when one image is one gemm. The weight
 //! `[C_out, C_in, kh, kw]` is already the row-major `[C_out, K]` matrix, so nothing is re-laid out
-//! per call. Temporaries live in per-thread buffers that are reused across calls.
+//! per call. Temporaries live in per-thread buffers that are reused across calls. With stride 1,
+//! dilation 1 and `OW = W` (3x3 "same" convolutions), each row of `col` is the input plane
+//! shifted by a constant, so im2col is one copy per row and col2im one add per row
+//! ([`im2col_shifted`], [`col2im_shifted`]) instead of one per output row.
 
 use std::cell::RefCell;
 
