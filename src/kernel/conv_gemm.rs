@@ -195,36 +195,67 @@ fn im2col_shifted(x_img: &[f32], g: &Geom, [p0, p1]: [usize; 2], col: &mut [f32]
     for c in 0..g.c_in {
         let plane = &x_img[c * hw..][..hw];
         for ki in 0..g.kh {
-            let off_y = ki as isize - g.pad[0] as isize;
-            let (ylo, yhi) = Geom::valid_range(g.oh, g.h, 1, off_y);
             for kj in 0..g.kw {
                 let row = &mut col[((c * g.kh + ki) * g.kw + kj) * ld..][..n];
-                let off_x = kj as isize - g.pad[1] as isize;
-                let (xlo, xhi) = Geom::valid_range(g.ow, g.w, 1, off_x);
-                let shift = off_y * g.w as isize + off_x;
-                // Output positions of the rows inside the image, within this tile, whose shifted
-                // source index lies in the plane (the rest are padding: zero).
-                let a = (ylo * g.ow).clamp(p0, p1);
-                let b = (yhi * g.ow).clamp(p0, p1).max(a);
-                let a = a.max((-shift).max(0) as usize).min(b);
-                let b = b.min((hw as isize - shift).max(0) as usize).max(a);
-                row[..a - p0].fill(0.0);
-                row[b - p0..].fill(0.0);
-                if a == b {
+                let r = ShiftedRow::new(g, ki, kj, [p0, p1]);
+                // outside a..b: padding rows and sources off the plane, zero
+                row[..r.a - p0].fill(0.0);
+                row[r.b - p0..].fill(0.0);
+                if r.a == r.b {
                     continue;
                 }
-                let s0 = (a as isize + shift) as usize;
-                row[a - p0..b - p0].copy_from_slice(&plane[s0..s0 + (b - a)]);
-                if xlo > 0 || xhi < g.ow {
-                    for oy in a / g.ow..b.div_ceil(g.ow) {
-                        let base = oy * g.ow;
-                        for ox in (0..xlo).chain(xhi..g.ow) {
-                            let p = base + ox;
-                            if (a..b).contains(&p) {
-                                row[p - p0] = 0.0;
-                            }
-                        }
-                    }
+                let s0 = (r.a as isize + r.shift) as usize;
+                row[r.a - p0..r.b - p0].copy_from_slice(&plane[s0..s0 + (r.b - r.a)]);
+                r.for_each_wrapped(g.ow, |p| row[p - p0] = 0.0);
+            }
+        }
+    }
+}
+
+/// Row `(ki, kj)` of the shifted geometry of [`im2col_shifted`] / [`col2im_shifted`] over the
+/// output positions `p0..p1`: the source shift `s = (ki - ph) W + (kj - pw)`, the positions
+/// `a..b` of the output rows inside the image whose shifted source `p + s` lies in the plane,
+/// and the output columns `xlo..xhi` whose input column exists.
+struct ShiftedRow {
+    shift: isize,
+    a: usize,
+    b: usize,
+    xlo: usize,
+    xhi: usize,
+}
+
+impl ShiftedRow {
+    fn new(g: &Geom, ki: usize, kj: usize, [p0, p1]: [usize; 2]) -> Self {
+        let hw = g.h * g.w;
+        let off_y = ki as isize - g.pad[0] as isize;
+        let off_x = kj as isize - g.pad[1] as isize;
+        let (ylo, yhi) = Geom::valid_range(g.oh, g.h, 1, off_y);
+        let (xlo, xhi) = Geom::valid_range(g.ow, g.w, 1, off_x);
+        let shift = off_y * g.w as isize + off_x;
+        let a = (ylo * g.ow).clamp(p0, p1);
+        let b = (yhi * g.ow).clamp(p0, p1).max(a);
+        let a = a.max((-shift).max(0) as usize).min(b);
+        let b = b.min((hw as isize - shift).max(0) as usize).max(a);
+        Self {
+            shift,
+            a,
+            b,
+            xlo,
+            xhi,
+        }
+    }
+
+    /// Calls `f` with each position in `a..b` whose column wrapped around to the neighbouring
+    /// input row (the `|kj - pw|` columns at an edge of each output row).
+    fn for_each_wrapped(&self, ow: usize, mut f: impl FnMut(usize)) {
+        if self.a == self.b || (self.xlo == 0 && self.xhi == ow) {
+            return;
+        }
+        for oy in self.a / ow..self.b.div_ceil(ow) {
+            for ox in (0..self.xlo).chain(self.xhi..ow) {
+                let p = oy * ow + ox;
+                if (self.a..self.b).contains(&p) {
+                    f(p);
                 }
             }
         }
@@ -281,32 +312,15 @@ fn col2im_shifted(col: &mut [f32], ld: usize, g: &Geom, dx_img: &mut [f32]) {
     for c in 0..g.c_in {
         let plane = &mut dx_img[c * hw..][..hw];
         for ki in 0..g.kh {
-            let off_y = ki as isize - g.pad[0] as isize;
-            let (ylo, yhi) = Geom::valid_range(g.oh, g.h, 1, off_y);
             for kj in 0..g.kw {
                 let row = &mut col[((c * g.kh + ki) * g.kw + kj) * ld..][..n];
-                let off_x = kj as isize - g.pad[1] as isize;
-                let (xlo, xhi) = Geom::valid_range(g.ow, g.w, 1, off_x);
-                let shift = off_y * g.w as isize + off_x;
-                let a = (ylo * g.ow).min(n);
-                let b = (yhi * g.ow).min(n).max(a);
-                let a = a.max((-shift).max(0) as usize).min(b);
-                let b = b.min((hw as isize - shift).max(0) as usize).max(a);
-                if a == b {
+                let r = ShiftedRow::new(g, ki, kj, [0, n]);
+                if r.a == r.b {
                     continue;
                 }
-                if xlo > 0 || xhi < g.ow {
-                    for oy in a / g.ow..b.div_ceil(g.ow) {
-                        let base = oy * g.ow;
-                        for ox in (0..xlo).chain(xhi..g.ow) {
-                            if let Some(v) = row.get_mut(base + ox) {
-                                *v = 0.0;
-                            }
-                        }
-                    }
-                }
-                let s0 = (a as isize + shift) as usize;
-                for (d, v) in plane[s0..s0 + (b - a)].iter_mut().zip(&row[a..b]) {
+                r.for_each_wrapped(g.ow, |p| row[p] = 0.0);
+                let s0 = (r.a as isize + r.shift) as usize;
+                for (d, v) in plane[s0..s0 + (r.b - r.a)].iter_mut().zip(&row[r.a..r.b]) {
                     *d += v;
                 }
             }
