@@ -102,7 +102,9 @@ def soft_f1(x, t, beta=1.0, eps=1e-7):
 
 
 embed = torch.randn(B, 512)
-W = torch.nn.init.xavier_uniform_(torch.empty(C, 512))
+# The class weights are a trained layer, as podium's `MarginHead` weight (a `Param`) is: its
+# gradient is part of every step (timm / insightface heads are `nn.Parameter`s).
+W = torch.nn.Parameter(torch.nn.init.xavier_uniform_(torch.empty(C, 512)))
 
 
 def arcface(x, y, s=64.0, m=0.5):
@@ -167,6 +169,7 @@ def median_time(x0, fn, reps=200):
     def once():
         x = x0.detach().clone().requires_grad_(True)
         fn(x).backward()
+        W.grad = None  # as `optimizer.zero_grad()` leaves it for the next step
         return x.grad
 
     for _ in range(20):

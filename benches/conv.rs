@@ -46,6 +46,7 @@ const LAYERS: [(&str, usize, usize, usize, usize, usize, usize); 6] = [
 ];
 
 fn layers(c: &mut Criterion) {
+    burn_podium::util::keep_freed_memory();
     let ad = Device::default().autodiff();
     let normal = Distribution::Normal(0.0, 1.0);
     let mut group = c.benchmark_group("conv_layers_resnet18_112_b32");
@@ -135,6 +136,7 @@ fn step_of<M: ImageClassifier>(c: &mut Criterion, label: &str, model: M) {
 }
 
 fn steps(c: &mut Criterion) {
+    burn_podium::util::keep_freed_memory();
     let device = Device::default();
     step_of(
         c,

@@ -45,6 +45,7 @@ fn bench_loss(
 }
 
 fn losses(c: &mut Criterion) {
+    burn_podium::util::keep_freed_memory();
     let device = Device::default().autodiff();
     let (logits, y, t) = setup(&device);
     let soft = burn::tensor::activation::softmax(logits.clone().detach() * 0.5, 1);

@@ -33,6 +33,7 @@ fn images(device: &Device) -> Tensor<4> {
 }
 
 fn inference(c: &mut Criterion) {
+    burn_podium::util::keep_freed_memory();
     let device = Device::default();
     let x = images(&device);
     let mut group = c.benchmark_group("inference_224_b32");
@@ -52,6 +53,7 @@ fn inference(c: &mut Criterion) {
 }
 
 fn training(c: &mut Criterion) {
+    burn_podium::util::keep_freed_memory();
     let device = Device::default();
     let ad = device.clone().autodiff();
     let model = ResNetConfig::new(18).init(&device).expect("resnet");

@@ -34,6 +34,7 @@ fn batch(device: &Device) -> ClassificationBatch {
 }
 
 fn steps(c: &mut Criterion) {
+    burn_podium::util::keep_freed_memory();
     let device = Device::default();
     let ad = device.clone().autodiff();
     let model = Classification::with_cross_entropy(
@@ -76,6 +77,7 @@ fn steps(c: &mut Criterion) {
 /// One training step (forward, cross-entropy, backward, AdamW) of the SimpleCnn (width 32) on a
 /// batch of 128 grayscale 28x28 images: issue 16's MNIST-shaped workload.
 fn mnist_step(c: &mut Criterion) {
+    burn_podium::util::keep_freed_memory();
     const B: usize = 128;
     let device = Device::default();
     let ad = device.clone().autodiff();

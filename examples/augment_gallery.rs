@@ -31,6 +31,7 @@ struct Args {
 }
 
 fn main() -> burn_podium::Result<()> {
+    burn_podium::util::keep_freed_memory(); // mimalloc keeps freed memory (README "Memory")
     let args = Args::parse();
     let decoded = decode_file(&args.image, &DecodeOptions::default())?;
     let photo = F::resize_shorter(

@@ -35,6 +35,7 @@ struct Args {
 }
 
 fn main() -> burn_podium::Result<()> {
+    burn_podium::util::keep_freed_memory(); // mimalloc keeps freed memory (README "Memory")
     let args = Args::parse();
     let device = default_device();
 

@@ -19,6 +19,7 @@ use burn_podium::sample::effective_number;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> burn_podium::Result<()> {
+    burn_podium::util::keep_freed_memory(); // mimalloc keeps freed memory (README "Memory")
     let device = default_device();
     let (train_full, test) = digits()?.split_stratified(0.2, 0)?;
     let train = train_full.long_tailed(0.05, ImbalanceProfile::Exponential, 0)?;

@@ -13,6 +13,7 @@ use burn_podium::prelude::*;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> burn_podium::Result<()> {
+    burn_podium::util::keep_freed_memory(); // mimalloc keeps freed memory (README "Memory")
     let device = default_device();
     let seed = 42;
     let (train, test) = digits()?.split_stratified(0.2, seed)?;

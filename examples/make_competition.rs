@@ -215,6 +215,7 @@ fn run(args: Args) -> Result<()> {
 }
 
 fn main() {
+    burn_podium::util::keep_freed_memory(); // mimalloc keeps freed memory (README "Memory")
     if let Err(e) = run(Args::parse()) {
         eprintln!("error: {e}");
         std::process::exit(1);

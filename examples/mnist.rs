@@ -35,6 +35,7 @@ fn idx_file(dir: &Path, name: &str) -> PathBuf {
 }
 
 fn main() -> burn_podium::Result<()> {
+    burn_podium::util::keep_freed_memory(); // mimalloc keeps freed memory (README "Memory")
     let mut args = std::env::args().skip(1);
     let dir = PathBuf::from(args.next().unwrap_or_else(|| "../shared/data/mnist".into()));
     let epochs = match args.next() {

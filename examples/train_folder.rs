@@ -95,6 +95,7 @@ struct Args {
 }
 
 fn main() {
+    burn_podium::util::keep_freed_memory(); // mimalloc keeps freed memory (README "Memory")
     let args = Args::parse();
     if let Err(e) = run(args) {
         eprintln!("error: {e}");

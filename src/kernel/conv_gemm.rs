@@ -343,8 +343,15 @@ impl SendPtr {
     }
 }
 
-/// Output pixels per forward task (one im2col tile of `[K, TILE]`).
+/// Most output pixels per forward task (one im2col tile of `[K, TILE]`).
 const TILE: usize = 1024;
+
+/// The forward tile width for maps of `p` pixels: `p` split into `⌈p / TILE⌉` near-equal tiles,
+/// rounded up to a multiple of 16 (one AVX-512 vector), so that no tile is a thin remainder
+/// (ResNet's 56x56 stem output is four tiles of 784, not three of 1024 and one of 64).
+fn tile_width(p: usize) -> usize {
+    p.div_ceil(p.div_ceil(TILE)).next_multiple_of(16).min(p)
+}
 
 /// Below this many output pixels per image, several images share one gemm (their im2col
 /// columns side by side), so that no gemm has a dimension as small as a late layer's `P`
@@ -423,11 +430,12 @@ fn forward_into(x: &[f32], weight: &[f32], bias: Option<&[f32]>, g: &Geom, y: &m
             });
         return;
     }
-    let tiles = p.div_ceil(TILE);
+    let tw = tile_width(p);
+    let tiles = p.div_ceil(tw);
     let out = SendPtr(y.as_mut_ptr());
     (0..g.batch * tiles).into_par_iter().for_each(|task| {
         let (b, t) = (task / tiles, task % tiles);
-        let (p0, p1) = (t * TILE, ((t + 1) * TILE).min(p));
+        let (p0, p1) = (t * tw, ((t + 1) * tw).min(p));
         let x_img = &x[b * img..][..img];
         // SAFETY: the task writes columns p0..p1 of image b's [C_out, P] block only.
         let dst = unsafe { out.get().add(b * g.c_out * p + p0) };
@@ -610,4 +618,32 @@ pub(crate) fn backward_bias(dy: &[f32], batch: usize, channels: usize, p: usize)
                 .sum()
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The tiles cover `0..p` in `⌈p / TILE⌉` pieces of at most `TILE` pixels, each a multiple
+    /// of 16 but the last, and the last is never a thin remainder (at least half the others).
+    #[test]
+    fn forward_tiles_are_near_equal_and_cover_the_map() {
+        for p in [
+            1, 15, 16, 17, 500, 1024, 1025, 1100, 2049, 3136, 12544, 50176,
+        ] {
+            let tw = tile_width(p);
+            let tiles = p.div_ceil(tw);
+            assert_eq!(tiles, p.div_ceil(TILE), "p = {p}: {tiles} tiles of {tw}");
+            assert!(
+                tw <= TILE.max(16) && (tw.is_multiple_of(16) || tw == p),
+                "p = {p}: width {tw}"
+            );
+            let last = p - (tiles - 1) * tw;
+            assert!(
+                2 * last >= tw || tiles == 1,
+                "p = {p}: last tile {last} of {tw}"
+            );
+        }
+        assert_eq!(tile_width(3136), 784);
+    }
 }

@@ -1,11 +1,13 @@
 //! Small helpers shared across podium: seed derivation, atomic file writes, Gumbel-softmax,
-//! convolution sizes.
+//! convolution sizes, allocator settings.
 
 mod atomic;
 mod gumbel;
+mod memory;
 
 pub use atomic::{write_atomic, write_atomic_text, write_atomic_with};
 pub use gumbel::{conv2d_output_size, gumbel_softmax};
+pub use memory::keep_freed_memory;
 
 /// Derives an independent 64-bit seed from a run seed and a list of stream ids (for example
 /// `[epoch]` for a data loader's shuffle or `[epoch, index]` for one sample's augmentation), so

@@ -34,6 +34,7 @@ mod learner;
 mod loader;
 mod losses;
 mod make_competition;
+mod memory;
 mod metrics;
 mod mixing;
 mod models;
