@@ -21,6 +21,7 @@ use burn_flex::FlexTensor;
 
 use super::batch_norm::Activation as Act;
 use super::batch_norm_cpu::{self as cpu, Affine};
+use super::flex_autodiff::contiguous;
 
 /// podium's fused batch norm + activation as a Burn backend extension, implemented for `Flex`
 /// and `Autodiff<Flex, C>`; [`super::batch_norm::batch_norm`] calls it only for `f32` tensors on
@@ -50,14 +51,6 @@ pub trait BatchNormKernels: Backend {
 }
 
 /// A contiguous flex tensor (copied only if it is a strided view).
-fn contiguous(t: FlexTensor) -> FlexTensor {
-    if t.as_slice::<f32>().is_some() {
-        t
-    } else {
-        t.to_contiguous()
-    }
-}
-
 fn values(t: FlexTensor) -> Vec<f32> {
     contiguous(t)
         .as_slice::<f32>()

@@ -24,6 +24,7 @@ use burn_flex::FlexTensor;
 
 use super::conv_depthwise as depthwise;
 use super::conv_gemm::{self as dense, Geom};
+use super::flex_autodiff::contiguous;
 
 /// Which of podium's kernels a convolution takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -134,14 +135,6 @@ pub trait ConvKernels: Backend {
 }
 
 /// The contiguous `f32` data of a flex tensor (copied only if it is a strided view).
-fn contiguous(t: FlexTensor) -> FlexTensor {
-    if t.as_slice::<f32>().is_some() {
-        t
-    } else {
-        t.to_contiguous()
-    }
-}
-
 fn data(t: &FlexTensor) -> &[f32] {
     t.as_slice::<f32>()
         .expect("podium conv2d: a contiguous f32 flex tensor")

@@ -37,6 +37,8 @@ mod conv_depthwise;
 mod conv_flex;
 #[cfg(feature = "flex")]
 mod conv_gemm;
+#[cfg(feature = "flex")]
+mod flex_autodiff;
 pub mod focal;
 pub mod math;
 pub mod normalize;

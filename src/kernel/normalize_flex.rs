@@ -6,12 +6,13 @@ use burn::backend::autodiff::Autodiff;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::ops::{Backward, Ops};
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Flex, backend_extension};
 use burn::tensor::TensorData;
 
+use super::flex_autodiff::{contiguous, unary};
 use super::normalize;
 
 /// podium's fused row-wise L2 normalization on flex (formulas in [`super::normalize`]).
@@ -19,14 +20,6 @@ use super::normalize;
 pub trait NormalizeKernels: Backend {
     /// `x_i / max(||x_i||, 1e-12)` for each row of `[N, D]`.
     fn fused_l2_normalize(x: FloatTensor<Self>) -> FloatTensor<Self>;
-}
-
-fn contiguous(t: FlexTensor) -> FlexTensor {
-    if t.as_slice::<f32>().is_some() {
-        t
-    } else {
-        t.to_contiguous()
-    }
 }
 
 /// The normalized rows and the per-row `1 / max(||x_i||, eps)` (negated where clamped).
@@ -85,16 +78,10 @@ impl Backward<Flex, 1> for NormalizeBackward {
 
 impl<C: CheckpointStrategy> NormalizeKernels for Autodiff<Flex, C> {
     fn fused_l2_normalize(x: FloatTensor<Self>) -> FloatTensor<Self> {
-        match NormalizeBackward
-            .prepare::<C>([x.node()])
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(prep) => {
-                let (y, inv) = forward(x.into_primitive());
-                prep.finish((y.clone(), inv), y)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(forward(x.into_primitive()).0),
-        }
+        unary::<C, _>(NormalizeBackward, x, |x, tracked| {
+            let (y, inv) = forward(x);
+            let state = tracked.then(|| (y.clone(), inv));
+            (y, state)
+        })
     }
 }

@@ -8,13 +8,14 @@ use burn::backend::autodiff::Autodiff;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::ops::{Backward, Ops};
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Flex, backend_extension};
-use burn::tensor::{Shape, TensorData};
+use burn::tensor::Shape;
 
 use super::asymmetric::{self, AslParams};
+use super::flex_autodiff::{contiguous, flex_f32, unary};
 use super::focal;
 use super::sigmoid;
 use super::softmax::scale_rows;
@@ -63,18 +64,6 @@ pub trait SigmoidKernels: Backend {
         clip: f32,
         eps: f32,
     ) -> FloatTensor<Self>;
-}
-
-fn contiguous(t: FlexTensor) -> FlexTensor {
-    if t.as_slice::<f32>().is_some() {
-        t
-    } else {
-        t.to_contiguous()
-    }
-}
-
-fn flex_f32(values: Vec<f32>, shape: Shape) -> FlexTensor {
-    FlexTensor::from_data(TensorData::new(values, shape))
 }
 
 /// The value and, when `with_local`, the local derivative of an element-wise kernel.
@@ -298,30 +287,13 @@ impl Backward<Flex, 1> for RowSumBackward {
     }
 }
 
-fn tracked<C: CheckpointStrategy>(
-    logits: FloatTensor<Autodiff<Flex, C>>,
-    forward: impl FnOnce(FlexTensor, bool) -> (FlexTensor, Option<FlexTensor>),
-) -> FloatTensor<Autodiff<Flex, C>> {
-    match LocalDerivativeBackward
-        .prepare::<C>([logits.node()])
-        .compute_bound()
-        .stateful()
-    {
-        OpsKind::Tracked(prep) => {
-            let (out, local) = forward(logits.into_primitive(), true);
-            prep.finish(local.expect("local derivative"), out)
-        }
-        OpsKind::UnTracked(prep) => prep.finish(forward(logits.into_primitive(), false).0),
-    }
-}
-
 impl<C: CheckpointStrategy> SigmoidKernels for Autodiff<Flex, C> {
     fn fused_bce_with_logits(
         logits: FloatTensor<Self>,
         targets: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
         let t = targets.into_primitive();
-        tracked::<C>(logits, |x, g| bce_forward(x, t, g))
+        unary::<C, _>(LocalDerivativeBackward, logits, |x, g| bce_forward(x, t, g))
     }
 
     fn fused_bce_with_logits_rows(
@@ -329,19 +301,7 @@ impl<C: CheckpointStrategy> SigmoidKernels for Autodiff<Flex, C> {
         targets: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
         let t = targets.into_primitive();
-        match RowSumBackward
-            .prepare::<C>([logits.node()])
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(prep) => {
-                let (out, local) = bce_rows_forward(logits.into_primitive(), t, true);
-                prep.finish(local.expect("local gradient"), out)
-            }
-            OpsKind::UnTracked(prep) => {
-                prep.finish(bce_rows_forward(logits.into_primitive(), t, false).0)
-            }
-        }
+        unary::<C, _>(RowSumBackward, logits, |x, g| bce_rows_forward(x, t, g))
     }
 
     fn fused_sigmoid_focal(
@@ -351,15 +311,17 @@ impl<C: CheckpointStrategy> SigmoidKernels for Autodiff<Flex, C> {
         alpha: f32,
     ) -> FloatTensor<Self> {
         let t = targets.into_primitive();
-        tracked::<C>(logits, |x, g| focal_forward(x, t, gamma, alpha, g))
+        unary::<C, _>(LocalDerivativeBackward, logits, |x, g| {
+            focal_forward(x, t, gamma, alpha, g)
+        })
     }
 
     fn fused_log_sigmoid(logits: FloatTensor<Self>) -> FloatTensor<Self> {
-        tracked::<C>(logits, log_sigmoid_forward)
+        unary::<C, _>(LocalDerivativeBackward, logits, log_sigmoid_forward)
     }
 
     fn fused_sigmoid(logits: FloatTensor<Self>) -> FloatTensor<Self> {
-        tracked::<C>(logits, sigmoid_forward)
+        unary::<C, _>(LocalDerivativeBackward, logits, sigmoid_forward)
     }
 
     fn fused_asymmetric_multilabel(
@@ -377,6 +339,8 @@ impl<C: CheckpointStrategy> SigmoidKernels for Autodiff<Flex, C> {
             eps,
         };
         let t = targets.into_primitive();
-        tracked::<C>(logits, |x, g| asl_forward(x, t, params, g))
+        unary::<C, _>(LocalDerivativeBackward, logits, |x, g| {
+            asl_forward(x, t, params, g)
+        })
     }
 }

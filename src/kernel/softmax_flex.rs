@@ -9,12 +9,13 @@ use burn::backend::autodiff::Autodiff;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::ops::{Backward, Ops};
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::{FloatTensor, IntTensor};
 use burn::backend::{Backend, Flex, backend_extension};
-use burn::tensor::{DType, Shape, TensorData};
+use burn::tensor::DType;
 
+use super::flex_autodiff::{contiguous, flex_f32, unary};
 use super::softmax;
 
 /// podium's fused softmax losses on flex (see the module docs of
@@ -46,14 +47,6 @@ pub trait SoftmaxKernels: Backend {
 }
 
 /// A contiguous `f32` copy-free view of a flex tensor's values, with its `[B, C]` shape.
-fn contiguous(t: FlexTensor) -> FlexTensor {
-    if t.as_slice::<f32>().is_some() {
-        t
-    } else {
-        t.to_contiguous()
-    }
-}
-
 fn dims2(t: &FlexTensor, op: &str) -> [usize; 2] {
     let shape = t.layout().shape();
     assert_eq!(
@@ -62,10 +55,6 @@ fn dims2(t: &FlexTensor, op: &str) -> [usize; 2] {
         "{op}: logits of shape {shape:?}, expected [B, C]"
     );
     [shape[0], shape[1]]
-}
-
-fn flex_f32(values: Vec<f32>, shape: impl Into<Shape>) -> FlexTensor {
-    FlexTensor::from_data(TensorData::new(values, shape.into()))
 }
 
 fn int_targets(t: IntTensor<Flex>) -> Vec<i64> {
@@ -248,31 +237,15 @@ impl Backward<Flex, 1> for RowMapBackward {
     }
 }
 
-/// Runs `forward` through autodiff: tracked, it keeps the local gradient for the backward.
-fn tracked<C: CheckpointStrategy>(
-    logits: FloatTensor<Autodiff<Flex, C>>,
-    forward: impl FnOnce(FlexTensor, bool) -> (FlexTensor, Option<FlexTensor>),
-) -> FloatTensor<Autodiff<Flex, C>> {
-    match RowScaledBackward
-        .prepare::<C>([logits.node()])
-        .compute_bound()
-        .stateful()
-    {
-        OpsKind::Tracked(prep) => {
-            let (out, local) = forward(logits.into_primitive(), true);
-            prep.finish(local.expect("local gradient"), out)
-        }
-        OpsKind::UnTracked(prep) => prep.finish(forward(logits.into_primitive(), false).0),
-    }
-}
-
 impl<C: CheckpointStrategy> SoftmaxKernels for Autodiff<Flex, C> {
     fn softmax_cross_entropy_hard(
         logits: FloatTensor<Self>,
         targets: IntTensor<Self>,
         eps: f32,
     ) -> FloatTensor<Self> {
-        tracked::<C>(logits, |x, g| hard_forward(x, targets, eps, g))
+        unary::<C, _>(RowScaledBackward, logits, |x, g| {
+            hard_forward(x, targets, eps, g)
+        })
     }
 
     fn softmax_cross_entropy_soft(
@@ -280,41 +253,23 @@ impl<C: CheckpointStrategy> SoftmaxKernels for Autodiff<Flex, C> {
         targets: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
         let t = targets.into_primitive();
-        tracked::<C>(logits, |x, g| soft_forward(x, t, g))
+        unary::<C, _>(RowScaledBackward, logits, |x, g| soft_forward(x, t, g))
     }
 
     fn log_sum_exp(logits: FloatTensor<Self>) -> FloatTensor<Self> {
-        tracked::<C>(logits, lse_forward)
+        unary::<C, _>(RowScaledBackward, logits, lse_forward)
     }
 
     fn fused_log_softmax(logits: FloatTensor<Self>) -> FloatTensor<Self> {
-        match (RowMapBackward { log: true })
-            .prepare::<C>([logits.node()])
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(prep) => {
-                let (out, probs) = log_softmax_forward(logits.into_primitive(), true);
-                prep.finish(probs.expect("probabilities"), out)
-            }
-            OpsKind::UnTracked(prep) => {
-                prep.finish(log_softmax_forward(logits.into_primitive(), false).0)
-            }
-        }
+        unary::<C, _>(RowMapBackward { log: true }, logits, log_softmax_forward)
     }
 
     fn fused_softmax(logits: FloatTensor<Self>) -> FloatTensor<Self> {
-        match (RowMapBackward { log: false })
-            .prepare::<C>([logits.node()])
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(prep) => {
-                let p = softmax_forward(logits.into_primitive());
-                // output and state share the values (the backward copies if the output lives)
-                prep.finish(p.clone(), p)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(softmax_forward(logits.into_primitive())),
-        }
+        unary::<C, _>(RowMapBackward { log: false }, logits, |x, tracked| {
+            let p = softmax_forward(x);
+            // output and state share the values (the backward copies if the output lives)
+            let state = tracked.then(|| p.clone());
+            (p, state)
+        })
     }
 }
