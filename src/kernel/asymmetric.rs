@@ -13,12 +13,8 @@
 //!
 //! Powers with an integer exponent up to 8 are repeated products; others `exp(g ln b)`.
 
-use rayon::prelude::*;
-
 use super::math;
-
-/// Elements per rayon task.
-const BLOCK: usize = 16 * 1024;
+use super::sigmoid::{binary_block, par_binary};
 
 /// The hyper-parameters of the asymmetric loss, in the logits' precision.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -127,27 +123,14 @@ fn block(x: &[f32], t: &[f32], c: AslParams, loss: &mut [f32], grad: Option<&mut
             pow_exp(b, g)
         }
     };
-    match (grad, int) {
-        (Some(g), true) => {
-            for (((&xv, &tv), l), gv) in x.iter().zip(t).zip(loss.iter_mut()).zip(g.iter_mut()) {
-                (*l, *gv) = element(xv, tv, c, log_eps, pow_int);
-            }
-        }
-        (Some(g), false) => {
-            for (((&xv, &tv), l), gv) in x.iter().zip(t).zip(loss.iter_mut()).zip(g.iter_mut()) {
-                (*l, *gv) = element(xv, tv, c, log_eps, general);
-            }
-        }
-        (None, true) => {
-            for ((&xv, &tv), l) in x.iter().zip(t).zip(loss.iter_mut()) {
-                *l = element(xv, tv, c, log_eps, pow_int).0;
-            }
-        }
-        (None, false) => {
-            for ((&xv, &tv), l) in x.iter().zip(t).zip(loss.iter_mut()) {
-                *l = element(xv, tv, c, log_eps, general).0;
-            }
-        }
+    if int {
+        binary_block!(x, t, loss, grad, |xv, tv| {
+            element(xv, tv, c, log_eps, pow_int)
+        });
+    } else {
+        binary_block!(x, t, loss, grad, |xv, tv| {
+            element(xv, tv, c, log_eps, general)
+        });
     }
 }
 
@@ -163,25 +146,7 @@ pub fn asymmetric_multilabel(
     loss: &mut [f32],
     grad: Option<&mut [f32]>,
 ) {
-    let n = x.len();
-    assert_eq!(
-        t.len(),
-        n,
-        "asymmetric_multilabel: {} targets for {n} logits",
-        t.len()
-    );
-    assert_eq!(loss.len(), n, "asymmetric_multilabel: loss buffer length");
-    match grad {
-        Some(g) => {
-            assert_eq!(g.len(), n, "asymmetric_multilabel: gradient buffer length");
-            loss.par_chunks_mut(BLOCK)
-                .zip(g.par_chunks_mut(BLOCK))
-                .zip(x.par_chunks(BLOCK).zip(t.par_chunks(BLOCK)))
-                .for_each(|((l, g), (x, t))| block(x, t, params, l, Some(g)));
-        }
-        None => loss
-            .par_chunks_mut(BLOCK)
-            .zip(x.par_chunks(BLOCK).zip(t.par_chunks(BLOCK)))
-            .for_each(|(l, (x, t))| block(x, t, params, l, None)),
-    }
+    par_binary("asymmetric_multilabel", x, t, loss, grad, |x, t, l, g| {
+        block(x, t, params, l, g)
+    });
 }

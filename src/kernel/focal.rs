@@ -12,13 +12,9 @@
 //!
 //! Powers with an integer exponent up to 8 are repeated products; others `exp(g ln b)`.
 
-use rayon::prelude::*;
-
 use super::asymmetric::{is_small_int, pow_exp, pow_int};
 use super::math;
-
-/// Elements per rayon task.
-const BLOCK: usize = 16 * 1024;
+use super::sigmoid::{binary_block, par_binary};
 
 /// Loss and derivative of one element, with `pow` for the powers of `q` (chosen once per call
 /// from `gamma`, so that the loop has no per-element branch to it).
@@ -71,27 +67,14 @@ fn block(
             pow_exp(b, g)
         }
     };
-    match (grad, int) {
-        (Some(g), true) => {
-            for (((&xv, &tv), l), gv) in x.iter().zip(t).zip(loss.iter_mut()).zip(g.iter_mut()) {
-                (*l, *gv) = element(xv, tv, gamma, alpha, pow_int);
-            }
-        }
-        (Some(g), false) => {
-            for (((&xv, &tv), l), gv) in x.iter().zip(t).zip(loss.iter_mut()).zip(g.iter_mut()) {
-                (*l, *gv) = element(xv, tv, gamma, alpha, general);
-            }
-        }
-        (None, true) => {
-            for ((&xv, &tv), l) in x.iter().zip(t).zip(loss.iter_mut()) {
-                *l = element(xv, tv, gamma, alpha, pow_int).0;
-            }
-        }
-        (None, false) => {
-            for ((&xv, &tv), l) in x.iter().zip(t).zip(loss.iter_mut()) {
-                *l = element(xv, tv, gamma, alpha, general).0;
-            }
-        }
+    if int {
+        binary_block!(x, t, loss, grad, |xv, tv| {
+            element(xv, tv, gamma, alpha, pow_int)
+        });
+    } else {
+        binary_block!(x, t, loss, grad, |xv, tv| {
+            element(xv, tv, gamma, alpha, general)
+        });
     }
 }
 
@@ -109,25 +92,7 @@ pub fn sigmoid_focal(
     loss: &mut [f32],
     grad: Option<&mut [f32]>,
 ) {
-    let n = x.len();
-    assert_eq!(
-        t.len(),
-        n,
-        "sigmoid_focal: {} targets for {n} logits",
-        t.len()
-    );
-    assert_eq!(loss.len(), n, "sigmoid_focal: loss buffer length");
-    match grad {
-        Some(g) => {
-            assert_eq!(g.len(), n, "sigmoid_focal: gradient buffer length");
-            loss.par_chunks_mut(BLOCK)
-                .zip(g.par_chunks_mut(BLOCK))
-                .zip(x.par_chunks(BLOCK).zip(t.par_chunks(BLOCK)))
-                .for_each(|((l, g), (x, t))| block(x, t, gamma, alpha, l, Some(g)));
-        }
-        None => loss
-            .par_chunks_mut(BLOCK)
-            .zip(x.par_chunks(BLOCK).zip(t.par_chunks(BLOCK)))
-            .for_each(|(l, (x, t))| block(x, t, gamma, alpha, l, None)),
-    }
+    par_binary("sigmoid_focal", x, t, loss, grad, |x, t, l, g| {
+        block(x, t, gamma, alpha, l, g)
+    });
 }

@@ -41,21 +41,10 @@ fn softplus_parts(x: f32) -> (f32, f32) {
     "x86_64+sse4.1",
 ))]
 fn bce_block(x: &[f32], t: &[f32], loss: &mut [f32], grad: Option<&mut [f32]>) {
-    match grad {
-        Some(g) => {
-            for (((&xv, &tv), l), gv) in x.iter().zip(t).zip(loss.iter_mut()).zip(g.iter_mut()) {
-                let (lp, p) = softplus_parts(xv);
-                *l = xv.max(0.0) - xv * tv + lp;
-                *gv = p - tv;
-            }
-        }
-        None => {
-            for ((&xv, &tv), l) in x.iter().zip(t).zip(loss.iter_mut()) {
-                let (lp, _) = softplus_parts(xv);
-                *l = xv.max(0.0) - xv * tv + lp;
-            }
-        }
-    }
+    binary_block!(x, t, loss, grad, |xv, tv| {
+        let (lp, p) = softplus_parts(xv);
+        (xv.max(0.0) - xv * tv + lp, p - tv)
+    });
 }
 
 #[multiversion::multiversion(targets(
@@ -118,28 +107,70 @@ fn check(op: &str, n: usize, other: usize, what: &str) {
     assert_eq!(other, n, "{op}: {what} of {other} values for {n} inputs");
 }
 
+/// One block of a binary element kernel (logits `x`, targets `t`):
+/// `binary_block!(x, t, loss, grad, |xv, tv| (value, derivative))` writes the value of each
+/// element into `loss` and, when `grad` is `Some`, the derivative into it. A macro rather than
+/// a function taking a closure: expanded inside each multiversioned block, the element code is
+/// compiled (and vectorized) for that block's target; through a closure it would be compiled
+/// for the baseline target (about 6x slower on AVX-512).
+macro_rules! binary_block {
+    ($x:expr, $t:expr, $loss:expr, $grad:expr, |$xv:ident, $tv:ident| $element:expr) => {
+        match $grad {
+            Some(g) => {
+                for (((&$xv, &$tv), l), gv) in
+                    $x.iter().zip($t).zip($loss.iter_mut()).zip(g.iter_mut())
+                {
+                    (*l, *gv) = $element;
+                }
+            }
+            None => {
+                for ((&$xv, &$tv), l) in $x.iter().zip($t).zip($loss.iter_mut()) {
+                    *l = $element.0;
+                }
+            }
+        }
+    };
+}
+pub(super) use binary_block;
+
+/// Runs `block(x, t, loss, grad)` of a binary element kernel over [`BLOCK`]-element chunks in
+/// parallel (rayon), after checking the lengths.
+///
+/// # Panics
+/// If `t`, `loss` (and `grad`) are not `x.len()` long, naming `op` and the lengths.
+pub(super) fn par_binary(
+    op: &str,
+    x: &[f32],
+    t: &[f32],
+    loss: &mut [f32],
+    grad: Option<&mut [f32]>,
+    block: impl Fn(&[f32], &[f32], &mut [f32], Option<&mut [f32]>) + Sync,
+) {
+    let n = x.len();
+    check(op, n, t.len(), "targets");
+    check(op, n, loss.len(), "loss buffer");
+    match grad {
+        Some(g) => {
+            check(op, n, g.len(), "gradient buffer");
+            loss.par_chunks_mut(BLOCK)
+                .zip(g.par_chunks_mut(BLOCK))
+                .zip(x.par_chunks(BLOCK).zip(t.par_chunks(BLOCK)))
+                .for_each(|((l, g), (x, t))| block(x, t, l, Some(g)));
+        }
+        None => loss
+            .par_chunks_mut(BLOCK)
+            .zip(x.par_chunks(BLOCK).zip(t.par_chunks(BLOCK)))
+            .for_each(|(l, (x, t))| block(x, t, l, None)),
+    }
+}
+
 /// Per element `loss = max(x, 0) - x t + log1p(exp(-|x|))` and, with `grad`,
 /// `sigmoid(x) - t` (see the module table).
 ///
 /// # Panics
 /// If `t`, `loss` (and `grad`) are not `x.len()` long.
 pub fn bce_with_logits(x: &[f32], t: &[f32], loss: &mut [f32], grad: Option<&mut [f32]>) {
-    let n = x.len();
-    check("bce_with_logits", n, t.len(), "targets");
-    check("bce_with_logits", n, loss.len(), "loss buffer");
-    match grad {
-        Some(g) => {
-            check("bce_with_logits", n, g.len(), "gradient buffer");
-            loss.par_chunks_mut(BLOCK)
-                .zip(g.par_chunks_mut(BLOCK))
-                .zip(x.par_chunks(BLOCK).zip(t.par_chunks(BLOCK)))
-                .for_each(|((l, g), (x, t))| bce_block(x, t, l, Some(g)));
-        }
-        None => loss
-            .par_chunks_mut(BLOCK)
-            .zip(x.par_chunks(BLOCK).zip(t.par_chunks(BLOCK)))
-            .for_each(|(l, (x, t))| bce_block(x, t, l, None)),
-    }
+    par_binary("bce_with_logits", x, t, loss, grad, bce_block);
 }
 
 /// Per row of `[B, C]` the sum `sum_c max(x, 0) - x t + log1p(exp(-|x|))` into `sums` and,
