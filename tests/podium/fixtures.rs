@@ -172,3 +172,42 @@ pub fn seeded_linear(
     fc.bias = Some(Param::from_tensor(Tensor::<1>::from_data(bias, device)));
     fc
 }
+
+/// The values of `f(x)` and the gradient of `sum(f(x) * up)` with respect to `x` (`x` a fresh
+/// leaf), as plain vectors: an element kernel's forward and backward under a random upstream
+/// gradient (`kernels_focal`, `kernels_asymmetric`).
+pub fn value_and_grad(
+    x: &burn::tensor::Tensor<2>,
+    up: &burn::tensor::Tensor<2>,
+    f: impl Fn(burn::tensor::Tensor<2>) -> burn::tensor::Tensor<2>,
+) -> (Vec<f32>, Vec<f32>) {
+    let x = x.clone().detach().require_grad();
+    let y = f(x.clone());
+    let grads = (y.clone() * up.clone()).sum().backward();
+    let v = y.into_data().try_into_vec_as::<f32>().expect("values");
+    let g = x.grad(&grads).expect("gradient");
+    (v, g.into_data().try_into_vec_as::<f32>().expect("gradient"))
+}
+
+/// Asserts that values and gradients agree within `1e-5` relative plus `2e-6` absolute, naming
+/// `what` and the first index that does not.
+pub fn assert_value_grad_close(
+    what: &str,
+    (v, g): (Vec<f32>, Vec<f32>),
+    (vr, gr): (Vec<f32>, Vec<f32>),
+) {
+    for i in 0..v.len() {
+        assert!(
+            (v[i] - vr[i]).abs() <= 2e-6 + 1e-5 * vr[i].abs(),
+            "{what}: value {i}: {} vs {}",
+            v[i],
+            vr[i]
+        );
+        assert!(
+            (g[i] - gr[i]).abs() <= 2e-6 + 1e-5 * gr[i].abs(),
+            "{what}: gradient {i}: {} vs {}",
+            g[i],
+            gr[i]
+        );
+    }
+}

@@ -11,6 +11,8 @@ use burn::tensor::activation::sigmoid;
 use burn::tensor::{DType, Device, Distribution, Tensor};
 use burn_podium::kernel::{self, asymmetric::AslParams};
 
+use crate::fixtures::{assert_value_grad_close, value_and_grad};
+
 const B: usize = 37;
 const C: usize = 211;
 
@@ -31,36 +33,6 @@ fn reference(x: Tensor<2>, t: Tensor<2>, c: AslParams) -> Tensor<2> {
     let pt = p * t.clone() + q * anti.clone();
     let g = t * c.gamma_pos as f64 + anti * c.gamma_neg as f64;
     (l * (pt.neg() + 1.0).powf(g)).neg()
-}
-
-fn value_and_grad(
-    x: &Tensor<2>,
-    up: &Tensor<2>,
-    f: impl Fn(Tensor<2>) -> Tensor<2>,
-) -> (Vec<f32>, Vec<f32>) {
-    let x = x.clone().detach().require_grad();
-    let y = f(x.clone());
-    let grads = (y.clone() * up.clone()).sum().backward();
-    let v = y.into_data().try_into_vec_as::<f32>().expect("values");
-    let g = x.grad(&grads).expect("gradient");
-    (v, g.into_data().try_into_vec_as::<f32>().expect("gradient"))
-}
-
-fn assert_close(what: &str, (v, g): (Vec<f32>, Vec<f32>), (vr, gr): (Vec<f32>, Vec<f32>)) {
-    for i in 0..v.len() {
-        assert!(
-            (v[i] - vr[i]).abs() <= 2e-6 + 1e-5 * vr[i].abs(),
-            "{what}: value {i}: {} vs {}",
-            v[i],
-            vr[i]
-        );
-        assert!(
-            (g[i] - gr[i]).abs() <= 2e-6 + 1e-5 * gr[i].abs(),
-            "{what}: gradient {i}: {} vs {}",
-            g[i],
-            gr[i]
-        );
-    }
 }
 
 const PARAMS: [AslParams; 4] = [
@@ -103,7 +75,7 @@ fn fused_asymmetric_loss_matches_timms_formula_for_binary_and_soft_targets() {
     let soft = Tensor::<2>::random([B, C], Distribution::Uniform(0.0, 1.0), &device);
     for (k, c) in PARAMS.into_iter().enumerate() {
         for (name, t) in [("binary", &binary), ("soft", &soft)] {
-            assert_close(
+            assert_value_grad_close(
                 &format!("params {k}, {name} targets"),
                 value_and_grad(&x, &up, |x| kernel::asymmetric_multilabel(x, t.clone(), c)),
                 value_and_grad(&x, &up, |x| reference(x, t.clone(), c)),
@@ -125,7 +97,7 @@ fn asymmetric_loss_in_f64_takes_the_composed_path() {
     let (t64, up64) = (t.clone().cast(DType::F64), up.clone().cast(DType::F64));
     let y = kernel::asymmetric_multilabel(x.clone().cast(DType::F64), t64.clone(), c);
     assert_eq!(y.dtype(), DType::F64);
-    assert_close(
+    assert_value_grad_close(
         "f64",
         value_and_grad(&x.clone().cast(DType::F64), &up64, |x| {
             kernel::asymmetric_multilabel(x, t64.clone(), c)

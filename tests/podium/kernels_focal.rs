@@ -10,6 +10,8 @@ use burn::tensor::activation::sigmoid;
 use burn::tensor::{DType, Device, Distribution, Tensor};
 use burn_podium::kernel;
 
+use crate::fixtures::{assert_value_grad_close, value_and_grad};
+
 const B: usize = 31;
 const C: usize = 223;
 
@@ -26,36 +28,6 @@ fn reference(x: Tensor<2>, t: Tensor<2>, gamma: f32, alpha: Option<f32>) -> Tens
             loss * (t.clone() * a + (t.neg() + 1.0) * (1.0 - a))
         }
         None => loss,
-    }
-}
-
-fn value_and_grad(
-    x: &Tensor<2>,
-    up: &Tensor<2>,
-    f: impl Fn(Tensor<2>) -> Tensor<2>,
-) -> (Vec<f32>, Vec<f32>) {
-    let x = x.clone().detach().require_grad();
-    let y = f(x.clone());
-    let grads = (y.clone() * up.clone()).sum().backward();
-    let v = y.into_data().try_into_vec_as::<f32>().expect("values");
-    let g = x.grad(&grads).expect("gradient");
-    (v, g.into_data().try_into_vec_as::<f32>().expect("gradient"))
-}
-
-fn assert_close(what: &str, (v, g): (Vec<f32>, Vec<f32>), (vr, gr): (Vec<f32>, Vec<f32>)) {
-    for i in 0..v.len() {
-        assert!(
-            (v[i] - vr[i]).abs() <= 2e-6 + 1e-5 * vr[i].abs(),
-            "{what}: value {i}: {} vs {}",
-            v[i],
-            vr[i]
-        );
-        assert!(
-            (g[i] - gr[i]).abs() <= 2e-6 + 1e-5 * gr[i].abs(),
-            "{what}: gradient {i}: {} vs {}",
-            g[i],
-            gr[i]
-        );
     }
 }
 
@@ -76,7 +48,7 @@ fn fused_sigmoid_focal_matches_torchvisions_formula() {
         (3.0, None),
     ] {
         for (name, t) in [("binary", &binary), ("soft", &soft)] {
-            assert_close(
+            assert_value_grad_close(
                 &format!("gamma {gamma}, alpha {alpha:?}, {name} targets"),
                 value_and_grad(&x, &up, |x| {
                     kernel::sigmoid_focal(x, t.clone(), gamma, alpha)
@@ -99,7 +71,7 @@ fn sigmoid_focal_in_f64_takes_the_composed_path() {
     let (t64, up64) = (t.clone().cast(DType::F64), up.clone().cast(DType::F64));
     let y = kernel::sigmoid_focal(x.clone().cast(DType::F64), t64.clone(), 2.0, Some(0.25));
     assert_eq!(y.dtype(), DType::F64);
-    assert_close(
+    assert_value_grad_close(
         "f64",
         value_and_grad(&x.clone().cast(DType::F64), &up64, |x| {
             kernel::sigmoid_focal(x, t64.clone(), 2.0, Some(0.25))
