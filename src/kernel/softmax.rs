@@ -42,6 +42,16 @@ fn row_lse(x: &[f32], e: &mut [f32]) -> (f32, f32) {
     (s, math::ln_scalar(s) + shift)
 }
 
+/// Panics naming `op` unless `len == b * c` (a `[b, c]` matrix of `what`).
+fn check_matrix(op: &str, what: &str, len: usize, [b, c]: [usize; 2]) {
+    assert_eq!(len, b * c, "{op}: {what} of {len} values for [{b}, {c}]");
+}
+
+/// Panics naming `op` unless `len` values are whole rows of `c`.
+fn check_rows(op: &str, len: usize, c: usize) {
+    assert_eq!(len % c.max(1), 0, "{op}: {len} values are not rows of {c}");
+}
+
 /// Cross-entropy against class indices with label smoothing `eps`, per row: writes `loss[i]` and,
 /// with `grad`, `d loss_i / d x_i` (see the module table). A target outside `0..C` panics.
 ///
@@ -57,12 +67,7 @@ pub fn cross_entropy_hard(
     grad: Option<&mut [f32]>,
 ) {
     let b = loss.len();
-    assert_eq!(
-        x.len(),
-        b * c,
-        "cross_entropy_hard: logits of {} values for [{b}, {c}]",
-        x.len()
-    );
+    check_matrix("cross_entropy_hard", "logits", x.len(), [b, c]);
     assert_eq!(
         targets.len(),
         b,
@@ -130,18 +135,8 @@ pub fn cross_entropy_soft(
     grad: Option<&mut [f32]>,
 ) {
     let b = loss.len();
-    assert_eq!(
-        x.len(),
-        b * c,
-        "cross_entropy_soft: logits of {} values for [{b}, {c}]",
-        x.len()
-    );
-    assert_eq!(
-        t.len(),
-        b * c,
-        "cross_entropy_soft: targets of {} values for [{b}, {c}]",
-        t.len()
-    );
+    check_matrix("cross_entropy_soft", "logits", x.len(), [b, c]);
+    check_matrix("cross_entropy_soft", "targets", t.len(), [b, c]);
     let row = |xr: &[f32], tr: &[f32], l: &mut f32, e: &mut [f32]| {
         let (s, lse) = row_lse(xr, e);
         let mass = math::sum(tr);
@@ -192,12 +187,7 @@ pub fn cross_entropy_soft(
 /// If `x` (and `probs`) are not `lse.len() * C` long.
 pub fn log_sum_exp(x: &[f32], c: usize, lse: &mut [f32], probs: Option<&mut [f32]>) {
     let b = lse.len();
-    assert_eq!(
-        x.len(),
-        b * c,
-        "log_sum_exp: logits of {} values for [{b}, {c}]",
-        x.len()
-    );
+    check_matrix("log_sum_exp", "logits", x.len(), [b, c]);
     let rpt = rows_per_task(c);
     match probs {
         Some(p) => {
@@ -261,12 +251,7 @@ pub fn scale_rows(values: &mut [f32], c: usize, scale: &[f32]) {
 /// If `out` (and `probs`) are not `x.len()` long or `x.len()` is not a multiple of `C`.
 pub fn log_softmax(x: &[f32], c: usize, out: &mut [f32], probs: Option<&mut [f32]>) {
     assert_eq!(out.len(), x.len(), "log_softmax: output buffer length");
-    assert_eq!(
-        x.len() % c.max(1),
-        0,
-        "log_softmax: {} values are not rows of {c}",
-        x.len()
-    );
+    check_rows("log_softmax", x.len(), c);
     if x.is_empty() {
         return;
     }
@@ -312,12 +297,7 @@ pub fn log_softmax(x: &[f32], c: usize, out: &mut [f32], probs: Option<&mut [f32
 /// If `p` is not `x.len()` long or `x.len()` is not a multiple of `C`.
 pub fn softmax(x: &[f32], c: usize, p: &mut [f32]) {
     assert_eq!(p.len(), x.len(), "softmax: output buffer length");
-    assert_eq!(
-        x.len() % c.max(1),
-        0,
-        "softmax: {} values are not rows of {c}",
-        x.len()
-    );
+    check_rows("softmax", x.len(), c);
     if x.is_empty() {
         return;
     }
@@ -342,11 +322,7 @@ pub fn softmax(x: &[f32], c: usize, p: &mut [f32]) {
 /// If `g` and `probs` differ in length or are not rows of `C`.
 pub fn log_softmax_backward(g: &[f32], c: usize, probs: &mut [f32]) {
     assert_eq!(g.len(), probs.len(), "log_softmax_backward: lengths differ");
-    assert_eq!(
-        g.len() % c.max(1),
-        0,
-        "log_softmax_backward: not rows of {c}"
-    );
+    check_rows("log_softmax_backward", g.len(), c);
     if g.is_empty() {
         return;
     }
@@ -371,7 +347,7 @@ pub fn log_softmax_backward(g: &[f32], c: usize, probs: &mut [f32]) {
 /// If `g` and `probs` differ in length or are not rows of `C`.
 pub fn softmax_backward(g: &[f32], c: usize, probs: &mut [f32]) {
     assert_eq!(g.len(), probs.len(), "softmax_backward: lengths differ");
-    assert_eq!(g.len() % c.max(1), 0, "softmax_backward: not rows of {c}");
+    check_rows("softmax_backward", g.len(), c);
     if g.is_empty() {
         return;
     }
