@@ -154,6 +154,8 @@ fn run_ema(case: &Case, decay: ModelEmaConfig, with_step: bool) {
 
 #[test]
 fn averaged_model_matches_torch_swa() {
+    // module inits draw from the process-wide flex RNG: take turns with the seeded tests
+    let _guard = crate::learner::lock();
     let topic = load_topic("averaging.json");
     for case in topic.cases_of("swa_averaged_model") {
         if case.str("avg_fn") != "default (running mean)" {
@@ -210,6 +212,8 @@ fn averaged_model_matches_torch_swa() {
 
 #[test]
 fn bad_ema_decays_are_typed_errors() {
+    // module inits draw from the process-wide flex RNG: take turns with the seeded tests
+    let _guard = crate::learner::lock();
     let d = crate::test_device();
     let m = LinBn {
         fc: LinearConfig::new(2, 2).init(&d),
@@ -245,6 +249,8 @@ impl burn_podium::model::BatchNormLayers for TinyBn {
 
 #[test]
 fn update_bn_recomputes_running_statistics_as_torch_does() {
+    // module inits draw from the process-wide flex RNG: take turns with the seeded tests
+    let _guard = crate::learner::lock();
     use burn::data::dataloader::DataLoader;
     use burn_podium::augment::Normalize;
     use burn_podium::average::update_bn;

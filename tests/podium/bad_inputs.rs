@@ -509,6 +509,8 @@ fn out_of_range_values_name_the_key_and_value() {
 
 #[test]
 fn weights_file_of_another_architecture_names_a_key() {
+    // module inits draw from the process-wide flex RNG: take turns with the seeded tests
+    let _guard = crate::learner::lock();
     let device = Device::default();
     let d = dir();
     let file = d.path().join("simple_cnn.safetensors");
@@ -543,6 +545,8 @@ fn weights_file_of_another_architecture_names_a_key() {
 
 #[test]
 fn checkpoint_of_another_architecture_or_damaged_is_a_checkpoint_error() {
+    // module inits draw from the process-wide flex RNG: take turns with the seeded tests
+    let _guard = crate::learner::lock();
     let device = Device::default();
     let d = dir();
     let path = d.path().join("model-3.bpk");

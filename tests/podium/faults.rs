@@ -189,6 +189,8 @@ fn read_only_directory_keeps_the_submission() {
 
 #[test]
 fn read_only_directory_keeps_the_last_checkpoint_loadable() {
+    // module inits draw from the process-wide flex RNG: take turns with the seeded tests
+    let _guard = crate::learner::lock();
     let device = Device::default();
     let d = tempfile::tempdir().unwrap();
     let cnn = || SimpleCnnConfig::new(3).with_width(4).init(&device).unwrap();

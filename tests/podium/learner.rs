@@ -283,6 +283,8 @@ fn best_checkpoint_reloads_and_the_run_directory_is_complete() {
 
 #[test]
 fn invalid_configs_and_datasets_are_typed_errors() {
+    // module inits draw from the process-wide flex RNG: take turns with the seeded tests
+    let _guard = crate::learner::lock();
     let dir = tempfile::tempdir().unwrap();
     let device = crate::test_device();
     let (train, valid) = digits().unwrap().split_stratified(0.2, 0).unwrap();

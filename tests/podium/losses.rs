@@ -428,6 +428,8 @@ fn soft_f_beta_matches() {
 
 #[test]
 fn invalid_loss_configs_are_typed_errors_at_init() {
+    // module inits draw from the process-wide flex RNG: take turns with the seeded tests
+    let _guard = crate::learner::lock();
     assert_eq!(
         config_key(
             CrossEntropyLossConfig::new()
@@ -568,6 +570,8 @@ fn losses_stay_finite_for_logits_of_30() {
 
 #[test]
 fn loss_config_hands_the_run_label_smoothing_to_the_loss() {
+    // module inits draw from the process-wide flex RNG: take turns with the seeded tests
+    let _guard = crate::learner::lock();
     let topic = load_topic("losses.json");
     let d = device();
     let classes = |case: &Case| case.input("logits").shape[1];

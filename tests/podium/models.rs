@@ -24,6 +24,8 @@ fn weights_key<T: std::fmt::Debug>(r: burn_podium::Result<T>) -> (String, String
 
 #[test]
 fn resnet18_pth_gives_torchvision_logits_and_features() {
+    // module inits draw from the process-wide flex RNG: take turns with the seeded tests
+    let _guard = crate::learner::lock();
     let topic = load_topic("models/resnet18_c10.json");
     let d = crate::test_device();
     for case in &topic.cases {
@@ -42,6 +44,8 @@ fn resnet18_pth_gives_torchvision_logits_and_features() {
 
 #[test]
 fn a_new_head_keeps_the_backbone_and_its_own_classifier() {
+    // module inits draw from the process-wide flex RNG: take turns with the seeded tests
+    let _guard = crate::learner::lock();
     let topic = load_topic("models/resnet18_c10.json");
     let case = &topic.cases[0];
     let d = crate::test_device();
@@ -87,6 +91,8 @@ fn a_new_head_keeps_the_backbone_and_its_own_classifier() {
 
 #[test]
 fn weight_mismatches_are_errors_that_name_the_key() {
+    // module inits draw from the process-wide flex RNG: take turns with the seeded tests
+    let _guard = crate::learner::lock();
     let d = crate::test_device();
     let file = resnet18_file();
     // the file's class count: every mismatch below is about something else
@@ -178,6 +184,8 @@ fn weight_mismatches_are_errors_that_name_the_key() {
 
 #[test]
 fn efficientnet_b0_safetensors_gives_timm_logits_and_features() {
+    // module inits draw from the process-wide flex RNG: take turns with the seeded tests
+    let _guard = crate::learner::lock();
     use burn_podium::model::EfficientNetConfig;
     let topic = load_topic("models/efficientnet_b0_c10.json");
     let d = crate::test_device();
@@ -265,6 +273,8 @@ fn thousands(n: usize) -> String {
 
 #[test]
 fn summaries_count_what_pytorch_counts_and_show_frozen_layers() {
+    // module inits draw from the process-wide flex RNG: take turns with the seeded tests
+    let _guard = crate::learner::lock();
     use burn_podium::model::{EfficientNetConfig, freeze_backbone, freeze_groups, unfreeze};
     let d = crate::test_device();
     let topic = load_topic("models/resnet18_c10.json");
@@ -335,6 +345,8 @@ fn summaries_count_what_pytorch_counts_and_show_frozen_layers() {
 
 #[test]
 fn discriminative_rates_follow_fastai_slices_per_layer_group() {
+    // module inits draw from the process-wide flex RNG: take turns with the seeded tests
+    let _guard = crate::learner::lock();
     use burn::module::{Module, ModuleVisitor, Param, ParamId};
     use burn_podium::model::even_mults;
     use burn_podium::schedule::{ScheduleConfig, ScheduleContext};

@@ -76,6 +76,8 @@ fn conv_output_sizes_match_torch() {
 
 #[test]
 fn simple_cnn_takes_a_dual_pooling_head() {
+    // module inits draw from the process-wide flex RNG: take turns with the seeded tests
+    let _guard = crate::learner::lock();
     use burn_podium::model::{ImageClassifier, SimpleCnnConfig};
     let d = crate::test_device();
     let m = SimpleCnnConfig::new(4)

@@ -81,6 +81,8 @@ fn the_autocast_region_is_per_thread_nested_and_restored_after_a_panic() {
 
 #[test]
 fn autocast_computes_convolutions_and_linear_layers_in_the_low_dtype() {
+    // module inits draw from the process-wide flex RNG: take turns with the seeded tests
+    let _guard = crate::learner::lock();
     let device = crate::test_device();
     device.seed(7);
     let ad = device.clone().autodiff();
@@ -168,6 +170,8 @@ fn torch_update(cfg: &GradScalerConfig, state: &mut GradScalerState, found_inf: 
 
 #[test]
 fn the_grad_scaler_follows_torchs_sequence_on_a_scripted_gradient_series() {
+    // module inits draw from the process-wide flex RNG: take turns with the seeded tests
+    let _guard = crate::learner::lock();
     let device = crate::test_device();
     let module: Linear = LinearConfig::new(4, 3).init(&device);
     let g_w = Tensor::<2>::from_floats(

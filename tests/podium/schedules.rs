@@ -385,6 +385,8 @@ fn bad_schedule_values_are_typed_errors() {
 
 #[test]
 fn schedule_configs_build_each_schedule_for_a_run() {
+    // module inits draw from the process-wide flex RNG: take turns with the seeded tests
+    let _guard = crate::learner::lock();
     let (lr, epochs, per_epoch) = (0.1, 3, 4);
     let total = epochs * per_epoch;
     let run = |config: &ScheduleConfig, ctx: &ScheduleContext| {
