@@ -88,22 +88,42 @@ fn elementwise(
     )
 }
 
-fn bce_forward(
+/// [`elementwise`] for a kernel of logits and targets of one shape: `kernel(x, t, value, local)`.
+///
+/// # Panics
+/// If the shapes differ, naming `op` and both shapes.
+fn against_targets(
+    op: &str,
     logits: FlexTensor,
     targets: FlexTensor,
     with_local: bool,
+    kernel: impl FnOnce(&[f32], &[f32], &mut [f32], Option<&mut [f32]>),
 ) -> (FlexTensor, Option<FlexTensor>) {
     let t = contiguous(targets);
     assert_eq!(
         logits.layout().shape(),
         t.layout().shape(),
-        "fused_bce_with_logits: logits {:?} against targets {:?}",
+        "{op}: logits {:?} against targets {:?}",
         logits.layout().shape(),
         t.layout().shape()
     );
     elementwise(logits, with_local, |x, l, g| {
-        sigmoid::bce_with_logits(x, t.as_slice::<f32>().expect("contiguous"), l, g)
+        kernel(x, t.as_slice::<f32>().expect("contiguous"), l, g)
     })
+}
+
+fn bce_forward(
+    logits: FlexTensor,
+    targets: FlexTensor,
+    with_local: bool,
+) -> (FlexTensor, Option<FlexTensor>) {
+    against_targets(
+        "fused_bce_with_logits",
+        logits,
+        targets,
+        with_local,
+        sigmoid::bce_with_logits,
+    )
 }
 
 fn bce_rows_forward(
@@ -143,25 +163,14 @@ fn focal_forward(
     alpha: f32,
     with_local: bool,
 ) -> (FlexTensor, Option<FlexTensor>) {
-    let t = contiguous(targets);
-    assert_eq!(
-        logits.layout().shape(),
-        t.layout().shape(),
-        "fused_sigmoid_focal: logits {:?} against targets {:?}",
-        logits.layout().shape(),
-        t.layout().shape()
-    );
     let alpha = (alpha >= 0.0).then_some(alpha);
-    elementwise(logits, with_local, |x, l, g| {
-        focal::sigmoid_focal(
-            x,
-            t.as_slice::<f32>().expect("contiguous"),
-            gamma,
-            alpha,
-            l,
-            g,
-        )
-    })
+    against_targets(
+        "fused_sigmoid_focal",
+        logits,
+        targets,
+        with_local,
+        |x, t, l, g| focal::sigmoid_focal(x, t, gamma, alpha, l, g),
+    )
 }
 
 fn asl_forward(
@@ -170,17 +179,13 @@ fn asl_forward(
     params: AslParams,
     with_local: bool,
 ) -> (FlexTensor, Option<FlexTensor>) {
-    let t = contiguous(targets);
-    assert_eq!(
-        logits.layout().shape(),
-        t.layout().shape(),
-        "fused_asymmetric_multilabel: logits {:?} against targets {:?}",
-        logits.layout().shape(),
-        t.layout().shape()
-    );
-    elementwise(logits, with_local, |x, l, g| {
-        asymmetric::asymmetric_multilabel(x, t.as_slice::<f32>().expect("contiguous"), params, l, g)
-    })
+    against_targets(
+        "fused_asymmetric_multilabel",
+        logits,
+        targets,
+        with_local,
+        |x, t, l, g| asymmetric::asymmetric_multilabel(x, t, params, l, g),
+    )
 }
 
 fn log_sigmoid_forward(x: FlexTensor, with_local: bool) -> (FlexTensor, Option<FlexTensor>) {

@@ -173,9 +173,29 @@ pub fn seeded_linear(
     fc
 }
 
+/// Inputs for an element-wise logistic kernel, drawn from the flex RNG seeded with `seed`, in
+/// this order: logits `x ~ N(0, 4)`, an upstream gradient `up ~ U(-1, 1)`, binary targets
+/// (`Bernoulli(0.2)`) and soft targets (`U(0, 1)`), all of `shape` (`kernels_focal`,
+/// `kernels_asymmetric`; hold `learner::lock()` while drawing).
+pub fn element_inputs(
+    device: &burn::tensor::Device,
+    seed: u64,
+    shape: [usize; 2],
+) -> [burn::tensor::Tensor<2>; 4] {
+    use burn::tensor::{Distribution, Tensor};
+    device.seed(seed);
+    [
+        Distribution::Normal(0.0, 4.0),
+        Distribution::Uniform(-1.0, 1.0),
+        Distribution::Bernoulli(0.2),
+        Distribution::Uniform(0.0, 1.0),
+    ]
+    .map(|d| Tensor::<2>::random(shape, d, device))
+}
+
 /// The values of `f(x)` and the gradient of `sum(f(x) * up)` with respect to `x` (`x` a fresh
 /// leaf), as plain vectors: an element kernel's forward and backward under a random upstream
-/// gradient (`kernels_focal`, `kernels_asymmetric`).
+/// gradient (`kernels_focal`, `kernels_asymmetric`, `kernels_normalize`).
 pub fn value_and_grad(
     x: &burn::tensor::Tensor<2>,
     up: &burn::tensor::Tensor<2>,

@@ -8,10 +8,10 @@
 //! relative plus `2e-6` absolute (entries of a few units at most).
 
 use burn::tensor::activation::sigmoid;
-use burn::tensor::{DType, Device, Distribution, Tensor};
+use burn::tensor::{DType, Device, Tensor};
 use burn_podium::kernel::{self, asymmetric::AslParams};
 
-use crate::fixtures::{assert_value_grad_close, value_and_grad};
+use crate::fixtures::{assert_value_grad_close, element_inputs, value_and_grad};
 
 const B: usize = 37;
 const C: usize = 211;
@@ -68,11 +68,7 @@ fn fused_asymmetric_loss_matches_timms_formula_for_binary_and_soft_targets() {
     // the flex RNG is process-wide: seeded tests take turns (see learner::lock)
     let _guard = crate::learner::lock();
     let device = Device::default().autodiff();
-    device.seed(11);
-    let x = Tensor::<2>::random([B, C], Distribution::Normal(0.0, 4.0), &device);
-    let up = Tensor::<2>::random([B, C], Distribution::Uniform(-1.0, 1.0), &device);
-    let binary = Tensor::<2>::random([B, C], Distribution::Bernoulli(0.2), &device);
-    let soft = Tensor::<2>::random([B, C], Distribution::Uniform(0.0, 1.0), &device);
+    let [x, up, binary, soft] = element_inputs(&device, 11, [B, C]);
     for (k, c) in PARAMS.into_iter().enumerate() {
         for (name, t) in [("binary", &binary), ("soft", &soft)] {
             assert_value_grad_close(
@@ -89,10 +85,7 @@ fn asymmetric_loss_in_f64_takes_the_composed_path() {
     // the flex RNG is process-wide: seeded tests take turns (see learner::lock)
     let _guard = crate::learner::lock();
     let device = Device::default().autodiff();
-    device.seed(12);
-    let x = Tensor::<2>::random([B, C], Distribution::Normal(0.0, 4.0), &device);
-    let up = Tensor::<2>::random([B, C], Distribution::Uniform(-1.0, 1.0), &device);
-    let t = Tensor::<2>::random([B, C], Distribution::Bernoulli(0.2), &device);
+    let [x, up, t, _] = element_inputs(&device, 12, [B, C]);
     let c = PARAMS[0];
     let (t64, up64) = (t.clone().cast(DType::F64), up.clone().cast(DType::F64));
     let y = kernel::asymmetric_multilabel(x.clone().cast(DType::F64), t64.clone(), c);

@@ -7,10 +7,10 @@
 //! Tolerances: values and gradients within `1e-5` relative plus `2e-6` absolute.
 
 use burn::tensor::activation::sigmoid;
-use burn::tensor::{DType, Device, Distribution, Tensor};
+use burn::tensor::{DType, Device, Tensor};
 use burn_podium::kernel;
 
-use crate::fixtures::{assert_value_grad_close, value_and_grad};
+use crate::fixtures::{assert_value_grad_close, element_inputs, value_and_grad};
 
 const B: usize = 31;
 const C: usize = 223;
@@ -36,11 +36,7 @@ fn fused_sigmoid_focal_matches_torchvisions_formula() {
     // the flex RNG is process-wide: seeded tests take turns (see learner::lock)
     let _guard = crate::learner::lock();
     let device = Device::default().autodiff();
-    device.seed(21);
-    let x = Tensor::<2>::random([B, C], Distribution::Normal(0.0, 4.0), &device);
-    let up = Tensor::<2>::random([B, C], Distribution::Uniform(-1.0, 1.0), &device);
-    let binary = Tensor::<2>::random([B, C], Distribution::Bernoulli(0.2), &device);
-    let soft = Tensor::<2>::random([B, C], Distribution::Uniform(0.0, 1.0), &device);
+    let [x, up, binary, soft] = element_inputs(&device, 21, [B, C]);
     for (gamma, alpha) in [
         (2.0, Some(0.25)),
         (0.0, None),
@@ -64,10 +60,7 @@ fn sigmoid_focal_in_f64_takes_the_composed_path() {
     // the flex RNG is process-wide: seeded tests take turns (see learner::lock)
     let _guard = crate::learner::lock();
     let device = Device::default().autodiff();
-    device.seed(22);
-    let x = Tensor::<2>::random([B, C], Distribution::Normal(0.0, 4.0), &device);
-    let up = Tensor::<2>::random([B, C], Distribution::Uniform(-1.0, 1.0), &device);
-    let t = Tensor::<2>::random([B, C], Distribution::Bernoulli(0.2), &device);
+    let [x, up, t, _] = element_inputs(&device, 22, [B, C]);
     let (t64, up64) = (t.clone().cast(DType::F64), up.clone().cast(DType::F64));
     let y = kernel::sigmoid_focal(x.clone().cast(DType::F64), t64.clone(), 2.0, Some(0.25));
     assert_eq!(y.dtype(), DType::F64);

@@ -11,6 +11,8 @@
 use burn::tensor::{DType, Device, Distribution, Tensor, TensorData};
 use burn_podium::kernel::{self, normalize};
 
+use crate::fixtures::value_and_grad;
+
 const N: usize = 23;
 const D: usize = 131;
 
@@ -22,22 +24,6 @@ fn reference(x: Tensor<2>) -> Tensor<2> {
         .sqrt()
         .clamp_min(1e-12);
     x / norm
-}
-
-fn value_and_grad(
-    x: &Tensor<2>,
-    g: &Tensor<2>,
-    f: impl Fn(Tensor<2>) -> Tensor<2>,
-) -> (Vec<f32>, Vec<f32>) {
-    let x = x.clone().detach().require_grad();
-    let y = f(x.clone());
-    let grads = (y.clone() * g.clone()).sum().backward();
-    let v = y.into_data().try_into_vec_as::<f32>().expect("values");
-    let dx = x.grad(&grads).expect("gradient");
-    (
-        v,
-        dx.into_data().try_into_vec_as::<f32>().expect("gradient"),
-    )
 }
 
 /// Random rows, row 0 scaled to a norm below `eps`.
