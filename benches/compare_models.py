@@ -14,8 +14,9 @@ ResNet-18 and EfficientNet-B0 training steps (3x112x112, batch 32, SGD momentum)
 training step (width 32, 1x28x28, batch 128, AdamW) and ResNet-18 inference (3x224x224, batch
 32), podium and PyTorch f32 eager in turn, ROUNDS rounds (default 3): each round runs podium's
 criterion benchmark of one workload (`cargo bench`, 10 samples), then PyTorch's median of 5
-steps, then the next workload. Prints the median over rounds, the ratio per row, PyTorch's bf16
-autocast + channels-last time beside it, and the CPU's model and flags.
+steps, then podium's bf16 autocast step (the training rows of `benches/conv.rs`) and PyTorch's
+bf16 autocast + channels-last step, then the next workload. Prints the median over rounds, the
+f32 and bf16 ratios per row, and the CPU's model and flags.
 
     python3 benches/compare_models.py --table 3
 
@@ -65,15 +66,18 @@ def row(label, ours, theirs):
     print(line)
 
 
-# (label, images per step, cargo bench target, criterion id)
+# (label, images per step, cargo bench target, criterion id, criterion id of the bf16 autocast
+# step or None)
 TABLE = [
     ("ResNet-18 train step, 3x112x112, batch 32, SGD momentum", 32, "conv",
-     "train_step_resnet18_112_b32/podium"),
+     "train_step_resnet18_112_b32/podium", "train_step_resnet18_112_b32/podium_bf16"),
     ("EfficientNet-B0 train step, 3x112x112, batch 32, SGD momentum", 32, "conv",
-     "train_step_efficientnet_b0_112_b32/podium"),
+     "train_step_efficientnet_b0_112_b32/podium",
+     "train_step_efficientnet_b0_112_b32/podium_bf16"),
     ("SimpleCnn (width 32) train step, 1x28x28, batch 128, AdamW", 128, "steps",
-     "train_step_simplecnn_28_b128_adamw/podium"),
-    ("ResNet-18 inference, 3x224x224, batch 32", 32, "models", "inference_224_b32/resnet18"),
+     "train_step_simplecnn_28_b128_adamw/podium", None),
+    ("ResNet-18 inference, 3x224x224, batch 32", 32, "models", "inference_224_b32/resnet18",
+     None),
 ]
 
 
@@ -143,21 +147,34 @@ def table(rounds):
           f"{rounds} alternating rounds")
     ours = {i: [] for i in range(len(TABLE))}
     theirs = {i: [] for i in range(len(TABLE))}
+    ours_bf16 = {i: [] for i in range(len(TABLE))}
+    theirs_bf16 = {i: [] for i in range(len(TABLE))}
     for r in range(rounds):
-        for i, (label, _, bench, ident) in enumerate(TABLE):
+        for i, (label, _, bench, ident, ident_bf16) in enumerate(TABLE):
             ours[i].append(podium_run(bench, ident))
             theirs[i].append(median_time(torch_workload(i), 5))
             print(f"round {r + 1}: {label}: podium {ours[i][-1] * 1e3:.0f} ms, "
                   f"torch {theirs[i][-1] * 1e3:.0f} ms", file=sys.stderr, flush=True)
-    bf16 = [median_time(torch_workload(i, bf16=True), 5) for i in range(len(TABLE))]
-    print("| workload | podium | PyTorch f32 | podium / PyTorch | PyTorch bf16 autocast, "
-          "channels-last |")
-    print("|---|---|---|---|---|")
-    for i, (label, n, _, _) in enumerate(TABLE):
+            if ident_bf16:
+                ours_bf16[i].append(podium_run(bench, ident_bf16))
+            theirs_bf16[i].append(median_time(torch_workload(i, bf16=True), 5))
+            print(f"round {r + 1}: {label}, bf16: podium "
+                  f"{(ours_bf16[i] or [float('nan')])[-1] * 1e3:.0f} ms, "
+                  f"torch {theirs_bf16[i][-1] * 1e3:.0f} ms", file=sys.stderr, flush=True)
+    print("| workload | podium f32 | PyTorch f32 | podium / PyTorch | podium bf16-mixed | "
+          "PyTorch bf16 autocast, channels-last | podium bf16 / PyTorch bf16 |")
+    print("|---|---|---|---|---|---|---|")
+    for i, (label, n, _, _, _) in enumerate(TABLE):
         o, t = statistics.median(ours[i]), statistics.median(theirs[i])
+        tb = statistics.median(theirs_bf16[i])
+        if ours_bf16[i]:
+            ob = statistics.median(ours_bf16[i])
+            ours_low, ratio_low = f"{ob * 1e3:,.0f} ms ({n / ob:.1f} img/s)", f"**{tb / ob:.2f}x**"
+        else:
+            ours_low, ratio_low = "—", "—"
         print(f"| {label} | {o * 1e3:,.0f} ms ({n / o:.1f} img/s) | {t * 1e3:,.0f} ms "
-              f"({n / t:.1f} img/s) | **{t / o:.2f}x** | {bf16[i] * 1e3:,.0f} ms "
-              f"({n / bf16[i]:.1f} img/s) |")
+              f"({n / t:.1f} img/s) | **{t / o:.2f}x** | {ours_low} | {tb * 1e3:,.0f} ms "
+              f"({n / tb:.1f} img/s) | {ratio_low} |")
 
 
 if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] == "--table":

@@ -2,10 +2,10 @@
 //! (`kernel::conv::set_fast_conv2d` switches between them): ResNet-18 and EfficientNet-B0
 //! training steps at 3x112x112 with a batch of 32 (forward, cross-entropy, backward, SGD with
 //! momentum) with Burn's convolutions and batch norms, podium's convolutions and Burn's batch
-//! norms (`kernel::batch_norm::set_fast_batch_norm(false)`), and podium's convolutions and fused
-//! batch norms, and ResNet-18's convolution shapes at that size one by one (forward only, forward
-//! with the weight gradient, forward with the input gradient). `benches/compare_conv.py` times
-//! PyTorch on the same steps.
+//! norms (`kernel::batch_norm::set_fast_batch_norm(false)`), podium's convolutions and fused
+//! batch norms, and the same in `bf16-mixed` precision (`podium_bf16`); and ResNet-18's
+//! convolution shapes at that size one by one (forward only, forward with the weight gradient,
+//! forward with the input gradient). `benches/compare_conv.py` times PyTorch on the same steps.
 //!
 //! ```sh
 //! cargo bench --bench conv && /work/venv-torch/bin/python benches/compare_conv.py
@@ -20,7 +20,7 @@ use burn::tensor::{Device, Distribution, Int, Tensor};
 use burn::train::TrainStep;
 use burn_podium::kernel::batch_norm::set_fast_batch_norm;
 use burn_podium::kernel::conv::{conv2d_with, set_fast_conv2d};
-use burn_podium::learner::Classification;
+use burn_podium::learner::{Classification, Precision};
 use burn_podium::loader::ClassificationBatch;
 use burn_podium::model::{EfficientNetConfig, ImageClassifier, ResNetConfig};
 use burn_podium::optim::SgdConfig;
@@ -115,12 +115,15 @@ fn step_of<M: ImageClassifier>(c: &mut Criterion, label: &str, model: M) {
         .measurement_time(Duration::from_secs(20));
     group.throughput(Throughput::Elements(BATCH as u64));
     // Burn's convolutions and batch norms; podium's convolutions with Burn's batch norms;
-    // podium's convolutions and fused batch norms (the default)
-    for (label, fast_conv, fast_bn) in [
-        ("burn", false, false),
-        ("podium_conv_burn_bn", true, false),
-        ("podium", true, true),
+    // podium's convolutions and fused batch norms (the default); the same in a bf16 autocast
+    // region (`precision = "bf16-mixed"`: the convolutions' gemms in bf16 with AVX512-BF16)
+    for (label, fast_conv, fast_bn, precision) in [
+        ("burn", false, false, Precision::F32),
+        ("podium_conv_burn_bn", true, false, Precision::F32),
+        ("podium", true, true, Precision::F32),
+        ("podium_bf16", true, true, Precision::Bf16Mixed),
     ] {
+        let model = model.clone().with_precision(precision, None);
         group.bench_function(label, |b| {
             set_fast_conv2d(fast_conv);
             set_fast_batch_norm(fast_bn);

@@ -7,7 +7,7 @@
 //!
 //! | op | inside [`autocast`]`(Some(F16 / BF16), ..)` | torch.autocast |
 //! |---|---|---|
-//! | convolution ([`conv2d`](super::conv::conv2d)) | input, weight, bias cast to the low dtype; computed there; output cast back to `f32` | `conv2d` on the lower-precision list |
+//! | convolution ([`conv2d`](super::conv::conv2d)) | input, weight, bias cast to the low dtype; computed there; output cast back to `f32`. On flex with `BF16`: podium's kernels round the dense gemms' operands to bfloat16 and sum in `f32` (AVX512-BF16 where the CPU has it), output `f32` not rounded, depthwise in `f32` | `conv2d` on the lower-precision list |
 //! | [`linear`] (a model's head) | the same, through Burn's `linear` (a matmul) | `linear` / `matmul` on the lower-precision list |
 //! | everything else (BatchNorm, activations, pooling, softmax, losses, reductions) | `f32`, as the tensors arrive in `f32` | `batch_norm`, `softmax`, losses, `sum` run in (or are promoted to) `f32` |
 //!
@@ -21,6 +21,13 @@
 //! outside a region (the default) nothing is cast. A region belongs to the thread that opened
 //! it, like torch's autocast state: a model's forward pass runs on the caller's thread, so
 //! [`autocast`]`(dtype, || model.forward(x))` covers it.
+//!
+//! On the flex device a `BF16` region needs no cast at all for the convolutions: their gemms
+//! (forward, input and weight gradients) take the `f32` tensors, round the packed operands to
+//! bfloat16 and accumulate in `f32` with AVX512-BF16's `VDPBF16PS` (runtime detection; other
+//! CPUs round and use the `f32` gemm), as oneDNN's `avx512_core_bf16` convolutions under
+//! `torch.autocast("cpu", torch.bfloat16)` do, so the mixed-precision step is faster than the
+//! `f32` one rather than slower (BENCHMARKS.md "CPU training against PyTorch").
 //!
 //! Whether a device can compute in a dtype is Burn's
 //! [`Device::supports_dtype`](burn::tensor::Device::supports_dtype); flex computes `f16` natively

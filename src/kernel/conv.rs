@@ -22,6 +22,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
+#[cfg(feature = "flex")]
+use burn::tensor::FloatDType;
 use burn::tensor::Tensor;
 use burn::tensor::ops::ConvOptions;
 
@@ -99,7 +101,12 @@ pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
 /// `burn::tensor::module::conv2d(x, weight, bias, options)` (PyTorch's `F.conv2d`) through
 /// podium's kernels on the flex device for `f32`, `groups == 1` or depthwise; Burn's op
 /// otherwise. Inside an [`autocast`](super::autocast::autocast) region an `f32` input is
-/// convolved by Burn's op in the region's dtype and the result cast back to `f32`. `x` is `[B, C_in, H, W]`, `weight` `[C_out, C_in / groups, kh, kw]`, `bias`
+/// convolved in the region's dtype and the result is `f32`: on flex with `BF16`, podium's
+/// kernels round the operands of the dense gemms (forward and both gradients) to bfloat16 and sum
+/// their products in `f32` (AVX512-BF16's `VDPBF16PS` where the CPU has it; the output is not
+/// rounded to `bf16`, and depthwise convolutions, bound by memory, stay `f32`); elsewhere, and
+/// with `F16`, Burn's op runs in the region's dtype and the result is cast back to `f32`.
+/// `x` is `[B, C_in, H, W]`, `weight` `[C_out, C_in / groups, kh, kw]`, `bias`
 /// `[C_out]`; the result is `[B, C_out, OH, OW]` with
 /// `OH = (H + pad_top + pad_bottom - dilation * (kh - 1) - 1) / stride + 1`.
 ///
@@ -111,15 +118,23 @@ pub fn conv2d_with(
     bias: Option<Tensor<1>>,
     options: ConvOptions<2>,
 ) -> Tensor<4> {
-    if let Some(low) = super::autocast::lowered(x.dtype()) {
-        return super::autocast::conv2d_in(low, x, weight, bias, options);
-    }
+    let low = super::autocast::lowered(x.dtype());
     #[cfg(feature = "flex")]
     if fast_conv2d_enabled()
+        && matches!(low, None | Some(FloatDType::BF16))
         && let Some(kind) = super::conv_flex::kind(&x, &weight, bias.as_ref(), &options)
     {
+        use super::matmul::Arith;
         FAST_CALLS.with(|n| n.set(n.get() + 1));
-        return super::conv_flex::conv2d(x, weight, bias, options, kind);
+        let arith = if low.is_some() {
+            Arith::Bf16
+        } else {
+            Arith::F32
+        };
+        return super::conv_flex::conv2d(x, weight, bias, options, kind, arith);
+    }
+    if let Some(low) = low {
+        return super::autocast::conv2d_in(low, x, weight, bias, options);
     }
     burn::tensor::module::conv2d(x, weight, bias, options)
 }

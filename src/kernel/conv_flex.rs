@@ -25,6 +25,7 @@ use burn_flex::FlexTensor;
 use super::conv_depthwise as depthwise;
 use super::conv_gemm::{self as dense, Geom};
 use super::flex_autodiff::contiguous;
+use super::matmul::Arith;
 
 /// Which of podium's kernels a convolution takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,7 +39,7 @@ pub(crate) enum Kind {
 /// The geometry and kernel kind of `x` `[B, C_in, H, W]` with `weight`
 /// `[C_out, C_in / groups, kh, kw]`, or `None` when podium has no kernel for it (shape mismatch,
 /// other group counts, empty output).
-fn plan(x: &[usize], w: &[usize], options: &ConvOptions<2>) -> Option<(Geom, Kind)> {
+fn plan(x: &[usize], w: &[usize], options: &ConvOptions<2>, arith: Arith) -> Option<(Geom, Kind)> {
     let (&[batch, c_in, h, wd], &[c_out, c_in_g, kh, kw]) = (x, w) else {
         return None;
     };
@@ -68,6 +69,12 @@ fn plan(x: &[usize], w: &[usize], options: &ConvOptions<2>) -> Option<(Geom, Kin
         dilation: options.dilation,
         oh,
         ow,
+        // depthwise kernels are bound by memory, not products: they stay f32
+        arith: if kind == Kind::Dense {
+            arith
+        } else {
+            Arith::F32
+        },
     };
     (batch * c_in * h * wd > 0 && c_out > 0).then_some((g, kind))
 }
@@ -89,7 +96,7 @@ pub(crate) fn kind(
     if !(f32s && on_flex(x.device()) && on_flex(weight.device())) {
         return None;
     }
-    let (g, kind) = plan(&x.dims(), &weight.dims(), options)?;
+    let (g, kind) = plan(&x.dims(), &weight.dims(), options, Arith::F32)?;
     bias.is_none_or(|b| b.dims() == [g.c_out]).then_some(kind)
 }
 
@@ -100,13 +107,18 @@ pub(crate) fn conv2d(
     bias: Option<Tensor<1>>,
     options: ConvOptions<2>,
     _kind: Kind,
+    arith: Arith,
 ) -> Tensor<4> {
     let (x, weight) = (x.into_dispatch(), weight.into_dispatch());
     Tensor::from_dispatch(match bias {
-        Some(bias) => {
-            <Dispatch as ConvKernels>::podium_conv2d_bias(x, weight, bias.into_dispatch(), options)
-        }
-        None => <Dispatch as ConvKernels>::podium_conv2d(x, weight, options),
+        Some(bias) => <Dispatch as ConvKernels>::podium_conv2d_bias(
+            x,
+            weight,
+            bias.into_dispatch(),
+            options,
+            arith,
+        ),
+        None => <Dispatch as ConvKernels>::podium_conv2d(x, weight, options, arith),
     })
 }
 
@@ -118,11 +130,13 @@ pub(crate) fn conv2d(
 /// `Option<FlexTensor>`, found `Option<DispatchTensor>`).
 #[backend_extension(Flex, Autodiff)]
 pub trait ConvKernels: Backend {
-    /// `conv2d(x, weight, None, options)` for `f32` NCHW tensors, `groups == 1` or depthwise.
+    /// `conv2d(x, weight, None, options)` for `f32` NCHW tensors, `groups == 1` or depthwise,
+    /// the dense gemms (forward and both gradients) in `arith`.
     fn podium_conv2d(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         options: ConvOptions<2>,
+        arith: Arith,
     ) -> FloatTensor<Self>;
 
     /// `conv2d(x, weight, Some(bias), options)`, as [`ConvKernels::podium_conv2d`].
@@ -131,6 +145,7 @@ pub trait ConvKernels: Backend {
         weight: FloatTensor<Self>,
         bias: FloatTensor<Self>,
         options: ConvOptions<2>,
+        arith: Arith,
     ) -> FloatTensor<Self>;
 }
 
@@ -148,9 +163,9 @@ fn tensor(values: Vec<f32>, shape: [usize; 4]) -> FlexTensor {
 ///
 /// # Panics
 /// If the shapes have no plan (a caller that skipped [`kind`]), naming both shapes.
-fn plan_of(x: &FlexTensor, w: &FlexTensor, options: &ConvOptions<2>) -> (Geom, Kind) {
+fn plan_of(x: &FlexTensor, w: &FlexTensor, options: &ConvOptions<2>, arith: Arith) -> (Geom, Kind) {
     let (xs, ws): (Vec<usize>, Vec<usize>) = (x.shape().to_vec(), w.shape().to_vec());
-    plan(&xs, &ws, options).unwrap_or_else(|| {
+    plan(&xs, &ws, options, arith).unwrap_or_else(|| {
         panic!("podium conv2d: no kernel for x {xs:?}, weight {ws:?}, options {options:?}")
     })
 }
@@ -161,8 +176,9 @@ fn flex_forward(
     weight: FlexTensor,
     bias: Option<FlexTensor>,
     options: ConvOptions<2>,
+    arith: Arith,
 ) -> FlexTensor {
-    let (g, kind) = plan_of(&x, &weight, &options);
+    let (g, kind) = plan_of(&x, &weight, &options, arith);
     let (x, weight) = (contiguous(x), contiguous(weight));
     let bias = bias.map(contiguous);
     let b = bias.as_ref().map(data);
@@ -174,8 +190,13 @@ fn flex_forward(
 }
 
 impl ConvKernels for Flex {
-    fn podium_conv2d(x: FlexTensor, weight: FlexTensor, options: ConvOptions<2>) -> FlexTensor {
-        flex_forward(x, weight, None, options)
+    fn podium_conv2d(
+        x: FlexTensor,
+        weight: FlexTensor,
+        options: ConvOptions<2>,
+        arith: Arith,
+    ) -> FlexTensor {
+        flex_forward(x, weight, None, options, arith)
     }
 
     fn podium_conv2d_bias(
@@ -183,18 +204,19 @@ impl ConvKernels for Flex {
         weight: FlexTensor,
         bias: FlexTensor,
         options: ConvOptions<2>,
+        arith: Arith,
     ) -> FlexTensor {
-        flex_forward(x, weight, Some(bias), options)
+        flex_forward(x, weight, Some(bias), options, arith)
     }
 }
 
 /// The backward of [`ConvKernels::podium_conv2d`]; `N = 3` with a bias, 2 without. The state
-/// is the checkpointed input and weight and the options.
+/// is the checkpointed input and weight, the options and the arithmetic.
 #[derive(Debug)]
 struct ConvBackward<const N: usize>;
 
 impl<const N: usize> Backward<Flex, N> for ConvBackward<N> {
-    type State = (NodeId, NodeId, ConvOptions<2>);
+    type State = (NodeId, NodeId, ConvOptions<2>, Arith);
 
     fn backward(
         self,
@@ -203,10 +225,10 @@ impl<const N: usize> Backward<Flex, N> for ConvBackward<N> {
         checkpointer: &mut Checkpointer,
     ) {
         let dy = contiguous(grads.consume::<Flex>(&ops.node));
-        let (x_id, w_id, options) = ops.state;
+        let (x_id, w_id, options, arith) = ops.state;
         let x = contiguous(checkpointer.retrieve_node_output::<FlexTensor>(x_id));
         let w = contiguous(checkpointer.retrieve_node_output::<FlexTensor>(w_id));
-        let (g, kind) = plan_of(&x, &w, &options);
+        let (g, kind) = plan_of(&x, &w, &options, arith);
         let [node_x, node_w] = [&ops.parents[0], &ops.parents[1]];
         if let Some(node) = node_x {
             let dx = match kind {
@@ -226,7 +248,7 @@ impl<const N: usize> Backward<Flex, N> for ConvBackward<N> {
             );
         }
         if let Some(Some(node)) = ops.parents.get(2) {
-            let db = dense::backward_bias(data(&dy), g.batch, g.c_out, g.p());
+            let db = dense::backward_bias(data(&dy), &g);
             let db = FlexTensor::from_data(TensorData::new(db, [g.c_out]));
             grads.register::<Flex>(node.id, db);
         }
@@ -238,8 +260,9 @@ impl<C: CheckpointStrategy> ConvKernels for Autodiff<Flex, C> {
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         options: ConvOptions<2>,
+        arith: Arith,
     ) -> FloatTensor<Self> {
-        autodiff_forward::<C>(x, weight, None, options)
+        autodiff_forward::<C>(x, weight, None, options, arith)
     }
 
     fn podium_conv2d_bias(
@@ -247,8 +270,9 @@ impl<C: CheckpointStrategy> ConvKernels for Autodiff<Flex, C> {
         weight: FloatTensor<Self>,
         bias: FloatTensor<Self>,
         options: ConvOptions<2>,
+        arith: Arith,
     ) -> FloatTensor<Self> {
-        autodiff_forward::<C>(x, weight, Some(bias), options)
+        autodiff_forward::<C>(x, weight, Some(bias), options, arith)
     }
 }
 
@@ -258,6 +282,7 @@ fn autodiff_forward<C: CheckpointStrategy>(
     weight: FloatTensor<Autodiff<Flex, C>>,
     bias: Option<FloatTensor<Autodiff<Flex, C>>>,
     options: ConvOptions<2>,
+    arith: Arith,
 ) -> FloatTensor<Autodiff<Flex, C>> {
     match bias {
         Some(bias) => match ConvBackward::<3>
@@ -270,12 +295,14 @@ fn autodiff_forward<C: CheckpointStrategy>(
                     prep.checkpoint(&x),
                     prep.checkpoint(&weight),
                     options.clone(),
+                    arith,
                 );
                 let out = flex_forward(
                     x.into_primitive(),
                     weight.into_primitive(),
                     Some(bias.into_primitive()),
                     options,
+                    arith,
                 );
                 prep.finish(state, out)
             }
@@ -284,6 +311,7 @@ fn autodiff_forward<C: CheckpointStrategy>(
                 weight.into_primitive(),
                 Some(bias.into_primitive()),
                 options,
+                arith,
             )),
         },
         None => match ConvBackward::<2>
@@ -296,8 +324,15 @@ fn autodiff_forward<C: CheckpointStrategy>(
                     prep.checkpoint(&x),
                     prep.checkpoint(&weight),
                     options.clone(),
+                    arith,
                 );
-                let out = flex_forward(x.into_primitive(), weight.into_primitive(), None, options);
+                let out = flex_forward(
+                    x.into_primitive(),
+                    weight.into_primitive(),
+                    None,
+                    options,
+                    arith,
+                );
                 prep.finish(state, out)
             }
             OpsKind::UnTracked(prep) => prep.finish(flex_forward(
@@ -305,6 +340,7 @@ fn autodiff_forward<C: CheckpointStrategy>(
                 weight.into_primitive(),
                 None,
                 options,
+                arith,
             )),
         },
     }

@@ -21,10 +21,16 @@
 //! dilation 1 and `OW = W` (3x3 "same" convolutions), each row of `col` is the input plane
 //! shifted by a constant, so im2col is one copy per row and col2im one add per row
 //! ([`im2col_shifted`], [`col2im_shifted`]) instead of one per output row.
+//!
+//! The gemms run in [`Geom::arith`] ([`matmul`]): `f32`, or, inside a `bf16` autocast region,
+//! bfloat16 products summed in `f32`, each output (`y`, `dx`, `dW`, `db`) rounded to bfloat16
+//! once at the end, as torch's autocast convolution hands back `bf16` tensors.
 
 use std::cell::RefCell;
 
 use rayon::prelude::*;
+
+use super::matmul::{self, Arith};
 
 /// The geometry of one 2-D convolution (NCHW input, OIHW weight).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,6 +47,9 @@ pub(crate) struct Geom {
     pub dilation: [usize; 2],
     pub oh: usize,
     pub ow: usize,
+    /// The arithmetic of the gemms: `f32`, or `bf16` products summed in `f32` (an autocast
+    /// region's `bfloat16`).
+    pub arith: Arith,
 }
 
 impl Geom {
@@ -92,46 +101,32 @@ fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
     })
 }
 
-/// `dst[m, n] (+)= lhs[m, k] · rhs[k, n]` with explicit (row, column) strides, single-threaded.
+/// [`matmul::gemm`] in the convolution's arithmetic `g.arith`.
 ///
 /// # Safety
-/// Every index `i * rs + j * cs` of the three operands must be inside its allocation, and `dst`
-/// must not alias `lhs` or `rhs`.
+/// As [`matmul::gemm`].
 #[allow(clippy::too_many_arguments)]
 unsafe fn gemm(
-    [m, n, k]: [usize; 3],
+    g: &Geom,
+    mnk: [usize; 3],
     dst: *mut f32,
-    [dst_rs, dst_cs]: [isize; 2],
+    dst_s: [isize; 2],
     accumulate: bool,
     lhs: *const f32,
-    [lhs_rs, lhs_cs]: [isize; 2],
+    lhs_s: [isize; 2],
     rhs: *const f32,
-    [rhs_rs, rhs_cs]: [isize; 2],
+    rhs_s: [isize; 2],
 ) {
-    // SAFETY: forwarded from the caller's contract; gemm computes
-    // dst := alpha * dst + beta * lhs * rhs, reading dst only when `accumulate`.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst,
-            dst_cs,
-            dst_rs,
-            accumulate,
-            lhs,
-            lhs_cs,
-            lhs_rs,
-            rhs,
-            rhs_cs,
-            rhs_rs,
-            1.0f32,
-            1.0f32,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
+    // SAFETY: forwarded from the caller's contract.
+    unsafe { matmul::gemm(g.arith, mnk, dst, dst_s, accumulate, lhs, lhs_s, rhs, rhs_s) }
+}
+
+/// Rounds a finished output block to bfloat16 when `g.arith` is `Bf16` (the dtype an autocast
+/// convolution hands back: torch rounds its `bf16` outputs and gradients once, after the `f32`
+/// accumulation); nothing in `f32`.
+fn finish(g: &Geom, out: &mut [f32]) {
+    if g.arith == Arith::Bf16 {
+        matmul::round_bf16_slice(out);
     }
 }
 
@@ -406,6 +401,7 @@ fn forward_into(x: &[f32], weight: &[f32], bias: Option<&[f32]>, g: &Geom, y: &m
                     // SAFETY: weight is [C_out, K], col [K, n], tmp [C_out, n]; no aliasing.
                     unsafe {
                         gemm(
+                            g,
                             [g.c_out, n, k],
                             tmp.as_mut_ptr(),
                             [n as isize, 1],
@@ -427,6 +423,7 @@ fn forward_into(x: &[f32], weight: &[f32], bias: Option<&[f32]>, g: &Geom, y: &m
                         }
                     }
                 });
+                finish(g, y_chunk);
             });
         return;
     }
@@ -450,6 +447,7 @@ fn forward_into(x: &[f32], weight: &[f32], bias: Option<&[f32]>, g: &Geom, y: &m
             // [C_out, p1 - p0] with row stride P inside y; no aliasing.
             unsafe {
                 gemm(
+                    g,
                     [g.c_out, p1 - p0, k],
                     dst,
                     [p as isize, 1],
@@ -467,6 +465,12 @@ fn forward_into(x: &[f32], weight: &[f32], bias: Option<&[f32]>, g: &Geom, y: &m
             with_scratch(k * (p1 - p0), |col| {
                 im2col(x_img, g, [p0, p1], col, p1 - p0);
                 run(col.as_ptr(), (p1 - p0) as isize);
+            });
+        }
+        for co in 0..g.c_out {
+            // SAFETY: row co, columns p0..p1 of this task's block, written by the gemm above.
+            finish(g, unsafe {
+                std::slice::from_raw_parts_mut(dst.add(co * p), p1 - p0)
             });
         }
     });
@@ -503,6 +507,7 @@ fn backward_x_chunk(
         // [C_out, n] row-major, dst is [K, n] row-major; no aliasing.
         unsafe {
             gemm(
+                g,
                 [k, n, g.c_out],
                 dst,
                 [n as isize, 1],
@@ -518,15 +523,14 @@ fn backward_x_chunk(
     if count == 1 && g.is_pointwise() {
         // gemm overwrites dx_chunk.
         run(dx_chunk.as_mut_ptr(), dy_chunk.as_ptr());
-        return;
-    }
-    dx_chunk.fill(0.0);
-    if count == 1 {
+    } else if count == 1 {
+        dx_chunk.fill(0.0);
         with_scratch(k * p, |col| {
             run(col.as_mut_ptr(), dy_chunk.as_ptr());
             col2im(col, p, g, dx_chunk);
         });
     } else {
+        dx_chunk.fill(0.0);
         with_scratch((k + g.c_out) * n, |buf| {
             let (col, dyc) = buf.split_at_mut(k * n);
             gather_dy(dy, g, b0, count, dyc);
@@ -536,6 +540,7 @@ fn backward_x_chunk(
             }
         });
     }
+    finish(g, dx_chunk);
 }
 
 /// Weight gradient: `dW = Σ_b dy[b] · col(x[b])ᵀ`, the batch split into one contiguous range
@@ -562,6 +567,7 @@ pub(crate) fn backward_weight(x: &[f32], dy: &[f32], g: &Geom) -> Vec<f32> {
                     // stride n); dw is [C_out, K]; no aliasing.
                     unsafe {
                         gemm(
+                            g,
                             [g.c_out, k, n],
                             dw.as_mut_ptr(),
                             [k as isize, 1],
@@ -605,19 +611,33 @@ pub(crate) fn backward_weight(x: &[f32], dy: &[f32], g: &Geom) -> Vec<f32> {
             *a += b;
         }
     }
+    finish(g, &mut dw);
     dw
 }
 
-/// Bias gradient: `db[c] = Σ_{b, p} dy[b, c, p]` over `dy` of `[B, C, P]`.
-pub(crate) fn backward_bias(dy: &[f32], batch: usize, channels: usize, p: usize) -> Vec<f32> {
-    (0..channels)
+/// Bias gradient: `db[c] = Σ_{b, p} dy[b, c, p]` over `dy` of `[B, C_out, P]`; in `Bf16` the sum
+/// of the bfloat16-rounded `dy` (the gradient torch's `bf16` convolution receives), rounded to
+/// bfloat16 as the other gradients.
+pub(crate) fn backward_bias(dy: &[f32], g: &Geom) -> Vec<f32> {
+    let (channels, p) = (g.c_out, g.p());
+    let low = g.arith == Arith::Bf16;
+    let mut db: Vec<f32> = (0..channels)
         .into_par_iter()
         .map(|c| {
-            (0..batch)
-                .map(|b| dy[(b * channels + c) * p..][..p].iter().sum::<f32>())
+            (0..g.batch)
+                .map(|b| {
+                    let row = dy[(b * channels + c) * p..][..p].iter();
+                    if low {
+                        row.map(|&v| matmul::round_bf16(v)).sum::<f32>()
+                    } else {
+                        row.sum::<f32>()
+                    }
+                })
                 .sum()
         })
-        .collect()
+        .collect();
+    finish(g, &mut db);
+    db
 }
 
 #[cfg(test)]

@@ -2,12 +2,15 @@
 //! same device: forward values and the gradients of x, weight and bias over a grid of shapes
 //! (kernel 1/3/5/7, stride 1/2, symmetric and asymmetric padding, dilation, dense and
 //! depthwise, batch 1 and more, output maps larger than one forward tile). Tolerance: the
-//! largest absolute difference is at most `1e-4 * max(1, max |reference|)`.
+//! largest absolute difference is at most `1e-4 * max(1, max |reference|)`. Inside a `bf16`
+//! autocast region the dense kernels are checked against Burn's `f32` convolution of the
+//! bfloat16-rounded operands, within one bfloat16 rounding (`2^-8 * max(1, max |reference|)`).
 
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2dConfig;
 use burn::tensor::ops::ConvOptions;
-use burn::tensor::{Device, Distribution, Tensor};
+use burn::tensor::{Device, Distribution, FloatDType, Tensor};
+use burn_podium::kernel::autocast::autocast;
 use burn_podium::kernel::conv::{conv2d, conv2d_padding, conv2d_with, fast_conv2d_calls};
 
 const TOL: f32 = 1e-4;
@@ -301,6 +304,106 @@ fn conv2d_matches_burn_values_and_gradients_over_a_grid() {
             assert!(e <= TOL, "{}: bias-gradient error {e}", c.name);
         } else {
             assert!(!c.bias, "{}: bias gradient missing", c.name);
+        }
+    }
+}
+
+/// `t` rounded to bfloat16 and back to `f32`.
+fn bf16<const D: usize>(t: &Tensor<D>) -> Tensor<D> {
+    t.clone().cast(FloatDType::BF16).cast(FloatDType::F32)
+}
+
+/// Whether every value of `t` is a bfloat16 value.
+fn is_bf16<const D: usize>(t: &Tensor<D>) -> bool {
+    t.clone().into_data().try_to_vec::<f32>().unwrap()
+        == bf16(t).into_data().try_to_vec::<f32>().unwrap()
+}
+
+/// What [`run`] returns: the value and the gradients of x, weight and bias.
+type Outputs = (Tensor<4>, Option<Tensor<4>>, Tensor<4>, Option<Tensor<1>>);
+
+#[test]
+fn bf16_autocast_runs_the_dense_kernels_on_bfloat16_operands() {
+    let _g = crate::learner::lock(); // the flex RNG is process-wide
+    let device = Device::flex().autodiff();
+    // one bfloat16 rounding of the result (half an ulp, 2^-9) plus f32 summation
+    let tol = 2f32.powi(-8);
+    for c in grid() {
+        let dense = c.groups == 1;
+        if !dense && c.groups != c.c_in {
+            continue; // grouped: Burn's own op in bf16, not podium's kernels
+        }
+        let normal = Distribution::Normal(0.0, 1.0);
+        let x = Tensor::<4>::random([c.batch, c.c_in, c.hw[0], c.hw[1]], normal, &device);
+        let w = Tensor::<4>::random([c.c_out, c.c_in / c.groups, c.k, c.k], normal, &device);
+        let b = c
+            .bias
+            .then(|| Tensor::<1>::random([c.c_out], normal, &device));
+        let span = c.dilation * (c.k - 1) + 1;
+        let out = |n: usize, (p0, p1): (usize, usize)| (n + p0 + p1 - span) / c.stride + 1;
+        let out_shape = [
+            c.batch,
+            c.c_out,
+            out(c.hw[0], c.pad[0]),
+            out(c.hw[1], c.pad[1]),
+        ];
+        let r = Tensor::<4>::random(out_shape, normal, &device);
+
+        let before = fast_conv2d_calls();
+        let low: Outputs = autocast(Some(FloatDType::BF16), || run(true, &c, &x, &w, &b, &r));
+        assert!(
+            fast_conv2d_calls() > before,
+            "{}: fast path not taken",
+            c.name
+        );
+        let full = run(true, &c, &x, &w, &b, &r);
+        if !dense {
+            // depthwise kernels stay f32 inside the region
+            assert_eq!(rel_err(low.0, full.0), 0.0, "{}", c.name);
+            assert_eq!(rel_err(low.2, full.2), 0.0, "{}", c.name);
+            continue;
+        }
+        let reference = run(
+            false,
+            &c,
+            &bf16(&x),
+            &bf16(&w),
+            &b.as_ref().map(bf16),
+            &bf16(&r),
+        );
+        let outputs = [
+            ("forward", Some(low.0), Some(reference.0), Some(full.0)),
+            ("x-gradient", low.1, reference.1, full.1),
+            (
+                "weight-gradient",
+                Some(low.2),
+                Some(reference.2),
+                Some(full.2),
+            ),
+        ];
+        for (what, got, want, f32_result) in outputs {
+            let (Some(got), Some(want), Some(f32_result)) = (got, want, f32_result) else {
+                assert!(!c.x_grad, "{}: {what} missing", c.name);
+                continue;
+            };
+            assert!(is_bf16(&got), "{}: {what} is not rounded to bf16", c.name);
+            let e = rel_err(got.clone(), want);
+            assert!(
+                e <= tol,
+                "{}: {what} error {e} against the rounded operands",
+                c.name
+            );
+            let e = rel_err(got, f32_result);
+            assert!(e > TOL, "{}: {what} equals the f32 result ({e})", c.name);
+        }
+        if let (Some(db), Some(db0)) = (low.3, reference.3) {
+            assert!(
+                is_bf16(&db),
+                "{}: bias gradient is not rounded to bf16",
+                c.name
+            );
+            let e = rel_err(db, db0);
+            assert!(e <= tol, "{}: bias-gradient error {e}", c.name);
         }
     }
 }

@@ -1,0 +1,756 @@
+//! The single-threaded matrix products under podium's dense convolution
+//! ([`super::conv_gemm`]): `dst[m, n] (+)= lhs[m, k] · rhs[k, n]` on strided `f32` operands, in
+//! one of two arithmetics ([`Arith`]).
+//!
+//! | [`Arith`] | products | sums | how | PyTorch / oneDNN |
+//! |---|---|---|---|---|
+//! | `F32` | `f32 · f32` | `f32` | the `gemm` 0.19 crate | `torch.mm` in `f32` |
+//! | `Bf16` | `bf16(a) · bf16(b)` (exact in `f32`) | `f32` | `VDPBF16PS` (AVX512-BF16) micro-kernel, else `gemm` on the rounded values | a `bfloat16` matmul under `torch.autocast("cpu", torch.bfloat16)` (oneDNN's `avx512_core_bf16` kernels), before its output is rounded to `bf16` |
+//!
+//! `bf16(x)` rounds an `f32` to bfloat16 (8 significand bits) to nearest, ties to even, as
+//! `VCVTNE2PS2BF16` does: subnormal inputs become a signed zero (the instruction's DAZ) and a NaN
+//! stays a NaN. The product of two bfloat16 values is exact in `f32` (8 + 8 significand bits), so
+//! the two implementations of `Bf16` differ only in the order of the `f32` sums.
+//!
+//! The AVX512-BF16 kernel follows the Goto/BLIS blocking (Goto & van de Geijn, *Anatomy of
+//! high-performance matrix multiplication*, 2008): `rhs` packed per block of [`KC`] x [`NC`] into
+//! panels of [`NR`] columns, `lhs` per block of [`MC`] x [`KC`] into panels of [`MR`] rows, and a
+//! 14 x 32 register tile of 28 `f32` accumulators updated by `VDPBF16PS`, which adds two products
+//! per lane: the packed operands hold `k` in (even, odd) pairs, one pair per 32-bit lane.
+
+use std::cell::RefCell;
+
+/// The arithmetic of a matrix product: `f32` throughout, or `bf16` products summed in `f32`
+/// (autocast's `bfloat16`; see the [module docs](self)).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Arith {
+    /// `f32` products and sums.
+    #[default]
+    F32,
+    /// Operands rounded to bfloat16, products and sums in `f32`.
+    Bf16,
+}
+
+/// Rows of the register tile.
+const MR: usize = 14;
+/// Columns of the register tile (two 16-lane vectors).
+const NR: usize = 32;
+/// Depth of a packed block (even: `k` is packed in pairs).
+const KC: usize = 256;
+/// Rows of a packed `lhs` block (a multiple of [`MR`]).
+const MC: usize = 12 * MR;
+/// Columns of a packed `rhs` block (a multiple of [`NR`]).
+const NC: usize = 1024;
+
+/// `dst[m, n] (+)= lhs[m, k] · rhs[k, n]` in `arith`, with explicit (row, column) strides,
+/// single-threaded; `accumulate` adds to `dst` instead of overwriting it.
+///
+/// # Safety
+/// Every index `i * rs + j * cs` of the three operands must be inside its allocation, and `dst`
+/// must not alias `lhs` or `rhs`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn gemm(
+    arith: Arith,
+    mnk: [usize; 3],
+    dst: *mut f32,
+    dst_s: [isize; 2],
+    accumulate: bool,
+    lhs: *const f32,
+    lhs_s: [isize; 2],
+    rhs: *const f32,
+    rhs_s: [isize; 2],
+) {
+    // SAFETY (both arms): forwarded from the caller's contract.
+    match arith {
+        Arith::F32 => unsafe { gemm_f32(mnk, dst, dst_s, accumulate, lhs, lhs_s, rhs, rhs_s) },
+        Arith::Bf16 => unsafe { gemm_bf16(mnk, dst, dst_s, accumulate, lhs, lhs_s, rhs, rhs_s) },
+    }
+}
+
+/// [`gemm`] in `f32`: the `gemm` crate, no parallelism.
+///
+/// # Safety
+/// As [`gemm`].
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_f32(
+    [m, n, k]: [usize; 3],
+    dst: *mut f32,
+    [dst_rs, dst_cs]: [isize; 2],
+    accumulate: bool,
+    lhs: *const f32,
+    [lhs_rs, lhs_cs]: [isize; 2],
+    rhs: *const f32,
+    [rhs_rs, rhs_cs]: [isize; 2],
+) {
+    // SAFETY: forwarded from the caller's contract; gemm computes
+    // dst := alpha * dst + beta * lhs * rhs, reading dst only when `accumulate`.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst,
+            dst_cs,
+            dst_rs,
+            accumulate,
+            lhs,
+            lhs_cs,
+            lhs_rs,
+            rhs,
+            rhs_cs,
+            rhs_rs,
+            1.0f32,
+            1.0f32,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
+/// The bfloat16 bits of `x`: round to nearest, ties to even; a subnormal becomes a signed zero
+/// and a NaN stays a (quiet) NaN, as `VCVTNE2PS2BF16` rounds.
+pub(crate) fn bf16_bits(x: f32) -> u16 {
+    let b = x.to_bits();
+    if x.is_nan() {
+        ((b >> 16) | 0x40) as u16
+    } else if b & 0x7f80_0000 == 0 {
+        ((b >> 16) & 0x8000) as u16
+    } else {
+        ((b + 0x7fff + ((b >> 16) & 1)) >> 16) as u16
+    }
+}
+
+/// `x` rounded to bfloat16 and widened back to `f32` (exact): `bf16(x)` of the module docs.
+pub(crate) fn round_bf16(x: f32) -> f32 {
+    f32::from_bits(u32::from(bf16_bits(x)) << 16)
+}
+
+/// Rounds every value of `xs` to bfloat16 in place ([`round_bf16`]): the output of an
+/// autocast `bf16` op. Vectorized with AVX512-BF16 where the CPU has it.
+pub(crate) fn round_bf16_slice(xs: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if avx512_bf16::available() {
+        // SAFETY: the CPU has the target features.
+        unsafe { avx512_bf16::round_slice(xs) };
+        return;
+    }
+    for x in xs {
+        *x = round_bf16(*x);
+    }
+}
+
+thread_local! {
+    /// Packed operands of [`gemm_bf16`]: `lhs` panels then `rhs` panels (pairs of bfloat16 as
+    /// `u32`), or the rounded `f32` copies of the portable path.
+    static PACKED: RefCell<Vec<u32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// [`gemm`] in `Bf16`: the AVX512-BF16 kernel where the CPU has it (runtime detection), else the
+/// `gemm` crate on copies of the operands rounded to bfloat16.
+///
+/// # Safety
+/// As [`gemm`].
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_bf16(
+    [m, n, k]: [usize; 3],
+    dst: *mut f32,
+    dst_s: [isize; 2],
+    accumulate: bool,
+    lhs: *const f32,
+    lhs_s: [isize; 2],
+    rhs: *const f32,
+    rhs_s: [isize; 2],
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if avx512_bf16::available() {
+        // SAFETY: the CPU has the target features; the rest is the caller's contract.
+        unsafe { avx512_bf16::gemm([m, n, k], dst, dst_s, accumulate, lhs, lhs_s, rhs, rhs_s) };
+        return;
+    }
+    PACKED.with(|cell| {
+        let mut buf = cell.borrow_mut();
+        buf.clear();
+        let rounded = |p: *const f32, [rs, cs]: [isize; 2], rows: usize, cols: usize| {
+            (0..rows).flat_map(move |i| {
+                // SAFETY: (i, j) is inside the operand (the caller's contract).
+                (0..cols).map(move |j| {
+                    round_bf16(unsafe { *p.offset(i as isize * rs + j as isize * cs) }).to_bits()
+                })
+            })
+        };
+        buf.extend(rounded(lhs, lhs_s, m, k));
+        buf.extend(rounded(rhs, rhs_s, k, n));
+        let (a, b) = buf.split_at(m * k);
+        // SAFETY: a is [m, k] and b [k, n] row-major f32 bit patterns in this thread's buffer,
+        // which dst (the caller's) does not alias.
+        unsafe {
+            gemm_f32(
+                [m, n, k],
+                dst,
+                dst_s,
+                accumulate,
+                a.as_ptr().cast(),
+                [k as isize, 1],
+                b.as_ptr().cast(),
+                [n as isize, 1],
+            )
+        }
+    });
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512_bf16 {
+    //! The AVX512-BF16 implementation of [`super::gemm_bf16`].
+
+    use std::arch::x86_64::*;
+
+    use super::{KC, MC, MR, NC, NR, PACKED, bf16_bits};
+
+    /// Whether this CPU runs the kernel (AVX512F, AVX512BW and AVX512-BF16), checked once.
+    pub(super) fn available() -> bool {
+        use std::sync::OnceLock;
+        static HAS: OnceLock<bool> = OnceLock::new();
+        *HAS.get_or_init(|| {
+            is_x86_feature_detected!("avx512f")
+                && is_x86_feature_detected!("avx512bw")
+                && is_x86_feature_detected!("avx512bf16")
+        })
+    }
+
+    /// [`super::round_bf16_slice`]: 16 values per `VCVTNEPS2BF16` and back.
+    ///
+    /// # Safety
+    /// The CPU has the kernel's features.
+    #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
+    pub(super) unsafe fn round_slice(xs: &mut [f32]) {
+        let mut chunks = xs.chunks_exact_mut(16);
+        for c in &mut chunks {
+            // SAFETY: 16 values of the chunk.
+            unsafe {
+                let v = _mm512_cvtpbh_ps(_mm512_cvtneps_pbh(_mm512_loadu_ps(c.as_ptr())));
+                _mm512_storeu_ps(c.as_mut_ptr(), v);
+            }
+        }
+        for x in chunks.into_remainder() {
+            *x = super::round_bf16(*x);
+        }
+    }
+
+    /// One bfloat16 pair `(lo, hi)` as a 32-bit lane: `lo` (even `k`) in the low half.
+    fn pair(lo: f32, hi: f32) -> u32 {
+        u32::from(bf16_bits(lo)) | (u32::from(bf16_bits(hi)) << 16)
+    }
+
+    /// Packs `lhs[i0.., p0..]` (`mc` rows, `kc` deep) into panels of [`MR`] rows: panel `t`,
+    /// pair `q`, row `r` at `out[t * MR * kc2 + q * MR + r]`, with `kc2 = ⌈kc / 2⌉`; rows past
+    /// `mc` and the odd tail of `k` are zero. Rows contiguous along `k` (column stride 1: a
+    /// weight, `dy`) convert 32 values of a row at once; columns contiguous along the rows (row
+    /// stride 1: a transposed weight) convert 14 rows of two columns at once.
+    ///
+    /// # Safety
+    /// The block must be inside `lhs`; the CPU must have the kernel's features.
+    #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
+    unsafe fn pack_lhs(
+        lhs: *const f32,
+        [rs, cs]: [isize; 2],
+        [i0, p0]: [usize; 2],
+        [mc, kc]: [usize; 2],
+        out: &mut [u32],
+    ) {
+        let kc2 = kc.div_ceil(2);
+        let at = |i: usize, p: usize| {
+            if i < mc && p < kc {
+                // SAFETY: inside the block (the caller's contract).
+                unsafe { *lhs.offset((i0 + i) as isize * rs + (p0 + p) as isize * cs) }
+            } else {
+                0.0
+            }
+        };
+        for t in 0..mc.div_ceil(MR) {
+            let panel = &mut out[t * MR * kc2..][..MR * kc2];
+            let rows = (mc - t * MR).min(MR);
+            if cs == 1 {
+                // 32 values of each of the panel's rows (16 pairs) per step, a 16 x 16
+                // transpose (rows 14 and 15 zero), 14 lanes stored per pair
+                let full = kc / 32;
+                for s in 0..full {
+                    let mut v = [_mm512_setzero_si512(); 16];
+                    for (r, vr) in v.iter_mut().enumerate().take(rows) {
+                        // SAFETY: row i0 + 14t + r, columns p0 + 32s .. + 32 are inside the
+                        // block.
+                        unsafe {
+                            let row = lhs
+                                .offset((i0 + t * MR + r) as isize * rs + (p0 + 32 * s) as isize);
+                            *vr = bits(_mm512_cvtne2ps_pbh(
+                                _mm512_loadu_ps(row.add(16)),
+                                _mm512_loadu_ps(row),
+                            ));
+                        }
+                    }
+                    transpose16(&mut v);
+                    for (u, vu) in v.iter().enumerate() {
+                        // SAFETY: 14 lanes of pair 16s + u inside the panel.
+                        unsafe {
+                            _mm512_mask_storeu_epi32(
+                                panel[(16 * s + u) * MR..].as_mut_ptr().cast(),
+                                (1u16 << MR) - 1,
+                                *vu,
+                            )
+                        };
+                    }
+                }
+                for r in 0..MR {
+                    for q in 16 * full..kc2 {
+                        panel[q * MR + r] = pair(at(t * MR + r, 2 * q), at(t * MR + r, 2 * q + 1));
+                    }
+                }
+            } else if rs == 1 {
+                let mask: __mmask16 = (1u16 << rows) - 1;
+                let interleave = interleave_pairs();
+                for q in 0..kc / 2 {
+                    // SAFETY: rows i0 + 14t .. + rows of columns p0 + 2q and p0 + 2q + 1 are
+                    // inside the block (masked loads read no other row); 14 lanes stored.
+                    unsafe {
+                        let col = lhs.offset((i0 + t * MR) as isize + (p0 + 2 * q) as isize * cs);
+                        let v = _mm512_cvtne2ps_pbh(
+                            _mm512_maskz_loadu_ps(mask, col.offset(cs)),
+                            _mm512_maskz_loadu_ps(mask, col),
+                        );
+                        let v = _mm512_permutexvar_epi16(interleave, bits(v));
+                        _mm512_mask_storeu_epi32(
+                            panel[q * MR..].as_mut_ptr().cast(),
+                            (1u16 << MR) - 1,
+                            v,
+                        );
+                    }
+                }
+                if kc % 2 == 1 {
+                    let q = kc / 2;
+                    for r in 0..MR {
+                        panel[q * MR + r] = pair(at(t * MR + r, 2 * q), 0.0);
+                    }
+                }
+            } else {
+                for r in 0..MR {
+                    let i = t * MR + r;
+                    for q in 0..kc2 {
+                        panel[q * MR + r] = pair(at(i, 2 * q), at(i, 2 * q + 1));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The 16-bit lane permutation that turns `_mm512_cvtne2ps_pbh(b, a)` (lanes `0..16` from
+    /// `a`, `16..32` from `b`) into the pairs `(a[c], b[c])`: lane `2c` takes lane `c`, lane
+    /// `2c + 1` lane `16 + c`.
+    #[target_feature(enable = "avx512f,avx512bw")]
+    fn interleave_pairs() -> __m512i {
+        _mm512_set_epi16(
+            31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6, 21, 5, 20,
+            4, 19, 3, 18, 2, 17, 1, 16, 0,
+        )
+    }
+
+    /// Packs `rhs[p0.., j0..]` (`kc` deep, `nc` columns) into panels of [`NR`] columns: panel
+    /// `t`, pair `q`, column `c` at `out[t * NR * kc2 + q * NR + c]`; columns past `nc` and the
+    /// odd tail of `k` are zero. Row-major `rhs` (column stride 1) interleaves two rows per
+    /// vector; `k`-contiguous `rhs` (row stride 1) converts 32 values of a column at once.
+    ///
+    /// # Safety
+    /// The block must be inside `rhs`; the CPU must have the kernel's features.
+    #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
+    unsafe fn pack_rhs(
+        rhs: *const f32,
+        [rs, cs]: [isize; 2],
+        [p0, j0]: [usize; 2],
+        [kc, nc]: [usize; 2],
+        out: &mut [u32],
+    ) {
+        let kc2 = kc.div_ceil(2);
+        let at = |p: usize, j: usize| {
+            if p < kc && j < nc {
+                // SAFETY: inside the block (the caller's contract).
+                unsafe { *rhs.offset((p0 + p) as isize * rs + (j0 + j) as isize * cs) }
+            } else {
+                0.0
+            }
+        };
+        let interleave = interleave_pairs();
+        for t in 0..nc.div_ceil(NR) {
+            let panel = &mut out[t * NR * kc2..][..NR * kc2];
+            let width = (nc - t * NR).min(NR);
+            if cs == 1 && width == NR {
+                for q in 0..kc / 2 {
+                    for h in 0..NR / 16 {
+                        let j = j0 + t * NR + h * 16;
+                        // SAFETY: rows p0 + 2q, p0 + 2q + 1, columns j..j + 16 are inside
+                        // the block; the store is 16 lanes inside the panel.
+                        unsafe {
+                            let r0 = rhs.offset((p0 + 2 * q) as isize * rs + j as isize);
+                            let v = _mm512_cvtne2ps_pbh(
+                                _mm512_loadu_ps(r0.offset(rs)),
+                                _mm512_loadu_ps(r0),
+                            );
+                            let v = _mm512_permutexvar_epi16(interleave, bits(v));
+                            _mm512_storeu_si512(panel[q * NR + h * 16..].as_mut_ptr().cast(), v);
+                        }
+                    }
+                }
+                if kc % 2 == 1 {
+                    let q = kc / 2;
+                    for c in 0..NR {
+                        panel[q * NR + c] = pair(at(2 * q, t * NR + c), 0.0);
+                    }
+                }
+            } else if rs == 1 && width == NR {
+                // 32 values (16 pairs) of each of 16 columns per step, a 16 x 16 transpose
+                let full = kc / 32;
+                for s in 0..full {
+                    for h in 0..NR / 16 {
+                        let mut v = [_mm512_setzero_si512(); 16];
+                        for (c, vc) in v.iter_mut().enumerate() {
+                            let j = j0 + t * NR + 16 * h + c;
+                            // SAFETY: column j, rows p0 + 32s .. + 32 are inside the block.
+                            unsafe {
+                                let col = rhs.offset(j as isize * cs + (p0 + 32 * s) as isize);
+                                *vc = bits(_mm512_cvtne2ps_pbh(
+                                    _mm512_loadu_ps(col.add(16)),
+                                    _mm512_loadu_ps(col),
+                                ));
+                            }
+                        }
+                        transpose16(&mut v);
+                        for (u, vu) in v.iter().enumerate() {
+                            // SAFETY: 16 lanes of pair 16s + u inside the panel.
+                            unsafe {
+                                _mm512_storeu_si512(
+                                    panel[(16 * s + u) * NR + 16 * h..].as_mut_ptr().cast(),
+                                    *vu,
+                                )
+                            };
+                        }
+                    }
+                }
+                for c in 0..NR {
+                    for q in 16 * full..kc2 {
+                        panel[q * NR + c] = pair(at(2 * q, t * NR + c), at(2 * q + 1, t * NR + c));
+                    }
+                }
+            } else {
+                for q in 0..kc2 {
+                    for c in 0..NR {
+                        panel[q * NR + c] = pair(at(2 * q, t * NR + c), at(2 * q + 1, t * NR + c));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Transposes the 16 x 16 matrix of 32-bit lanes whose row `i` is `v[i]`: afterwards `v[i]`
+    /// lane `j` is the former `v[j]` lane `i` (32-bit unpacks, 64-bit unpacks, then two rounds
+    /// of 128-bit lane shuffles).
+    #[target_feature(enable = "avx512f")]
+    fn transpose16(v: &mut [__m512i; 16]) {
+        let mut t = [_mm512_setzero_si512(); 16];
+        for i in 0..8 {
+            t[2 * i] = _mm512_unpacklo_epi32(v[2 * i], v[2 * i + 1]);
+            t[2 * i + 1] = _mm512_unpackhi_epi32(v[2 * i], v[2 * i + 1]);
+        }
+        for i in 0..4 {
+            let (a, b, c, d) = (t[4 * i], t[4 * i + 1], t[4 * i + 2], t[4 * i + 3]);
+            v[4 * i] = _mm512_unpacklo_epi64(a, c);
+            v[4 * i + 1] = _mm512_unpackhi_epi64(a, c);
+            v[4 * i + 2] = _mm512_unpacklo_epi64(b, d);
+            v[4 * i + 3] = _mm512_unpackhi_epi64(b, d);
+        }
+        for g in 0..2 {
+            for i in 0..4 {
+                t[8 * g + i] = _mm512_shuffle_i32x4::<0x88>(v[8 * g + i], v[8 * g + 4 + i]);
+                t[8 * g + 4 + i] = _mm512_shuffle_i32x4::<0xdd>(v[8 * g + i], v[8 * g + 4 + i]);
+            }
+        }
+        for i in 0..8 {
+            v[i] = _mm512_shuffle_i32x4::<0x88>(t[i], t[8 + i]);
+            v[8 + i] = _mm512_shuffle_i32x4::<0xdd>(t[i], t[8 + i]);
+        }
+    }
+
+    /// The bits of a `__m512bh` as an integer vector.
+    #[target_feature(enable = "avx512f,avx512bf16")]
+    fn bits(v: __m512bh) -> __m512i {
+        // SAFETY: both are 512-bit plain-data vectors.
+        unsafe { std::mem::transmute(v) }
+    }
+
+    /// The register tile: `c[r, 0..32] (+)= Σ_q a[q, r] · b[q, 0..32]` over `kc2` pairs, `a` a
+    /// packed [`MR`]-row panel, `b` a packed [`NR`]-column panel; rows `< rows` and columns
+    /// `< cols` are written to `c` (row stride `rs`, column stride 1), added to it when
+    /// `accumulate`.
+    ///
+    /// # Safety
+    /// The panels hold `kc2` pairs; `c` has `rows x cols` elements at that stride; the CPU has
+    /// the kernel's features.
+    #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn tile(
+        kc2: usize,
+        a: *const u32,
+        b: *const u32,
+        c: *mut f32,
+        rs: isize,
+        [rows, cols]: [usize; 2],
+        accumulate: bool,
+    ) {
+        let mut acc = [[_mm512_setzero_ps(); 2]; MR];
+        for q in 0..kc2 {
+            // SAFETY: pair q of both panels (the caller's contract).
+            unsafe {
+                let b0: __m512bh = std::mem::transmute(_mm512_loadu_si512(b.add(q * NR).cast()));
+                let b1: __m512bh =
+                    std::mem::transmute(_mm512_loadu_si512(b.add(q * NR + 16).cast()));
+                let ap = a.add(q * MR);
+                for (r, row) in acc.iter_mut().enumerate() {
+                    let ar: __m512bh = std::mem::transmute(_mm512_set1_epi32(*ap.add(r) as i32));
+                    row[0] = _mm512_dpbf16_ps(row[0], ar, b0);
+                    row[1] = _mm512_dpbf16_ps(row[1], ar, b1);
+                }
+            }
+        }
+        if cols == NR {
+            for (r, row) in acc.iter().enumerate().take(rows) {
+                // SAFETY: row r, columns 0..32 of c.
+                unsafe {
+                    let p = c.offset(r as isize * rs);
+                    for (h, &v) in row.iter().enumerate() {
+                        let p = p.add(16 * h);
+                        let v = if accumulate {
+                            _mm512_add_ps(_mm512_loadu_ps(p), v)
+                        } else {
+                            v
+                        };
+                        _mm512_storeu_ps(p, v);
+                    }
+                }
+            }
+        } else {
+            let mut spill = [0.0f32; MR * NR];
+            for (r, row) in acc.iter().enumerate() {
+                for (h, &v) in row.iter().enumerate() {
+                    // SAFETY: 16 lanes inside `spill`.
+                    unsafe { _mm512_storeu_ps(spill[r * NR + 16 * h..].as_mut_ptr(), v) };
+                }
+            }
+            for r in 0..rows {
+                for (j, &v) in spill[r * NR..][..cols].iter().enumerate() {
+                    // SAFETY: row r, column j < cols of c.
+                    unsafe {
+                        let p = c.offset(r as isize * rs + j as isize);
+                        *p = if accumulate { *p + v } else { v };
+                    }
+                }
+            }
+        }
+    }
+
+    /// The blocked product (see [`super::gemm_bf16`]).
+    ///
+    /// # Safety
+    /// As [`super::gemm`]; the CPU has the kernel's features.
+    #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe fn gemm(
+        [m, n, k]: [usize; 3],
+        dst: *mut f32,
+        [dst_rs, dst_cs]: [isize; 2],
+        accumulate: bool,
+        lhs: *const f32,
+        lhs_s: [isize; 2],
+        rhs: *const f32,
+        rhs_s: [isize; 2],
+    ) {
+        if k == 0 {
+            if !accumulate {
+                for i in 0..m {
+                    for j in 0..n {
+                        // SAFETY: (i, j) is inside dst (the caller's contract).
+                        unsafe { *dst.offset(i as isize * dst_rs + j as isize * dst_cs) = 0.0 };
+                    }
+                }
+            }
+            return;
+        }
+        PACKED.with(|cell| {
+            let mut buf = cell.borrow_mut();
+            let (a_len, b_len) = (MC * KC / 2, NC * KC / 2);
+            if buf.len() < a_len + b_len {
+                buf.resize(a_len + b_len, 0);
+            }
+            let (apack, bpack) = buf.split_at_mut(a_len);
+            // A tile goes straight to dst when its columns are contiguous; otherwise through
+            // a row-major staging tile.
+            let mut stage = [0.0f32; MR * NR];
+            for j0 in (0..n).step_by(NC) {
+                let nc = (n - j0).min(NC);
+                for p0 in (0..k).step_by(KC) {
+                    let kc = (k - p0).min(KC);
+                    let kc2 = kc.div_ceil(2);
+                    let add = accumulate || p0 > 0;
+                    // SAFETY: the block is inside rhs; the CPU has the features.
+                    unsafe { pack_rhs(rhs, rhs_s, [p0, j0], [kc, nc], bpack) };
+                    for i0 in (0..m).step_by(MC) {
+                        let mc = (m - i0).min(MC);
+                        // SAFETY: the block is inside lhs; the CPU has the features.
+                        unsafe { pack_lhs(lhs, lhs_s, [i0, p0], [mc, kc], apack) };
+                        for jt in 0..nc.div_ceil(NR) {
+                            let cols = (nc - jt * NR).min(NR);
+                            let b = bpack[jt * NR * kc2..].as_ptr();
+                            for it in 0..mc.div_ceil(MR) {
+                                let rows = (mc - it * MR).min(MR);
+                                let a = apack[it * MR * kc2..].as_ptr();
+                                let (i, j) = (i0 + it * MR, j0 + jt * NR);
+                                // SAFETY: (i, j) is the tile's corner inside dst.
+                                let c = unsafe {
+                                    dst.offset(i as isize * dst_rs + j as isize * dst_cs)
+                                };
+                                if dst_cs == 1 {
+                                    // SAFETY: rows x cols of dst at row stride dst_rs.
+                                    unsafe { tile(kc2, a, b, c, dst_rs, [rows, cols], add) };
+                                } else {
+                                    // SAFETY: the staging tile is MR x NR, row stride NR.
+                                    unsafe {
+                                        tile(
+                                            kc2,
+                                            a,
+                                            b,
+                                            stage.as_mut_ptr(),
+                                            NR as isize,
+                                            [rows, cols],
+                                            false,
+                                        )
+                                    };
+                                    for r in 0..rows {
+                                        for (cc, &v) in stage[r * NR..][..cols].iter().enumerate() {
+                                            // SAFETY: (r, cc) of the tile inside dst.
+                                            unsafe {
+                                                let p = c.offset(
+                                                    r as isize * dst_rs + cc as isize * dst_cs,
+                                                );
+                                                *p = if add { *p + v } else { v };
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `bf16_bits` rounds to nearest even, keeps signs, flushes subnormals and keeps NaN.
+    #[test]
+    fn bf16_rounding_is_nearest_even() {
+        assert_eq!(bf16_bits(1.0), 0x3f80);
+        // 1 + 2^-8 is halfway between 1 and 1 + 2^-7: ties go to the even 1.0.
+        assert_eq!(bf16_bits(1.0 + 2f32.powi(-8)), 0x3f80);
+        // 1 + 3 * 2^-8 is halfway between 1 + 2^-7 (odd) and 1 + 2^-6: up to the even one.
+        assert_eq!(bf16_bits(1.0 + 3.0 * 2f32.powi(-8)), 0x3f82);
+        assert_eq!(bf16_bits(-2.0), 0xc000);
+        assert_eq!(bf16_bits(f32::from_bits(1)), 0);
+        assert_eq!(bf16_bits(-f32::from_bits(1)), 0x8000);
+        assert!(f32::from_bits(u32::from(bf16_bits(f32::NAN)) << 16).is_nan());
+        assert_eq!(round_bf16(f32::INFINITY), f32::INFINITY);
+    }
+
+    /// A deterministic value in `[-1, 1)` for index `i` of operand `seed`.
+    fn value(seed: u64, i: usize) -> f32 {
+        let mut z = seed
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .wrapping_add(i as u64 + 1);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        ((z >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+    }
+
+    /// `Bf16` equals the `f64` product of the bfloat16-rounded operands (to `f32` summation
+    /// error), for every operand layout the convolutions use, odd sizes and blocks past
+    /// [`KC`], [`MC`] and [`NC`], with and without accumulation.
+    #[test]
+    fn bf16_gemm_is_the_product_of_the_rounded_operands() {
+        for &(m, n, k) in &[
+            (1, 1, 1),
+            (3, 5, 7),
+            (14, 32, 2),
+            (15, 33, 3),
+            (64, 100, 257),
+            (170, 40, 31),
+            (20, 1030, 64),
+            (29, 70, 600),
+        ] {
+            // (lhs row-major, transposed) x (rhs row-major, transposed) x dst (row-major,
+            // transposed).
+            for layout in 0..8 {
+                let (lt, rt, dt) = (layout & 1 == 1, layout & 2 == 2, layout & 4 == 4);
+                let a: Vec<f32> = (0..m * k).map(|i| value(1, i)).collect();
+                let b: Vec<f32> = (0..k * n).map(|i| value(2, i)).collect();
+                let c0: Vec<f32> = (0..m * n).map(|i| value(3, i)).collect();
+                let ls = if lt { [1, m as isize] } else { [k as isize, 1] };
+                let rs = if rt { [1, k as isize] } else { [n as isize, 1] };
+                let ds = if dt { [1, m as isize] } else { [n as isize, 1] };
+                let at = |s: [isize; 2], i: usize, j: usize| {
+                    (i as isize * s[0] + j as isize * s[1]) as usize
+                };
+                for accumulate in [false, true] {
+                    let mut c = c0.clone();
+                    // SAFETY: every operand is exactly its strided matrix.
+                    unsafe {
+                        gemm(
+                            Arith::Bf16,
+                            [m, n, k],
+                            c.as_mut_ptr(),
+                            ds,
+                            accumulate,
+                            a.as_ptr(),
+                            ls,
+                            b.as_ptr(),
+                            rs,
+                        )
+                    };
+                    for i in 0..m {
+                        for j in 0..n {
+                            let mut want = if accumulate {
+                                f64::from(c0[at(ds, i, j)])
+                            } else {
+                                0.0
+                            };
+                            let mut scale = want.abs();
+                            for p in 0..k {
+                                let prod = f64::from(round_bf16(a[at(ls, i, p)]))
+                                    * f64::from(round_bf16(b[at(rs, p, j)]));
+                                want += prod;
+                                scale += prod.abs();
+                            }
+                            let got = f64::from(c[at(ds, i, j)]);
+                            assert!(
+                                (got - want).abs() <= (k as f64 + 2.0) * 6e-8 * scale,
+                                "[{m}, {n}, {k}] layout {layout} accumulate {accumulate} at ({i}, {j}): {got} vs {want}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
