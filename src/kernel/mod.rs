@@ -13,6 +13,7 @@
 //! | [`batch_norm::batch_norm`] | batch norm fused with the following identity / ReLU / SiLU: two passes forward (`f64` moments, normalize + activation), two backward, running statistics as Burn updates them | `nn.BatchNorm2d` + activation, timm's `BatchNormAct2d`; Burn's `BatchNorm::forward` |
 //! | [`conv::conv2d`], [`conv::conv2d_with`] | 2-D convolution: im2col/col2im + gemm for dense convolutions, direct kernels for depthwise ones, forward and both gradients; in a `bf16` autocast region the gemms take bfloat16 operands and sum in `f32` (AVX512-BF16's `VDPBF16PS`, runtime detection) | `nn.Conv2d`, `F.conv2d`; Burn's `Conv2d::forward`, `module::conv2d`; oneDNN's `avx512_core_bf16` convolutions under `torch.autocast` |
 //! | [`autocast`] | a per-thread mixed-precision region in which [`conv::conv2d`] and [`autocast::linear`] compute in `f16` / `bf16` and return `f32` | `torch.autocast(device_type, dtype=...)` |
+//! | [`max_pool::max_pool2d`], `MaxPoolKernels` (with `flex`) | 2-D max pooling: vectorized selects over window rows, a one-byte argmax kept only when tracked, a one-pass backward | `nn.MaxPool2d`; Burn's `MaxPool2d::forward` |
 //! | [`math`] | vectorized `exp` / `ln` over `f32` slices, with stated max errors | Cephes `expf` / `logf` |
 //! | [`normalize`], `NormalizeKernels` (with `flex`), [`l2_normalize`] | row-wise L2 normalization, one pass forward and one backward, its backend extension and `Tensor` entry point (used by the margin heads) | `F.normalize(x, dim=1)` |
 //! | [`softmax`](mod@softmax) | row kernels: fused softmax cross-entropy (hard or soft targets, label smoothing) and log-sum-exp, forward and local gradient in one pass | `torch.nn.functional.cross_entropy`, `torch.logsumexp` |
@@ -43,6 +44,11 @@ pub mod focal;
 pub mod math;
 #[cfg(feature = "flex")]
 mod matmul;
+pub mod max_pool;
+#[cfg(feature = "flex")]
+mod max_pool_cpu;
+#[cfg(feature = "flex")]
+mod max_pool_flex;
 pub mod normalize;
 #[cfg(feature = "flex")]
 mod normalize_flex;
@@ -56,6 +62,8 @@ pub mod softmax;
 mod softmax_flex;
 mod softmax_tensor;
 
+#[cfg(feature = "flex")]
+pub use max_pool_flex::MaxPoolKernels;
 #[cfg(feature = "flex")]
 pub use normalize_flex::NormalizeKernels;
 pub use normalize_tensor::l2_normalize;

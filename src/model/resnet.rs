@@ -247,7 +247,7 @@ impl ResNet {
     /// If the input's channel count differs from the model's (burn's convolution check).
     pub fn forward_features(&self, images: Tensor<4>) -> Tensor<4> {
         let x = batch_norm(&self.bn1, conv2d(&self.conv1, images), Activation::Relu);
-        let mut x = self.maxpool.forward(x);
+        let mut x = crate::kernel::max_pool::max_pool2d(&self.maxpool, x);
         for block in self
             .layer1
             .iter()

@@ -129,7 +129,7 @@ impl SimpleCnn {
         for block in &self.stage1 {
             x = block.forward(x);
         }
-        x = self.pool.forward(x);
+        x = crate::kernel::max_pool::max_pool2d(&self.pool, x);
         for block in &self.stage2 {
             x = block.forward(x);
         }

@@ -26,6 +26,7 @@ mod kernels_bn;
 mod kernels_conv;
 mod kernels_focal;
 mod kernels_normalize;
+mod kernels_pool;
 mod kernels_sigmoid;
 mod kernels_softmax;
 mod kernels_softmax_maps;
