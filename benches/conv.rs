@@ -5,7 +5,9 @@
 //! norms (`kernel::batch_norm::set_fast_batch_norm(false)`), podium's convolutions and fused
 //! batch norms, and the same in `bf16-mixed` precision (`podium_bf16`); and ResNet-18's
 //! convolution shapes at that size one by one (forward only, forward with the weight gradient,
-//! forward with the input gradient). `benches/compare_conv.py` times PyTorch on the same steps.
+//! forward with the input gradient), and ResNet-18's stem max pool with podium's and Burn's
+//! kernels (`max_pool_resnet18_stem_b32`). `benches/compare_conv.py` times PyTorch on the same
+//! steps.
 //!
 //! ```sh
 //! cargo bench --bench conv && /work/venv-torch/bin/python benches/compare_conv.py
@@ -14,12 +16,15 @@
 use std::time::Duration;
 
 use burn::module::Module;
+use burn::nn::PaddingConfig2d;
+use burn::nn::pool::MaxPool2dConfig;
 use burn::optim::ModuleOptimizer;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Distribution, Int, Tensor};
 use burn::train::TrainStep;
 use burn_podium::kernel::batch_norm::set_fast_batch_norm;
 use burn_podium::kernel::conv::{conv2d_with, set_fast_conv2d};
+use burn_podium::kernel::max_pool::max_pool2d;
 use burn_podium::learner::{Classification, Precision};
 use burn_podium::loader::ClassificationBatch;
 use burn_podium::model::{EfficientNetConfig, ImageClassifier, ResNetConfig};
@@ -94,6 +99,46 @@ fn layers(c: &mut Criterion) {
     group.finish();
 }
 
+/// ResNet-18's stem max pool (3x3, stride 2, padding 1) after the stem convolution, batch 32:
+/// `podium` (`kernel::max_pool::max_pool2d`) against `burn` (`MaxPool2d::forward`), inference
+/// on the 112x112 map of a 224x224 input, and forward + backward on the 56x56 map of the 112x112
+/// training input.
+fn pools(c: &mut Criterion) {
+    burn_podium::util::keep_freed_memory();
+    let ad = Device::default().autodiff();
+    let normal = Distribution::Normal(0.0, 1.0);
+    let pool = MaxPool2dConfig::new([3, 3])
+        .with_strides([2, 2])
+        .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+        .init();
+    let mut group = c.benchmark_group("max_pool_resnet18_stem_b32");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(3));
+    let map112 = Tensor::<4>::random([BATCH, 64, 112, 112], normal, &ad).inner();
+    let map56 = Tensor::<4>::random([BATCH, 64, 56, 56], normal, &ad);
+    for fast in [false, true] {
+        let which = if fast { "podium" } else { "burn" };
+        let run = |x: Tensor<4>| {
+            if fast {
+                max_pool2d(&pool, x)
+            } else {
+                pool.forward(x)
+            }
+        };
+        group.bench_function(format!("inference_224/{which}"), |b| {
+            b.iter(|| std::hint::black_box(run(map112.clone()).into_data()))
+        });
+        group.bench_function(format!("train_112/{which}"), |b| {
+            b.iter(|| {
+                let x = map56.clone().require_grad();
+                std::hint::black_box(run(x).sum().backward())
+            })
+        });
+    }
+    group.finish();
+}
+
 fn step_of<M: ImageClassifier>(c: &mut Criterion, label: &str, model: M) {
     let device = Device::default();
     let ad = device.clone().autodiff();
@@ -153,5 +198,5 @@ fn steps(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, layers, steps);
+criterion_group!(benches, layers, pools, steps);
 criterion_main!(benches);

@@ -101,26 +101,6 @@ fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
     })
 }
 
-/// [`matmul::gemm`] in the convolution's arithmetic `g.arith`.
-///
-/// # Safety
-/// As [`matmul::gemm`].
-#[allow(clippy::too_many_arguments)]
-unsafe fn gemm(
-    g: &Geom,
-    mnk: [usize; 3],
-    dst: *mut f32,
-    dst_s: [isize; 2],
-    accumulate: bool,
-    lhs: *const f32,
-    lhs_s: [isize; 2],
-    rhs: *const f32,
-    rhs_s: [isize; 2],
-) {
-    // SAFETY: forwarded from the caller's contract.
-    unsafe { matmul::gemm(g.arith, mnk, dst, dst_s, accumulate, lhs, lhs_s, rhs, rhs_s) }
-}
-
 /// Rounds a finished output block to bfloat16 when `g.arith` is `Bf16` (the dtype an autocast
 /// convolution hands back: torch rounds its `bf16` outputs and gradients once, after the `f32`
 /// accumulation); nothing in `f32`.
@@ -400,8 +380,8 @@ fn forward_into(x: &[f32], weight: &[f32], bias: Option<&[f32]>, g: &Geom, y: &m
                     }
                     // SAFETY: weight is [C_out, K], col [K, n], tmp [C_out, n]; no aliasing.
                     unsafe {
-                        gemm(
-                            g,
+                        matmul::gemm(
+                            g.arith,
                             [g.c_out, n, k],
                             tmp.as_mut_ptr(),
                             [n as isize, 1],
@@ -446,8 +426,8 @@ fn forward_into(x: &[f32], weight: &[f32], bias: Option<&[f32]>, g: &Geom, y: &m
             // SAFETY: weight is [C_out, K], col is [K, p1 - p0] with row stride col_rs, dst is
             // [C_out, p1 - p0] with row stride P inside y; no aliasing.
             unsafe {
-                gemm(
-                    g,
+                matmul::gemm(
+                    g.arith,
                     [g.c_out, p1 - p0, k],
                     dst,
                     [p as isize, 1],
@@ -506,8 +486,8 @@ fn backward_x_chunk(
         // SAFETY: Wᵀ is [K, C_out] (row stride 1, column stride K) inside weight, rhs is
         // [C_out, n] row-major, dst is [K, n] row-major; no aliasing.
         unsafe {
-            gemm(
-                g,
+            matmul::gemm(
+                g.arith,
                 [k, n, g.c_out],
                 dst,
                 [n as isize, 1],
@@ -566,8 +546,8 @@ pub(crate) fn backward_weight(x: &[f32], dy: &[f32], g: &Geom) -> Vec<f32> {
                     // SAFETY: lhs is dy as [C_out, n]; colᵀ is [n, K] (row stride 1, column
                     // stride n); dw is [C_out, K]; no aliasing.
                     unsafe {
-                        gemm(
-                            g,
+                        matmul::gemm(
+                            g.arith,
                             [g.c_out, k, n],
                             dw.as_mut_ptr(),
                             [k as isize, 1],

@@ -246,101 +246,103 @@ mod avx512_bf16 {
         u32::from(bf16_bits(lo)) | (u32::from(bf16_bits(hi)) << 16)
     }
 
-    /// Packs `lhs[i0.., p0..]` (`mc` rows, `kc` deep) into panels of [`MR`] rows: panel `t`,
-    /// pair `q`, row `r` at `out[t * MR * kc2 + q * MR + r]`, with `kc2 = ⌈kc / 2⌉`; rows past
-    /// `mc` and the odd tail of `k` are zero. Rows contiguous along `k` (column stride 1: a
-    /// weight, `dy`) convert 32 values of a row at once; columns contiguous along the rows (row
-    /// stride 1: a transposed weight) convert 14 rows of two columns at once.
+    /// The lane mask of the `n <= 16` lowest 32-bit lanes.
+    fn low_lanes(n: usize) -> __mmask16 {
+        ((1u32 << n) - 1) as __mmask16
+    }
+
+    /// Packs `rows` rows of a `kc`-deep block, row `r` and depth `p` at
+    /// `src[(r0 + r) * row_s + (p0 + p) * k_s]`, into panels of `R` rows: panel `t`, pair `q`, row
+    /// `r` at `out[t * R * kc2 + q * R + r]`, with `kc2 = ⌈kc / 2⌉`; rows past `rows` and the odd
+    /// tail of `k` are zero. `lhs` `[m, k]` packs its rows (`R = MR`), `rhs` `[k, n]` its columns
+    /// (`R = NR`). Blocks contiguous along `k` (`k_s == 1`: a weight, `dy`, a transposed im2col
+    /// matrix) convert 32 values of 16 rows and transpose them in registers; blocks contiguous
+    /// along the rows (`row_s == 1`: an im2col matrix, a transposed weight) convert 16 rows of
+    /// two depths and interleave them; other strides go one pair at a time.
     ///
     /// # Safety
-    /// The block must be inside `lhs`; the CPU must have the kernel's features.
+    /// The block must be inside `src`; the CPU must have the kernel's features.
     #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
-    unsafe fn pack_lhs(
-        lhs: *const f32,
-        [rs, cs]: [isize; 2],
-        [i0, p0]: [usize; 2],
-        [mc, kc]: [usize; 2],
+    unsafe fn pack<const R: usize>(
+        src: *const f32,
+        [row_s, k_s]: [isize; 2],
+        [r0, p0]: [usize; 2],
+        [rows, kc]: [usize; 2],
         out: &mut [u32],
     ) {
         let kc2 = kc.div_ceil(2);
-        let at = |i: usize, p: usize| {
-            if i < mc && p < kc {
+        let at = |r: usize, p: usize| {
+            if r < rows && p < kc {
                 // SAFETY: inside the block (the caller's contract).
-                unsafe { *lhs.offset((i0 + i) as isize * rs + (p0 + p) as isize * cs) }
+                unsafe { *src.offset((r0 + r) as isize * row_s + (p0 + p) as isize * k_s) }
             } else {
                 0.0
             }
         };
-        for t in 0..mc.div_ceil(MR) {
-            let panel = &mut out[t * MR * kc2..][..MR * kc2];
-            let rows = (mc - t * MR).min(MR);
-            if cs == 1 {
-                // 32 values of each of the panel's rows (16 pairs) per step, a 16 x 16
-                // transpose (rows 14 and 15 zero), 14 lanes stored per pair
-                let full = kc / 32;
-                for s in 0..full {
-                    let mut v = [_mm512_setzero_si512(); 16];
-                    for (r, vr) in v.iter_mut().enumerate().take(rows) {
-                        // SAFETY: row i0 + 14t + r, columns p0 + 32s .. + 32 are inside the
-                        // block.
-                        unsafe {
-                            let row = lhs
-                                .offset((i0 + t * MR + r) as isize * rs + (p0 + 32 * s) as isize);
-                            *vr = bits(_mm512_cvtne2ps_pbh(
-                                _mm512_loadu_ps(row.add(16)),
-                                _mm512_loadu_ps(row),
-                            ));
+        let interleave = interleave_pairs();
+        for t in 0..rows.div_ceil(R) {
+            let panel = &mut out[t * R * kc2..][..R * kc2];
+            // real rows of this panel, and the pairs the vector code below packs
+            let (live, mut done) = ((rows - t * R).min(R), 0);
+            for h in 0..R.div_ceil(16) {
+                let lanes = (R - 16 * h).min(16);
+                let real = live.saturating_sub(16 * h).min(lanes);
+                if k_s == 1 {
+                    for s in 0..kc / 32 {
+                        let mut v = [_mm512_setzero_si512(); 16];
+                        for (r, vr) in v.iter_mut().enumerate().take(real) {
+                            // SAFETY: row t * R + 16h + r < rows, depths p0 + 32s .. + 32 are
+                            // inside the block.
+                            unsafe {
+                                let at = src.offset(
+                                    (r0 + t * R + 16 * h + r) as isize * row_s
+                                        + (p0 + 32 * s) as isize,
+                                );
+                                *vr = bits(_mm512_cvtne2ps_pbh(
+                                    _mm512_loadu_ps(at.add(16)),
+                                    _mm512_loadu_ps(at),
+                                ));
+                            }
+                        }
+                        transpose16(&mut v);
+                        for (u, vu) in v.iter().enumerate() {
+                            // SAFETY: `lanes` lanes of pair 16s + u inside the panel.
+                            unsafe {
+                                _mm512_mask_storeu_epi32(
+                                    panel[(16 * s + u) * R + 16 * h..].as_mut_ptr().cast(),
+                                    low_lanes(lanes),
+                                    *vu,
+                                )
+                            };
                         }
                     }
-                    transpose16(&mut v);
-                    for (u, vu) in v.iter().enumerate() {
-                        // SAFETY: 14 lanes of pair 16s + u inside the panel.
+                    done = 16 * (kc / 32);
+                } else if row_s == 1 {
+                    let base = (r0 + t * R + 16 * h) as isize;
+                    for q in 0..kc / 2 {
+                        // SAFETY: the masked loads read rows t * R + 16h .. + real of depths
+                        // p0 + 2q and p0 + 2q + 1, inside the block (the pointer is only formed,
+                        // with wrapping arithmetic, when no row is real); `lanes` lanes stored.
                         unsafe {
+                            let at = src.wrapping_offset(base + (p0 + 2 * q) as isize * k_s);
+                            let v = _mm512_cvtne2ps_pbh(
+                                _mm512_maskz_loadu_ps(low_lanes(real), at.wrapping_offset(k_s)),
+                                _mm512_maskz_loadu_ps(low_lanes(real), at),
+                            );
+                            let v = _mm512_permutexvar_epi16(interleave, bits(v));
                             _mm512_mask_storeu_epi32(
-                                panel[(16 * s + u) * MR..].as_mut_ptr().cast(),
-                                (1u16 << MR) - 1,
-                                *vu,
-                            )
-                        };
+                                panel[q * R + 16 * h..].as_mut_ptr().cast(),
+                                low_lanes(lanes),
+                                v,
+                            );
+                        }
                     }
+                    done = kc / 2;
                 }
-                for r in 0..MR {
-                    for q in 16 * full..kc2 {
-                        panel[q * MR + r] = pair(at(t * MR + r, 2 * q), at(t * MR + r, 2 * q + 1));
-                    }
-                }
-            } else if rs == 1 {
-                let mask: __mmask16 = (1u16 << rows) - 1;
-                let interleave = interleave_pairs();
-                for q in 0..kc / 2 {
-                    // SAFETY: rows i0 + 14t .. + rows of columns p0 + 2q and p0 + 2q + 1 are
-                    // inside the block (masked loads read no other row); 14 lanes stored.
-                    unsafe {
-                        let col = lhs.offset((i0 + t * MR) as isize + (p0 + 2 * q) as isize * cs);
-                        let v = _mm512_cvtne2ps_pbh(
-                            _mm512_maskz_loadu_ps(mask, col.offset(cs)),
-                            _mm512_maskz_loadu_ps(mask, col),
-                        );
-                        let v = _mm512_permutexvar_epi16(interleave, bits(v));
-                        _mm512_mask_storeu_epi32(
-                            panel[q * MR..].as_mut_ptr().cast(),
-                            (1u16 << MR) - 1,
-                            v,
-                        );
-                    }
-                }
-                if kc % 2 == 1 {
-                    let q = kc / 2;
-                    for r in 0..MR {
-                        panel[q * MR + r] = pair(at(t * MR + r, 2 * q), 0.0);
-                    }
-                }
-            } else {
-                for r in 0..MR {
-                    let i = t * MR + r;
-                    for q in 0..kc2 {
-                        panel[q * MR + r] = pair(at(i, 2 * q), at(i, 2 * q + 1));
-                    }
+            }
+            for r in 0..R {
+                for q in done..kc2 {
+                    panel[q * R + r] = pair(at(t * R + r, 2 * q), at(t * R + r, 2 * q + 1));
                 }
             }
         }
@@ -355,101 +357,6 @@ mod avx512_bf16 {
             31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6, 21, 5, 20,
             4, 19, 3, 18, 2, 17, 1, 16, 0,
         )
-    }
-
-    /// Packs `rhs[p0.., j0..]` (`kc` deep, `nc` columns) into panels of [`NR`] columns: panel
-    /// `t`, pair `q`, column `c` at `out[t * NR * kc2 + q * NR + c]`; columns past `nc` and the
-    /// odd tail of `k` are zero. Row-major `rhs` (column stride 1) interleaves two rows per
-    /// vector; `k`-contiguous `rhs` (row stride 1) converts 32 values of a column at once.
-    ///
-    /// # Safety
-    /// The block must be inside `rhs`; the CPU must have the kernel's features.
-    #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
-    unsafe fn pack_rhs(
-        rhs: *const f32,
-        [rs, cs]: [isize; 2],
-        [p0, j0]: [usize; 2],
-        [kc, nc]: [usize; 2],
-        out: &mut [u32],
-    ) {
-        let kc2 = kc.div_ceil(2);
-        let at = |p: usize, j: usize| {
-            if p < kc && j < nc {
-                // SAFETY: inside the block (the caller's contract).
-                unsafe { *rhs.offset((p0 + p) as isize * rs + (j0 + j) as isize * cs) }
-            } else {
-                0.0
-            }
-        };
-        let interleave = interleave_pairs();
-        for t in 0..nc.div_ceil(NR) {
-            let panel = &mut out[t * NR * kc2..][..NR * kc2];
-            let width = (nc - t * NR).min(NR);
-            if cs == 1 && width == NR {
-                for q in 0..kc / 2 {
-                    for h in 0..NR / 16 {
-                        let j = j0 + t * NR + h * 16;
-                        // SAFETY: rows p0 + 2q, p0 + 2q + 1, columns j..j + 16 are inside
-                        // the block; the store is 16 lanes inside the panel.
-                        unsafe {
-                            let r0 = rhs.offset((p0 + 2 * q) as isize * rs + j as isize);
-                            let v = _mm512_cvtne2ps_pbh(
-                                _mm512_loadu_ps(r0.offset(rs)),
-                                _mm512_loadu_ps(r0),
-                            );
-                            let v = _mm512_permutexvar_epi16(interleave, bits(v));
-                            _mm512_storeu_si512(panel[q * NR + h * 16..].as_mut_ptr().cast(), v);
-                        }
-                    }
-                }
-                if kc % 2 == 1 {
-                    let q = kc / 2;
-                    for c in 0..NR {
-                        panel[q * NR + c] = pair(at(2 * q, t * NR + c), 0.0);
-                    }
-                }
-            } else if rs == 1 && width == NR {
-                // 32 values (16 pairs) of each of 16 columns per step, a 16 x 16 transpose
-                let full = kc / 32;
-                for s in 0..full {
-                    for h in 0..NR / 16 {
-                        let mut v = [_mm512_setzero_si512(); 16];
-                        for (c, vc) in v.iter_mut().enumerate() {
-                            let j = j0 + t * NR + 16 * h + c;
-                            // SAFETY: column j, rows p0 + 32s .. + 32 are inside the block.
-                            unsafe {
-                                let col = rhs.offset(j as isize * cs + (p0 + 32 * s) as isize);
-                                *vc = bits(_mm512_cvtne2ps_pbh(
-                                    _mm512_loadu_ps(col.add(16)),
-                                    _mm512_loadu_ps(col),
-                                ));
-                            }
-                        }
-                        transpose16(&mut v);
-                        for (u, vu) in v.iter().enumerate() {
-                            // SAFETY: 16 lanes of pair 16s + u inside the panel.
-                            unsafe {
-                                _mm512_storeu_si512(
-                                    panel[(16 * s + u) * NR + 16 * h..].as_mut_ptr().cast(),
-                                    *vu,
-                                )
-                            };
-                        }
-                    }
-                }
-                for c in 0..NR {
-                    for q in 16 * full..kc2 {
-                        panel[q * NR + c] = pair(at(2 * q, t * NR + c), at(2 * q + 1, t * NR + c));
-                    }
-                }
-            } else {
-                for q in 0..kc2 {
-                    for c in 0..NR {
-                        panel[q * NR + c] = pair(at(2 * q, t * NR + c), at(2 * q + 1, t * NR + c));
-                    }
-                }
-            }
-        }
     }
 
     /// Transposes the 16 x 16 matrix of 32-bit lanes whose row `i` is `v[i]`: afterwards `v[i]`
@@ -601,12 +508,13 @@ mod avx512_bf16 {
                     let kc = (k - p0).min(KC);
                     let kc2 = kc.div_ceil(2);
                     let add = accumulate || p0 > 0;
-                    // SAFETY: the block is inside rhs; the CPU has the features.
-                    unsafe { pack_rhs(rhs, rhs_s, [p0, j0], [kc, nc], bpack) };
+                    // SAFETY: the block is inside rhs (its columns are the packed rows); the
+                    // CPU has the features.
+                    unsafe { pack::<NR>(rhs, [rhs_s[1], rhs_s[0]], [j0, p0], [nc, kc], bpack) };
                     for i0 in (0..m).step_by(MC) {
                         let mc = (m - i0).min(MC);
                         // SAFETY: the block is inside lhs; the CPU has the features.
-                        unsafe { pack_lhs(lhs, lhs_s, [i0, p0], [mc, kc], apack) };
+                        unsafe { pack::<MR>(lhs, lhs_s, [i0, p0], [mc, kc], apack) };
                         for jt in 0..nc.div_ceil(NR) {
                             let cols = (nc - jt * NR).min(NR);
                             let b = bpack[jt * NR * kc2..].as_ptr();

@@ -223,6 +223,31 @@ fn grid() -> Vec<Case> {
     ]
 }
 
+/// The output shape `[B, C_out, OH, OW]` of a case.
+fn output_shape(c: &Case) -> [usize; 4] {
+    let span = c.dilation * (c.k - 1) + 1;
+    let out = |n: usize, (p0, p1): (usize, usize)| (n + p0 + p1 - span) / c.stride + 1;
+    [
+        c.batch,
+        c.c_out,
+        out(c.hw[0], c.pad[0]),
+        out(c.hw[1], c.pad[1]),
+    ]
+}
+
+/// A case's random input, weight, bias (when it has one) and upstream gradient `r` (the shape of
+/// the output), drawn in that order.
+fn inputs(c: &Case, device: &Device) -> (Tensor<4>, Tensor<4>, Option<Tensor<1>>, Tensor<4>) {
+    let normal = Distribution::Normal(0.0, 1.0);
+    let x = Tensor::<4>::random([c.batch, c.c_in, c.hw[0], c.hw[1]], normal, device);
+    let w = Tensor::<4>::random([c.c_out, c.c_in / c.groups, c.k, c.k], normal, device);
+    let b = c
+        .bias
+        .then(|| Tensor::<1>::random([c.c_out], normal, device));
+    let r = Tensor::<4>::random(output_shape(c), normal, device);
+    (x, w, b, r)
+}
+
 /// The forward value and the gradients `(x, weight, bias)` of `sum(conv(x) * r)`.
 fn run(
     fast: bool,
@@ -259,21 +284,7 @@ fn conv2d_matches_burn_values_and_gradients_over_a_grid() {
     let _g = crate::learner::lock(); // the flex RNG is process-wide
     let device = Device::flex().autodiff();
     for c in grid() {
-        let normal = Distribution::Normal(0.0, 1.0);
-        let x = Tensor::<4>::random([c.batch, c.c_in, c.hw[0], c.hw[1]], normal, &device);
-        let w = Tensor::<4>::random([c.c_out, c.c_in / c.groups, c.k, c.k], normal, &device);
-        let b = c
-            .bias
-            .then(|| Tensor::<1>::random([c.c_out], normal, &device));
-        let span = c.dilation * (c.k - 1) + 1;
-        let out = |n: usize, (p0, p1): (usize, usize)| (n + p0 + p1 - span) / c.stride + 1;
-        let out_shape = [
-            c.batch,
-            c.c_out,
-            out(c.hw[0], c.pad[0]),
-            out(c.hw[1], c.pad[1]),
-        ];
-        let r = Tensor::<4>::random(out_shape, normal, &device);
+        let (x, w, b, r) = inputs(&c, &device);
 
         let before = fast_conv2d_calls();
         let (y, dx, dw, db) = run(true, &c, &x, &w, &b, &r);
@@ -286,7 +297,7 @@ fn conv2d_matches_burn_values_and_gradients_over_a_grid() {
         );
         let (y0, dx0, dw0, db0) = run(false, &c, &x, &w, &b, &r);
 
-        assert_eq!(y.dims(), out_shape, "{}", c.name);
+        assert_eq!(y.dims(), output_shape(&c), "{}", c.name);
         let e = rel_err(y, y0);
         assert!(e <= TOL, "{}: forward error {e}", c.name);
         match (dx, dx0) {
@@ -333,21 +344,7 @@ fn bf16_autocast_runs_the_dense_kernels_on_bfloat16_operands() {
         if !dense && c.groups != c.c_in {
             continue; // grouped: Burn's own op in bf16, not podium's kernels
         }
-        let normal = Distribution::Normal(0.0, 1.0);
-        let x = Tensor::<4>::random([c.batch, c.c_in, c.hw[0], c.hw[1]], normal, &device);
-        let w = Tensor::<4>::random([c.c_out, c.c_in / c.groups, c.k, c.k], normal, &device);
-        let b = c
-            .bias
-            .then(|| Tensor::<1>::random([c.c_out], normal, &device));
-        let span = c.dilation * (c.k - 1) + 1;
-        let out = |n: usize, (p0, p1): (usize, usize)| (n + p0 + p1 - span) / c.stride + 1;
-        let out_shape = [
-            c.batch,
-            c.c_out,
-            out(c.hw[0], c.pad[0]),
-            out(c.hw[1], c.pad[1]),
-        ];
-        let r = Tensor::<4>::random(out_shape, normal, &device);
+        let (x, w, b, r) = inputs(&c, &device);
 
         let before = fast_conv2d_calls();
         let low: Outputs = autocast(Some(FloatDType::BF16), || run(true, &c, &x, &w, &b, &r));
