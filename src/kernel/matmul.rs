@@ -172,6 +172,26 @@ unsafe fn gemm_bf16(
         unsafe { avx512_bf16::gemm([m, n, k], dst, dst_s, accumulate, lhs, lhs_s, rhs, rhs_s) };
         return;
     }
+    // SAFETY: the caller's contract.
+    unsafe { gemm_bf16_portable([m, n, k], dst, dst_s, accumulate, lhs, lhs_s, rhs, rhs_s) }
+}
+
+/// [`gemm_bf16`] without AVX512-BF16: the `gemm` crate on row-major copies of the operands
+/// rounded to bfloat16 (the same products; the `f32` sums in another order).
+///
+/// # Safety
+/// As [`gemm`].
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_bf16_portable(
+    [m, n, k]: [usize; 3],
+    dst: *mut f32,
+    dst_s: [isize; 2],
+    accumulate: bool,
+    lhs: *const f32,
+    lhs_s: [isize; 2],
+    rhs: *const f32,
+    rhs_s: [isize; 2],
+) {
     PACKED.with(|cell| {
         let mut buf = cell.borrow_mut();
         buf.clear();
@@ -620,21 +640,39 @@ mod tests {
                 let at = |s: [isize; 2], i: usize, j: usize| {
                     (i as isize * s[0] + j as isize * s[1]) as usize
                 };
-                for accumulate in [false, true] {
+                // the dispatching entry (AVX512-BF16 where the CPU has it) and the portable
+                // path, which CPUs without it take
+                for (accumulate, portable) in
+                    [(false, false), (true, false), (false, true), (true, true)]
+                {
                     let mut c = c0.clone();
+                    let args = ([m, n, k], c.as_mut_ptr(), ds, accumulate);
                     // SAFETY: every operand is exactly its strided matrix.
                     unsafe {
-                        gemm(
-                            Arith::Bf16,
-                            [m, n, k],
-                            c.as_mut_ptr(),
-                            ds,
-                            accumulate,
-                            a.as_ptr(),
-                            ls,
-                            b.as_ptr(),
-                            rs,
-                        )
+                        if portable {
+                            gemm_bf16_portable(
+                                args.0,
+                                args.1,
+                                args.2,
+                                args.3,
+                                a.as_ptr(),
+                                ls,
+                                b.as_ptr(),
+                                rs,
+                            )
+                        } else {
+                            gemm(
+                                Arith::Bf16,
+                                args.0,
+                                args.1,
+                                args.2,
+                                args.3,
+                                a.as_ptr(),
+                                ls,
+                                b.as_ptr(),
+                                rs,
+                            )
+                        }
                     };
                     for i in 0..m {
                         for j in 0..n {
@@ -653,7 +691,7 @@ mod tests {
                             let got = f64::from(c[at(ds, i, j)]);
                             assert!(
                                 (got - want).abs() <= (k as f64 + 2.0) * 6e-8 * scale,
-                                "[{m}, {n}, {k}] layout {layout} accumulate {accumulate} at ({i}, {j}): {got} vs {want}"
+                                "[{m}, {n}, {k}] layout {layout} accumulate {accumulate} portable {portable} at ({i}, {j}): {got} vs {want}"
                             );
                         }
                     }
