@@ -14,9 +14,10 @@
 //!
 //! Why it is faster than Burn 0.22's flex op, which tracks the argmax index of every output in
 //! scalar code even when no gradient is needed and scatters through `i64` indices: here the
-//! forward walks one output row at a time over whole window rows (vectorized selects), keeps a
-//! one-byte window position per output only when the input is tracked, and the backward adds
-//! each `dy` once, parallel over planes.
+//! forward walks one output row at a time over whole window rows, selecting 16 outputs per
+//! AVX-512 masked compare (runtime detection; one at a time elsewhere), keeps a one-byte window
+//! position per output only when the input is tracked, and the backward adds each `dy` once,
+//! parallel over planes.
 
 use burn::nn::pool::MaxPool2d;
 use burn::tensor::Tensor;
