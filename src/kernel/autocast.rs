@@ -7,7 +7,7 @@
 //!
 //! | op | inside [`autocast`]`(Some(F16 / BF16), ..)` | torch.autocast |
 //! |---|---|---|
-//! | convolution ([`conv2d`](super::conv::conv2d)) | input, weight, bias cast to the low dtype; computed there; output cast back to `f32`. On flex with `BF16`: podium's kernels round the dense gemms' operands to bfloat16 and sum in `f32` (AVX512-BF16 where the CPU has it), output `f32` not rounded, depthwise in `f32` | `conv2d` on the lower-precision list |
+//! | convolution ([`conv2d`](super::conv::conv2d)) | input, weight, bias cast to the low dtype; computed there; output cast back to `f32`. On flex with `BF16`: podium's kernels round the dense gemms' operands to bfloat16 and sum in `f32` (AVX512-BF16 where the CPU has it), output and gradients rounded to `bf16` once, depthwise in `f32` | `conv2d` on the lower-precision list |
 //! | [`linear`] (a model's head) | the same, through Burn's `linear` (a matmul) | `linear` / `matmul` on the lower-precision list |
 //! | everything else (BatchNorm, activations, pooling, softmax, losses, reductions) | `f32`, as the tensors arrive in `f32` | `batch_norm`, `softmax`, losses, `sum` run in (or are promoted to) `f32` |
 //!

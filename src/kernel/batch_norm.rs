@@ -98,16 +98,13 @@ pub fn batch_norm<const D: usize>(bn: &BatchNorm, x: Tensor<D>, act: Activation)
 
 #[cfg(feature = "flex")]
 mod fast {
-    use burn::backend::{Dispatch, DispatchDevice};
+    use burn::backend::Dispatch;
     use burn::nn::BatchNorm;
-    use burn::tensor::{DType, Device, Tensor};
+    use burn::tensor::{DType, Tensor};
 
     use super::super::batch_norm_flex::BatchNormKernels;
+    use super::super::flex_autodiff::on_flex;
     use super::Activation;
-
-    fn on_flex(d: Device) -> bool {
-        matches!(d.without_autodiff().as_dispatch(), DispatchDevice::Flex(_))
-    }
 
     /// `f32` input and parameters on the flex device, `[B, C, ...]` with `C` the layer's
     /// features and at least one value.

@@ -103,9 +103,10 @@ pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
 /// otherwise. Inside an [`autocast`](super::autocast::autocast) region an `f32` input is
 /// convolved in the region's dtype and the result is `f32`: on flex with `BF16`, podium's
 /// kernels round the operands of the dense gemms (forward and both gradients) to bfloat16 and sum
-/// their products in `f32` (AVX512-BF16's `VDPBF16PS` where the CPU has it; the output is not
-/// rounded to `bf16`, and depthwise convolutions, bound by memory, stay `f32`); elsewhere, and
-/// with `F16`, Burn's op runs in the region's dtype and the result is cast back to `f32`.
+/// their products in `f32` (AVX512-BF16's `VDPBF16PS` where the CPU has it), rounding the output
+/// and the gradients to `bf16` once (depthwise convolutions, bound by memory, stay `f32`);
+/// elsewhere, and with `F16`, Burn's op runs in the region's dtype and the result is cast back to
+/// `f32`.
 /// `x` is `[B, C_in, H, W]`, `weight` `[C_out, C_in / groups, kh, kw]`, `bias`
 /// `[C_out]`; the result is `[B, C_out, OH, OW]` with
 /// `OH = (H + pad_top + pad_bottom - dilation * (kh - 1) - 1) / stride + 1`.

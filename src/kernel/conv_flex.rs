@@ -17,14 +17,14 @@ use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Autodiff, Backend, Dispatch, DispatchDevice, Flex, backend_extension};
+use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension};
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{DType, Tensor, TensorData};
 use burn_flex::FlexTensor;
 
 use super::conv_depthwise as depthwise;
 use super::conv_gemm::{self as dense, Geom};
-use super::flex_autodiff::contiguous;
+use super::flex_autodiff::{contiguous, on_flex};
 use super::matmul::Arith;
 
 /// Which of podium's kernels a convolution takes.
@@ -87,9 +87,6 @@ pub(crate) fn kind(
     bias: Option<&Tensor<1>>,
     options: &ConvOptions<2>,
 ) -> Option<Kind> {
-    let on_flex = |d: burn::tensor::Device| {
-        matches!(d.without_autodiff().as_dispatch(), DispatchDevice::Flex(_))
-    };
     let f32s = x.dtype() == DType::F32
         && weight.dtype() == DType::F32
         && bias.is_none_or(|b| b.dtype() == DType::F32);

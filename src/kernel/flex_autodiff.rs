@@ -2,13 +2,23 @@
 //! ops through burn-autodiff with a hand-written backward (the pattern of burn-autodiff's own
 //! ops, e.g. its `batch_norm`).
 
+use burn::backend::DispatchDevice;
 use burn::backend::Flex;
 use burn::backend::autodiff::Autodiff;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::ops::{Backward, OpsKind};
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
-use burn::tensor::{Shape, TensorData};
+use burn::tensor::{Device, Shape, TensorData};
+
+/// Whether `device` is the flex device, with or without autodiff: where the kernels' backend
+/// extensions run.
+pub(super) fn on_flex(device: Device) -> bool {
+    matches!(
+        device.without_autodiff().as_dispatch(),
+        DispatchDevice::Flex(_)
+    )
+}
 
 /// `t` with contiguous `f32` storage: itself when it already is, else a contiguous copy.
 pub(super) fn contiguous(t: FlexTensor) -> FlexTensor {

@@ -82,12 +82,12 @@ fn plane_forward(x: &[f32], g: &PoolGeom, y: &mut [f32], mut arg: Option<&mut [u
             let row = &x[(iy - ph) * g.w..][..g.w];
             for kj in 0..kw {
                 let (lo, hi) = PoolGeom::valid(g.ow, g.w, sw, kj, pw);
-                let k = (ki * kw + kj) as f32;
-                // input column of output ox: ox * sw + kj - pw
-                let first = lo * sw + kj - pw;
                 if hi <= lo {
                     continue;
                 }
+                let k = (ki * kw + kj) as f32;
+                // input column of output ox: ox * sw + kj - pw (>= 0 from lo on)
+                let first = lo * sw + kj - pw;
                 // the window column's inputs row[first + o * sw], o < hi - lo (valid range)
                 let src = &row[first..=first + (hi - lo - 1) * sw];
                 let pos = (!pos.is_empty()).then(|| &mut pos[lo..hi]);

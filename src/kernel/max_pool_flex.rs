@@ -10,12 +10,12 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops};
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Backend, Dispatch, DispatchDevice, Flex, backend_extension};
+use burn::backend::{Backend, Dispatch, Flex, backend_extension};
 use burn::nn::PaddingConfig2d;
 use burn::nn::pool::MaxPool2d;
 use burn::tensor::{DType, Tensor};
 
-use super::flex_autodiff::{contiguous, flex_f32, unary};
+use super::flex_autodiff::{contiguous, flex_f32, on_flex, unary};
 use super::max_pool_cpu::{self as pool, PoolGeom};
 
 /// The geometry of `pool` over `x` when podium's kernels take it: an `f32` tensor on the flex
@@ -23,11 +23,8 @@ use super::max_pool_cpu::{self as pool, PoolGeom};
 /// smaller than the window on every side (so that every window holds an input position), a
 /// window of at most 255 positions and a non-empty output; `None` otherwise (Burn's op runs).
 pub(super) fn plan(pool: &MaxPool2d, x: &Tensor<4>) -> Option<PoolGeom> {
-    let on_flex = matches!(
-        x.device().without_autodiff().as_dispatch(),
-        DispatchDevice::Flex(_)
-    );
-    if !on_flex || x.dtype() != DType::F32 || pool.dilation != [1, 1] || pool.ceil_mode {
+    if !on_flex(x.device()) || x.dtype() != DType::F32 || pool.dilation != [1, 1] || pool.ceil_mode
+    {
         return None;
     }
     let [batch, channels, h, w] = x.dims();
