@@ -62,8 +62,21 @@ impl<R: Checkpoint> Checkpointer<R> for AtomicFileCheckpointer {
     }
 
     fn restore(&self, epoch: usize) -> Result<R, CheckpointerError> {
-        R::load(self.path(epoch))
+        let bytes = read_resident(&self.path(epoch)).map_err(CheckpointerError::IOError)?;
+        R::checkpoint_from_bytes(bytes).map_err(CheckpointerError::Record)
     }
+}
+
+/// The whole of the burnpack file `path`, in memory.
+///
+/// Burn 0.22 reads a burnpack file lazily: `ModuleRecord::load` and `OptimizerRecord::load` keep
+/// every tensor backed by the file and read its bytes on first access, so a record loaded that
+/// way panics later ("bytes: host access failed: No such file or directory", on the device's
+/// thread on a CubeCL device) once its file is deleted or replaced: by the keep-best rotation, a
+/// later save over the same name, or a user who cleans up a run folder. A record decoded from
+/// these bytes owns its data.
+pub(crate) fn read_resident(path: &Path) -> std::io::Result<burn::tensor::Bytes> {
+    Ok(burn::tensor::Bytes::from_bytes_vec(std::fs::read(path)?))
 }
 
 /// The model checkpointer of a run that keeps an EMA: each model checkpoint `model-N.bpk` gets an

@@ -189,7 +189,9 @@ pub fn load_checkpoint<M: ImageClassifier>(model: M, path: impl AsRef<Path>) -> 
         path: path.to_path_buf(),
         reason,
     };
-    let record = ModuleRecord::load(path).map_err(|e| err(e.to_string()))?;
+    // read whole: a lazily file-backed record would fail once the file is gone
+    let bytes = super::checkpoint::read_resident(path).map_err(|e| err(e.to_string()))?;
+    let record = ModuleRecord::from_bytes(bytes).map_err(|e| err(e.to_string()))?;
     let wrapped = Classification::with_cross_entropy(model);
     let wrapped = wrapped
         .try_load_record(record)

@@ -13,7 +13,7 @@ use burn_podium::learner::{
 };
 use burn_podium::metrics::Metric;
 use burn_podium::mix::MixupConfig;
-use burn_podium::model::{SimpleCnn, SimpleCnnConfig};
+use burn_podium::model::{ImageClassifier, SimpleCnn, SimpleCnnConfig};
 use burn_podium::schedule::{PlateauConfig, ScheduleConfig};
 
 use crate::fixtures::metric_numbers;
@@ -363,4 +363,37 @@ fn a_full_disk_under_metrics_csv_stops_the_run_with_an_error_and_keeps_the_last_
     let checkpoint = dir.path().join("checkpoint/model-1.bpk");
     burn_podium::learner::load_checkpoint(model(&device), &checkpoint).unwrap();
     assert!(!dir.path().join("checkpoint/model-3.bpk").exists());
+}
+
+/// Burn 0.22 reads a burnpack file lazily: the tensors of a record loaded from a file stay backed
+/// by the file until their bytes are first touched. podium reads checkpoint files whole when it
+/// loads them, so a loaded model and a run's best model do not depend on files that the run's
+/// keep-best rotation, a later save or the user deletes.
+#[test]
+fn loaded_checkpoints_and_the_fitted_model_outlive_their_files() {
+    let _guard = lock();
+    let device = crate::test_device();
+    let dir = tempfile::tempdir().unwrap();
+    let fitted = fit(config(dir.path()).with_epochs(1)).unwrap();
+    let file = dir.path().join("checkpoint").join("model-1.bpk");
+    let loaded = burn_podium::learner::load_checkpoint(model(&device), &file).unwrap();
+    let copy = tempfile::tempdir().unwrap();
+    std::fs::copy(&file, copy.path().join("model-1.bpk")).unwrap();
+    drop(dir);
+    let images = burn::tensor::Tensor::<4>::random(
+        [4, 1, 28, 28],
+        burn::tensor::Distribution::Uniform(0.0, 1.0),
+        &device,
+    );
+    let logits = |m: &SimpleCnn| -> Vec<f32> {
+        m.forward(images.clone())
+            .into_data()
+            .try_into_vec_as::<f32>()
+            .unwrap()
+    };
+    let from_copy =
+        burn_podium::learner::load_checkpoint(model(&device), copy.path().join("model-1.bpk"))
+            .unwrap();
+    assert_eq!(logits(&loaded), logits(&from_copy));
+    assert_eq!(logits(&fitted.model), logits(&from_copy));
 }
