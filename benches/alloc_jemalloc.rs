@@ -1,7 +1,7 @@
 //! A SimpleCnn MNIST-sized training step under the jemalloc allocator (see `alloc/mnist_step.rs`).
 //!
 //! ```sh
-//! nice -n 5 cargo bench --bench alloc_system --bench alloc_mimalloc --bench alloc_jemalloc
+//! nice -n 5 cargo bench --features jemalloc-bench --bench alloc_system --bench alloc_mimalloc --bench alloc_jemalloc
 //! ```
 
 #[path = "alloc/mnist_step.rs"]
