@@ -5,7 +5,8 @@
 //! norms (`kernel::batch_norm::set_fast_batch_norm(false)`), podium's convolutions and fused
 //! batch norms, and the same in `bf16-mixed` precision (`podium_bf16`); and ResNet-18's
 //! convolution shapes at that size one by one (forward only, forward with the weight gradient,
-//! forward with the input gradient), and ResNet-18's stem max pool with podium's and Burn's
+//! forward with the input gradient; Burn's op, podium's kernels, podium's in a `bf16` autocast
+//! region), and ResNet-18's stem max pool with podium's and Burn's
 //! kernels (`max_pool_resnet18_stem_b32`). `benches/compare_conv.py` times PyTorch on the same
 //! steps.
 //!
@@ -20,8 +21,9 @@ use burn::nn::PaddingConfig2d;
 use burn::nn::pool::MaxPool2dConfig;
 use burn::optim::ModuleOptimizer;
 use burn::tensor::ops::ConvOptions;
-use burn::tensor::{Device, Distribution, Int, Tensor};
+use burn::tensor::{Device, Distribution, FloatDType, Int, Tensor};
 use burn::train::TrainStep;
+use burn_podium::kernel::autocast::autocast;
 use burn_podium::kernel::batch_norm::set_fast_batch_norm;
 use burn_podium::kernel::conv::{conv2d_with, set_fast_conv2d};
 use burn_podium::kernel::max_pool::max_pool2d;
@@ -62,8 +64,14 @@ fn layers(c: &mut Criterion) {
         let x = Tensor::<4>::random([BATCH, cin, side, side], normal, &ad);
         let w = Tensor::<4>::random([cout, cin, k, k], normal, &ad);
         let options = ConvOptions::new([s, s], [p, p], [1, 1], 1);
-        for fast in [false, true] {
-            let which = if fast { "podium" } else { "burn" };
+        // Burn's op, podium's kernels, podium's kernels in a bf16 autocast region (bfloat16
+        // gemm operands, im2col packed straight into the gemm panels for the forward and weight
+        // gradient where the CPU has AVX512-BF16)
+        for (which, fast, low) in [
+            ("burn", false, None),
+            ("podium", true, None),
+            ("podium_bf16", true, Some(FloatDType::BF16)),
+        ] {
             let run = |xg: bool, wg: bool| {
                 set_fast_conv2d(fast);
                 let x = if xg {
@@ -76,7 +84,7 @@ fn layers(c: &mut Criterion) {
                 } else {
                     w.clone()
                 };
-                let y = conv2d_with(x, w, None, options.clone());
+                let y = autocast(low, || conv2d_with(x, w, None, options.clone()));
                 if xg || wg {
                     let grads = y.sum().backward();
                     std::hint::black_box(grads);

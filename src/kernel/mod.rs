@@ -39,6 +39,8 @@ mod conv_flex;
 #[cfg(feature = "flex")]
 mod conv_gemm;
 #[cfg(feature = "flex")]
+mod conv_geom;
+#[cfg(feature = "flex")]
 mod flex_autodiff;
 pub mod focal;
 pub mod math;
