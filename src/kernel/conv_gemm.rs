@@ -31,6 +31,10 @@
 //! [`matmul::gemm_with`]; the "implicit GEMM" of cuDNN and oneDNN), which gives the same panels,
 //! hence the same result bit for bit, without writing and reading back `K x P` values per image
 //! (13.6% of a ResNet-18 bf16 training step went to im2col before).
+//! There, with stride 1, the input gradient is a forward convolution of `dy` with the flipped,
+//! transposed weight (padding `k - 1 - p`), which needs no col2im either:
+//! `dx[ci, y, x] = Σ W[co, ci, ki, kj] dy[co, y + ph - ki, x + pw - kj]`
+//! (`torch.nn.grad.conv2d_input` is the transposed convolution).
 
 use std::cell::RefCell;
 
@@ -422,6 +426,14 @@ fn forward_into(x: &[f32], weight: &[f32], bias: Option<&[f32]>, g: &Geom, y: &m
 /// Input gradient: `dx[b] = col2im(Wᵀ · dy[b])`, several images per gemm for small maps;
 /// returns `[B, C_in, H, W]`.
 pub(crate) fn backward_x(weight: &[f32], dy: &[f32], g: &Geom) -> Vec<f32> {
+    match transposed(weight, g, dy) {
+        Some((flipped, gt)) => forward(dy, &flipped, None, &gt),
+        None => backward_x_col2im(weight, dy, g),
+    }
+}
+
+/// [`backward_x`] as `col2im(Wᵀ · dy)`.
+fn backward_x_col2im(weight: &[f32], dy: &[f32], g: &Geom) -> Vec<f32> {
     let img = g.c_in * g.h * g.w;
     let nb = images_per_gemm(g, g.batch.div_ceil(rayon::current_num_threads()));
     // Each chunk is zeroed by the task that owns it before col2im accumulates into it.
@@ -430,6 +442,40 @@ pub(crate) fn backward_x(weight: &[f32], dy: &[f32], g: &Geom) -> Vec<f32> {
             .enumerate()
             .for_each(|(ci, dx_chunk)| backward_x_chunk(weight, dy, g, nb, ci, dx_chunk))
     })
+}
+
+/// For stride 1 and dilation 1 where the bfloat16 gemm packs im2col implicitly, the input
+/// gradient as a forward convolution of `dy` with the flipped, transposed weight
+/// `W'[ci, co, ki, kj] = W[co, ci, kh - 1 - ki, kw - 1 - kj]` and padding `k - 1 - p`:
+/// `dx[ci, y, x] = Σ W[co, ci, ki, kj] dy[co, y + ph - ki, x + pw - kj]`, which needs no col2im.
+fn transposed(weight: &[f32], g: &Geom, dy: &[f32]) -> Option<(Vec<f32>, Geom)> {
+    if g.stride != [1, 1] || g.dilation != [1, 1] || g.pad[0] >= g.kh || g.pad[1] >= g.kw {
+        return None;
+    }
+    let gt = Geom {
+        c_in: g.c_out,
+        h: g.oh,
+        w: g.ow,
+        c_out: g.c_in,
+        pad: [g.kh - 1 - g.pad[0], g.kw - 1 - g.pad[1]],
+        oh: g.h,
+        ow: g.w,
+        ..*g
+    };
+    Im2col::new(&dy[..g.c_out * g.p()], &gt, 0)?;
+    let (kh, kw) = (g.kh, g.kw);
+    let mut flipped = vec![0.0f32; weight.len()];
+    for co in 0..g.c_out {
+        for ci in 0..g.c_in {
+            for ki in 0..kh {
+                for kj in 0..kw {
+                    flipped[((ci * g.c_out + co) * kh + kh - 1 - ki) * kw + kw - 1 - kj] =
+                        weight[((co * g.c_in + ci) * kh + ki) * kw + kj];
+                }
+            }
+        }
+    }
+    Some((flipped, gt))
 }
 
 /// Images `ci * nb..` of [`backward_x`] into `dx_chunk` (zeroed here, then accumulated).
@@ -748,6 +794,60 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+    /// For stride 1, the input gradient as a convolution of `dy` with the flipped weight
+    /// ([`transposed`], no col2im) equals `col2im(Wᵀ · dy)` within one bfloat16 rounding of the
+    /// result (the same bfloat16 products, summed in another order): "same" 3x3 and 5x5,
+    /// unpadded 3x3 (`OW < W`), 1x1, a 7x7 with padding 3, large and small maps.
+    #[test]
+    fn input_gradient_as_a_convolution_equals_col2im() {
+        for (c_in, c_out, hw, kk, pad, batch) in [
+            (24, 40, 28, 3, 1, 3),
+            (9, 16, 12, 5, 2, 5),
+            (16, 8, 10, 3, 0, 4),
+            (32, 20, 6, 1, 0, 6),
+            (3, 12, 17, 7, 3, 2),
+        ] {
+            let out = hw + 2 * pad - kk + 1;
+            let g = Geom {
+                batch,
+                c_in,
+                h: hw,
+                w: hw,
+                c_out,
+                kh: kk,
+                kw: kk,
+                stride: [1, 1],
+                pad: [pad, pad],
+                dilation: [1, 1],
+                oh: out,
+                ow: out,
+                arith: Arith::Bf16,
+            };
+            let weight: Vec<f32> = (0..c_out * g.k()).map(|i| value(4, i)).collect();
+            let dy: Vec<f32> = (0..batch * c_out * g.p()).map(|i| value(5, i)).collect();
+            if transposed(&weight, &g, &dy).is_none() {
+                assert!(!is_x86_feature_detected!("avx512bf16"), "not transposed");
+                return; // no AVX512-BF16: backward_x always takes col2im
+            }
+            let got = backward_x(&weight, &dy, &g);
+            let want = backward_x_col2im(&weight, &dy, &g);
+            let scale = want.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+            let err = got
+                .iter()
+                .zip(&want)
+                .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+            let what = format!("{c_in}->{c_out} {hw}x{hw} k{kk} p{pad} batch {batch}");
+            assert_eq!(got.len(), want.len(), "{what}");
+            assert!(
+                err <= scale * 2f32.powi(-8),
+                "{what}: error {err} of {scale}"
+            );
+            assert!(
+                got.iter().all(|&v| matmul::round_bf16(v) == v),
+                "{what}: not bf16"
+            );
         }
     }
 }
