@@ -636,12 +636,7 @@ mod avx512_bf16 {
         // not read).
         unsafe {
             if grp.contiguous {
-                let at = grp.first + row.off as isize;
-                if at >= 0 && at as usize + 16 <= col.x.len() {
-                    _mm512_maskz_mov_ps(m, _mm512_loadu_ps(x.offset(at)))
-                } else {
-                    _mm512_maskz_loadu_ps(m, x.wrapping_offset(at))
-                }
+                _mm512_maskz_loadu_ps(m, x.wrapping_offset(grp.first + row.off as isize))
             } else {
                 let idx = _mm512_add_epi32(grp.base, _mm512_set1_epi32(row.off));
                 _mm512_mask_i32gather_ps::<4>(_mm512_setzero_ps(), m, idx, x)
