@@ -4,7 +4,7 @@
 //!
 //! | [`Arith`] | products | sums | how | PyTorch / oneDNN |
 //! |---|---|---|---|---|
-//! | `F32` | `f32 · f32` | `f32` | the `gemm` 0.19 crate | `torch.mm` in `f32` |
+//! | `F32` | `f32 · f32` | `f32` | the AVX-512 micro-kernel below with `VFMADD231PS` where the CPU has AVX-512 F, BW and BF16, else the `gemm` 0.19 crate | `torch.mm` in `f32` (oneDNN's `avx512_core` kernels) |
 //! | `Bf16` | `bf16(a) · bf16(b)` (exact in `f32`) | `f32` | `VDPBF16PS` (AVX512-BF16) micro-kernel, else `gemm` on the rounded values | a `bfloat16` matmul under `torch.autocast("cpu", torch.bfloat16)` (oneDNN's `avx512_core_bf16` kernels), before its output is rounded to `bf16` |
 //!
 //! `bf16(x)` rounds an `f32` to bfloat16 (8 significand bits) to nearest, ties to even, as
@@ -12,11 +12,12 @@
 //! stays a NaN. The product of two bfloat16 values is exact in `f32` (8 + 8 significand bits), so
 //! the two implementations of `Bf16` differ only in the order of the `f32` sums.
 //!
-//! The AVX512-BF16 kernel follows the Goto/BLIS blocking (Goto & van de Geijn, *Anatomy of
+//! The AVX-512 kernel follows the Goto/BLIS blocking (Goto & van de Geijn, *Anatomy of
 //! high-performance matrix multiplication*, 2008): `rhs` packed per block of [`KC`] x [`NC`] into
 //! panels of [`NR`] columns, `lhs` per block of [`MC`] x [`KC`] into panels of [`MR`] rows, and a
-//! 14 x 32 register tile of 28 `f32` accumulators updated by `VDPBF16PS`, which adds two products
-//! per lane: the packed operands hold `k` in (even, odd) pairs, one pair per 32-bit lane.
+//! 14 x 32 register tile of 28 `f32` accumulators. In `Bf16` it is updated by `VDPBF16PS`, which
+//! adds two products per lane: the packed operands hold `k` in (even, odd) pairs, one pair per
+//! 32-bit lane; in `f32` by `VFMADD231PS`, one `f32` of `k` per lane.
 //!
 //! Its `rhs` may also be a convolution's im2col matrix or its transpose ([`Rhs`], [`Im2col`]),
 //! packed straight from the images ("implicit GEMM", as cuDNN's and oneDNN's convolutions do):
@@ -32,8 +33,9 @@ pub(crate) use super::conv_geom::{Arith, Geom};
 const MR: usize = 14;
 /// Columns of the register tile (two 16-lane vectors).
 const NR: usize = 32;
-/// Depth of a packed block (even: `k` is packed in pairs).
-const KC: usize = 256;
+/// Depth of a packed block in packed steps: bfloat16 pairs (`2 KC` values of `k`) or `f32`
+/// values (`KC`), so that a packed `rhs` block takes the same 512 KiB in both.
+const KC: usize = 128;
 /// Rows of a packed `lhs` block (a multiple of [`MR`]).
 const MC: usize = 12 * MR;
 /// Columns of a packed `rhs` block (a multiple of [`NR`]).
@@ -64,12 +66,51 @@ pub(crate) unsafe fn gemm(
     }
 }
 
-/// [`gemm`] in `f32`: the `gemm` crate, no parallelism.
+/// [`gemm`] in `f32`: the AVX-512 kernel where the CPU has its features (runtime detection;
+/// `VFMADD231PS` on the same blocking as `Bf16`), else [`gemm_f32_portable`].
 ///
 /// # Safety
 /// As [`gemm`].
 #[allow(clippy::too_many_arguments)]
 unsafe fn gemm_f32(
+    [m, n, k]: [usize; 3],
+    dst: *mut f32,
+    dst_s: [isize; 2],
+    accumulate: bool,
+    lhs: *const f32,
+    lhs_s: [isize; 2],
+    rhs: *const f32,
+    rhs_s: [isize; 2],
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if avx512::available() {
+        // SAFETY: the CPU has the target features; the rest is the caller's contract.
+        unsafe {
+            avx512::gemm::<false>(
+                [m, n, k],
+                dst,
+                dst_s,
+                accumulate,
+                lhs,
+                lhs_s,
+                Rhs::Strided(rhs, rhs_s),
+            )
+        };
+        return;
+    }
+    // SAFETY: the caller's contract.
+    unsafe { gemm_f32_portable([m, n, k], dst, dst_s, accumulate, lhs, lhs_s, rhs, rhs_s) }
+}
+
+/// [`gemm`] in `f32` without the AVX-512 kernel: the `gemm` 0.19 crate, no parallelism.
+///
+/// # Safety
+/// As [`gemm`].
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_f32_portable(
     [m, n, k]: [usize; 3],
     dst: *mut f32,
     [dst_rs, dst_cs]: [isize; 2],
@@ -128,9 +169,9 @@ pub(crate) fn round_bf16(x: f32) -> f32 {
 /// autocast `bf16` op. Vectorized with AVX512-BF16 where the CPU has it.
 pub(crate) fn round_bf16_slice(xs: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
-    if avx512_bf16::available() {
+    if avx512::available() {
         // SAFETY: the CPU has the target features.
-        unsafe { avx512_bf16::round_slice(xs) };
+        unsafe { avx512::round_slice(xs) };
         return;
     }
     for x in xs {
@@ -164,10 +205,10 @@ unsafe fn gemm_bf16(
         return;
     }
     #[cfg(target_arch = "x86_64")]
-    if avx512_bf16::available() {
+    if avx512::available() {
         // SAFETY: the CPU has the target features; the rest is the caller's contract.
         unsafe {
-            avx512_bf16::gemm(
+            avx512::gemm::<true>(
                 [m, n, k],
                 dst,
                 dst_s,
@@ -216,7 +257,7 @@ unsafe fn gemm_bf16_portable(
         // SAFETY: a is [m, k] and b [k, n] row-major f32 bit patterns in this thread's buffer,
         // which dst (the caller's) does not alias.
         unsafe {
-            gemm_f32(
+            gemm_f32_portable(
                 [m, n, k],
                 dst,
                 dst_s,
@@ -248,8 +289,9 @@ pub(crate) struct Im2col<'a> {
 
 impl<'a> Im2col<'a> {
     /// The im2col matrix of the images `x` (`[n, C_in, H, W]`) from output pixel `p0` on, when
-    /// [`gemm_with`] can use it: `g.arith` is `Bf16`, the CPU has AVX512-BF16 and `x` is
-    /// short enough for 32-bit gather indices. `None` means: materialize im2col.
+    /// [`gemm_with`] can use it: the CPU has AVX512-F, -BW and -BF16 (the AVX-512 kernels'
+    /// features, in `f32` as in `Bf16`) and `x` is short enough for 32-bit gather indices.
+    /// `None` means: materialize im2col.
     ///
     /// # Panics
     /// When `x` is not whole images of `g`.
@@ -267,7 +309,7 @@ impl<'a> Im2col<'a> {
             g.w
         );
         #[cfg(target_arch = "x86_64")]
-        if g.arith == Arith::Bf16 && avx512_bf16::available() && x.len() < i32::MAX as usize / 2 {
+        if avx512::available() && x.len() < i32::MAX as usize / 2 {
             return Some(Self { x, g, p0 });
         }
         let _ = p0;
@@ -275,7 +317,7 @@ impl<'a> Im2col<'a> {
     }
 }
 
-/// The right operand of the bfloat16 gemm.
+/// The right operand of [`gemm_with`].
 #[derive(Clone, Copy)]
 pub(crate) enum Rhs<'a> {
     /// A matrix `[k, n]` at the pointer, with (row, column) strides.
@@ -287,10 +329,10 @@ pub(crate) enum Rhs<'a> {
 }
 
 /// [`gemm`] with any [`Rhs`]: a strided `rhs` goes to [`gemm`]; an im2col matrix or its
-/// transpose (which exists only in `Bf16` with AVX512-BF16, see [`Im2col::new`]) is packed into
-/// the bfloat16 kernel's panels straight from the images: the same panels, so the same result
-/// bit for bit, as materializing it and calling [`gemm`], without writing and reading back its
-/// `K x n` values.
+/// transpose (which exists only where the CPU has the AVX-512 kernel, see [`Im2col::new`]) is
+/// packed into its panels straight from the images, without writing and reading back its
+/// `K x n` values: the panels [`gemm`] packs from the materialized matrix, so the result is the
+/// same bit for bit, in `f32` as in `Bf16`.
 ///
 /// # Safety
 /// `lhs` and `dst` as for [`gemm`]; `rhs` has `k` rows and `n` columns (`[K, n]` for
@@ -314,18 +356,24 @@ pub(crate) unsafe fn gemm_with(
         return;
     }
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: an `Im2col` exists only in `Bf16` where the CPU has the features; the rest is
-    // the caller's contract.
+    // SAFETY: an `Im2col` exists only where the CPU has the features; the rest is the
+    // caller's contract.
     unsafe {
-        avx512_bf16::gemm(mnk, dst, dst_s, accumulate, lhs, lhs_s, rhs)
+        match arith {
+            Arith::Bf16 => avx512::gemm::<true>(mnk, dst, dst_s, accumulate, lhs, lhs_s, rhs),
+            Arith::F32 => avx512::gemm::<false>(mnk, dst, dst_s, accumulate, lhs, lhs_s, rhs),
+        }
     };
     #[cfg(not(target_arch = "x86_64"))]
     unreachable!("Im2col::new returns None without AVX512-BF16");
 }
 
 #[cfg(target_arch = "x86_64")]
-mod avx512_bf16 {
-    //! The AVX512-BF16 implementation of [`super::gemm_bf16`].
+mod avx512 {
+    //! The AVX-512 kernels: [`super::gemm_bf16`] (`VDPBF16PS` on bfloat16 pairs) and the `f32`
+    //! product of a convolution's implicit im2col ([`super::gemm_with`], `VFMADD231PS`), one
+    //! blocked driver and one set of packers for both, chosen by the const parameter `BF16`.
+    //! A packed "step" is one 32-bit lane: a pair of bfloat16 depths, or one `f32` depth.
 
     use std::arch::x86_64::*;
 
@@ -371,27 +419,65 @@ mod avx512_bf16 {
         ((1u32 << n) - 1) as __mmask16
     }
 
+    /// Depths of `k` per packed step: a bfloat16 pair, or one `f32`.
+    const fn step(bf16: bool) -> usize {
+        if bf16 { 2 } else { 1 }
+    }
+
+    /// The packed steps of 16 lanes from their values at depths `2q` (`lo`) and `2q + 1`
+    /// (`hi`): the interleaved bfloat16 pairs; in `f32` (`!BF16`) the bits of `lo` (`hi` unused).
+    #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
+    fn steps<const BF16: bool>(lo: __m512, hi: __m512) -> __m512i {
+        if BF16 {
+            _mm512_permutexvar_epi16(interleave_pairs(), bits(_mm512_cvtne2ps_pbh(hi, lo)))
+        } else {
+            _mm512_castps_si512(lo)
+        }
+    }
+
+    /// The 16 packed steps of one row contiguous along `k` from `at`: 32 values as 16
+    /// bfloat16 pairs, or 16 `f32` values.
+    ///
+    /// # Safety
+    /// `16 step(BF16)` values from `at` are readable; the CPU has the kernel's features.
+    #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
+    unsafe fn row_steps<const BF16: bool>(at: *const f32) -> __m512i {
+        // SAFETY: the caller's contract.
+        unsafe {
+            if BF16 {
+                bits(_mm512_cvtne2ps_pbh(
+                    _mm512_loadu_ps(at.add(16)),
+                    _mm512_loadu_ps(at),
+                ))
+            } else {
+                _mm512_castps_si512(_mm512_loadu_ps(at))
+            }
+        }
+    }
+
     /// Packs `rows` rows of a `kc`-deep block, row `r` and depth `p` at
-    /// `src[(r0 + r) * row_s + (p0 + p) * k_s]`, into panels of `R` rows: panel `t`, pair `q`, row
-    /// `r` at `out[t * R * kc2 + q * R + r]`, with `kc2 = ⌈kc / 2⌉`; rows past `rows` and the odd
-    /// tail of `k` are zero. `lhs` `[m, k]` packs its rows (`R = MR`), `rhs` `[k, n]` its columns
-    /// (`R = NR`). Blocks contiguous along `k` (`k_s == 1`: a weight, `dy`, a transposed im2col
-    /// matrix) convert 32 values of 16 rows and transpose them in registers; blocks contiguous
-    /// along the rows (`row_s == 1`: an im2col matrix, a transposed weight) convert 16 rows of
-    /// two depths and interleave them; other strides go one pair at a time.
+    /// `src[(r0 + r) * row_s + (p0 + p) * k_s]`, into panels of `R` rows: panel `t`, step `q`,
+    /// row `r` at `out[t * R * kc2 + q * R + r]`, with `kc2 = ⌈kc / step⌉` ([`step`]); rows past
+    /// `rows` and the odd tail of `k` are zero. `lhs` `[m, k]` packs its rows (`R = MR`), `rhs`
+    /// `[k, n]` its columns (`R = NR`). Blocks contiguous along `k` (`k_s == 1`: a weight, `dy`,
+    /// a transposed im2col matrix) load 16 steps of 16 rows and transpose them in registers;
+    /// blocks contiguous along the rows (`row_s == 1`: an im2col matrix, a transposed weight)
+    /// load 16 rows of one step (two depths, interleaved, in bfloat16); other strides go one
+    /// step at a time.
     ///
     /// # Safety
     /// The block must be inside `src`; the CPU must have the kernel's features.
     #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
     #[inline(never)] // out of line: profiles show the packing apart from the kernel
-    unsafe fn pack<const R: usize>(
+    unsafe fn pack<const R: usize, const BF16: bool>(
         src: *const f32,
         [row_s, k_s]: [isize; 2],
         [r0, p0]: [usize; 2],
         [rows, kc]: [usize; 2],
         out: &mut [u32],
     ) {
-        let kc2 = kc.div_ceil(2);
+        let st = step(BF16);
+        let kc2 = kc.div_ceil(st);
         let at = |r: usize, p: usize| {
             if r < rows && p < kc {
                 // SAFETY: inside the block (the caller's contract).
@@ -400,7 +486,6 @@ mod avx512_bf16 {
                 0.0
             }
         };
-        let interleave = interleave_pairs();
         for t in 0..rows.div_ceil(R) {
             let panel = &mut out[t * R * kc2..][..R * kc2];
             // real rows of this panel, and the pairs the vector code below packs
@@ -409,20 +494,17 @@ mod avx512_bf16 {
                 let lanes = (R - 16 * h).min(16);
                 let real = live.saturating_sub(16 * h).min(lanes);
                 if k_s == 1 {
-                    for s in 0..kc / 32 {
+                    for s in 0..kc / (16 * st) {
                         let mut v = [_mm512_setzero_si512(); 16];
                         for (r, vr) in v.iter_mut().enumerate().take(real) {
-                            // SAFETY: row t * R + 16h + r < rows, depths p0 + 32s .. + 32 are
-                            // inside the block.
+                            // SAFETY: row t * R + 16h + r < rows, depths p0 + 16 st s .. + 16 st
+                            // are inside the block.
                             unsafe {
                                 let at = src.offset(
                                     (r0 + t * R + 16 * h + r) as isize * row_s
-                                        + (p0 + 32 * s) as isize,
+                                        + (p0 + 16 * st * s) as isize,
                                 );
-                                *vr = bits(_mm512_cvtne2ps_pbh(
-                                    _mm512_loadu_ps(at.add(16)),
-                                    _mm512_loadu_ps(at),
-                                ));
+                                *vr = row_steps::<BF16>(at);
                             }
                         }
                         transpose16(&mut v);
@@ -437,20 +519,23 @@ mod avx512_bf16 {
                             };
                         }
                     }
-                    done = 16 * (kc / 32);
+                    done = 16 * (kc / (16 * st));
                 } else if row_s == 1 {
                     let base = (r0 + t * R + 16 * h) as isize;
-                    for q in 0..kc / 2 {
+                    for q in 0..kc / st {
                         // SAFETY: the masked loads read rows t * R + 16h .. + real of depths
-                        // p0 + 2q and p0 + 2q + 1, inside the block (the pointer is only formed,
-                        // with wrapping arithmetic, when no row is real); `lanes` lanes stored.
+                        // p0 + st q (and p0 + 2q + 1 in bfloat16), inside the block (the pointer
+                        // is only formed, with wrapping arithmetic, when no row is real);
+                        // `lanes` lanes stored.
                         unsafe {
-                            let at = src.wrapping_offset(base + (p0 + 2 * q) as isize * k_s);
-                            let v = _mm512_cvtne2ps_pbh(
-                                _mm512_maskz_loadu_ps(low_lanes(real), at.wrapping_offset(k_s)),
-                                _mm512_maskz_loadu_ps(low_lanes(real), at),
-                            );
-                            let v = _mm512_permutexvar_epi16(interleave, bits(v));
+                            let at = src.wrapping_offset(base + (p0 + st * q) as isize * k_s);
+                            let lo = _mm512_maskz_loadu_ps(low_lanes(real), at);
+                            let hi = if BF16 {
+                                _mm512_maskz_loadu_ps(low_lanes(real), at.wrapping_offset(k_s))
+                            } else {
+                                lo
+                            };
+                            let v = steps::<BF16>(lo, hi);
                             _mm512_mask_storeu_epi32(
                                 panel[q * R + 16 * h..].as_mut_ptr().cast(),
                                 low_lanes(lanes),
@@ -458,12 +543,16 @@ mod avx512_bf16 {
                             );
                         }
                     }
-                    done = kc / 2;
+                    done = kc / st;
                 }
             }
             for r in 0..R {
                 for q in done..kc2 {
-                    panel[q * R + r] = pair(at(t * R + r, 2 * q), at(t * R + r, 2 * q + 1));
+                    panel[q * R + r] = if BF16 {
+                        pair(at(t * R + r, 2 * q), at(t * R + r, 2 * q + 1))
+                    } else {
+                        at(t * R + r, q).to_bits()
+                    };
                 }
             }
         }
@@ -475,14 +564,19 @@ mod avx512_bf16 {
     /// # Safety
     /// The block is inside `rhs`; the CPU has the kernel's features.
     #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
-    unsafe fn pack_rhs(rhs: Rhs, [j0, p0]: [usize; 2], [nc, kc]: [usize; 2], out: &mut [u32]) {
+    unsafe fn pack_rhs<const BF16: bool>(
+        rhs: Rhs,
+        [j0, p0]: [usize; 2],
+        [nc, kc]: [usize; 2],
+        out: &mut [u32],
+    ) {
         // SAFETY (every arm): the caller's contract.
         match rhs {
             Rhs::Strided(src, [rs, cs]) => unsafe {
-                pack::<NR>(src, [cs, rs], [j0, p0], [nc, kc], out)
+                pack::<NR, BF16>(src, [cs, rs], [j0, p0], [nc, kc], out)
             },
-            Rhs::Im2col(col) => unsafe { pack_im2col(col, [j0, p0], [nc, kc], out) },
-            Rhs::Im2colT(col) => unsafe { pack_im2col_t(col, [p0, j0], [kc, nc], out) },
+            Rhs::Im2col(col) => unsafe { pack_im2col::<BF16>(col, [j0, p0], [nc, kc], out) },
+            Rhs::Im2colT(col) => unsafe { pack_im2col_t::<BF16>(col, [p0, j0], [kc, nc], out) },
         }
     }
 
@@ -680,23 +774,22 @@ mod avx512_bf16 {
     }
 
     /// [`pack`] of the block `[kc, nc]` at (row `r0`, column `j0`) of the im2col matrix (a
-    /// forward convolution's `rhs`): panel `t`, pair `q`, lane `l` holds rows `r0 + 2q` and
-    /// `r0 + 2q + 1` of column `j0 + 32 t + l`.
+    /// forward convolution's `rhs`): panel `t`, step `q`, lane `l` holds rows `r0 + 2q` and
+    /// `r0 + 2q + 1` (bfloat16) or row `r0 + q` (`f32`) of column `j0 + 32 t + l`.
     ///
     /// # Safety
     /// The block is inside the matrix; the CPU has the kernel's features.
     #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
     #[inline(never)] // out of line: profiles show the packing apart from the kernel
-    unsafe fn pack_im2col(
+    unsafe fn pack_im2col<const BF16: bool>(
         col: Im2col,
         [j0, r0]: [usize; 2],
         [nc, kc]: [usize; 2],
         out: &mut [u32],
     ) {
-        let kc2 = kc.div_ceil(2);
+        let kc2 = kc.div_ceil(step(BF16));
         let cols = Columns::new(&col, j0, nc);
         prefetch(&col, [j0, j0 + nc], [r0, r0 + kc]);
-        let interleave = interleave_pairs();
         // Row pairs outside, column groups inside: consecutive loads stream along the input
         // rows (as an explicit im2col's copies do), where the other order jumps between
         // channels at every load and runs about twice as slow (ResNet-18's 3x3 convolutions).
@@ -704,20 +797,25 @@ mod avx512_bf16 {
         for q in 0..kc2 {
             let lo_row = row;
             row = row.next(col.g);
-            let hi_row = (2 * q + 1 < kc).then_some(row);
-            row = row.next(col.g);
+            let hi_row = if BF16 {
+                let hi = (2 * q + 1 < kc).then_some(row);
+                row = row.next(col.g);
+                hi
+            } else {
+                None
+            };
             // every group of the last panel, zeros past nc
             for t in 0..2 * nc.div_ceil(NR) {
                 let grp = cols.group(t);
-                // SAFETY: rows r0 + 2q (+ 1) of the block, the group's columns; pair q of
-                // panel t / 2, lanes 16 (t % 2).. inside `out`.
+                // SAFETY: rows r0 + 2q (+ 1) (or r0 + q) of the block, the group's columns;
+                // step q of panel t / 2, lanes 16 (t % 2).. inside `out`.
                 unsafe {
                     let lo = load_row(&col, &grp, lo_row);
                     let hi = match hi_row {
                         Some(r) => load_row(&col, &grp, r),
                         None => _mm512_setzero_ps(),
                     };
-                    let v = _mm512_permutexvar_epi16(interleave, bits(_mm512_cvtne2ps_pbh(hi, lo)));
+                    let v = steps::<BF16>(lo, hi);
                     let at = (t / 2) * NR * kc2 + q * NR + 16 * (t % 2);
                     _mm512_storeu_si512(out[at..][..16].as_mut_ptr().cast(), v);
                 }
@@ -726,21 +824,22 @@ mod avx512_bf16 {
     }
 
     /// [`pack`] of the block `[kc, nr]` at (column `j0`, row `r0`) of the transposed im2col
-    /// matrix (a weight gradient's `rhs`, `[n, K]`): panel `t`, pair `q`, lane `l` holds row
-    /// `r0 + 32 t + l` at columns `j0 + 2q` and `j0 + 2q + 1`; 32 columns of 16 rows are loaded,
-    /// converted to pairs and transposed in registers.
+    /// matrix (a weight gradient's `rhs`, `[n, K]`): panel `t`, step `q`, lane `l` holds row
+    /// `r0 + 32 t + l` at columns `j0 + 2q` and `j0 + 2q + 1` (bfloat16) or `j0 + q` (`f32`);
+    /// 16 steps (32 or 16 columns) of 16 rows are loaded and transposed in registers.
     ///
     /// # Safety
     /// The block is inside the matrix; the CPU has the kernel's features.
     #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
     #[inline(never)] // out of line: profiles show the packing apart from the kernel
-    unsafe fn pack_im2col_t(
+    unsafe fn pack_im2col_t<const BF16: bool>(
         col: Im2col,
         [j0, r0]: [usize; 2],
         [kc, nr]: [usize; 2],
         out: &mut [u32],
     ) {
-        let kc2 = kc.div_ceil(2);
+        let st = step(BF16);
+        let kc2 = kc.div_ceil(st);
         let cols = Columns::new(&col, j0, kc);
         prefetch(&col, [j0, j0 + kc], [r0, r0 + nr]);
         for t in 0..nr.div_ceil(NR) {
@@ -757,16 +856,20 @@ mod avx512_bf16 {
                 for r in 1..real {
                     rows[r] = rows[r - 1].next(col.g);
                 }
-                for s in 0..kc.div_ceil(32) {
-                    let (lo, hi) = (cols.group(2 * s), cols.group(2 * s + 1));
+                for s in 0..kc.div_ceil(16 * st) {
+                    let lo = cols.group(st * s);
                     let mut v = [_mm512_setzero_si512(); 16];
                     for (vr, &row) in v.iter_mut().zip(&rows).take(real) {
                         // SAFETY: row `row` of the block at the groups' columns.
                         unsafe {
-                            *vr = bits(_mm512_cvtne2ps_pbh(
-                                load_row(&col, &hi, row),
-                                load_row(&col, &lo, row),
-                            ));
+                            *vr = if BF16 {
+                                bits(_mm512_cvtne2ps_pbh(
+                                    load_row(&col, &cols.group(2 * s + 1), row),
+                                    load_row(&col, &lo, row),
+                                ))
+                            } else {
+                                _mm512_castps_si512(load_row(&col, &lo, row))
+                            };
                         }
                     }
                     transpose16(&mut v);
@@ -824,6 +927,13 @@ mod avx512_bf16 {
         }
     }
 
+    /// The 32-bit lanes of `v` as bfloat16 pairs (the same bits).
+    #[target_feature(enable = "avx512f,avx512bf16")]
+    fn pairs(v: __m512) -> __m512bh {
+        // SAFETY: both are 512-bit plain-data vectors.
+        unsafe { std::mem::transmute::<__m512, __m512bh>(v) }
+    }
+
     /// The bits of a `__m512bh` as an integer vector.
     #[target_feature(enable = "avx512f,avx512bf16")]
     fn bits(v: __m512bh) -> __m512i {
@@ -831,8 +941,9 @@ mod avx512_bf16 {
         unsafe { std::mem::transmute(v) }
     }
 
-    /// The register tile: `c[r, 0..32] (+)= Σ_q a[q, r] · b[q, 0..32]` over `kc2` pairs, `a` a
-    /// packed [`MR`]-row panel, `b` a packed [`NR`]-column panel; rows `< rows` and columns
+    /// The register tile: `c[r, 0..32] (+)= Σ_q a[q, r] · b[q, 0..32]` over `kc2` steps (bfloat16
+    /// pairs, `VDPBF16PS`, or `f32` values, `VFMADD231PS`), `a` a packed [`MR`]-row panel, `b` a
+    /// packed [`NR`]-column panel; rows `< rows` and columns
     /// `< cols` are written to `c` (row stride `rs`, column stride 1), added to it when
     /// `accumulate`.
     ///
@@ -842,7 +953,7 @@ mod avx512_bf16 {
     #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
     #[allow(clippy::too_many_arguments)]
     #[inline(never)] // out of line: profiles show the packing apart from the kernel
-    unsafe fn tile(
+    unsafe fn tile<const BF16: bool>(
         kc2: usize,
         a: *const u32,
         b: *const u32,
@@ -853,16 +964,20 @@ mod avx512_bf16 {
     ) {
         let mut acc = [[_mm512_setzero_ps(); 2]; MR];
         for q in 0..kc2 {
-            // SAFETY: pair q of both panels (the caller's contract).
+            // SAFETY: step q of both panels (the caller's contract).
             unsafe {
-                let b0: __m512bh = std::mem::transmute(_mm512_loadu_si512(b.add(q * NR).cast()));
-                let b1: __m512bh =
-                    std::mem::transmute(_mm512_loadu_si512(b.add(q * NR + 16).cast()));
+                let b0 = _mm512_loadu_ps(b.add(q * NR).cast());
+                let b1 = _mm512_loadu_ps(b.add(q * NR + 16).cast());
                 let ap = a.add(q * MR);
                 for (r, row) in acc.iter_mut().enumerate() {
-                    let ar: __m512bh = std::mem::transmute(_mm512_set1_epi32(*ap.add(r) as i32));
-                    row[0] = _mm512_dpbf16_ps(row[0], ar, b0);
-                    row[1] = _mm512_dpbf16_ps(row[1], ar, b1);
+                    let ar = _mm512_set1_ps(f32::from_bits(*ap.add(r)));
+                    if BF16 {
+                        row[0] = _mm512_dpbf16_ps(row[0], pairs(ar), pairs(b0));
+                        row[1] = _mm512_dpbf16_ps(row[1], pairs(ar), pairs(b1));
+                    } else {
+                        row[0] = _mm512_fmadd_ps(ar, b0, row[0]);
+                        row[1] = _mm512_fmadd_ps(ar, b1, row[1]);
+                    }
                 }
             }
         }
@@ -902,13 +1017,13 @@ mod avx512_bf16 {
         }
     }
 
-    /// The blocked product (see [`super::gemm_bf16`]).
+    /// The blocked product (see [`super::gemm_bf16`]) in bfloat16 pairs (`BF16`) or `f32`.
     ///
     /// # Safety
     /// As [`super::gemm`]; the CPU has the kernel's features.
     #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
     #[allow(clippy::too_many_arguments)]
-    pub(super) unsafe fn gemm(
+    pub(super) unsafe fn gemm<const BF16: bool>(
         [m, n, k]: [usize; 3],
         dst: *mut f32,
         [dst_rs, dst_cs]: [isize; 2],
@@ -930,7 +1045,7 @@ mod avx512_bf16 {
         }
         PACKED.with(|cell| {
             let mut buf = cell.borrow_mut();
-            let (a_len, b_len) = (MC * KC / 2, NC * KC / 2);
+            let (a_len, b_len) = (MC * KC, NC * KC);
             if buf.len() < a_len + b_len {
                 buf.resize(a_len + b_len, 0);
             }
@@ -940,17 +1055,18 @@ mod avx512_bf16 {
             let mut stage = [0.0f32; MR * NR];
             for j0 in (0..n).step_by(NC) {
                 let nc = (n - j0).min(NC);
-                for p0 in (0..k).step_by(KC) {
-                    let kc = (k - p0).min(KC);
-                    let kc2 = kc.div_ceil(2);
+                let st = step(BF16);
+                for p0 in (0..k).step_by(KC * st) {
+                    let kc = (k - p0).min(KC * st);
+                    let kc2 = kc.div_ceil(st);
                     let add = accumulate || p0 > 0;
                     // SAFETY: the block is inside rhs (its columns are the packed rows); the
                     // CPU has the features.
-                    unsafe { pack_rhs(rhs, [j0, p0], [nc, kc], bpack) };
+                    unsafe { pack_rhs::<BF16>(rhs, [j0, p0], [nc, kc], bpack) };
                     for i0 in (0..m).step_by(MC) {
                         let mc = (m - i0).min(MC);
                         // SAFETY: the block is inside lhs; the CPU has the features.
-                        unsafe { pack::<MR>(lhs, lhs_s, [i0, p0], [mc, kc], apack) };
+                        unsafe { pack::<MR, BF16>(lhs, lhs_s, [i0, p0], [mc, kc], apack) };
                         for jt in 0..nc.div_ceil(NR) {
                             let cols = (nc - jt * NR).min(NR);
                             let b = bpack[jt * NR * kc2..].as_ptr();
@@ -964,11 +1080,13 @@ mod avx512_bf16 {
                                 };
                                 if dst_cs == 1 {
                                     // SAFETY: rows x cols of dst at row stride dst_rs.
-                                    unsafe { tile(kc2, a, b, c, dst_rs, [rows, cols], add) };
+                                    unsafe {
+                                        tile::<BF16>(kc2, a, b, c, dst_rs, [rows, cols], add)
+                                    };
                                 } else {
                                     // SAFETY: the staging tile is MR x NR, row stride NR.
                                     unsafe {
-                                        tile(
+                                        tile::<BF16>(
                                             kc2,
                                             a,
                                             b,
@@ -1028,11 +1146,13 @@ mod tests {
         ((z >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
     }
 
-    /// `Bf16` equals the `f64` product of the bfloat16-rounded operands (to `f32` summation
-    /// error), for every operand layout the convolutions use, odd sizes and blocks past
-    /// [`KC`], [`MC`] and [`NC`], with and without accumulation.
+    /// `Bf16` equals the `f64` product of the bfloat16-rounded operands and `F32` the `f64`
+    /// product of the operands (to `f32` summation error), both through the dispatching entry
+    /// (the AVX-512 kernel where the CPU has it) and the portable path, for every operand layout
+    /// the convolutions use, odd sizes and blocks past [`KC`], [`MC`] and [`NC`], with and
+    /// without accumulation.
     #[test]
-    fn bf16_gemm_is_the_product_of_the_rounded_operands() {
+    fn gemm_is_the_product_of_the_operands() {
         for &(m, n, k) in &[
             (1, 1, 1),
             (3, 5, 7),
@@ -1050,68 +1170,151 @@ mod tests {
                 let a: Vec<f32> = (0..m * k).map(|i| value(1, i)).collect();
                 let b: Vec<f32> = (0..k * n).map(|i| value(2, i)).collect();
                 let c0: Vec<f32> = (0..m * n).map(|i| value(3, i)).collect();
-                let ls = if lt { [1, m as isize] } else { [k as isize, 1] };
-                let rs = if rt { [1, k as isize] } else { [n as isize, 1] };
-                let ds = if dt { [1, m as isize] } else { [n as isize, 1] };
-                let at = |s: [isize; 2], i: usize, j: usize| {
-                    (i as isize * s[0] + j as isize * s[1]) as usize
-                };
                 // the dispatching entry (AVX512-BF16 where the CPU has it) and the portable
                 // path, which CPUs without it take
                 for (accumulate, portable) in
                     [(false, false), (true, false), (false, true), (true, true)]
                 {
-                    let mut c = c0.clone();
-                    let args = ([m, n, k], c.as_mut_ptr(), ds, accumulate);
-                    // SAFETY: every operand is exactly its strided matrix.
-                    unsafe {
-                        if portable {
-                            gemm_bf16_portable(
-                                args.0,
-                                args.1,
-                                args.2,
-                                args.3,
-                                a.as_ptr(),
-                                ls,
-                                b.as_ptr(),
-                                rs,
-                            )
-                        } else {
-                            gemm(
-                                Arith::Bf16,
-                                args.0,
-                                args.1,
-                                args.2,
-                                args.3,
-                                a.as_ptr(),
-                                ls,
-                                b.as_ptr(),
-                                rs,
-                            )
-                        }
-                    };
-                    for i in 0..m {
-                        for j in 0..n {
-                            let mut want = if accumulate {
-                                f64::from(c0[at(ds, i, j)])
-                            } else {
-                                0.0
-                            };
-                            let mut scale = want.abs();
-                            for p in 0..k {
-                                let prod = f64::from(round_bf16(a[at(ls, i, p)]))
-                                    * f64::from(round_bf16(b[at(rs, p, j)]));
-                                want += prod;
-                                scale += prod.abs();
-                            }
-                            let got = f64::from(c[at(ds, i, j)]);
-                            assert!(
-                                (got - want).abs() <= (k as f64 + 2.0) * 6e-8 * scale,
-                                "[{m}, {n}, {k}] layout {layout} accumulate {accumulate} portable {portable} at ({i}, {j}): {got} vs {want}"
-                            );
-                        }
-                    }
+                    bf16_case([m, n, k], [lt, rt, dt], accumulate, portable, [&a, &b, &c0]);
+                    f32_case([m, n, k], [lt, rt, dt], accumulate, portable, [&a, &b, &c0]);
                 }
+            }
+        }
+    }
+
+    /// The (row, column) strides of the test operands `[rows, cols]`, transposed or not.
+    fn strides(t: bool, rows: usize, cols: usize) -> [isize; 2] {
+        if t {
+            [1, rows as isize]
+        } else {
+            [cols as isize, 1]
+        }
+    }
+
+    /// The index of `(i, j)` at strides `s`.
+    fn at(s: [isize; 2], i: usize, j: usize) -> usize {
+        (i as isize * s[0] + j as isize * s[1]) as usize
+    }
+
+    /// `F32` (the AVX-512 kernel where the CPU has it, else the `gemm` crate, and the crate
+    /// alone) equals the `f64` product within `f32` summation error.
+    fn f32_case(
+        [m, n, k]: [usize; 3],
+        [lt, rt, dt]: [bool; 3],
+        accumulate: bool,
+        portable: bool,
+        [a, b, c0]: [&[f32]; 3],
+    ) {
+        let (ls, rs, ds) = (strides(lt, m, k), strides(rt, k, n), strides(dt, m, n));
+        let mut c = c0.to_vec();
+        let args = ([m, n, k], c.as_mut_ptr(), ds, accumulate);
+        // SAFETY: every operand is exactly its strided matrix.
+        unsafe {
+            if portable {
+                gemm_f32_portable(
+                    args.0,
+                    args.1,
+                    args.2,
+                    args.3,
+                    a.as_ptr(),
+                    ls,
+                    b.as_ptr(),
+                    rs,
+                )
+            } else {
+                gemm(
+                    Arith::F32,
+                    args.0,
+                    args.1,
+                    args.2,
+                    args.3,
+                    a.as_ptr(),
+                    ls,
+                    b.as_ptr(),
+                    rs,
+                )
+            }
+        };
+        for i in 0..m {
+            for j in 0..n {
+                let mut want = if accumulate {
+                    f64::from(c0[at(ds, i, j)])
+                } else {
+                    0.0
+                };
+                let mut scale = want.abs();
+                for p in 0..k {
+                    let prod = f64::from(a[at(ls, i, p)]) * f64::from(b[at(rs, p, j)]);
+                    want += prod;
+                    scale += prod.abs();
+                }
+                let got = f64::from(c[at(ds, i, j)]);
+                assert!(
+                    (got - want).abs() <= (k as f64 + 2.0) * 6e-8 * scale,
+                    "f32 [{m}, {n}, {k}] layout {lt} {rt} {dt} accumulate {accumulate} portable {portable} at ({i}, {j}): {got} vs {want}"
+                );
+            }
+        }
+    }
+
+    /// `Bf16` against the `f64` product of the rounded operands.
+    fn bf16_case(
+        [m, n, k]: [usize; 3],
+        [lt, rt, dt]: [bool; 3],
+        accumulate: bool,
+        portable: bool,
+        [a, b, c0]: [&[f32]; 3],
+    ) {
+        let layout = usize::from(lt) | usize::from(rt) << 1 | usize::from(dt) << 2;
+        let (ls, rs, ds) = (strides(lt, m, k), strides(rt, k, n), strides(dt, m, n));
+        let mut c = c0.to_vec();
+        let args = ([m, n, k], c.as_mut_ptr(), ds, accumulate);
+        // SAFETY: every operand is exactly its strided matrix.
+        unsafe {
+            if portable {
+                gemm_bf16_portable(
+                    args.0,
+                    args.1,
+                    args.2,
+                    args.3,
+                    a.as_ptr(),
+                    ls,
+                    b.as_ptr(),
+                    rs,
+                )
+            } else {
+                gemm(
+                    Arith::Bf16,
+                    args.0,
+                    args.1,
+                    args.2,
+                    args.3,
+                    a.as_ptr(),
+                    ls,
+                    b.as_ptr(),
+                    rs,
+                )
+            }
+        };
+        for i in 0..m {
+            for j in 0..n {
+                let mut want = if accumulate {
+                    f64::from(c0[at(ds, i, j)])
+                } else {
+                    0.0
+                };
+                let mut scale = want.abs();
+                for p in 0..k {
+                    let prod = f64::from(round_bf16(a[at(ls, i, p)]))
+                        * f64::from(round_bf16(b[at(rs, p, j)]));
+                    want += prod;
+                    scale += prod.abs();
+                }
+                let got = f64::from(c[at(ds, i, j)]);
+                assert!(
+                    (got - want).abs() <= (k as f64 + 2.0) * 6e-8 * scale,
+                    "[{m}, {n}, {k}] layout {layout} accumulate {accumulate} portable {portable} at ({i}, {j}): {got} vs {want}"
+                );
             }
         }
     }
