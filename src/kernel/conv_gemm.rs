@@ -672,9 +672,10 @@ mod tests {
 
     /// The implicit im2col operand ([`Im2col`]) packs the same panels as the materialized
     /// matrix, so the forward (`W · col`) and weight-gradient (`dy · colᵀ`) products agree bit
-    /// for bit, in `Bf16` and in `F32`: "same" 3x3 (contiguous loads), pointwise, strided, dilated, unpadded and
-    /// stem-like 7x7/2 geometries (gathers), odd `K`, `K` past one packed depth, runs of columns
-    /// that start inside an image, span several images and pass one packed column block.
+    /// for bit, in `Bf16` and in `F32`: "same" 3x3 (contiguous loads), pointwise, strided,
+    /// dilated, unpadded and stem-like 7x7/2 geometries (gathers), odd `K`, `K` past one packed
+    /// depth, runs of columns that start inside an image, span several images and pass one
+    /// packed column block.
     #[test]
     fn implicit_im2col_equals_the_materialized_matrix() {
         for arith in [Arith::Bf16, Arith::F32] {

@@ -59,50 +59,19 @@ pub(crate) unsafe fn gemm(
     rhs: *const f32,
     rhs_s: [isize; 2],
 ) {
-    // SAFETY (both arms): forwarded from the caller's contract.
-    match arith {
-        Arith::F32 => unsafe { gemm_f32(mnk, dst, dst_s, accumulate, lhs, lhs_s, rhs, rhs_s) },
-        Arith::Bf16 => unsafe { gemm_bf16(mnk, dst, dst_s, accumulate, lhs, lhs_s, rhs, rhs_s) },
+    // SAFETY: forwarded from the caller's contract.
+    unsafe {
+        gemm_with(
+            arith,
+            mnk,
+            dst,
+            dst_s,
+            accumulate,
+            lhs,
+            lhs_s,
+            Rhs::Strided(rhs, rhs_s),
+        )
     }
-}
-
-/// [`gemm`] in `f32`: the AVX-512 kernel where the CPU has its features (runtime detection;
-/// `VFMADD231PS` on the same blocking as `Bf16`), else [`gemm_f32_portable`].
-///
-/// # Safety
-/// As [`gemm`].
-#[allow(clippy::too_many_arguments)]
-unsafe fn gemm_f32(
-    [m, n, k]: [usize; 3],
-    dst: *mut f32,
-    dst_s: [isize; 2],
-    accumulate: bool,
-    lhs: *const f32,
-    lhs_s: [isize; 2],
-    rhs: *const f32,
-    rhs_s: [isize; 2],
-) {
-    if m == 0 || n == 0 {
-        return;
-    }
-    #[cfg(target_arch = "x86_64")]
-    if avx512::available() {
-        // SAFETY: the CPU has the target features; the rest is the caller's contract.
-        unsafe {
-            avx512::gemm::<false>(
-                [m, n, k],
-                dst,
-                dst_s,
-                accumulate,
-                lhs,
-                lhs_s,
-                Rhs::Strided(rhs, rhs_s),
-            )
-        };
-        return;
-    }
-    // SAFETY: the caller's contract.
-    unsafe { gemm_f32_portable([m, n, k], dst, dst_s, accumulate, lhs, lhs_s, rhs, rhs_s) }
 }
 
 /// [`gemm`] in `f32` without the AVX-512 kernel: the `gemm` 0.19 crate, no parallelism.
@@ -180,52 +149,13 @@ pub(crate) fn round_bf16_slice(xs: &mut [f32]) {
 }
 
 thread_local! {
-    /// Packed operands of [`gemm_bf16`]: `lhs` panels then `rhs` panels (pairs of bfloat16 as
-    /// `u32`), or the rounded `f32` copies of the portable path.
+    /// Packed operands of the AVX-512 kernel: `lhs` panels then `rhs` panels (`f32` values or
+    /// pairs of bfloat16 as `u32`), or the rounded `f32` copies of the portable `Bf16` path.
     static PACKED: RefCell<Vec<u32>> = const { RefCell::new(Vec::new()) };
 }
 
-/// [`gemm`] in `Bf16`: the AVX512-BF16 kernel where the CPU has it (runtime detection), else the
-/// `gemm` crate on copies of the operands rounded to bfloat16.
-///
-/// # Safety
-/// As [`gemm`].
-#[allow(clippy::too_many_arguments)]
-unsafe fn gemm_bf16(
-    [m, n, k]: [usize; 3],
-    dst: *mut f32,
-    dst_s: [isize; 2],
-    accumulate: bool,
-    lhs: *const f32,
-    lhs_s: [isize; 2],
-    rhs: *const f32,
-    rhs_s: [isize; 2],
-) {
-    if m == 0 || n == 0 {
-        return;
-    }
-    #[cfg(target_arch = "x86_64")]
-    if avx512::available() {
-        // SAFETY: the CPU has the target features; the rest is the caller's contract.
-        unsafe {
-            avx512::gemm::<true>(
-                [m, n, k],
-                dst,
-                dst_s,
-                accumulate,
-                lhs,
-                lhs_s,
-                Rhs::Strided(rhs, rhs_s),
-            )
-        };
-        return;
-    }
-    // SAFETY: the caller's contract.
-    unsafe { gemm_bf16_portable([m, n, k], dst, dst_s, accumulate, lhs, lhs_s, rhs, rhs_s) }
-}
-
-/// [`gemm_bf16`] without AVX512-BF16: the `gemm` crate on row-major copies of the operands
-/// rounded to bfloat16 (the same products; the `f32` sums in another order).
+/// [`gemm`] in `Bf16` without the AVX-512 kernel: the `gemm` crate on row-major copies of the
+/// operands rounded to bfloat16 (the same products; the `f32` sums in another order).
 ///
 /// # Safety
 /// As [`gemm`].
@@ -328,7 +258,9 @@ pub(crate) enum Rhs<'a> {
     Im2colT(Im2col<'a>),
 }
 
-/// [`gemm`] with any [`Rhs`]: a strided `rhs` goes to [`gemm`]; an im2col matrix or its
+/// [`gemm`] with any [`Rhs`]: where the CPU has AVX-512 F, BW and BF16 (runtime detection) the
+/// AVX-512 kernel (`VFMADD231PS` in `F32`, `VDPBF16PS` in `Bf16`), else the `gemm` crate
+/// ([`gemm_f32_portable`], [`gemm_bf16_portable`]); an im2col matrix or its
 /// transpose (which exists only where the CPU has the AVX-512 kernel, see [`Im2col::new`]) is
 /// packed into its panels straight from the images, without writing and reading back its
 /// `K x n` values: the panels [`gemm`] packs from the materialized matrix, so the result is the
@@ -348,31 +280,39 @@ pub(crate) unsafe fn gemm_with(
     lhs_s: [isize; 2],
     rhs: Rhs,
 ) {
-    if let Rhs::Strided(rhs, rhs_s) = rhs {
-        // SAFETY: the caller's contract.
-        return unsafe { gemm(arith, mnk, dst, dst_s, accumulate, lhs, lhs_s, rhs, rhs_s) };
-    }
     if mnk[0] == 0 || mnk[1] == 0 {
         return;
     }
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: an `Im2col` exists only where the CPU has the features; the rest is the
-    // caller's contract.
-    unsafe {
-        match arith {
-            Arith::Bf16 => avx512::gemm::<true>(mnk, dst, dst_s, accumulate, lhs, lhs_s, rhs),
-            Arith::F32 => avx512::gemm::<false>(mnk, dst, dst_s, accumulate, lhs, lhs_s, rhs),
-        }
+    if avx512::available() {
+        // SAFETY: the CPU has the target features; the rest is the caller's contract.
+        unsafe {
+            match arith {
+                Arith::Bf16 => avx512::gemm::<true>(mnk, dst, dst_s, accumulate, lhs, lhs_s, rhs),
+                Arith::F32 => avx512::gemm::<false>(mnk, dst, dst_s, accumulate, lhs, lhs_s, rhs),
+            }
+        };
+        return;
+    }
+    let Rhs::Strided(rhs, rhs_s) = rhs else {
+        unreachable!("Im2col::new returns None without the AVX-512 kernel");
     };
-    #[cfg(not(target_arch = "x86_64"))]
-    unreachable!("Im2col::new returns None without AVX512-BF16");
+    // SAFETY (both arms): the caller's contract.
+    match arith {
+        Arith::F32 => unsafe {
+            gemm_f32_portable(mnk, dst, dst_s, accumulate, lhs, lhs_s, rhs, rhs_s)
+        },
+        Arith::Bf16 => unsafe {
+            gemm_bf16_portable(mnk, dst, dst_s, accumulate, lhs, lhs_s, rhs, rhs_s)
+        },
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
-    //! The AVX-512 kernels: [`super::gemm_bf16`] (`VDPBF16PS` on bfloat16 pairs) and the `f32`
-    //! product of a convolution's implicit im2col ([`super::gemm_with`], `VFMADD231PS`), one
-    //! blocked driver and one set of packers for both, chosen by the const parameter `BF16`.
+    //! The AVX-512 kernel of [`super::gemm_with`] in `Bf16` (`VDPBF16PS` on bfloat16 pairs) and
+    //! in `F32` (`VFMADD231PS`): one blocked driver and one set of packers for both, chosen by
+    //! the const parameter `BF16`.
     //! A packed "step" is one 32-bit lane: a pair of bfloat16 depths, or one `f32` depth.
 
     use std::arch::x86_64::*;
@@ -943,16 +883,16 @@ mod avx512 {
 
     /// The register tile: `c[r, 0..32] (+)= Σ_q a[q, r] · b[q, 0..32]` over `kc2` steps (bfloat16
     /// pairs, `VDPBF16PS`, or `f32` values, `VFMADD231PS`), `a` a packed [`MR`]-row panel, `b` a
-    /// packed [`NR`]-column panel; rows `< rows` and columns
-    /// `< cols` are written to `c` (row stride `rs`, column stride 1), added to it when
-    /// `accumulate`.
+    /// packed [`NR`]-column panel; rows `< rows` and columns `< cols` are written to `c` (row
+    /// stride `rs`, column stride 1), added to it when `accumulate`. A panel of at most 4 or 8
+    /// real rows (the last one of 64 channels: 4 x 14 + 8) runs a tile of that many rows
+    /// instead of computing 14.
     ///
     /// # Safety
-    /// The panels hold `kc2` pairs; `c` has `rows x cols` elements at that stride; the CPU has
+    /// The panels hold `kc2` steps; `c` has `rows x cols` elements at that stride; the CPU has
     /// the kernel's features.
     #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
     #[allow(clippy::too_many_arguments)]
-    #[inline(never)] // out of line: profiles show the packing apart from the kernel
     unsafe fn tile<const BF16: bool>(
         kc2: usize,
         a: *const u32,
@@ -962,7 +902,36 @@ mod avx512 {
         [rows, cols]: [usize; 2],
         accumulate: bool,
     ) {
-        let mut acc = [[_mm512_setzero_ps(); 2]; MR];
+        let args = (kc2, a, b, c, rs, [rows, cols], accumulate);
+        // SAFETY (every arm): the caller's contract; rows <= the tile's rows.
+        unsafe {
+            match rows {
+                0..=4 => tile_rows::<BF16, 4>(args),
+                5..=8 => tile_rows::<BF16, 8>(args),
+                _ => tile_rows::<BF16, MR>(args),
+            }
+        }
+    }
+
+    /// [`tile`] with `M <= MR` rows of accumulators (`rows <= M`).
+    ///
+    /// # Safety
+    /// As [`tile`].
+    #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
+    #[inline(never)] // out of line: profiles show the packing apart from the kernel
+    #[allow(clippy::type_complexity)]
+    unsafe fn tile_rows<const BF16: bool, const M: usize>(
+        (kc2, a, b, c, rs, [rows, cols], accumulate): (
+            usize,
+            *const u32,
+            *const u32,
+            *mut f32,
+            isize,
+            [usize; 2],
+            bool,
+        ),
+    ) {
+        let mut acc = [[_mm512_setzero_ps(); 2]; M];
         for q in 0..kc2 {
             // SAFETY: step q of both panels (the caller's contract).
             unsafe {
@@ -1017,7 +986,7 @@ mod avx512 {
         }
     }
 
-    /// The blocked product (see [`super::gemm_bf16`]) in bfloat16 pairs (`BF16`) or `f32`.
+    /// The blocked product (module docs of [`super`]) in bfloat16 pairs (`BF16`) or `f32`.
     ///
     /// # Safety
     /// As [`super::gemm`]; the CPU has the kernel's features.
