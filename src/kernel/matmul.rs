@@ -1144,8 +1144,10 @@ mod tests {
                 for (accumulate, portable) in
                     [(false, false), (true, false), (false, true), (true, true)]
                 {
-                    bf16_case([m, n, k], [lt, rt, dt], accumulate, portable, [&a, &b, &c0]);
-                    f32_case([m, n, k], [lt, rt, dt], accumulate, portable, [&a, &b, &c0]);
+                    for arith in [Arith::Bf16, Arith::F32] {
+                        let ops = [a.as_slice(), &b, &c0];
+                        check_case(arith, [m, n, k], [lt, rt, dt], accumulate, portable, ops);
+                    }
                 }
             }
         }
@@ -1165,9 +1167,11 @@ mod tests {
         (i as isize * s[0] + j as isize * s[1]) as usize
     }
 
-    /// `F32` (the AVX-512 kernel where the CPU has it, else the `gemm` crate, and the crate
-    /// alone) equals the `f64` product within `f32` summation error.
-    fn f32_case(
+    /// One product through the dispatching [`gemm`] (the AVX-512 kernel where the CPU has it)
+    /// or the portable path of `arith`, against the `f64` product of the operands (rounded to
+    /// bfloat16 in `Bf16`) within `f32` summation error.
+    fn check_case(
+        arith: Arith,
         [m, n, k]: [usize; 3],
         [lt, rt, dt]: [bool; 3],
         accumulate: bool,
@@ -1176,33 +1180,20 @@ mod tests {
     ) {
         let (ls, rs, ds) = (strides(lt, m, k), strides(rt, k, n), strides(dt, m, n));
         let mut c = c0.to_vec();
-        let args = ([m, n, k], c.as_mut_ptr(), ds, accumulate);
+        let (mnk, dst, ap, bp) = ([m, n, k], c.as_mut_ptr(), a.as_ptr(), b.as_ptr());
         // SAFETY: every operand is exactly its strided matrix.
         unsafe {
-            if portable {
-                gemm_f32_portable(
-                    args.0,
-                    args.1,
-                    args.2,
-                    args.3,
-                    a.as_ptr(),
-                    ls,
-                    b.as_ptr(),
-                    rs,
-                )
-            } else {
-                gemm(
-                    Arith::F32,
-                    args.0,
-                    args.1,
-                    args.2,
-                    args.3,
-                    a.as_ptr(),
-                    ls,
-                    b.as_ptr(),
-                    rs,
-                )
+            match (portable, arith) {
+                (false, _) => gemm(arith, mnk, dst, ds, accumulate, ap, ls, bp, rs),
+                (true, Arith::F32) => gemm_f32_portable(mnk, dst, ds, accumulate, ap, ls, bp, rs),
+                (true, Arith::Bf16) => gemm_bf16_portable(mnk, dst, ds, accumulate, ap, ls, bp, rs),
             }
+        };
+        let operand = |v: f32| {
+            f64::from(match arith {
+                Arith::F32 => v,
+                Arith::Bf16 => round_bf16(v),
+            })
         };
         for i in 0..m {
             for j in 0..n {
@@ -1213,76 +1204,14 @@ mod tests {
                 };
                 let mut scale = want.abs();
                 for p in 0..k {
-                    let prod = f64::from(a[at(ls, i, p)]) * f64::from(b[at(rs, p, j)]);
+                    let prod = operand(a[at(ls, i, p)]) * operand(b[at(rs, p, j)]);
                     want += prod;
                     scale += prod.abs();
                 }
                 let got = f64::from(c[at(ds, i, j)]);
                 assert!(
                     (got - want).abs() <= (k as f64 + 2.0) * 6e-8 * scale,
-                    "f32 [{m}, {n}, {k}] layout {lt} {rt} {dt} accumulate {accumulate} portable {portable} at ({i}, {j}): {got} vs {want}"
-                );
-            }
-        }
-    }
-
-    /// `Bf16` against the `f64` product of the rounded operands.
-    fn bf16_case(
-        [m, n, k]: [usize; 3],
-        [lt, rt, dt]: [bool; 3],
-        accumulate: bool,
-        portable: bool,
-        [a, b, c0]: [&[f32]; 3],
-    ) {
-        let layout = usize::from(lt) | usize::from(rt) << 1 | usize::from(dt) << 2;
-        let (ls, rs, ds) = (strides(lt, m, k), strides(rt, k, n), strides(dt, m, n));
-        let mut c = c0.to_vec();
-        let args = ([m, n, k], c.as_mut_ptr(), ds, accumulate);
-        // SAFETY: every operand is exactly its strided matrix.
-        unsafe {
-            if portable {
-                gemm_bf16_portable(
-                    args.0,
-                    args.1,
-                    args.2,
-                    args.3,
-                    a.as_ptr(),
-                    ls,
-                    b.as_ptr(),
-                    rs,
-                )
-            } else {
-                gemm(
-                    Arith::Bf16,
-                    args.0,
-                    args.1,
-                    args.2,
-                    args.3,
-                    a.as_ptr(),
-                    ls,
-                    b.as_ptr(),
-                    rs,
-                )
-            }
-        };
-        for i in 0..m {
-            for j in 0..n {
-                let mut want = if accumulate {
-                    f64::from(c0[at(ds, i, j)])
-                } else {
-                    0.0
-                };
-                let mut scale = want.abs();
-                for p in 0..k {
-                    let prod = f64::from(round_bf16(a[at(ls, i, p)]))
-                        * f64::from(round_bf16(b[at(rs, p, j)]));
-                    want += prod;
-                    scale += prod.abs();
-                }
-                let got = f64::from(c[at(ds, i, j)]);
-                assert!(
-                    (got - want).abs() <= (k as f64 + 2.0) * 6e-8 * scale,
-                    "[{m}, {n}, {k}] layout {layout} accumulate {accumulate} portable {portable} at ({i}, {j}): {got} vs {want}"
+                    "{arith:?} [{m}, {n}, {k}] transposed {lt} {rt} {dt} accumulate {accumulate} portable {portable} at ({i}, {j}): {got} vs {want}"
                 );
             }
         }
