@@ -129,10 +129,12 @@ fn a_second_sigint_ends_podium_train_at_once_with_130() {
     let root = dir.path();
     competition(root);
     // Two signals that reach the process before its handler ran merge into one (POSIX
-    // signals do not queue), and a clean stop can finish before a late second one: every try
-    // exits 130, and at least one of three must end before the clean stop reports.
+    // signals do not queue), and a clean stop can finish before a late second one (a step of
+    // this run takes milliseconds): every try exits 130, and at least one of five, with 0 to
+    // 4 ms between the two `kill`s (each of which takes about a millisecond to spawn), must
+    // end before the clean stop reports.
     let mut at_once = false;
-    for attempt in 0..3 {
+    for attempt in 0..5 {
         let output = format!("twice-{attempt}");
         let mut child = podium(root, &output, &[])
             .stdout(Stdio::null())
@@ -144,7 +146,7 @@ fn a_second_sigint_ends_podium_train_at_once_with_130() {
             &root.join(&output).join("checkpoint/model-1.bpk")
         ));
         signal(&child, "INT");
-        std::thread::sleep(Duration::from_millis(10));
+        std::thread::sleep(Duration::from_millis(attempt));
         signal(&child, "INT");
         let out = child.wait_with_output().unwrap();
         assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
