@@ -902,13 +902,13 @@ mod avx512 {
         [rows, cols]: [usize; 2],
         accumulate: bool,
     ) {
-        let args = (kc2, a, b, c, rs, [rows, cols], accumulate);
+        let shape = [rows, cols];
         // SAFETY (every arm): the caller's contract; rows <= the tile's rows.
         unsafe {
             match rows {
-                0..=4 => tile_rows::<BF16, 4>(args),
-                5..=8 => tile_rows::<BF16, 8>(args),
-                _ => tile_rows::<BF16, MR>(args),
+                0..=4 => tile_rows::<BF16, 4>(kc2, a, b, c, rs, shape, accumulate),
+                5..=8 => tile_rows::<BF16, 8>(kc2, a, b, c, rs, shape, accumulate),
+                _ => tile_rows::<BF16, MR>(kc2, a, b, c, rs, shape, accumulate),
             }
         }
     }
@@ -919,17 +919,15 @@ mod avx512 {
     /// As [`tile`].
     #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
     #[inline(never)] // out of line: profiles show the packing apart from the kernel
-    #[allow(clippy::type_complexity)]
+    #[allow(clippy::too_many_arguments)]
     unsafe fn tile_rows<const BF16: bool, const M: usize>(
-        (kc2, a, b, c, rs, [rows, cols], accumulate): (
-            usize,
-            *const u32,
-            *const u32,
-            *mut f32,
-            isize,
-            [usize; 2],
-            bool,
-        ),
+        kc2: usize,
+        a: *const u32,
+        b: *const u32,
+        c: *mut f32,
+        rs: isize,
+        [rows, cols]: [usize; 2],
+        accumulate: bool,
     ) {
         let mut acc = [[_mm512_setzero_ps(); 2]; M];
         for q in 0..kc2 {
