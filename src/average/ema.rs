@@ -176,7 +176,7 @@ impl<M: Module> ModelEma<M> {
         let ema = self.ema.clone();
         self.ema = rewrite(ema, &state, &|avg, x, _buffer| {
             if v2 {
-                avg * d + x * (1.0 - d)
+                crate::kernel::axpby(d, avg, 1.0 - d, x)
             } else {
                 lerp(avg, x, 1.0 - d)
             }

@@ -14,6 +14,7 @@
 //! | [`conv::conv2d`], [`conv::conv2d_with`] | 2-D convolution: im2col/col2im + gemm for dense convolutions (with AVX-512 F/BW/BF16: podium's AVX-512 gemm packing im2col straight from the images, no col2im for stride 1), direct kernels for depthwise ones, forward and both gradients; in a `bf16` autocast region the gemms take bfloat16 operands and sum in `f32` (AVX512-BF16's `VDPBF16PS`, runtime detection) | `nn.Conv2d`, `F.conv2d`; Burn's `Conv2d::forward`, `module::conv2d`; oneDNN's `avx512_core_bf16` convolutions under `torch.autocast` |
 //! | [`autocast`] | a per-thread mixed-precision region in which [`conv::conv2d`] and [`autocast::linear`] compute in `f16` / `bf16` and return `f32` | `torch.autocast(device_type, dtype=...)` |
 //! | [`max_pool::max_pool2d`], `MaxPoolKernels` (with `flex`) | 2-D max pooling: vectorized selects over window rows, a one-byte argmax kept only when tracked, a one-pass backward | `nn.MaxPool2d`; Burn's `MaxPool2d::forward` |
+//! | [`axpby()`] | `a x + b y` in one pass (rayon on flex, in place when `x` owns its buffer), the value of Burn's `x * a + y * b` to the bit; the element-wise step of [`optim`](crate::optim)'s SGD and [`average`](crate::average)'s EMA | BLAS `axpby`; torch's `_foreach_mul_` + `_foreach_add_` |
 //! | [`math`] | vectorized `exp` / `ln` over `f32` slices, with stated max errors | Cephes `expf` / `logf` |
 //! | [`normalize`], `NormalizeKernels` (with `flex`), [`l2_normalize`] | row-wise L2 normalization, one pass forward and one backward, its backend extension and `Tensor` entry point (used by the margin heads) | `F.normalize(x, dim=1)` |
 //! | [`softmax`](mod@softmax) | row kernels: fused softmax cross-entropy (hard or soft targets, label smoothing) and log-sum-exp, forward and local gradient in one pass | `torch.nn.functional.cross_entropy`, `torch.logsumexp` |
@@ -26,6 +27,7 @@
 
 pub mod asymmetric;
 pub mod autocast;
+mod axpby;
 pub mod batch_norm;
 #[cfg(feature = "flex")]
 mod batch_norm_cpu;
@@ -64,6 +66,7 @@ pub mod softmax;
 mod softmax_flex;
 mod softmax_tensor;
 
+pub use axpby::axpby;
 #[cfg(feature = "flex")]
 pub use max_pool_flex::MaxPoolKernels;
 #[cfg(feature = "flex")]

@@ -144,7 +144,7 @@ pub(crate) fn l2_decay<const D: usize>(
     weight_decay: f64,
 ) -> Tensor<D> {
     if weight_decay != 0.0 {
-        grad + tensor.clone() * weight_decay
+        crate::kernel::axpby(1.0, grad, weight_decay, tensor.clone())
     } else {
         grad
     }

@@ -6,6 +6,7 @@ use burn::tensor::{Device, Tensor};
 
 use super::{HyperParams, WithHyperParams, check_non_negative, check_unit_interval, l2_decay};
 use crate::error::{PodiumError, Result};
+use crate::kernel::axpby;
 
 /// Configuration of [`TorchSgd`], with torch's defaults
 /// (`torch.optim.SGD(params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False)`).
@@ -54,7 +55,7 @@ impl SgdConfig {
 
 /// `torch.optim.SGD`: `g = grad + weight_decay p`; with momentum `mu`, the buffer starts as
 /// `g` and then `buf = mu buf + (1 - dampening) g`; the step uses `d = g + mu buf` (Nesterov) or
-/// `d = buf`; `p -= lr d`. Built by [`SgdConfig::init`].
+/// `d = buf`; `p -= lr d`. Built by [`SgdConfig::init`]. Each line is one [`axpby`] pass (rayon on flex).
 ///
 /// With a [`HyperParams`] handle ([`WithHyperParams`]) the momentum is read from it once a
 /// schedule has set it (one-cycle's curve, as torch's `OneCycleLR` rewrites `momentum` each
@@ -93,7 +94,7 @@ impl Optimizer for TorchSgd {
         let c = &self.config;
         let g = l2_decay(grad, &tensor, c.weight_decay);
         if c.momentum == 0.0 {
-            return (tensor - g * lr, None);
+            return (axpby(1.0, tensor, -lr, g), None);
         }
         let momentum = self
             .hyper
@@ -102,14 +103,14 @@ impl Optimizer for TorchSgd {
             .unwrap_or(c.momentum);
         let buf = match state {
             None => g.clone(),
-            Some(s) => s.buf * momentum + g.clone() * (1.0 - c.dampening),
+            Some(s) => axpby(momentum, s.buf, 1.0 - c.dampening, g.clone()),
         };
         let d = if c.nesterov {
-            g + buf.clone() * momentum
+            axpby(1.0, g, momentum, buf.clone())
         } else {
             buf.clone()
         };
-        (tensor - d * lr, Some(TorchSgdState { buf }))
+        (axpby(1.0, tensor, -lr, d), Some(TorchSgdState { buf }))
     }
 
     fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {

@@ -22,6 +22,7 @@ mod fuzz_regressions;
 mod infer_tta;
 mod interrupt;
 mod kernels_asymmetric;
+mod kernels_axpby;
 mod kernels_bn;
 mod kernels_conv;
 mod kernels_focal;
