@@ -38,7 +38,8 @@ mod flex {
 
     use super::super::flex_autodiff::{contiguous, flex_f32};
 
-    /// Elements per rayon task.
+    /// Elements per rayon task; smaller tensors run on the calling thread (a handoff to the
+    /// pool costs more than the pass).
     const BLOCK: usize = 1 << 15;
 
     /// Whether `t` is an untracked flex `f32` tensor.
@@ -60,24 +61,34 @@ mod flex {
             .try_storage_mut::<f32>()
             .filter(|xs| in_place && xs.len() == n)
         {
-            xs.par_chunks_mut(BLOCK)
-                .zip(ys.par_chunks(BLOCK))
-                .for_each(|(xs, ys)| {
-                    for (x, &y) in xs.iter_mut().zip(ys) {
-                        *x = a * *x + b * y;
-                    }
-                });
+            let update = |(xs, ys): (&mut [f32], &[f32])| {
+                for (x, &y) in xs.iter_mut().zip(ys) {
+                    *x = a * *x + b * y;
+                }
+            };
+            if n <= BLOCK {
+                update((xs, ys));
+            } else {
+                xs.par_chunks_mut(BLOCK)
+                    .zip(ys.par_chunks(BLOCK))
+                    .for_each(update);
+            }
             return Tensor::from_primitive::<Flex>(px);
         }
         let xs = px.as_slice::<f32>().expect("contiguous");
         let out = crate::kernel::written_vec(n, |out| {
-            out.par_chunks_mut(BLOCK)
-                .zip(xs.par_chunks(BLOCK).zip(ys.par_chunks(BLOCK)))
-                .for_each(|(out, (xs, ys))| {
-                    for ((o, &x), &y) in out.iter_mut().zip(xs).zip(ys) {
-                        *o = a * x + b * y;
-                    }
-                })
+            let write = |(out, (xs, ys)): (&mut [f32], (&[f32], &[f32]))| {
+                for ((o, &x), &y) in out.iter_mut().zip(xs).zip(ys) {
+                    *o = a * x + b * y;
+                }
+            };
+            if n <= BLOCK {
+                write((out, (xs, ys)));
+            } else {
+                out.par_chunks_mut(BLOCK)
+                    .zip(xs.par_chunks(BLOCK).zip(ys.par_chunks(BLOCK)))
+                    .for_each(write);
+            }
         });
         Tensor::from_primitive::<Flex>(flex_f32(out, px.layout().shape().clone()))
     }

@@ -15,6 +15,7 @@
 //! | [`autocast`] | a per-thread mixed-precision region in which [`conv::conv2d`] and [`autocast::linear`] compute in `f16` / `bf16` and return `f32` | `torch.autocast(device_type, dtype=...)` |
 //! | [`max_pool::max_pool2d`], `MaxPoolKernels` (with `flex`) | 2-D max pooling: vectorized selects over window rows, a one-byte argmax kept only when tracked, a one-pass backward | `nn.MaxPool2d`; Burn's `MaxPool2d::forward` |
 //! | [`axpby()`] | `a x + b y` in one pass (rayon on flex, in place when `x` owns its buffer), the value of Burn's `x * a + y * b` to the bit; the element-wise step of [`optim`](crate::optim)'s SGD and [`average`](crate::average)'s EMA | BLAS `axpby`; torch's `_foreach_mul_` + `_foreach_add_` |
+//! | [`channel`](mod@channel), `ChannelKernels` (with `flex`), [`global_avg_pool`], [`scale_channels`] | the squeeze-and-excitation maps: global average pooling and per-channel scaling, one parallel pass forward and backward each (EfficientNet's SE blocks) | timm's `SqueezeExcite`; `x.mean((2, 3), keepdim=True)`, `x * gate` |
 //! | [`math`] | vectorized `exp` / `ln` over `f32` slices, with stated max errors | Cephes `expf` / `logf` |
 //! | [`normalize`], `NormalizeKernels` (with `flex`), [`l2_normalize`] | row-wise L2 normalization, one pass forward and one backward, its backend extension and `Tensor` entry point (used by the margin heads) | `F.normalize(x, dim=1)` |
 //! | [`softmax`](mod@softmax) | row kernels: fused softmax cross-entropy (hard or soft targets, label smoothing) and log-sum-exp, forward and local gradient in one pass | `torch.nn.functional.cross_entropy`, `torch.logsumexp` |
@@ -33,6 +34,9 @@ pub mod batch_norm;
 mod batch_norm_cpu;
 #[cfg(feature = "flex")]
 mod batch_norm_flex;
+pub mod channel;
+#[cfg(feature = "flex")]
+mod channel_flex;
 pub mod conv;
 #[cfg(feature = "flex")]
 mod conv_depthwise;
@@ -67,6 +71,9 @@ mod softmax_flex;
 mod softmax_tensor;
 
 pub use axpby::axpby;
+pub use channel::{global_avg_pool, scale_channels};
+#[cfg(feature = "flex")]
+pub use channel_flex::ChannelKernels;
 #[cfg(feature = "flex")]
 pub use max_pool_flex::MaxPoolKernels;
 #[cfg(feature = "flex")]

@@ -24,6 +24,7 @@ use super::{GlobalPool, ImageClassifier, validate_head};
 use crate::error::{PodiumError, Result};
 use crate::kernel::batch_norm::{Activation, batch_norm};
 use crate::kernel::conv::conv2d;
+use crate::kernel::{global_avg_pool, scale_channels};
 
 /// Configuration of an [`EfficientNet`]: timm's `create_model("efficientnet_b{variant}",
 /// num_classes=..., in_chans=..., global_pool=..., drop_rate=...)`.
@@ -56,12 +57,12 @@ pub struct SqueezeExcite {
 
 impl SqueezeExcite {
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let s = x.clone().mean_dim(2).mean_dim(3);
+        let s = global_avg_pool(x.clone());
         let gate = sigmoid(conv2d(
             &self.conv_expand,
             silu(conv2d(&self.conv_reduce, s)),
         ));
-        x * gate
+        scale_channels(x, gate)
     }
 }
 

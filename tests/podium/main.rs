@@ -24,6 +24,7 @@ mod interrupt;
 mod kernels_asymmetric;
 mod kernels_axpby;
 mod kernels_bn;
+mod kernels_channel;
 mod kernels_conv;
 mod kernels_focal;
 mod kernels_normalize;

@@ -1,0 +1,232 @@
+//! Per-channel maps of `[B, C, H, W]` feature maps, the two halves of a squeeze-and-excitation
+//! block (Hu et al. 2018; timm's `SqueezeExcite`): the global average pool
+//! `s[b, c] = (1 / HW) Σ_{h,w} x[b, c, h, w]` and the channel scaling
+//! `y[b, c, h, w] = x[b, c, h, w] · s[b, c]`. Their gradients:
+//!
+//! | map | `dx` | `ds` |
+//! |---|---|---|
+//! | [`global_avg_pool`] | `g[b, c] / HW` on every pixel | — |
+//! | [`scale_channels`] | `g[b, c, h, w] · s[b, c]` | `Σ_{h,w} g[b, c, h, w] · x[b, c, h, w]` |
+//!
+//! Burn composes them from `mean_dim` and a broadcast `mul`, which flex runs on one thread (with
+//! a broadcast gradient summed by two more reductions); on flex in `f32` podium runs each as one
+//! pass over the planes, rayon over planes, forward and backward (`ChannelKernels`, a backend
+//! extension like the other kernels). Every other backend and dtype composes Burn's ops. The
+//! slice kernels below are the flex path's arithmetic; sums run in `f32` over 16 interleaved
+//! partial sums, as vectorized reductions do (the pool is within a few `f32` ulps of torch's
+//! `x.mean((2, 3), keepdim=True)`).
+
+#[cfg(feature = "flex")]
+use burn::backend::Dispatch;
+#[cfg(feature = "flex")]
+use burn::tensor::DType;
+use burn::tensor::Tensor;
+use rayon::prelude::*;
+
+/// Values per rayon task (whole planes); maps of at most this many values run on the calling
+/// thread (a handoff to the pool costs more than the pass).
+const GRAIN: usize = 1 << 15;
+
+/// Planes per rayon task for planes of `hw` values.
+fn planes_per_task(hw: usize) -> usize {
+    (GRAIN / hw.max(1)).max(1)
+}
+
+/// `Σ v` in `f32` over 16 interleaved partial sums, then pairwise.
+fn sum16(v: &[f32], w: Option<&[f32]>) -> f32 {
+    let mut acc = [0.0f32; 16];
+    match w {
+        None => {
+            let mut chunks = v.chunks_exact(16);
+            for c in &mut chunks {
+                for (a, x) in acc.iter_mut().zip(c) {
+                    *a += x;
+                }
+            }
+            for (a, x) in acc.iter_mut().zip(chunks.remainder()) {
+                *a += x;
+            }
+        }
+        Some(w) => {
+            let (mut cv, mut cw) = (v.chunks_exact(16), w.chunks_exact(16));
+            for (c, d) in (&mut cv).zip(&mut cw) {
+                for ((a, x), y) in acc.iter_mut().zip(c).zip(d) {
+                    *a += x * y;
+                }
+            }
+            for ((a, x), y) in acc.iter_mut().zip(cv.remainder()).zip(cw.remainder()) {
+                *a += x * y;
+            }
+        }
+    }
+    let mut n = 16;
+    while n > 1 {
+        n /= 2;
+        for i in 0..n {
+            acc[i] += acc[i + n];
+        }
+    }
+    acc[0]
+}
+
+/// The plane means: `out[i] = (1 / hw) Σ x[i hw .. (i + 1) hw]` for `out.len()` planes.
+///
+/// # Panics
+/// If `x` does not hold `out.len()` planes of `hw` values.
+pub fn plane_means(x: &[f32], hw: usize, out: &mut [f32]) {
+    assert_eq!(x.len(), out.len() * hw, "plane_means: {} values", x.len());
+    let per = planes_per_task(hw);
+    let scale = 1.0 / hw as f32;
+    let task = |(out, x): (&mut [f32], &[f32])| {
+        for (o, plane) in out.iter_mut().zip(x.chunks_exact(hw)) {
+            *o = sum16(plane, None) * scale;
+        }
+    };
+    if x.len() <= GRAIN {
+        task((out, x));
+    } else {
+        out.par_chunks_mut(per)
+            .zip(x.par_chunks(per * hw))
+            .for_each(task);
+    }
+}
+
+/// The gradient of [`plane_means`]: `dx[i hw + j] = g[i] / hw`.
+///
+/// # Panics
+/// If `dx` does not hold `g.len()` planes of `hw` values.
+pub fn plane_means_backward(g: &[f32], hw: usize, dx: &mut [f32]) {
+    assert_eq!(
+        dx.len(),
+        g.len() * hw,
+        "plane_means_backward: {} values",
+        dx.len()
+    );
+    let per = planes_per_task(hw);
+    let scale = 1.0 / hw as f32;
+    let task = |(dx, g): (&mut [f32], &[f32])| {
+        for (plane, &g) in dx.chunks_exact_mut(hw).zip(g) {
+            plane.fill(g * scale);
+        }
+    };
+    if dx.len() <= GRAIN {
+        task((dx, g));
+    } else {
+        dx.par_chunks_mut(per * hw)
+            .zip(g.par_chunks(per))
+            .for_each(task);
+    }
+}
+
+/// The channel scaling: `y[i hw + j] = x[i hw + j] · s[i]`.
+///
+/// # Panics
+/// If `x` and `y` do not hold `s.len()` planes of `hw` values.
+pub fn scale_planes(x: &[f32], s: &[f32], hw: usize, y: &mut [f32]) {
+    assert!(
+        x.len() == s.len() * hw && y.len() == x.len(),
+        "scale_planes: {} values, {} scales of {hw}",
+        x.len(),
+        s.len()
+    );
+    let per = planes_per_task(hw);
+    let task = |(y, (x, s)): (&mut [f32], (&[f32], &[f32]))| {
+        for ((y, x), &s) in y.chunks_exact_mut(hw).zip(x.chunks_exact(hw)).zip(s) {
+            for (y, x) in y.iter_mut().zip(x) {
+                *y = x * s;
+            }
+        }
+    };
+    if x.len() <= GRAIN {
+        task((y, (x, s)));
+    } else {
+        y.par_chunks_mut(per * hw)
+            .zip(x.par_chunks(per * hw).zip(s.par_chunks(per)))
+            .for_each(task);
+    }
+}
+
+/// The gradients of [`scale_planes`] under `g`: `dx = g · s[i]` (when `dx` is given) and
+/// `ds[i] = Σ_j g[i hw + j] · x[i hw + j]` (when `ds` is given).
+///
+/// # Panics
+/// If the slices do not hold `s.len()` planes of `hw` values.
+pub fn scale_planes_backward(
+    g: &[f32],
+    x: &[f32],
+    s: &[f32],
+    hw: usize,
+    dx: Option<&mut [f32]>,
+    ds: Option<&mut [f32]>,
+) {
+    assert!(
+        g.len() == s.len() * hw && x.len() == g.len(),
+        "scale_planes_backward: {} values, {} scales of {hw}",
+        g.len(),
+        s.len()
+    );
+    let per = planes_per_task(hw);
+    if let Some(dx) = dx {
+        scale_planes(g, s, hw, dx);
+    }
+    if let Some(ds) = ds {
+        let task = |(ds, (g, x)): (&mut [f32], (&[f32], &[f32]))| {
+            for ((d, g), x) in ds
+                .iter_mut()
+                .zip(g.chunks_exact(hw))
+                .zip(x.chunks_exact(hw))
+            {
+                *d = sum16(g, Some(x));
+            }
+        };
+        if g.len() <= GRAIN {
+            task((ds, (g, x)));
+        } else {
+            ds.par_chunks_mut(per)
+                .zip(g.par_chunks(per * hw).zip(x.par_chunks(per * hw)))
+                .for_each(task);
+        }
+    }
+}
+
+/// Whether the flex kernels take `t`: an `f32` tensor on the flex device.
+#[cfg(feature = "flex")]
+fn on_flex_f32<const D: usize>(t: &Tensor<D>) -> bool {
+    t.dtype() == DType::F32 && super::flex_autodiff::on_flex(t.device())
+}
+
+/// Global average pooling, `[B, C, H, W]` to `[B, C, 1, 1]` (module docs): torch's
+/// `x.mean((2, 3), keepdim=True)`, `nn.AdaptiveAvgPool2d(1)`. One parallel pass forward and
+/// backward on flex in `f32`; Burn's `mean_dim` elsewhere.
+pub fn global_avg_pool(x: Tensor<4>) -> Tensor<4> {
+    #[cfg(feature = "flex")]
+    if on_flex_f32(&x) {
+        use super::channel_flex::ChannelKernels;
+        return Tensor::from_dispatch(Dispatch::podium_global_avg_pool(x.into_dispatch()));
+    }
+    x.mean_dim(2).mean_dim(3)
+}
+
+/// `x · s` with `s` `[B, C, 1, 1]` broadcast over the pixels of `x` `[B, C, H, W]` (module
+/// docs): the excitation of timm's `SqueezeExcite` (`x * self.gate(x_se)`). One parallel pass
+/// forward and backward on flex in `f32`; Burn's broadcast `mul` elsewhere.
+///
+/// # Panics
+/// If `s` is not `[B, C, 1, 1]` for `x` `[B, C, H, W]` (naming both shapes).
+pub fn scale_channels(x: Tensor<4>, s: Tensor<4>) -> Tensor<4> {
+    let ([b, c, _, _], sd) = (x.dims(), s.dims());
+    assert!(
+        sd == [b, c, 1, 1],
+        "scale_channels: x of shape {:?} needs scales of shape [{b}, {c}, 1, 1], got {sd:?}",
+        x.dims()
+    );
+    #[cfg(feature = "flex")]
+    if on_flex_f32(&x) && on_flex_f32(&s) && x.device() == s.device() {
+        use super::channel_flex::ChannelKernels;
+        return Tensor::from_dispatch(Dispatch::podium_scale_channels(
+            x.into_dispatch(),
+            s.into_dispatch(),
+        ));
+    }
+    x * s
+}
