@@ -5,22 +5,19 @@
 //!
 //! | map | `dx` | `ds` |
 //! |---|---|---|
-//! | [`global_avg_pool`] | `g[b, c] / HW` on every pixel | — |
-//! | [`scale_channels`] | `g[b, c, h, w] · s[b, c]` | `Σ_{h,w} g[b, c, h, w] · x[b, c, h, w]` |
+//! | [`global_avg_pool`](super::global_avg_pool) | `g[b, c] / HW` on every pixel | — |
+//! | [`scale_channels`](super::scale_channels) | `g[b, c, h, w] · s[b, c]` | `Σ_{h,w} g[b, c, h, w] · x[b, c, h, w]` |
 //!
 //! Burn composes them from `mean_dim` and a broadcast `mul`, which flex runs on one thread (with
 //! a broadcast gradient summed by two more reductions); on flex in `f32` podium runs each as one
 //! pass over the planes, rayon over planes, forward and backward (`ChannelKernels`, a backend
-//! extension like the other kernels). Every other backend and dtype composes Burn's ops. The
-//! slice kernels below are the flex path's arithmetic; sums run in `f32` over 16 interleaved
+//! extension like the other kernels, entry points [`global_avg_pool`](super::global_avg_pool) and
+//! [`scale_channels`](super::scale_channels)).
+//! Every other backend and dtype composes Burn's ops. The slice kernels below are the flex
+//! path's arithmetic; sums run in `f32` over 16 interleaved
 //! partial sums, as vectorized reductions do (the pool is within a few `f32` ulps of torch's
 //! `x.mean((2, 3), keepdim=True)`).
 
-#[cfg(feature = "flex")]
-use burn::backend::Dispatch;
-#[cfg(feature = "flex")]
-use burn::tensor::DType;
-use burn::tensor::Tensor;
 use rayon::prelude::*;
 
 /// Values per rayon task (whole planes); maps of at most this many values run on the calling
@@ -187,46 +184,4 @@ pub fn scale_planes_backward(
                 .for_each(task);
         }
     }
-}
-
-/// Whether the flex kernels take `t`: an `f32` tensor on the flex device.
-#[cfg(feature = "flex")]
-fn on_flex_f32<const D: usize>(t: &Tensor<D>) -> bool {
-    t.dtype() == DType::F32 && super::flex_autodiff::on_flex(t.device())
-}
-
-/// Global average pooling, `[B, C, H, W]` to `[B, C, 1, 1]` (module docs): torch's
-/// `x.mean((2, 3), keepdim=True)`, `nn.AdaptiveAvgPool2d(1)`. One parallel pass forward and
-/// backward on flex in `f32`; Burn's `mean_dim` elsewhere.
-pub fn global_avg_pool(x: Tensor<4>) -> Tensor<4> {
-    #[cfg(feature = "flex")]
-    if on_flex_f32(&x) {
-        use super::channel_flex::ChannelKernels;
-        return Tensor::from_dispatch(Dispatch::podium_global_avg_pool(x.into_dispatch()));
-    }
-    x.mean_dim(2).mean_dim(3)
-}
-
-/// `x · s` with `s` `[B, C, 1, 1]` broadcast over the pixels of `x` `[B, C, H, W]` (module
-/// docs): the excitation of timm's `SqueezeExcite` (`x * self.gate(x_se)`). One parallel pass
-/// forward and backward on flex in `f32`; Burn's broadcast `mul` elsewhere.
-///
-/// # Panics
-/// If `s` is not `[B, C, 1, 1]` for `x` `[B, C, H, W]` (naming both shapes).
-pub fn scale_channels(x: Tensor<4>, s: Tensor<4>) -> Tensor<4> {
-    let ([b, c, _, _], sd) = (x.dims(), s.dims());
-    assert!(
-        sd == [b, c, 1, 1],
-        "scale_channels: x of shape {:?} needs scales of shape [{b}, {c}, 1, 1], got {sd:?}",
-        x.dims()
-    );
-    #[cfg(feature = "flex")]
-    if on_flex_f32(&x) && on_flex_f32(&s) && x.device() == s.device() {
-        use super::channel_flex::ChannelKernels;
-        return Tensor::from_dispatch(Dispatch::podium_scale_channels(
-            x.into_dispatch(),
-            s.into_dispatch(),
-        ));
-    }
-    x * s
 }

@@ -1,7 +1,7 @@
 //! The per-channel maps of [`super::channel`] as a Burn backend extension ([`ChannelKernels`]):
 //! flex and autodiff over it run the slice kernels with the backward written by hand; every
-//! other backend and dtype composes Burn's ops ([`super::channel`]'s entry points choose at run
-//! time).
+//! other backend and dtype composes Burn's ops ([`super::channel_tensor`]'s entry points choose
+//! at run time).
 
 use burn::backend::autodiff::Autodiff;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;

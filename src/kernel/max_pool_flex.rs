@@ -68,7 +68,7 @@ pub(super) fn max_pool2d(x: Tensor<4>, g: PoolGeom) -> Tensor<4> {
 }
 
 /// podium's max-pool kernels as a Burn backend extension: implemented for `Flex` and
-/// `Autodiff<Flex, C>`; [`max_pool2d`] calls it only after [`plan`] accepted the input.
+/// `Autodiff<Flex, C>`; `max_pool2d` calls it only after `plan` accepted the input.
 #[backend_extension(Flex, Autodiff)]
 pub trait MaxPoolKernels: Backend {
     /// Max pooling of an `f32` NCHW tensor with the geometry `g`.

@@ -37,6 +37,7 @@ mod batch_norm_flex;
 pub mod channel;
 #[cfg(feature = "flex")]
 mod channel_flex;
+mod channel_tensor;
 pub mod conv;
 #[cfg(feature = "flex")]
 mod conv_depthwise;
@@ -71,9 +72,9 @@ mod softmax_flex;
 mod softmax_tensor;
 
 pub use axpby::axpby;
-pub use channel::{global_avg_pool, scale_channels};
 #[cfg(feature = "flex")]
 pub use channel_flex::ChannelKernels;
+pub use channel_tensor::{global_avg_pool, scale_channels};
 #[cfg(feature = "flex")]
 pub use max_pool_flex::MaxPoolKernels;
 #[cfg(feature = "flex")]

@@ -103,7 +103,7 @@ mod history_csv;
 mod lr_find;
 mod monitor;
 mod optimization;
-mod precision;
+pub mod precision;
 mod prepare;
 mod renderer;
 mod resume;

@@ -45,7 +45,7 @@ mod adam;
 mod adamax;
 mod clip;
 mod config;
-mod grad_scaler;
+pub mod grad_scaler;
 mod hyper;
 mod lamb;
 mod lars;
