@@ -34,13 +34,9 @@ pub fn axpby<const D: usize>(a: f64, x: Tensor<D>, b: f64, y: Tensor<D>) -> Tens
 mod flex {
     use burn::backend::Flex;
     use burn::tensor::{DType, Tensor};
-    use rayon::prelude::*;
 
     use super::super::flex_autodiff::{contiguous, flex_f32};
-
-    /// Elements per rayon task; smaller tensors run on the calling thread (a handoff to the
-    /// pool costs more than the pass).
-    const BLOCK: usize = 1 << 15;
+    use super::super::{GRAIN, for_blocks};
 
     /// Whether `t` is an untracked flex `f32` tensor.
     pub(super) fn applies<const D: usize>(t: &Tensor<D>) -> bool {
@@ -61,34 +57,21 @@ mod flex {
             .try_storage_mut::<f32>()
             .filter(|xs| in_place && xs.len() == n)
         {
-            let update = |(xs, ys): (&mut [f32], &[f32])| {
-                for (x, &y) in xs.iter_mut().zip(ys) {
+            for_blocks(xs, GRAIN, n, |i, xs| {
+                for (x, &y) in xs.iter_mut().zip(&ys[i * GRAIN..]) {
                     *x = a * *x + b * y;
                 }
-            };
-            if n <= BLOCK {
-                update((xs, ys));
-            } else {
-                xs.par_chunks_mut(BLOCK)
-                    .zip(ys.par_chunks(BLOCK))
-                    .for_each(update);
-            }
+            });
             return Tensor::from_primitive::<Flex>(px);
         }
         let xs = px.as_slice::<f32>().expect("contiguous");
         let out = crate::kernel::written_vec(n, |out| {
-            let write = |(out, (xs, ys)): (&mut [f32], (&[f32], &[f32]))| {
+            for_blocks(out, GRAIN, n, |i, out| {
+                let (xs, ys) = (&xs[i * GRAIN..], &ys[i * GRAIN..]);
                 for ((o, &x), &y) in out.iter_mut().zip(xs).zip(ys) {
                     *o = a * x + b * y;
                 }
-            };
-            if n <= BLOCK {
-                write((out, (xs, ys)));
-            } else {
-                out.par_chunks_mut(BLOCK)
-                    .zip(xs.par_chunks(BLOCK).zip(ys.par_chunks(BLOCK)))
-                    .for_each(write);
-            }
+            })
         });
         Tensor::from_primitive::<Flex>(flex_f32(out, px.layout().shape().clone()))
     }

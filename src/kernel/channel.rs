@@ -18,11 +18,7 @@
 //! partial sums, as vectorized reductions do (the pool is within a few `f32` ulps of torch's
 //! `x.mean((2, 3), keepdim=True)`).
 
-use rayon::prelude::*;
-
-/// Values per rayon task (whole planes); maps of at most this many values run on the calling
-/// thread (a handoff to the pool costs more than the pass).
-const GRAIN: usize = 1 << 15;
+use super::{GRAIN, for_blocks};
 
 /// Planes per rayon task for planes of `hw` values.
 fn planes_per_task(hw: usize) -> usize {
@@ -74,18 +70,11 @@ pub fn plane_means(x: &[f32], hw: usize, out: &mut [f32]) {
     assert_eq!(x.len(), out.len() * hw, "plane_means: {} values", x.len());
     let per = planes_per_task(hw);
     let scale = 1.0 / hw as f32;
-    let task = |(out, x): (&mut [f32], &[f32])| {
-        for (o, plane) in out.iter_mut().zip(x.chunks_exact(hw)) {
+    for_blocks(out, per, x.len(), |i, out| {
+        for (o, plane) in out.iter_mut().zip(x[i * per * hw..].chunks_exact(hw)) {
             *o = sum16(plane, None) * scale;
         }
-    };
-    if x.len() <= GRAIN {
-        task((out, x));
-    } else {
-        out.par_chunks_mut(per)
-            .zip(x.par_chunks(per * hw))
-            .for_each(task);
-    }
+    });
 }
 
 /// The gradient of [`plane_means`]: `dx[i hw + j] = g[i] / hw`.
@@ -101,18 +90,11 @@ pub fn plane_means_backward(g: &[f32], hw: usize, dx: &mut [f32]) {
     );
     let per = planes_per_task(hw);
     let scale = 1.0 / hw as f32;
-    let task = |(dx, g): (&mut [f32], &[f32])| {
-        for (plane, &g) in dx.chunks_exact_mut(hw).zip(g) {
+    for_blocks(dx, per * hw, dx.len(), |i, dx| {
+        for (plane, &g) in dx.chunks_exact_mut(hw).zip(&g[i * per..]) {
             plane.fill(g * scale);
         }
-    };
-    if dx.len() <= GRAIN {
-        task((dx, g));
-    } else {
-        dx.par_chunks_mut(per * hw)
-            .zip(g.par_chunks(per))
-            .for_each(task);
-    }
+    });
 }
 
 /// The channel scaling: `y[i hw + j] = x[i hw + j] · s[i]`.
@@ -127,61 +109,37 @@ pub fn scale_planes(x: &[f32], s: &[f32], hw: usize, y: &mut [f32]) {
         s.len()
     );
     let per = planes_per_task(hw);
-    let task = |(y, (x, s)): (&mut [f32], (&[f32], &[f32]))| {
+    for_blocks(y, per * hw, x.len(), |i, y| {
+        let (x, s) = (&x[i * per * hw..], &s[i * per..]);
         for ((y, x), &s) in y.chunks_exact_mut(hw).zip(x.chunks_exact(hw)).zip(s) {
             for (y, x) in y.iter_mut().zip(x) {
                 *y = x * s;
             }
         }
-    };
-    if x.len() <= GRAIN {
-        task((y, (x, s)));
-    } else {
-        y.par_chunks_mut(per * hw)
-            .zip(x.par_chunks(per * hw).zip(s.par_chunks(per)))
-            .for_each(task);
-    }
+    });
 }
 
-/// The gradients of [`scale_planes`] under `g`: `dx = g · s[i]` (when `dx` is given) and
-/// `ds[i] = Σ_j g[i hw + j] · x[i hw + j]` (when `ds` is given).
+/// The scales' gradient of [`scale_planes`] under `g`: `ds[i] = Σ_j g[i hw + j] · x[i hw + j]`
+/// (the input's is [`scale_planes`] of `g`: `dx = g · s[i]`).
 ///
 /// # Panics
-/// If the slices do not hold `s.len()` planes of `hw` values.
-pub fn scale_planes_backward(
-    g: &[f32],
-    x: &[f32],
-    s: &[f32],
-    hw: usize,
-    dx: Option<&mut [f32]>,
-    ds: Option<&mut [f32]>,
-) {
+/// If `g` and `x` do not hold `ds.len()` planes of `hw` values.
+pub fn scale_planes_backward(g: &[f32], x: &[f32], hw: usize, ds: &mut [f32]) {
     assert!(
-        g.len() == s.len() * hw && x.len() == g.len(),
+        g.len() == ds.len() * hw && x.len() == g.len(),
         "scale_planes_backward: {} values, {} scales of {hw}",
         g.len(),
-        s.len()
+        ds.len()
     );
     let per = planes_per_task(hw);
-    if let Some(dx) = dx {
-        scale_planes(g, s, hw, dx);
-    }
-    if let Some(ds) = ds {
-        let task = |(ds, (g, x)): (&mut [f32], (&[f32], &[f32]))| {
-            for ((d, g), x) in ds
-                .iter_mut()
-                .zip(g.chunks_exact(hw))
-                .zip(x.chunks_exact(hw))
-            {
-                *d = sum16(g, Some(x));
-            }
-        };
-        if g.len() <= GRAIN {
-            task((ds, (g, x)));
-        } else {
-            ds.par_chunks_mut(per)
-                .zip(g.par_chunks(per * hw).zip(x.par_chunks(per * hw)))
-                .for_each(task);
+    for_blocks(ds, per, g.len(), |i, ds| {
+        let planes = g[i * per * hw..].chunks_exact(hw);
+        for ((d, g), x) in ds
+            .iter_mut()
+            .zip(planes)
+            .zip(x[i * per * hw..].chunks_exact(hw))
+        {
+            *d = sum16(g, Some(x));
         }
-    }
+    });
 }

@@ -93,20 +93,15 @@ impl Backward<Flex, 2> for ScaleBackward {
         let g = contiguous(grads.consume::<Flex>(&ops.node));
         let (x, s) = ops.state;
         let [b, c, h, w] = dims4(&x);
-        let mut dx = node_x.as_ref().map(|_| vec![0.0f32; b * c * h * w]);
-        let mut ds = node_s.as_ref().map(|_| vec![0.0f32; b * c]);
-        channel::scale_planes_backward(
-            data(&g),
-            data(&x),
-            data(&s),
-            h * w,
-            dx.as_deref_mut(),
-            ds.as_deref_mut(),
-        );
-        if let (Some(node), Some(dx)) = (node_x, dx) {
+        if let Some(node) = node_x {
+            let dx = super::written_vec(b * c * h * w, |dx| {
+                channel::scale_planes(data(&g), data(&s), h * w, dx)
+            });
             grads.register::<Flex>(node.id, flex_f32(dx, [b, c, h, w]));
         }
-        if let (Some(node), Some(ds)) = (node_s, ds) {
+        if let Some(node) = node_s {
+            let mut ds = vec![0.0f32; b * c];
+            channel::scale_planes_backward(data(&g), data(&x), h * w, &mut ds);
             grads.register::<Flex>(node.id, flex_f32(ds, [b, c, 1, 1]));
         }
     }

@@ -41,6 +41,7 @@ use std::cell::RefCell;
 
 use rayon::prelude::*;
 
+use super::GRAIN;
 pub(crate) use super::conv_geom::Geom;
 use super::matmul::{self, Arith, Im2col, Rhs};
 
@@ -475,23 +476,15 @@ fn transposed(weight: &[f32], g: &Geom, dy: &[f32]) -> Option<(Vec<f32>, Geom)> 
     let kk = g.kh * g.kw;
     // One input channel's `[C_out, kh, kw]` block per task, written in order: the kernel
     // window of (co, ci) reversed (rayon: the flip is a pass over every weight, each step).
-    let flip = |(ci, block): (usize, &mut [f32])| {
-        for (co, dst) in block.chunks_exact_mut(kk).enumerate() {
-            let src = &weight[(co * g.c_in + ci) * kk..][..kk];
-            for (d, &s) in dst.iter_mut().zip(src.iter().rev()) {
-                *d = s;
-            }
-        }
-    };
     let flipped = super::written_vec(weight.len(), |flipped| {
-        if weight.len() <= SUM_BLOCK {
-            flipped.chunks_mut(g.c_out * kk).enumerate().for_each(flip);
-        } else {
-            flipped
-                .par_chunks_mut(g.c_out * kk)
-                .enumerate()
-                .for_each(flip);
-        }
+        super::for_blocks(flipped, g.c_out * kk, weight.len(), |ci, block| {
+            for (co, dst) in block.chunks_exact_mut(kk).enumerate() {
+                let src = &weight[(co * g.c_in + ci) * kk..][..kk];
+                for (d, &s) in dst.iter_mut().zip(src.iter().rev()) {
+                    *d = s;
+                }
+            }
+        })
     });
     Some((flipped, gt))
 }
@@ -621,26 +614,17 @@ pub(crate) fn backward_weight(x: &[f32], dy: &[f32], g: &Geom) -> Vec<f32> {
     let mut dw = iter.next().unwrap_or_default();
     let rest: Vec<Vec<f32>> = iter.collect();
     // The partials summed in range order, rayon over blocks of the gradient.
-    let sum = |(i, block): (usize, &mut [f32])| {
+    let n = dw.len();
+    super::for_blocks(&mut dw, GRAIN, n, |i, block| {
         for part in &rest {
-            for (a, b) in block.iter_mut().zip(&part[i * SUM_BLOCK..]) {
+            for (a, b) in block.iter_mut().zip(&part[i * GRAIN..]) {
                 *a += b;
             }
         }
-    };
-    if dw.len() <= SUM_BLOCK {
-        sum((0, &mut dw));
-    } else {
-        dw.par_chunks_mut(SUM_BLOCK).enumerate().for_each(sum);
-    }
+    });
     finish(g, &mut dw);
     dw
 }
-
-/// Values per rayon task in the passes over a weight (the flip of [`transposed`], the sum of
-/// the weight-gradient partials); smaller weights stay on the calling thread (a handoff to the
-/// pool costs more than the pass).
-const SUM_BLOCK: usize = 1 << 15;
 
 /// Bias gradient: `db[c] = Σ_{b, p} dy[b, c, p]` over `dy` of `[B, C_out, P]`; in `Bf16` the sum
 /// of the bfloat16-rounded `dy` (the gradient torch's `bf16` convolution receives), rounded to

@@ -92,6 +92,30 @@ pub use softmax_tensor::{
     cross_entropy_hard, cross_entropy_soft, log_softmax, log_sum_exp, softmax,
 };
 
+/// Values per rayon task in podium's passes over plain slices; a pass that reads at most this
+/// many values runs on the calling thread (a handoff to the pool costs more than the pass).
+pub(crate) const GRAIN: usize = 1 << 15;
+
+/// Runs `f(i, block)` over `out` in blocks of `block` elements (block `i` starts at
+/// `i * block`): with rayon when the pass reads more than [`GRAIN`] values (`work`), else in
+/// order on the calling thread.
+pub(crate) fn for_blocks<T: Send>(
+    out: &mut [T],
+    block: usize,
+    work: usize,
+    f: impl Fn(usize, &mut [T]) + Sync + Send,
+) {
+    use rayon::prelude::*;
+    let block = block.max(1);
+    if work <= GRAIN {
+        out.chunks_mut(block).enumerate().for_each(|(i, b)| f(i, b));
+    } else {
+        out.par_chunks_mut(block)
+            .enumerate()
+            .for_each(|(i, b)| f(i, b));
+    }
+}
+
 /// A vector of `n` values written by `fill`, without the zeroing pass that `vec![0.0; n]` makes
 /// on the calling thread: the kernels' outputs, which their (parallel) loops overwrite in full.
 /// `fill` must write every element and read none before writing it; if it panics the vector is

@@ -55,7 +55,8 @@ impl SgdConfig {
 
 /// `torch.optim.SGD`: `g = grad + weight_decay p`; with momentum `mu`, the buffer starts as
 /// `g` and then `buf = mu buf + (1 - dampening) g`; the step uses `d = g + mu buf` (Nesterov) or
-/// `d = buf`; `p -= lr d`. Built by [`SgdConfig::init`]. Each line is one [`axpby`] pass (rayon on flex).
+/// `d = buf`; `p -= lr d`, each line one [`axpby`] pass (rayon on flex). Built by
+/// [`SgdConfig::init`].
 ///
 /// With a [`HyperParams`] handle ([`WithHyperParams`]) the momentum is read from it once a
 /// schedule has set it (one-cycle's curve, as torch's `OneCycleLR` rewrites `momentum` each
