@@ -737,10 +737,10 @@ mod tests {
 
     /// The implicit im2col operand ([`Im2col`]) packs the same panels as the materialized
     /// matrix, so the forward (`W · col`) and weight-gradient (`dy · colᵀ`) products agree bit
-    /// for bit, in `Bf16` and in `F32`: "same" 3x3 (contiguous loads), pointwise, strided,
-    /// dilated, unpadded and stem-like 7x7/2 geometries (gathers), odd `K`, `K` past one packed
-    /// depth, runs of columns that start inside an image, span several images and pass one
-    /// packed column block.
+    /// for bit, in `Bf16` and in `F32`, on each kernel that packs one (AMX, AVX-512): "same"
+    /// 3x3 (contiguous loads), pointwise, strided, dilated, unpadded and stem-like 7x7/2
+    /// geometries (gathers), odd `K`, `K` past one packed depth, runs of columns that start
+    /// inside an image, span several images and pass one packed column block.
     #[test]
     fn implicit_im2col_equals_the_materialized_matrix() {
         for arith in [Arith::Bf16, Arith::F32] {
@@ -792,7 +792,11 @@ mod tests {
             }
             let weight: Vec<f32> = (0..g.c_out * k).map(|i| value(2, i)).collect();
             // column runs: everything, from inside image 0 across the others, one image's tail
-            for (j0, n) in [(0, ld), (p / 2 + 1, ld - p / 2 - 1), (ld - p + 3, p - 3)] {
+            let runs = [(0, ld), (p / 2 + 1, ld - p / 2 - 1), (ld - p + 3, p - 3)];
+            // the kernels that pack an im2col matrix: AMX and AVX-512, where the CPU has them
+            let kernels = matmul::Kernel::available();
+            let kernels = kernels.iter().filter(|&&k| k != matmul::Kernel::Portable);
+            for (kernel, (j0, n)) in kernels.flat_map(|&k| runs.map(|r| (k, r))) {
                 let dy: Vec<f32> = (0..g.c_out * n).map(|i| value(3, i)).collect();
                 let implicit = Im2col::new(&x, &g, j0).expect("available above");
                 let mut got = vec![0.0f32; g.c_out * n];
@@ -807,7 +811,8 @@ mod tests {
                     let fwd = [g.c_out, n, k];
                     let wgrad = [g.c_out, k, n];
                     let w = weight.as_ptr();
-                    matmul::gemm_with(
+                    matmul::gemm_on(
+                        kernel,
                         arith,
                         fwd,
                         got.as_mut_ptr(),
@@ -817,7 +822,8 @@ mod tests {
                         [kk, 1],
                         Rhs::Im2col(implicit),
                     );
-                    matmul::gemm(
+                    matmul::gemm_on(
+                        kernel,
                         arith,
                         fwd,
                         want.as_mut_ptr(),
@@ -825,10 +831,10 @@ mod tests {
                         false,
                         w,
                         [kk, 1],
-                        colp,
-                        [ldi, 1],
+                        Rhs::Strided(colp, [ldi, 1]),
                     );
-                    matmul::gemm_with(
+                    matmul::gemm_on(
+                        kernel,
                         arith,
                         wgrad,
                         dw_got.as_mut_ptr(),
@@ -838,7 +844,8 @@ mod tests {
                         [nn, 1],
                         Rhs::Im2colT(implicit),
                     );
-                    matmul::gemm(
+                    matmul::gemm_on(
+                        kernel,
                         arith,
                         wgrad,
                         dw_want.as_mut_ptr(),
@@ -846,11 +853,11 @@ mod tests {
                         false,
                         dy.as_ptr(),
                         [nn, 1],
-                        colp,
-                        [1, ldi],
+                        Rhs::Strided(colp, [1, ldi]),
                     );
                 }
-                let what = format!("{c_in}x{h}x{w} k{kk} s{s} p{pad} d{d}, columns {j0}+{n}");
+                let what =
+                    format!("{kernel:?} {c_in}x{h}x{w} k{kk} s{s} p{pad} d{d}, columns {j0}+{n}");
                 assert!(want.iter().any(|&v| v != 0.0), "{what}: empty product");
                 for (name, got, want) in [
                     ("forward", &got, &want),

@@ -258,13 +258,105 @@ pub(crate) enum Rhs<'a> {
     Im2colT(Im2col<'a>),
 }
 
-/// [`gemm`] with any [`Rhs`]: where the CPU has AVX-512 F, BW and BF16 (runtime detection) the
-/// AVX-512 kernel (`VFMADD231PS` in `F32`, `VDPBF16PS` in `Bf16`), else the `gemm` crate
-/// ([`gemm_f32_portable`], [`gemm_bf16_portable`]); an im2col matrix or its
-/// transpose (which exists only where the CPU has the AVX-512 kernel, see [`Im2col::new`]) is
-/// packed into its panels straight from the images, without writing and reading back its
-/// `K x n` values: the panels [`gemm`] packs from the materialized matrix, so the result is the
-/// same bit for bit, in `f32` as in `Bf16`.
+/// How a kernel cuts `lhs` into blocks and panels: the AVX-512 kernel in [`MC`]-row blocks of
+/// [`MR`]-row panels, the AMX kernel (in `Bf16`) in [`amx::MC`]-row blocks of 16-row tiles;
+/// [`KC`] packed steps deep.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+struct Blocking {
+    amx: bool,
+    bf16: bool,
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Blocking {
+    /// Values of `k` per block.
+    fn depth(self) -> usize {
+        if self.bf16 { 2 * KC } else { KC }
+    }
+
+    /// Rows per block.
+    fn rows(self) -> usize {
+        if self.amx { amx::MC } else { MC }
+    }
+
+    /// Packed steps of a block `kc` deep: bfloat16 pairs (whole tiles of 16 on AMX) or `f32`.
+    fn steps(self, kc: usize) -> usize {
+        match (self.amx, self.bf16) {
+            (true, _) => kc.div_ceil(32) * 16,
+            (false, true) => kc.div_ceil(2),
+            (false, false) => kc,
+        }
+    }
+
+    /// Packs the block at `(i0, p0)` of `lhs` into `out`.
+    ///
+    /// # Safety
+    /// The block is inside `lhs`; `out` holds its panels; the CPU has the kernel's features.
+    unsafe fn pack(
+        self,
+        lhs: *const f32,
+        lhs_s: [isize; 2],
+        at: [usize; 2],
+        [mc, kc]: [usize; 2],
+        out: &mut [u32],
+    ) {
+        let kc2 = self.steps(kc);
+        // SAFETY (every arm): the caller's contract.
+        unsafe {
+            match (self.amx, self.bf16) {
+                (true, _) => amx::pack_lhs(lhs, lhs_s, at, [mc, kc], kc2, out),
+                (false, true) => avx512::pack::<MR, true>(lhs, lhs_s, at, [mc, kc], kc2, out),
+                (false, false) => avx512::pack::<MR, false>(lhs, lhs_s, at, [mc, kc], kc2, out),
+            }
+        }
+    }
+}
+
+/// The implementations of [`gemm_with`], fastest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kernel {
+    /// `Bf16` on Intel AMX tiles (`TDPBF16PS`, [`amx`]); `F32` runs [`Kernel::Avx512`].
+    Amx,
+    /// The AVX-512 register tile: `VDPBF16PS` in `Bf16`, `VFMADD231PS` in `F32`.
+    Avx512,
+    /// The `gemm` crate, on bfloat16-rounded copies in `Bf16` (any CPU).
+    Portable,
+}
+
+impl Kernel {
+    /// Every kernel this process can run, fastest first (the first is [`gemm_with`]'s).
+    pub(crate) fn available() -> Vec<Kernel> {
+        let mut all = Vec::new();
+        #[cfg(target_arch = "x86_64")]
+        {
+            if amx::available() {
+                all.push(Kernel::Amx);
+            }
+            if avx512::available() {
+                all.push(Kernel::Avx512);
+            }
+        }
+        all.push(Kernel::Portable);
+        all
+    }
+
+    /// The fastest kernel this process can run.
+    fn best() -> Kernel {
+        use std::sync::OnceLock;
+        static BEST: OnceLock<Kernel> = OnceLock::new();
+        *BEST.get_or_init(|| Kernel::available()[0])
+    }
+}
+
+/// [`gemm`] with any [`Rhs`], on the fastest kernel of this CPU ([`Kernel`], runtime
+/// detection): in `Bf16` the AMX tiles where the CPU has AMX-BF16 and the system grants them,
+/// else the AVX-512 kernel where it has AVX-512 F, BW and BF16 (`VDPBF16PS`, and
+/// `VFMADD231PS` in `F32`), else the `gemm` crate ([`gemm_f32_portable`],
+/// [`gemm_bf16_portable`]). An im2col matrix or its transpose (which exists only where the CPU
+/// has the AVX-512 kernel, see [`Im2col::new`]) is packed into its panels straight from the
+/// images, without writing and reading back its `K x n` values: the panels [`gemm`] packs from
+/// the materialized matrix, so the result is the same bit for bit, in `f32` as in `Bf16`.
 ///
 /// # Safety
 /// `lhs` and `dst` as for [`gemm`]; `rhs` has `k` rows and `n` columns (`[K, n]` for
@@ -280,14 +372,51 @@ pub(crate) unsafe fn gemm_with(
     lhs_s: [isize; 2],
     rhs: Rhs,
 ) {
+    // SAFETY: the caller's contract; the kernel is available.
+    unsafe {
+        gemm_on(
+            Kernel::best(),
+            arith,
+            mnk,
+            dst,
+            dst_s,
+            accumulate,
+            lhs,
+            lhs_s,
+            rhs,
+        )
+    }
+}
+
+/// [`gemm_with`] on the given kernel.
+///
+/// # Safety
+/// As [`gemm_with`]; `kernel` is one of [`Kernel::available`], and an im2col `rhs` needs
+/// [`Kernel::Avx512`] or [`Kernel::Amx`].
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn gemm_on(
+    kernel: Kernel,
+    arith: Arith,
+    mnk: [usize; 3],
+    dst: *mut f32,
+    dst_s: [isize; 2],
+    accumulate: bool,
+    lhs: *const f32,
+    lhs_s: [isize; 2],
+    rhs: Rhs,
+) {
     if mnk[0] == 0 || mnk[1] == 0 {
         return;
     }
     #[cfg(target_arch = "x86_64")]
-    if avx512::available() {
-        // SAFETY: the CPU has the target features; the rest is the caller's contract.
+    if kernel != Kernel::Portable {
+        // SAFETY: the CPU has the target features (the kernel is available); the rest is the
+        // caller's contract.
         unsafe {
             match arith {
+                Arith::Bf16 if kernel == Kernel::Amx && mnk[2] > 0 => {
+                    amx::gemm(mnk, dst, dst_s, accumulate, lhs, lhs_s, rhs)
+                }
                 Arith::Bf16 => avx512::gemm::<true>(mnk, dst, dst_s, accumulate, lhs, lhs_s, rhs),
                 Arith::F32 => avx512::gemm::<false>(mnk, dst, dst_s, accumulate, lhs, lhs_s, rhs),
             }
@@ -295,7 +424,7 @@ pub(crate) unsafe fn gemm_with(
         return;
     }
     let Rhs::Strided(rhs, rhs_s) = rhs else {
-        unreachable!("Im2col::new returns None without the AVX-512 kernel");
+        unreachable!("an im2col rhs needs the AVX-512 or AMX kernel");
     };
     // SAFETY (both arms): the caller's contract.
     match arith {
@@ -309,6 +438,10 @@ pub(crate) unsafe fn gemm_with(
 }
 
 #[cfg(target_arch = "x86_64")]
+#[path = "matmul_amx.rs"]
+mod amx;
+
+#[cfg(target_arch = "x86_64")]
 mod avx512 {
     //! The AVX-512 kernel of [`super::gemm_with`] in `Bf16` (`VDPBF16PS` on bfloat16 pairs) and
     //! in `F32` (`VFMADD231PS`): one blocked driver and one set of packers for both, chosen by
@@ -317,7 +450,7 @@ mod avx512 {
 
     use std::arch::x86_64::*;
 
-    use super::{Im2col, KC, MC, MR, NC, NR, PACKED, Rhs, bf16_bits};
+    use super::{Blocking, Im2col, KC, MC, MR, NC, NR, PACKED, Rhs, bf16_bits};
 
     /// Whether this CPU runs the kernel (AVX512F, AVX512BW and AVX512-BF16), checked once.
     pub(super) fn available() -> bool {
@@ -396,9 +529,10 @@ mod avx512 {
     }
 
     /// Packs `rows` rows of a `kc`-deep block, row `r` and depth `p` at
-    /// `src[(r0 + r) * row_s + (p0 + p) * k_s]`, into panels of `R` rows: panel `t`, step `q`,
-    /// row `r` at `out[t * R * kc2 + q * R + r]`, with `kc2 = ⌈kc / step⌉` ([`step`]); rows past
-    /// `rows` and the odd tail of `k` are zero. `lhs` `[m, k]` packs its rows (`R = MR`), `rhs`
+    /// `src[(r0 + r) * row_s + (p0 + p) * k_s]`, into panels of `R` rows and `kc2` steps: panel
+    /// `t`, step `q`, row `r` at `out[t * R * kc2 + q * R + r]`, with `kc2 >= ⌈kc / step⌉`
+    /// ([`step`]; the AMX kernel rounds it up to whole tiles); rows past `rows`, the odd tail
+    /// of `k` and the steps past it are zero. `lhs` `[m, k]` packs its rows (`R = MR`), `rhs`
     /// `[k, n]` its columns (`R = NR`). Blocks contiguous along `k` (`k_s == 1`: a weight, `dy`,
     /// a transposed im2col matrix) load 16 steps of 16 rows and transpose them in registers;
     /// blocks contiguous along the rows (`row_s == 1`: an im2col matrix, a transposed weight)
@@ -409,15 +543,16 @@ mod avx512 {
     /// The block must be inside `src`; the CPU must have the kernel's features.
     #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
     #[inline(never)] // out of line: profiles show the packing apart from the kernel
-    unsafe fn pack<const R: usize, const BF16: bool>(
+    pub(super) unsafe fn pack<const R: usize, const BF16: bool>(
         src: *const f32,
         [row_s, k_s]: [isize; 2],
         [r0, p0]: [usize; 2],
         [rows, kc]: [usize; 2],
+        kc2: usize,
         out: &mut [u32],
     ) {
         let st = step(BF16);
-        let kc2 = kc.div_ceil(st);
+        debug_assert!(kc2 >= kc.div_ceil(st));
         let at = |r: usize, p: usize| {
             if r < rows && p < kc {
                 // SAFETY: inside the block (the caller's contract).
@@ -499,24 +634,27 @@ mod avx512 {
     }
 
     /// Packs the `[kc, nc]` block at `(p0, j0)` (depth, column) of `rhs` into [`NR`]-column
-    /// panels, as [`pack`] lays them out.
+    /// panels of `kc2` steps, as [`pack`] lays them out.
     ///
     /// # Safety
     /// The block is inside `rhs`; the CPU has the kernel's features.
     #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
-    unsafe fn pack_rhs<const BF16: bool>(
+    pub(super) unsafe fn pack_rhs<const BF16: bool>(
         rhs: Rhs,
         [j0, p0]: [usize; 2],
         [nc, kc]: [usize; 2],
+        kc2: usize,
         out: &mut [u32],
     ) {
         // SAFETY (every arm): the caller's contract.
         match rhs {
             Rhs::Strided(src, [rs, cs]) => unsafe {
-                pack::<NR, BF16>(src, [cs, rs], [j0, p0], [nc, kc], out)
+                pack::<NR, BF16>(src, [cs, rs], [j0, p0], [nc, kc], kc2, out)
             },
-            Rhs::Im2col(col) => unsafe { pack_im2col::<BF16>(col, [j0, p0], [nc, kc], out) },
-            Rhs::Im2colT(col) => unsafe { pack_im2col_t::<BF16>(col, [p0, j0], [kc, nc], out) },
+            Rhs::Im2col(col) => unsafe { pack_im2col::<BF16>(col, [j0, p0], [nc, kc], kc2, out) },
+            Rhs::Im2colT(col) => unsafe {
+                pack_im2col_t::<BF16>(col, [p0, j0], [kc, nc], kc2, out)
+            },
         }
     }
 
@@ -725,16 +863,22 @@ mod avx512 {
         col: Im2col,
         [j0, r0]: [usize; 2],
         [nc, kc]: [usize; 2],
+        kc2: usize,
         out: &mut [u32],
     ) {
-        let kc2 = kc.div_ceil(step(BF16));
+        let live = kc.div_ceil(step(BF16));
+        for t in 0..nc.div_ceil(NR) {
+            for q in live..kc2 {
+                out[t * NR * kc2 + q * NR..][..NR].fill(0);
+            }
+        }
         let cols = Columns::new(&col, j0, nc);
         prefetch(&col, [j0, j0 + nc], [r0, r0 + kc]);
         // Row pairs outside, column groups inside: consecutive loads stream along the input
         // rows (as an explicit im2col's copies do), where the other order jumps between
         // channels at every load and runs about twice as slow (ResNet-18's 3x3 convolutions).
         let mut row = Row::new(col.g, r0);
-        for q in 0..kc2 {
+        for q in 0..live {
             let lo_row = row;
             row = row.next(col.g);
             let hi_row = if BF16 {
@@ -776,10 +920,12 @@ mod avx512 {
         col: Im2col,
         [j0, r0]: [usize; 2],
         [kc, nr]: [usize; 2],
+        kc2: usize,
         out: &mut [u32],
     ) {
         let st = step(BF16);
-        let kc2 = kc.div_ceil(st);
+        // steps the transposes below write (zeros past kc), then zeros to kc2
+        let written = (16 * kc.div_ceil(16 * st)).min(kc2);
         let cols = Columns::new(&col, j0, kc);
         prefetch(&col, [j0, j0 + kc], [r0, r0 + nr]);
         for t in 0..nr.div_ceil(NR) {
@@ -813,7 +959,7 @@ mod avx512 {
                         }
                     }
                     transpose16(&mut v);
-                    for (u, vu) in v.iter().enumerate().take(kc2 - 16 * s) {
+                    for (u, vu) in v.iter().enumerate().take(written - 16 * s) {
                         // SAFETY: pair 16s + u < kc2, 16 lanes inside the panel.
                         unsafe {
                             _mm512_storeu_si512(
@@ -822,6 +968,9 @@ mod avx512 {
                             )
                         };
                     }
+                }
+                for q in written..kc2 {
+                    panel[q * NR + 16 * h..][..16].fill(0);
                 }
             }
         }
@@ -842,7 +991,7 @@ mod avx512 {
     /// lane `j` is the former `v[j]` lane `i` (32-bit unpacks, 64-bit unpacks, then two rounds
     /// of 128-bit lane shuffles).
     #[target_feature(enable = "avx512f")]
-    fn transpose16(v: &mut [__m512i; 16]) {
+    pub(super) fn transpose16(v: &mut [__m512i; 16]) {
         let mut t = [_mm512_setzero_si512(); 16];
         for i in 0..8 {
             t[2 * i] = _mm512_unpacklo_epi32(v[2 * i], v[2 * i + 1]);
@@ -1020,26 +1169,31 @@ mod avx512 {
             // A tile goes straight to dst when its columns are contiguous; otherwise through
             // a row-major staging tile.
             let mut stage = [0.0f32; MR * NR];
+            let bl = Blocking {
+                amx: false,
+                bf16: BF16,
+            };
             for j0 in (0..n).step_by(NC) {
                 let nc = (n - j0).min(NC);
-                let st = step(BF16);
-                for p0 in (0..k).step_by(KC * st) {
-                    let kc = (k - p0).min(KC * st);
-                    let kc2 = kc.div_ceil(st);
+                for p0 in (0..k).step_by(bl.depth()) {
+                    let kc = (k - p0).min(bl.depth());
+                    let kc2 = bl.steps(kc);
                     let add = accumulate || p0 > 0;
                     // SAFETY: the block is inside rhs (its columns are the packed rows); the
                     // CPU has the features.
-                    unsafe { pack_rhs::<BF16>(rhs, [j0, p0], [nc, kc], bpack) };
-                    for i0 in (0..m).step_by(MC) {
-                        let mc = (m - i0).min(MC);
+                    unsafe { pack_rhs::<BF16>(rhs, [j0, p0], [nc, kc], kc2, bpack) };
+                    for i0 in (0..m).step_by(bl.rows()) {
+                        let mc = (m - i0).min(bl.rows());
                         // SAFETY: the block is inside lhs; the CPU has the features.
-                        unsafe { pack::<MR, BF16>(lhs, lhs_s, [i0, p0], [mc, kc], apack) };
+                        unsafe { bl.pack(lhs, lhs_s, [i0, p0], [mc, kc], apack) };
+                        let a0 = apack.as_ptr();
                         for jt in 0..nc.div_ceil(NR) {
                             let cols = (nc - jt * NR).min(NR);
                             let b = bpack[jt * NR * kc2..].as_ptr();
                             for it in 0..mc.div_ceil(MR) {
                                 let rows = (mc - it * MR).min(MR);
-                                let a = apack[it * MR * kc2..].as_ptr();
+                                // SAFETY: panel `it` of the block.
+                                let a = unsafe { a0.add(it * MR * kc2) };
                                 let (i, j) = (i0 + it * MR, j0 + jt * NR);
                                 // SAFETY: (i, j) is the tile's corner inside dst.
                                 let c = unsafe {
@@ -1113,11 +1267,31 @@ mod tests {
         ((z >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
     }
 
+    /// On a CPU with AMX-TILE and AMX-BF16 under Linux the AMX kernel runs `Bf16` (unless
+    /// `PODIUM_AMX=0`), and the AVX-512 kernel wherever the CPU has AVX512-BF16, so that the
+    /// next test covers them where they exist.
+    #[test]
+    fn the_fastest_kernel_of_the_cpu_is_available() {
+        let kernels = Kernel::available();
+        #[cfg(target_arch = "x86_64")]
+        {
+            let amx = cfg!(target_os = "linux")
+                && is_x86_feature_detected!("avx512bf16")
+                && amx::cpu_has_amx()
+                && std::env::var_os("PODIUM_AMX").is_none_or(|v| v != "0");
+            assert_eq!(kernels.contains(&Kernel::Amx), amx, "{kernels:?}");
+            let avx = is_x86_feature_detected!("avx512bf16");
+            assert_eq!(kernels.contains(&Kernel::Avx512), avx, "{kernels:?}");
+        }
+        assert_eq!(kernels.last(), Some(&Kernel::Portable));
+        assert_eq!(Kernel::best(), kernels[0]);
+    }
+
     /// `Bf16` equals the `f64` product of the bfloat16-rounded operands and `F32` the `f64`
-    /// product of the operands (to `f32` summation error), both through the dispatching entry
-    /// (the AVX-512 kernel where the CPU has it) and the portable path, for every operand layout
-    /// the convolutions use, odd sizes and blocks past [`KC`], [`MC`] and [`NC`], with and
-    /// without accumulation.
+    /// product of the operands (to `f32` summation error), on every kernel this CPU runs (AMX,
+    /// AVX-512, the portable path), for every operand layout the convolutions use, odd sizes
+    /// and blocks past [`KC`], [`MC`], the AMX kernel's 192 rows and [`NC`], with and without
+    /// accumulation.
     #[test]
     fn gemm_is_the_product_of_the_operands() {
         for &(m, n, k) in &[
@@ -1129,6 +1303,8 @@ mod tests {
             (170, 40, 31),
             (20, 1030, 64),
             (29, 70, 600),
+            (32, 64, 520),
+            (200, 64, 40),
         ] {
             // (lhs row-major, transposed) x (rhs row-major, transposed) x dst (row-major,
             // transposed).
@@ -1137,14 +1313,15 @@ mod tests {
                 let a: Vec<f32> = (0..m * k).map(|i| value(1, i)).collect();
                 let b: Vec<f32> = (0..k * n).map(|i| value(2, i)).collect();
                 let c0: Vec<f32> = (0..m * n).map(|i| value(3, i)).collect();
-                // the dispatching entry (AVX512-BF16 where the CPU has it) and the portable
-                // path, which CPUs without it take
-                for (accumulate, portable) in
-                    [(false, false), (true, false), (false, true), (true, true)]
-                {
-                    for arith in [Arith::Bf16, Arith::F32] {
-                        let ops = [a.as_slice(), &b, &c0];
-                        check_case(arith, [m, n, k], [lt, rt, dt], accumulate, portable, ops);
+                // every kernel this CPU runs (AMX, AVX-512, the portable path, which CPUs
+                // without them take)
+                for kernel in Kernel::available() {
+                    for accumulate in [false, true] {
+                        for arith in [Arith::Bf16, Arith::F32] {
+                            let ops = [a.as_slice(), &b, &c0];
+                            let how = [lt, rt, dt, accumulate];
+                            check_case(kernel, arith, [m, n, k], how, ops);
+                        }
                     }
                 }
             }
@@ -1165,27 +1342,22 @@ mod tests {
         (i as isize * s[0] + j as isize * s[1]) as usize
     }
 
-    /// One product through the dispatching [`gemm`] (the AVX-512 kernel where the CPU has it)
-    /// or the portable path of `arith`, against the `f64` product of the operands (rounded to
+    /// One product on `kernel` ([`gemm_on`]) against the `f64` product of the operands (rounded to
     /// bfloat16 in `Bf16`) within `f32` summation error.
     fn check_case(
+        kernel: Kernel,
         arith: Arith,
         [m, n, k]: [usize; 3],
-        [lt, rt, dt]: [bool; 3],
-        accumulate: bool,
-        portable: bool,
+        [lt, rt, dt, accumulate]: [bool; 4],
         [a, b, c0]: [&[f32]; 3],
     ) {
         let (ls, rs, ds) = (strides(lt, m, k), strides(rt, k, n), strides(dt, m, n));
         let mut c = c0.to_vec();
         let (mnk, dst, ap, bp) = ([m, n, k], c.as_mut_ptr(), a.as_ptr(), b.as_ptr());
-        // SAFETY: every operand is exactly its strided matrix.
+        // SAFETY (both blocks): every operand is exactly its strided matrix.
         unsafe {
-            match (portable, arith) {
-                (false, _) => gemm(arith, mnk, dst, ds, accumulate, ap, ls, bp, rs),
-                (true, Arith::F32) => gemm_f32_portable(mnk, dst, ds, accumulate, ap, ls, bp, rs),
-                (true, Arith::Bf16) => gemm_bf16_portable(mnk, dst, ds, accumulate, ap, ls, bp, rs),
-            }
+            let rhs = Rhs::Strided(bp, rs);
+            gemm_on(kernel, arith, mnk, dst, ds, accumulate, ap, ls, rhs)
         };
         let operand = |v: f32| {
             f64::from(match arith {
@@ -1209,7 +1381,7 @@ mod tests {
                 let got = f64::from(c[at(ds, i, j)]);
                 assert!(
                     (got - want).abs() <= (k as f64 + 2.0) * 6e-8 * scale,
-                    "{arith:?} [{m}, {n}, {k}] transposed {lt} {rt} {dt} accumulate {accumulate} portable {portable} at ({i}, {j}): {got} vs {want}"
+                    "{kernel:?} {arith:?} [{m}, {n}, {k}] transposed {lt} {rt} {dt} accumulate {accumulate} at ({i}, {j}): {got} vs {want}"
                 );
             }
         }
