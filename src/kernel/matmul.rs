@@ -483,7 +483,7 @@ mod avx512 {
     }
 
     /// One bfloat16 pair `(lo, hi)` as a 32-bit lane: `lo` (even `k`) in the low half.
-    fn pair(lo: f32, hi: f32) -> u32 {
+    pub(super) fn pair(lo: f32, hi: f32) -> u32 {
         u32::from(bf16_bits(lo)) | (u32::from(bf16_bits(hi)) << 16)
     }
 
@@ -514,7 +514,7 @@ mod avx512 {
     /// # Safety
     /// `16 step(BF16)` values from `at` are readable; the CPU has the kernel's features.
     #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
-    unsafe fn row_steps<const BF16: bool>(at: *const f32) -> __m512i {
+    pub(super) unsafe fn row_steps<const BF16: bool>(at: *const f32) -> __m512i {
         // SAFETY: the caller's contract.
         unsafe {
             if BF16 {

@@ -27,7 +27,7 @@
 use std::arch::asm;
 use std::arch::x86_64::*;
 
-use super::avx512::{pack, pack_rhs, transpose16};
+use super::avx512::{pack, pack_rhs, pair, row_steps, transpose16};
 use super::{Blocking, KC, NC, NR, PACKED, Rhs};
 
 /// Rows of a tile and of a packed `lhs` panel; also the steps (bfloat16 pairs) of `k` per tile.
@@ -205,9 +205,11 @@ unsafe fn tiles<const R: usize>(
     }
 }
 
-/// Packs the `[mc, kc]` block at `(i0, p0)` of `lhs` into `a` tiles: [`pack`] in panels of 16
-/// rows and `kc2` steps, then each 16 x 16 block of pairs transposed in place, so that panel
-/// `t`, tile `s`, row `r`, step `q` lie at `out[t 16 kc2 + 256 s + 16 r + q]`.
+/// Packs the `[mc, kc]` block at `(i0, p0)` of `lhs` into `a` tiles: panel `t` (16 rows),
+/// tile `s`, row `r`, step `q` at `out[t 16 kc2 + 256 s + 16 r + q]`, zero past `mc` and
+/// `kc`. Rows contiguous along `k` (a weight, `dy`) convert 32 values to 16 pairs per load,
+/// straight into a tile row; other layouts go through [`pack`]'s 16-row panels, each 16 x 16
+/// block of pairs then transposed in place.
 ///
 /// # Safety
 /// The block is inside `lhs`; `kc2` is a multiple of 16; the CPU has the AVX-512 kernel's
@@ -215,15 +217,44 @@ unsafe fn tiles<const R: usize>(
 #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
 pub(super) unsafe fn pack_lhs(
     lhs: *const f32,
-    lhs_s: [isize; 2],
+    [row_s, k_s]: [isize; 2],
     [i0, p0]: [usize; 2],
     [mc, kc]: [usize; 2],
     kc2: usize,
     out: &mut [u32],
 ) {
+    let rows = mc.div_ceil(T) * T;
+    if k_s == 1 {
+        for r in 0..rows {
+            // inside the block when r < mc (the caller's contract), only formed otherwise
+            let row = lhs.wrapping_offset((i0 + r) as isize * row_s + p0 as isize);
+            let tiles = &mut out[r / T * T * kc2..][..T * kc2];
+            for s in 0..kc2 / T {
+                let at = &mut tiles[T * T * s + T * (r % T)..][..T];
+                if r >= mc || 32 * s >= kc {
+                    at.fill(0);
+                } else if 32 * (s + 1) <= kc {
+                    // SAFETY: depths 32s..32s + 32 of the row, inside the block.
+                    unsafe {
+                        let v = row_steps::<true>(row.add(32 * s));
+                        _mm512_storeu_si512(at.as_mut_ptr().cast(), v);
+                    }
+                } else {
+                    let value = |p: usize| {
+                        // SAFETY: depth p < kc of the row, inside the block.
+                        if p < kc { unsafe { *row.add(p) } } else { 0.0 }
+                    };
+                    for (q, lane) in at.iter_mut().enumerate() {
+                        *lane = pair(value(32 * s + 2 * q), value(32 * s + 2 * q + 1));
+                    }
+                }
+            }
+        }
+        return;
+    }
     // SAFETY: the caller's contract.
-    unsafe { pack::<T, true>(lhs, lhs_s, [i0, p0], [mc, kc], kc2, out) };
-    for block in out[..mc.div_ceil(T) * T * kc2].chunks_exact_mut(T * T) {
+    unsafe { pack::<T, true>(lhs, [row_s, k_s], [i0, p0], [mc, kc], kc2, out) };
+    for block in out[..rows * kc2].chunks_exact_mut(T * T) {
         let mut v = [_mm512_setzero_si512(); 16];
         for (u, vu) in v.iter_mut().enumerate() {
             // SAFETY: row u of the 16 x 16 block.
