@@ -5,12 +5,13 @@
 //! | [`Arith`] | products | sums | how | PyTorch / oneDNN |
 //! |---|---|---|---|---|
 //! | `F32` | `f32 · f32` | `f32` | the AVX-512 micro-kernel below with `VFMADD231PS` where the CPU has AVX-512 F, BW and BF16, else the `gemm` 0.19 crate | `torch.mm` in `f32` (oneDNN's `avx512_core` kernels) |
-//! | `Bf16` | `bf16(a) · bf16(b)` (exact in `f32`) | `f32` | `VDPBF16PS` (AVX512-BF16) micro-kernel, else `gemm` on the rounded values | a `bfloat16` matmul under `torch.autocast("cpu", torch.bfloat16)` (oneDNN's `avx512_core_bf16` kernels), before its output is rounded to `bf16` |
+//! | `Bf16` | `bf16(a) · bf16(b)` (exact in `f32`) | `f32` | `TDPBF16PS` on AMX tiles where the CPU has AMX-BF16 and Linux grants the tiles ([`amx`]), else the `VDPBF16PS` (AVX512-BF16) micro-kernel, else `gemm` on the rounded values | a `bfloat16` matmul under `torch.autocast("cpu", torch.bfloat16)` (oneDNN's `avx512_core_amx` or `avx512_core_bf16` kernels), before its output is rounded to `bf16` |
 //!
 //! `bf16(x)` rounds an `f32` to bfloat16 (8 significand bits) to nearest, ties to even, as
 //! `VCVTNE2PS2BF16` does: subnormal inputs become a signed zero (the instruction's DAZ) and a NaN
 //! stays a NaN. The product of two bfloat16 values is exact in `f32` (8 + 8 significand bits), so
-//! the two implementations of `Bf16` differ only in the order of the `f32` sums.
+//! the three implementations of `Bf16` differ only in the order of the `f32` sums. [`Kernel`]
+//! names them; [`gemm_with`] takes the fastest this process can run.
 //!
 //! The AVX-512 kernel follows the Goto/BLIS blocking (Goto & van de Geijn, *Anatomy of
 //! high-performance matrix multiplication*, 2008): `rhs` packed per block of [`KC`] x [`NC`] into
