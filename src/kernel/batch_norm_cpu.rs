@@ -10,7 +10,10 @@
 //! | [`backward_dx`] (backward) | `x`, `g` | `dx = k g + kx (x - mean) + k0` in place | — |
 //!
 //! with `z` the normalized value before the activation, recomputed from `x` (nothing but `x` is
-//! kept for the backward, as burn-autodiff's batch-norm op keeps it).
+//! kept for the backward, as burn-autodiff's batch-norm op keeps it). The per-block loops are
+//! compiled per CPU with the `multiversion` crate (AVX-512, AVX2, SSE4.1, plain x86-64; chosen
+//! once at run time); each is the same operations in the same order on every target (no fused
+//! multiply-add, the sums in eight fixed lanes), so every target gives the same bits.
 
 use rayon::prelude::*;
 
@@ -25,7 +28,12 @@ fn blocks_per_task(s: usize) -> usize {
     (TASK_ELEMS / s.max(1)).max(1)
 }
 
-/// `(sum x, sum x^2)` of one block in 8 `f64` lanes.
+/// `(sum x, sum x^2)` of one block in 8 `f64` lanes (compiled per CPU, module docs).
+#[multiversion::multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512dq+avx512vl",
+    "x86_64+avx2+fma",
+    "x86_64+sse4.1",
+))]
 fn block_sums(x: &[f32]) -> (f64, f64) {
     let mut s = [0.0f64; 8];
     let mut q = [0.0f64; 8];
@@ -143,33 +151,49 @@ pub fn normalize(x: &[f32], s: usize, a: &Affine, act: Act, y: &mut [f32]) {
             let mut scratch = Vec::new();
             for (j, (yb, xb)) in yt.chunks_mut(s).zip(xt.chunks(s)).enumerate() {
                 let ch = (task * bpt + j) % c;
-                let (m, k, b) = (a.mean[ch], a.scale[ch], a.beta[ch]);
-                match act {
-                    Act::Identity => {
-                        for (o, &v) in yb.iter_mut().zip(xb) {
-                            *o = (v - m) * k + b;
-                        }
-                    }
-                    Act::Relu => {
-                        for (o, &v) in yb.iter_mut().zip(xb) {
-                            *o = ((v - m) * k + b).max(0.0);
-                        }
-                    }
-                    Act::Silu => {
-                        scratch.resize(s, 0.0);
-                        for ((o, e), &v) in yb.iter_mut().zip(scratch.iter_mut()).zip(xb) {
-                            let z = (v - m) * k + b;
-                            *o = z;
-                            *e = -z;
-                        }
-                        math::exp_in_place(&mut scratch);
-                        for (o, &e) in yb.iter_mut().zip(&scratch) {
-                            *o /= 1.0 + e;
-                        }
-                    }
-                }
+                let mkb = [a.mean[ch], a.scale[ch], a.beta[ch]];
+                normalize_block(xb, mkb, act, &mut scratch, yb);
             }
         });
+}
+
+/// One block of [`normalize`]: `y = act((x - m) k + b)` (compiled per CPU, module docs).
+#[multiversion::multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512dq+avx512vl",
+    "x86_64+avx2+fma",
+    "x86_64+sse4.1",
+))]
+fn normalize_block(
+    xb: &[f32],
+    [m, k, b]: [f32; 3],
+    act: Act,
+    scratch: &mut Vec<f32>,
+    yb: &mut [f32],
+) {
+    match act {
+        Act::Identity => {
+            for (o, &v) in yb.iter_mut().zip(xb) {
+                *o = (v - m) * k + b;
+            }
+        }
+        Act::Relu => {
+            for (o, &v) in yb.iter_mut().zip(xb) {
+                *o = ((v - m) * k + b).max(0.0);
+            }
+        }
+        Act::Silu => {
+            scratch.resize(xb.len(), 0.0);
+            for ((o, e), &v) in yb.iter_mut().zip(scratch.iter_mut()).zip(xb) {
+                let z = (v - m) * k + b;
+                *o = z;
+                *e = -z;
+            }
+            math::exp_in_place(scratch);
+            for (o, &e) in yb.iter_mut().zip(scratch.iter()) {
+                *o /= 1.0 + e;
+            }
+        }
+    }
 }
 
 /// First backward pass: writes `g = dy * act'(z)` into `g` and returns per channel
@@ -206,28 +230,9 @@ pub fn backward_sums(
                 .enumerate()
             {
                 let ch = (task * bpt + j) % c;
-                let (m, k, b) = (a.mean[ch], a.scale[ch], a.beta[ch]);
-                match act {
-                    Act::Identity => gb.copy_from_slice(dyb),
-                    Act::Relu => {
-                        for ((o, &v), &d) in gb.iter_mut().zip(xb).zip(dyb) {
-                            *o = if (v - m) * k + b > 0.0 { d } else { 0.0 };
-                        }
-                    }
-                    Act::Silu => {
-                        scratch.resize(s, 0.0);
-                        for (e, &v) in scratch.iter_mut().zip(xb) {
-                            *e = -((v - m) * k + b);
-                        }
-                        math::exp_in_place(&mut scratch);
-                        for (((o, &e), &v), &d) in gb.iter_mut().zip(&scratch).zip(xb).zip(dyb) {
-                            let z = (v - m) * k + b;
-                            let sig = 1.0 / (1.0 + e);
-                            *o = d * sig * (1.0 + z * (1.0 - sig));
-                        }
-                    }
-                }
-                out.push(centered_sums(gb, xb, m));
+                let mkb = [a.mean[ch], a.scale[ch], a.beta[ch]];
+                activation_gradient(xb, dyb, mkb, act, &mut scratch, gb);
+                out.push(centered_sums(gb, xb, mkb[0]));
             }
             out
         })
@@ -241,7 +246,49 @@ pub fn backward_sums(
     sums
 }
 
-/// `(sum g, sum g (x - m))` of one block in 8 `f64` lanes.
+/// One block of [`backward_sums`]' first pass: `g = dy act'(z)`, `z = (x - m) k + b` (compiled
+/// per CPU, module docs).
+#[multiversion::multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512dq+avx512vl",
+    "x86_64+avx2+fma",
+    "x86_64+sse4.1",
+))]
+fn activation_gradient(
+    xb: &[f32],
+    dyb: &[f32],
+    [m, k, b]: [f32; 3],
+    act: Act,
+    scratch: &mut Vec<f32>,
+    gb: &mut [f32],
+) {
+    match act {
+        Act::Identity => gb.copy_from_slice(dyb),
+        Act::Relu => {
+            for ((o, &v), &d) in gb.iter_mut().zip(xb).zip(dyb) {
+                *o = if (v - m) * k + b > 0.0 { d } else { 0.0 };
+            }
+        }
+        Act::Silu => {
+            scratch.resize(xb.len(), 0.0);
+            for (e, &v) in scratch.iter_mut().zip(xb) {
+                *e = -((v - m) * k + b);
+            }
+            math::exp_in_place(scratch);
+            for (((o, &e), &v), &d) in gb.iter_mut().zip(scratch.iter()).zip(xb).zip(dyb) {
+                let z = (v - m) * k + b;
+                let sig = 1.0 / (1.0 + e);
+                *o = d * sig * (1.0 + z * (1.0 - sig));
+            }
+        }
+    }
+}
+
+/// `(sum g, sum g (x - m))` of one block in 8 `f64` lanes (compiled per CPU, module docs).
+#[multiversion::multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512dq+avx512vl",
+    "x86_64+avx2+fma",
+    "x86_64+sse4.1",
+))]
 fn centered_sums(g: &[f32], x: &[f32], m: f32) -> (f64, f64) {
     let mut s = [0.0f64; 8];
     let mut q = [0.0f64; 8];
@@ -306,11 +353,19 @@ pub fn backward_dx(x: &[f32], s: usize, a: &Affine, coef: &[[f32; 3]], g: &mut [
         .for_each(|(task, (gt, xt))| {
             for (j, (gb, xb)) in gt.chunks_mut(s).zip(xt.chunks(s)).enumerate() {
                 let ch = (task * bpt + j) % c;
-                let [k, kx, k0] = coef[ch];
-                let m = a.mean[ch];
-                for (o, &v) in gb.iter_mut().zip(xb) {
-                    *o = k * *o + kx * (v - m) + k0;
-                }
+                dx_block(xb, coef[ch], a.mean[ch], gb);
             }
         });
+}
+
+/// One block of [`backward_dx`]: `g <- k g + kx (x - m) + k0` (compiled per CPU, module docs).
+#[multiversion::multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512dq+avx512vl",
+    "x86_64+avx2+fma",
+    "x86_64+sse4.1",
+))]
+fn dx_block(xb: &[f32], [k, kx, k0]: [f32; 3], m: f32, gb: &mut [f32]) {
+    for (o, &v) in gb.iter_mut().zip(xb) {
+        *o = k * *o + kx * (v - m) + k0;
+    }
 }
