@@ -13,7 +13,7 @@
 //! kept for the backward, as burn-autodiff's batch-norm op keeps it). The per-block loops are
 //! compiled per CPU with the `multiversion` crate (AVX-512, AVX2, SSE4.1, plain x86-64; chosen
 //! once at run time); each is the same operations in the same order on every target (no fused
-//! multiply-add, the sums in eight fixed lanes), so every target gives the same bits.
+//! multiply-add, the sums in fixed lanes), so every target gives the same bits.
 
 use rayon::prelude::*;
 
@@ -28,29 +28,55 @@ fn blocks_per_task(s: usize) -> usize {
     (TASK_ELEMS / s.max(1)).max(1)
 }
 
-/// `(sum x, sum x^2)` of one block in 8 `f64` lanes (compiled per CPU, module docs).
+/// `f64` lanes of the per-block sums: four AVX-512 vectors per sum, so that four independent
+/// addition chains hide the adder's latency.
+const LANES: usize = 32;
+
+/// `(sum x, sum x^2)` of one block in [`LANES`] `f64` lanes (then 8 lanes, then one, for the
+/// tail; compiled per CPU, module docs).
 #[multiversion::multiversion(targets(
     "x86_64+avx512f+avx512bw+avx512dq+avx512vl",
     "x86_64+avx2+fma",
     "x86_64+sse4.1",
 ))]
 fn block_sums(x: &[f32]) -> (f64, f64) {
-    let mut s = [0.0f64; 8];
-    let mut q = [0.0f64; 8];
-    let chunks = x.chunks_exact(8);
-    let rest = chunks.remainder();
-    for ch in chunks {
+    lane_sums(x, x, |v, _| (v as f64, v as f64 * v as f64))
+}
+
+/// `(Σ a_i, Σ b_i)` over `(a_i, b_i) = f(x_i, y_i)`: [`LANES`] lanes, then 8 lanes, then one,
+/// the lanes reduced in a fixed order (the same bits on every target). Inlined into its
+/// callers' per-CPU versions.
+#[inline(always)]
+fn lane_sums(x: &[f32], y: &[f32], f: impl Fn(f32, f32) -> (f64, f64)) -> (f64, f64) {
+    let mut s = [0.0f64; LANES];
+    let mut q = [0.0f64; LANES];
+    let wide = x.len() / LANES * LANES;
+    for (xa, ya) in x[..wide]
+        .chunks_exact(LANES)
+        .zip(y[..wide].chunks_exact(LANES))
+    {
+        for l in 0..LANES {
+            let (a, b) = f(xa[l], ya[l]);
+            s[l] += a;
+            q[l] += b;
+        }
+    }
+    let narrow = wide + (x.len() - wide) / 8 * 8;
+    for (xa, ya) in x[wide..narrow]
+        .chunks_exact(8)
+        .zip(y[wide..narrow].chunks_exact(8))
+    {
         for l in 0..8 {
-            let v = ch[l] as f64;
-            s[l] += v;
-            q[l] += v * v;
+            let (a, b) = f(xa[l], ya[l]);
+            s[l] += a;
+            q[l] += b;
         }
     }
     let (mut s, mut q) = (s.iter().sum::<f64>(), q.iter().sum::<f64>());
-    for &v in rest {
-        let v = v as f64;
-        s += v;
-        q += v * v;
+    for (&xv, &yv) in x[narrow..].iter().zip(&y[narrow..]) {
+        let (a, b) = f(xv, yv);
+        s += a;
+        q += b;
     }
     (s, q)
 }
@@ -283,30 +309,15 @@ fn activation_gradient(
     }
 }
 
-/// `(sum g, sum g (x - m))` of one block in 8 `f64` lanes (compiled per CPU, module docs).
+/// `(sum g, sum g (x - m))` of one block in [`LANES`] `f64` lanes (then 8, then one;
+/// compiled per CPU, module docs).
 #[multiversion::multiversion(targets(
     "x86_64+avx512f+avx512bw+avx512dq+avx512vl",
     "x86_64+avx2+fma",
     "x86_64+sse4.1",
 ))]
 fn centered_sums(g: &[f32], x: &[f32], m: f32) -> (f64, f64) {
-    let mut s = [0.0f64; 8];
-    let mut q = [0.0f64; 8];
-    let (gc, xc) = (g.chunks_exact(8), x.chunks_exact(8));
-    let (gr, xr) = (gc.remainder(), xc.remainder());
-    for (ga, xa) in gc.zip(xc) {
-        for l in 0..8 {
-            let gv = ga[l] as f64;
-            s[l] += gv;
-            q[l] += gv * (xa[l] - m) as f64;
-        }
-    }
-    let (mut s, mut q) = (s.iter().sum::<f64>(), q.iter().sum::<f64>());
-    for (&gv, &xv) in gr.iter().zip(xr) {
-        s += gv as f64;
-        q += gv as f64 * (xv - m) as f64;
-    }
-    (s, q)
+    lane_sums(g, x, |gv, xv| (gv as f64, gv as f64 * (xv - m) as f64))
 }
 
 /// Per-channel coefficients of `dx = k g + kx (x - mean) + k0` from the sums of
