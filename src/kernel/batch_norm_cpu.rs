@@ -174,11 +174,10 @@ pub fn normalize(x: &[f32], s: usize, a: &Affine, act: Act, y: &mut [f32]) {
         .zip(x.par_chunks(bpt * s))
         .enumerate()
         .for_each(|(task, (yt, xt))| {
-            let mut scratch = Vec::new();
             for (j, (yb, xb)) in yt.chunks_mut(s).zip(xt.chunks(s)).enumerate() {
                 let ch = (task * bpt + j) % c;
                 let mkb = [a.mean[ch], a.scale[ch], a.beta[ch]];
-                normalize_block(xb, mkb, act, &mut scratch, yb);
+                normalize_block(xb, mkb, act, yb);
             }
         });
 }
@@ -189,13 +188,7 @@ pub fn normalize(x: &[f32], s: usize, a: &Affine, act: Act, y: &mut [f32]) {
     "x86_64+avx2+fma",
     "x86_64+sse4.1",
 ))]
-fn normalize_block(
-    xb: &[f32],
-    [m, k, b]: [f32; 3],
-    act: Act,
-    scratch: &mut Vec<f32>,
-    yb: &mut [f32],
-) {
+fn normalize_block(xb: &[f32], [m, k, b]: [f32; 3], act: Act, yb: &mut [f32]) {
     match act {
         Act::Identity => {
             for (o, &v) in yb.iter_mut().zip(xb) {
@@ -208,15 +201,9 @@ fn normalize_block(
             }
         }
         Act::Silu => {
-            scratch.resize(xb.len(), 0.0);
-            for ((o, e), &v) in yb.iter_mut().zip(scratch.iter_mut()).zip(xb) {
+            for (o, &v) in yb.iter_mut().zip(xb) {
                 let z = (v - m) * k + b;
-                *o = z;
-                *e = -z;
-            }
-            math::exp_in_place(scratch);
-            for (o, &e) in yb.iter_mut().zip(scratch.iter()) {
-                *o /= 1.0 + e;
+                *o = z / (1.0 + math::exp_scalar(-z));
             }
         }
     }
@@ -248,7 +235,6 @@ pub fn backward_sums(
         .zip(x.par_chunks(bpt * s).zip(dy.par_chunks(bpt * s)))
         .enumerate()
         .map(|(task, (gt, (xt, dyt)))| {
-            let mut scratch = Vec::new();
             let mut out = Vec::with_capacity(bpt);
             for (j, (gb, (xb, dyb))) in gt
                 .chunks_mut(s)
@@ -257,7 +243,7 @@ pub fn backward_sums(
             {
                 let ch = (task * bpt + j) % c;
                 let mkb = [a.mean[ch], a.scale[ch], a.beta[ch]];
-                activation_gradient(xb, dyb, mkb, act, &mut scratch, gb);
+                activation_gradient(xb, dyb, mkb, act, gb);
                 out.push(centered_sums(gb, xb, mkb[0]));
             }
             out
@@ -279,14 +265,7 @@ pub fn backward_sums(
     "x86_64+avx2+fma",
     "x86_64+sse4.1",
 ))]
-fn activation_gradient(
-    xb: &[f32],
-    dyb: &[f32],
-    [m, k, b]: [f32; 3],
-    act: Act,
-    scratch: &mut Vec<f32>,
-    gb: &mut [f32],
-) {
+fn activation_gradient(xb: &[f32], dyb: &[f32], [m, k, b]: [f32; 3], act: Act, gb: &mut [f32]) {
     match act {
         Act::Identity => gb.copy_from_slice(dyb),
         Act::Relu => {
@@ -295,14 +274,9 @@ fn activation_gradient(
             }
         }
         Act::Silu => {
-            scratch.resize(xb.len(), 0.0);
-            for (e, &v) in scratch.iter_mut().zip(xb) {
-                *e = -((v - m) * k + b);
-            }
-            math::exp_in_place(scratch);
-            for (((o, &e), &v), &d) in gb.iter_mut().zip(scratch.iter()).zip(xb).zip(dyb) {
+            for ((o, &v), &d) in gb.iter_mut().zip(xb).zip(dyb) {
                 let z = (v - m) * k + b;
-                let sig = 1.0 / (1.0 + e);
+                let sig = 1.0 / (1.0 + math::exp_scalar(-z));
                 *o = d * sig * (1.0 + z * (1.0 - sig));
             }
         }
