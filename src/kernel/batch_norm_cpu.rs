@@ -243,8 +243,7 @@ pub fn backward_sums(
             {
                 let ch = (task * bpt + j) % c;
                 let mkb = [a.mean[ch], a.scale[ch], a.beta[ch]];
-                activation_gradient(xb, dyb, mkb, act, gb);
-                out.push(centered_sums(gb, xb, mkb[0]));
+                out.push(gradient_sums(xb, dyb, mkb, act, gb));
             }
             out
         })
@@ -258,13 +257,22 @@ pub fn backward_sums(
     sums
 }
 
-/// One block of [`backward_sums`]' first pass: `g = dy act'(z)`, `z = (x - m) k + b` (compiled
-/// per CPU, module docs).
+/// One block of [`backward_sums`]: `g = dy act'(z)` ([`activation_gradient`]) and its
+/// [`centered_sums`], the block still in L1/L2 for the second loop (compiled per CPU, module
+/// docs).
 #[multiversion::multiversion(targets(
     "x86_64+avx512f+avx512bw+avx512dq+avx512vl",
     "x86_64+avx2+fma",
     "x86_64+sse4.1",
 ))]
+fn gradient_sums(xb: &[f32], dyb: &[f32], mkb: [f32; 3], act: Act, gb: &mut [f32]) -> (f64, f64) {
+    activation_gradient(xb, dyb, mkb, act, gb);
+    centered_sums(gb, xb, mkb[0])
+}
+
+/// `g = dy act'(z)`, `z = (x - m) k + b` over one block. Inlined into [`gradient_sums`]' per-CPU
+/// versions.
+#[inline(always)]
 fn activation_gradient(xb: &[f32], dyb: &[f32], [m, k, b]: [f32; 3], act: Act, gb: &mut [f32]) {
     match act {
         Act::Identity => gb.copy_from_slice(dyb),
@@ -283,13 +291,9 @@ fn activation_gradient(xb: &[f32], dyb: &[f32], [m, k, b]: [f32; 3], act: Act, g
     }
 }
 
-/// `(sum g, sum g (x - m))` of one block in [`LANES`] `f64` lanes (then 8, then one;
-/// compiled per CPU, module docs).
-#[multiversion::multiversion(targets(
-    "x86_64+avx512f+avx512bw+avx512dq+avx512vl",
-    "x86_64+avx2+fma",
-    "x86_64+sse4.1",
-))]
+/// `(sum g, sum g (x - m))` of one block in [`LANES`] `f64` lanes (then 8, then one). Inlined
+/// into [`gradient_sums`]' per-CPU versions.
+#[inline(always)]
 fn centered_sums(g: &[f32], x: &[f32], m: f32) -> (f64, f64) {
     lane_sums(g, x, |gv, xv| (gv as f64, gv as f64 * (xv - m) as f64))
 }

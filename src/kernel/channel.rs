@@ -25,7 +25,14 @@ fn planes_per_task(hw: usize) -> usize {
     (GRAIN / hw.max(1)).max(1)
 }
 
-/// `Σ v` in `f32` over 16 interleaved partial sums, then pairwise.
+/// `Σ v` (or `Σ v · w`) in `f32` over 16 interleaved partial sums, then pairwise; compiled per
+/// CPU (AVX-512, AVX2, SSE4.1; chosen once at run time), the same operations in the same order
+/// on every target (no fused multiply-add), so the same bits everywhere.
+#[multiversion::multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512dq+avx512vl",
+    "x86_64+avx2+fma",
+    "x86_64+sse4.1",
+))]
 fn sum16(v: &[f32], w: Option<&[f32]>) -> f32 {
     let mut acc = [0.0f32; 16];
     match w {
@@ -110,13 +117,23 @@ pub fn scale_planes(x: &[f32], s: &[f32], hw: usize, y: &mut [f32]) {
     );
     let per = planes_per_task(hw);
     for_blocks(y, per * hw, x.len(), |i, y| {
-        let (x, s) = (&x[i * per * hw..], &s[i * per..]);
-        for ((y, x), &s) in y.chunks_exact_mut(hw).zip(x.chunks_exact(hw)).zip(s) {
-            for (y, x) in y.iter_mut().zip(x) {
-                *y = x * s;
-            }
-        }
+        scale_block(y, &x[i * per * hw..], &s[i * per..], hw)
     });
+}
+
+/// One task of [`scale_planes`]: `y[i hw + j] = x[i hw + j] · s[i]` over the planes of `y`;
+/// compiled per CPU as [`sum16`].
+#[multiversion::multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512dq+avx512vl",
+    "x86_64+avx2+fma",
+    "x86_64+sse4.1",
+))]
+fn scale_block(y: &mut [f32], x: &[f32], s: &[f32], hw: usize) {
+    for ((y, x), &s) in y.chunks_exact_mut(hw).zip(x.chunks_exact(hw)).zip(s) {
+        for (y, x) in y.iter_mut().zip(x) {
+            *y = x * s;
+        }
+    }
 }
 
 /// The scales' gradient of [`scale_planes`] under `g`: `ds[i] = Σ_j g[i hw + j] · x[i hw + j]`
