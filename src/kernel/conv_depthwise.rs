@@ -29,13 +29,14 @@
 use rayon::prelude::*;
 
 use super::conv_geom::Geom;
+use super::math;
 
 /// Outputs per register block of the flat loops (four AVX-512 vectors).
 const BLOCK: usize = 64;
 
 /// The flat planes' granularity: one AVX-512 vector (the last block of a plane may be this
-/// short, so a 4x4 plane is not computed as 64 outputs).
-const LANES: usize = 16;
+/// short, so a 4x4 plane is not computed as 64 outputs), the lanes of [`math::sum_lanes`].
+const LANES: usize = math::LANES;
 
 /// The zero-padded polyphase layout of one input plane of a convolution (see the module docs).
 #[derive(Debug)]
@@ -192,7 +193,7 @@ fn shifted_block<const N: usize>(
 
 /// `acc[t][l] += Σ_j a[j·LANES + l] · b[j·LANES + l + off_t]` over `a` (a multiple of
 /// [`LANES`] long) for every tap `t`: per-lane partial sums of the shifted dot products, kept
-/// across a channel's images and reduced once at the end ([`reduce_lanes`]). Inlined into its
+/// across a channel's images and reduced once at the end ([`math::sum_lanes`]). Inlined into its
 /// caller's per-CPU versions.
 #[inline(always)]
 fn shifted_dots(a: &[f32], b: &[f32], offs: &[usize], acc: &mut [[f32; LANES]]) {
@@ -208,19 +209,6 @@ fn shifted_dots(a: &[f32], b: &[f32], offs: &[usize], acc: &mut [[f32; LANES]]) 
         }
         *acc = sums;
     }
-}
-
-/// `Σ_l acc[l]` as a fixed pairwise tree (the same bits on every target).
-#[inline(always)]
-fn reduce_lanes(mut acc: [f32; LANES]) -> f32 {
-    let mut half = LANES;
-    while half > 1 {
-        half /= 2;
-        for l in 0..half {
-            acc[l] += acc[l + half];
-        }
-    }
-    acc[0]
 }
 
 /// Forward: returns `[B, C, OH, OW]`.
@@ -402,6 +390,6 @@ fn backward_weight_channel(
         shifted_dots(dyp, phases, offs, acc);
     }
     for (o, a) in out.iter_mut().zip(acc.iter()) {
-        *o = reduce_lanes(*a);
+        *o = math::sum_lanes(*a);
     }
 }

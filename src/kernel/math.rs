@@ -235,10 +235,13 @@ pub fn sum(a: &[f32]) -> f32 {
     sum_lanes(acc)
 }
 
-const LANES: usize = 16;
+/// The `f32` lanes of the vectorized sums here and in the depthwise convolution's dot products:
+/// one AVX-512 vector.
+pub(crate) const LANES: usize = 16;
 
+/// `Σ_l acc[l]` over [`LANES`] lanes as a fixed pairwise tree (the same bits on every target).
 #[inline(always)]
-fn sum_lanes(acc: [f32; LANES]) -> f32 {
+pub(crate) fn sum_lanes(acc: [f32; LANES]) -> f32 {
     // pairwise, in a fixed order
     let mut v = acc;
     let mut n = LANES;
