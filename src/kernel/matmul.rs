@@ -451,7 +451,7 @@ mod avx512 {
 
     use std::arch::x86_64::*;
 
-    use super::{Blocking, Im2col, KC, MC, MR, NC, NR, PACKED, Rhs, bf16_bits};
+    use super::{Blocking, Im2col, KC, MR, NC, NR, PACKED, Rhs, bf16_bits};
 
     /// Whether this CPU runs the kernel (AVX512F, AVX512BW and AVX512-BF16), checked once.
     pub(super) fn available() -> bool {
@@ -1122,16 +1122,106 @@ mod avx512 {
                     unsafe { _mm512_storeu_ps(spill[r * NR + 16 * h..].as_mut_ptr(), v) };
                 }
             }
-            for r in 0..rows {
-                for (j, &v) in spill[r * NR..][..cols].iter().enumerate() {
-                    // SAFETY: row r, column j < cols of c.
-                    unsafe {
-                        let p = c.offset(r as isize * rs + j as isize);
-                        *p = if accumulate { *p + v } else { v };
-                    }
+            // SAFETY: rows x cols of c at row stride rs.
+            unsafe { unstage(&spill, NR, c, [rs, 1], [rows, cols], accumulate) };
+        }
+    }
+
+    /// Adds (`add`) or writes the `rows x cols` corner of a row-major staged block (row stride
+    /// `stride`) to `c` at (row, column) strides `[rs, cs]` (elements): the edge tiles and
+    /// non-contiguous destinations of this kernel and of [`super::amx`].
+    ///
+    /// # Safety
+    /// `c` holds `rows x cols` elements at those strides; `stage` holds `rows` rows of
+    /// `stride >= cols`.
+    pub(super) unsafe fn unstage(
+        stage: &[f32],
+        stride: usize,
+        c: *mut f32,
+        [rs, cs]: [isize; 2],
+        [rows, cols]: [usize; 2],
+        add: bool,
+    ) {
+        for r in 0..rows {
+            for (j, &v) in stage[r * stride..][..cols].iter().enumerate() {
+                // SAFETY: (r, j) of the block inside c.
+                unsafe {
+                    let p = c.offset(r as isize * rs + j as isize * cs);
+                    *p = if add { *p + v } else { v };
                 }
             }
         }
+    }
+
+    /// One block of the Goto loop nest: rows `i0..i0 + mc` of `lhs` and columns `j0..j0 + nc`
+    /// of `rhs` over one depth block of `kc2` packed steps; `add` when `dst` already holds a
+    /// partial sum (an earlier depth block, or `accumulate`).
+    #[derive(Clone, Copy)]
+    pub(super) struct Block {
+        pub i0: usize,
+        pub j0: usize,
+        pub mc: usize,
+        pub nc: usize,
+        pub kc2: usize,
+        pub add: bool,
+    }
+
+    /// The Goto loop nest shared by this kernel and [`super::amx`] (`amx` picks the
+    /// [`Blocking`]): columns by [`NC`], depth by the blocking's depth with the `rhs` block
+    /// packed, rows by the blocking's rows with the `lhs` block packed (both in this thread's
+    /// buffer), then `body(lhs panels, rhs panels, block)` computes the block.
+    ///
+    /// # Safety
+    /// As [`super::gemm`] with `k > 0`; the CPU has the kernel's features.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    pub(super) unsafe fn for_each_block<const BF16: bool>(
+        amx: bool,
+        [m, n, k]: [usize; 3],
+        accumulate: bool,
+        lhs: *const f32,
+        lhs_s: [isize; 2],
+        rhs: Rhs,
+        mut body: impl FnMut(&[u32], &[u32], Block),
+    ) {
+        let bl = Blocking { amx, bf16: BF16 };
+        PACKED.with(|cell| {
+            let mut buf = cell.borrow_mut();
+            let (a_len, b_len) = (bl.rows() * KC, NC * KC);
+            if buf.len() < a_len + b_len {
+                buf.resize(a_len + b_len, 0);
+            }
+            let (apack, bpack) = buf.split_at_mut(a_len);
+            for j0 in (0..n).step_by(NC) {
+                let nc = (n - j0).min(NC);
+                for p0 in (0..k).step_by(bl.depth()) {
+                    let kc = (k - p0).min(bl.depth());
+                    // whole steps (whole tiles on AMX): zeros past kc
+                    let kc2 = bl.steps(kc);
+                    let add = accumulate || p0 > 0;
+                    // SAFETY: the block is inside rhs (its columns are the packed rows); the
+                    // CPU has the features.
+                    unsafe { pack_rhs::<BF16>(rhs, [j0, p0], [nc, kc], kc2, bpack) };
+                    for i0 in (0..m).step_by(bl.rows()) {
+                        let mc = (m - i0).min(bl.rows());
+                        // SAFETY: the block is inside lhs; the CPU has the features.
+                        unsafe { bl.pack(lhs, lhs_s, [i0, p0], [mc, kc], apack) };
+                        body(
+                            apack,
+                            bpack,
+                            Block {
+                                i0,
+                                j0,
+                                mc,
+                                nc,
+                                kc2,
+                                add,
+                            },
+                        );
+                    }
+                }
+            }
+        });
     }
 
     /// The blocked product (module docs of [`super`]) in bfloat16 pairs (`BF16`) or `f32`.
@@ -1160,82 +1250,46 @@ mod avx512 {
             }
             return;
         }
-        PACKED.with(|cell| {
-            let mut buf = cell.borrow_mut();
-            let (a_len, b_len) = (MC * KC, NC * KC);
-            if buf.len() < a_len + b_len {
-                buf.resize(a_len + b_len, 0);
-            }
-            let (apack, bpack) = buf.split_at_mut(a_len);
-            // A tile goes straight to dst when its columns are contiguous; otherwise through
-            // a row-major staging tile.
-            let mut stage = [0.0f32; MR * NR];
-            let bl = Blocking {
-                amx: false,
-                bf16: BF16,
-            };
-            for j0 in (0..n).step_by(NC) {
-                let nc = (n - j0).min(NC);
-                for p0 in (0..k).step_by(bl.depth()) {
-                    let kc = (k - p0).min(bl.depth());
-                    let kc2 = bl.steps(kc);
-                    let add = accumulate || p0 > 0;
-                    // SAFETY: the block is inside rhs (its columns are the packed rows); the
-                    // CPU has the features.
-                    unsafe { pack_rhs::<BF16>(rhs, [j0, p0], [nc, kc], kc2, bpack) };
-                    for i0 in (0..m).step_by(bl.rows()) {
-                        let mc = (m - i0).min(bl.rows());
-                        // SAFETY: the block is inside lhs; the CPU has the features.
-                        unsafe { bl.pack(lhs, lhs_s, [i0, p0], [mc, kc], apack) };
-                        let a0 = apack.as_ptr();
-                        for jt in 0..nc.div_ceil(NR) {
-                            let cols = (nc - jt * NR).min(NR);
-                            let b = bpack[jt * NR * kc2..].as_ptr();
-                            for it in 0..mc.div_ceil(MR) {
-                                let rows = (mc - it * MR).min(MR);
-                                // SAFETY: panel `it` of the block.
-                                let a = unsafe { a0.add(it * MR * kc2) };
-                                let (i, j) = (i0 + it * MR, j0 + jt * NR);
-                                // SAFETY: (i, j) is the tile's corner inside dst.
-                                let c = unsafe {
-                                    dst.offset(i as isize * dst_rs + j as isize * dst_cs)
-                                };
-                                if dst_cs == 1 {
-                                    // SAFETY: rows x cols of dst at row stride dst_rs.
-                                    unsafe {
-                                        tile::<BF16>(kc2, a, b, c, dst_rs, [rows, cols], add)
-                                    };
-                                } else {
-                                    // SAFETY: the staging tile is MR x NR, row stride NR.
-                                    unsafe {
-                                        tile::<BF16>(
-                                            kc2,
-                                            a,
-                                            b,
-                                            stage.as_mut_ptr(),
-                                            NR as isize,
-                                            [rows, cols],
-                                            false,
-                                        )
-                                    };
-                                    for r in 0..rows {
-                                        for (cc, &v) in stage[r * NR..][..cols].iter().enumerate() {
-                                            // SAFETY: (r, cc) of the tile inside dst.
-                                            unsafe {
-                                                let p = c.offset(
-                                                    r as isize * dst_rs + cc as isize * dst_cs,
-                                                );
-                                                *p = if add { *p + v } else { v };
-                                            }
-                                        }
-                                    }
-                                }
-                            }
+        // A tile goes straight to dst when its columns are contiguous; otherwise through a
+        // row-major staging tile.
+        let mut stage = [0.0f32; MR * NR];
+        let body = |apack: &[u32], bpack: &[u32], bk: Block| {
+            let Block {
+                i0,
+                j0,
+                mc,
+                nc,
+                kc2,
+                add,
+            } = bk;
+            let a0 = apack.as_ptr();
+            for jt in 0..nc.div_ceil(NR) {
+                let cols = (nc - jt * NR).min(NR);
+                let b = bpack[jt * NR * kc2..].as_ptr();
+                for it in 0..mc.div_ceil(MR) {
+                    let rows = (mc - it * MR).min(MR);
+                    // SAFETY: panel `it` of the block.
+                    let a = unsafe { a0.add(it * MR * kc2) };
+                    let (i, j) = (i0 + it * MR, j0 + jt * NR);
+                    // SAFETY: (i, j) is the tile's corner inside dst.
+                    let c = unsafe { dst.offset(i as isize * dst_rs + j as isize * dst_cs) };
+                    if dst_cs == 1 {
+                        // SAFETY: rows x cols of dst at row stride dst_rs.
+                        unsafe { tile::<BF16>(kc2, a, b, c, dst_rs, [rows, cols], add) };
+                    } else {
+                        let at = stage.as_mut_ptr();
+                        // SAFETY: the staging tile is MR x NR, row stride NR; then its rows x
+                        // cols corner into dst.
+                        unsafe {
+                            tile::<BF16>(kc2, a, b, at, NR as isize, [rows, cols], false);
+                            unstage(&stage, NR, c, [dst_rs, dst_cs], [rows, cols], add);
                         }
                     }
                 }
             }
-        });
+        };
+        // SAFETY: the caller's contract (k > 0 here); the CPU has the features.
+        unsafe { for_each_block::<BF16>(false, [m, n, k], accumulate, lhs, lhs_s, rhs, body) };
     }
 }
 

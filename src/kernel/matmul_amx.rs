@@ -27,8 +27,8 @@
 use std::arch::asm;
 use std::arch::x86_64::*;
 
-use super::avx512::{pack, pack_rhs, pair, row_steps, transpose16};
-use super::{Blocking, KC, NC, NR, PACKED, Rhs};
+use super::avx512::{Block, for_each_block, pack, pair, row_steps, transpose16, unstage};
+use super::{NR, Rhs};
 
 /// Rows of a tile and of a packed `lhs` panel; also the steps (bfloat16 pairs) of `k` per tile.
 const T: usize = 16;
@@ -268,29 +268,6 @@ pub(super) unsafe fn pack_lhs(
     }
 }
 
-/// Adds (`add`) or writes the `rows x cols` corner of the staged block to `c` at (row,
-/// column) strides `[rs, cs]` (elements).
-///
-/// # Safety
-/// `c` holds `rows x cols` elements at those strides.
-unsafe fn unstage(
-    stage: &Stage,
-    c: *mut f32,
-    [rs, cs]: [isize; 2],
-    [rows, cols]: [usize; 2],
-    add: bool,
-) {
-    for r in 0..rows {
-        for (j, &v) in stage.0[r * 2 * T..][..cols].iter().enumerate() {
-            // SAFETY: (r, j) of the block inside c.
-            unsafe {
-                let p = c.offset(r as isize * rs + j as isize * cs);
-                *p = if add { *p + v } else { v };
-            }
-        }
-    }
-}
-
 /// The blocked product (module docs of [`super`]) in `Bf16` on the AMX tiles.
 ///
 /// # Safety
@@ -306,72 +283,54 @@ pub(super) unsafe fn gemm(
     lhs_s: [isize; 2],
     rhs: Rhs,
 ) {
-    PACKED.with(|cell| {
-        let mut buf = cell.borrow_mut();
-        let (a_len, b_len) = (MC * KC, NC * KC);
-        if buf.len() < a_len + b_len {
-            buf.resize(a_len + b_len, 0);
-        }
-        let (apack, bpack) = buf.split_at_mut(a_len);
-        let mut stage = Stage([0.0; 4 * T * T]);
-        // SAFETY: CONFIG is a valid palette-1 configuration (the CPU has AMX: `available`).
-        unsafe { asm!("ldtilecfg [{}]", in(reg) &CONFIG, options(nostack, readonly)) };
-        let bl = Blocking {
-            amx: true,
-            bf16: true,
-        };
-        for j0 in (0..n).step_by(NC) {
-            let nc = (n - j0).min(NC);
-            for p0 in (0..k).step_by(bl.depth()) {
-                let kc = (k - p0).min(bl.depth());
-                // steps of whole tiles: zero pairs past kc
-                let kc2 = bl.steps(kc);
-                let add = accumulate || p0 > 0;
-                // SAFETY: the block is inside rhs; the CPU has the features.
-                unsafe { pack_rhs::<true>(rhs, [j0, p0], [nc, kc], kc2, bpack) };
-                for i0 in (0..m).step_by(bl.rows()) {
-                    let mc = (m - i0).min(bl.rows());
-                    // SAFETY: the block is inside lhs.
-                    unsafe { bl.pack(lhs, lhs_s, [i0, p0], [mc, kc], apack) };
-                    let a0 = apack.as_ptr();
-                    let panels = mc.div_ceil(T);
-                    for jt in 0..nc.div_ceil(NR) {
-                        let cols = (nc - jt * NR).min(NR);
-                        let b = bpack[jt * NR * kc2..].as_ptr();
-                        for it in (0..panels).step_by(2) {
-                            let two = it + 1 < panels;
-                            let rows = (mc - it * T).min(2 * T);
-                            // SAFETY: panel `it` of the block.
-                            let a = unsafe { a0.add(it * T * kc2) };
-                            let (i, j) = (i0 + it * T, j0 + jt * NR);
-                            // SAFETY: (i, j) is the block's corner inside dst.
-                            let c =
-                                unsafe { dst.offset(i as isize * dst_rs + j as isize * dst_cs) };
-                            let whole =
-                                dst_cs == 1 && cols == NR && rows == if two { 2 * T } else { T };
-                            let (at, stride, load) = if whole {
-                                (c, dst_rs * 4, add)
-                            } else {
-                                (stage.0.as_mut_ptr(), 4 * NR as isize, false)
-                            };
-                            // SAFETY: the panels hold kc2 / 16 tiles; `at` holds the block.
-                            unsafe {
-                                if two {
-                                    tiles::<2>(kc2 / T, a, T * kc2 * 4, b, at, stride, load);
-                                } else {
-                                    tiles::<1>(kc2 / T, a, 0, b, at, stride, load);
-                                }
-                            }
-                            if !whole {
-                                // SAFETY: the block's rows x cols inside dst.
-                                unsafe { unstage(&stage, c, [dst_rs, dst_cs], [rows, cols], add) };
-                            }
-                        }
+    let mut stage = Stage([0.0; 4 * T * T]);
+    // SAFETY: CONFIG is a valid palette-1 configuration (the CPU has AMX: `available`).
+    unsafe { asm!("ldtilecfg [{}]", in(reg) &CONFIG, options(nostack, readonly)) };
+    let body = |apack: &[u32], bpack: &[u32], bk: Block| {
+        let Block {
+            i0,
+            j0,
+            mc,
+            nc,
+            kc2,
+            add,
+        } = bk;
+        let a0 = apack.as_ptr();
+        let panels = mc.div_ceil(T);
+        for jt in 0..nc.div_ceil(NR) {
+            let cols = (nc - jt * NR).min(NR);
+            let b = bpack[jt * NR * kc2..].as_ptr();
+            for it in (0..panels).step_by(2) {
+                let two = it + 1 < panels;
+                let rows = (mc - it * T).min(2 * T);
+                // SAFETY: panel `it` of the block.
+                let a = unsafe { a0.add(it * T * kc2) };
+                let (i, j) = (i0 + it * T, j0 + jt * NR);
+                // SAFETY: (i, j) is the block's corner inside dst.
+                let c = unsafe { dst.offset(i as isize * dst_rs + j as isize * dst_cs) };
+                let whole = dst_cs == 1 && cols == NR && rows == if two { 2 * T } else { T };
+                let (at, stride, load) = if whole {
+                    (c, dst_rs * 4, add)
+                } else {
+                    (stage.0.as_mut_ptr(), 4 * NR as isize, false)
+                };
+                // SAFETY: the panels hold kc2 / 16 tiles; `at` holds the block.
+                unsafe {
+                    if two {
+                        tiles::<2>(kc2 / T, a, T * kc2 * 4, b, at, stride, load);
+                    } else {
+                        tiles::<1>(kc2 / T, a, 0, b, at, stride, load);
                     }
+                }
+                if !whole {
+                    // SAFETY: the block's rows x cols inside dst; the stage's rows are NR long.
+                    unsafe { unstage(&stage.0, NR, c, [dst_rs, dst_cs], [rows, cols], add) };
                 }
             }
         }
-        // SAFETY: returns the tiles to their initial state (cheaper context switches).
-        unsafe { asm!("tilerelease", options(nostack, nomem)) };
-    });
+    };
+    // SAFETY: the caller's contract (k > 0); the CPU has the features (`available`).
+    unsafe { for_each_block::<true>(true, [m, n, k], accumulate, lhs, lhs_s, rhs, body) };
+    // SAFETY: returns the tiles to their initial state (cheaper context switches).
+    unsafe { asm!("tilerelease", options(nostack, nomem)) };
 }
