@@ -9,6 +9,7 @@
 //! | [`conv2d`]`(&conv, x)` | `Conv2d::forward(x)` | `nn.Conv2d.forward(x)` |
 //! | [`conv2d_with`]`(x, w, b, options)` | `burn::tensor::module::conv2d` | `F.conv2d(x, w, b, stride, padding, dilation, groups)` |
 //! | [`set_fast_conv2d`]`(false)` | (Burn's kernels everywhere) | — |
+//! | [`set_winograd_conv2d`]`(false)` | — | (oneDNN's direct convolutions, its default) |
 //!
 //! The fast path takes `f32` tensors on the flex device (with or without autodiff) and any
 //! stride, padding (also asymmetric, as `PaddingConfig2d::Same` gives) and dilation, for
@@ -16,7 +17,11 @@
 //! than Burn 0.22's flex kernels: Burn computes the weight gradient as a convolution whose kernel
 //! is the whole output map and loops one convolution per group for grouped weight gradients;
 //! here the weight gradient is one `[C_out, P] x [P, K]` gemm per image accumulated per thread,
-//! and the forward works on NCHW directly (no per-call NHWC copy or weight re-layout).
+//! and the forward works on NCHW directly (no per-call NHWC copy or weight re-layout). The 3x3
+//! convolutions with stride 1 and padding 1 between 16 and 256 channels (ResNet's, the
+//! SimpleCnn's) run Winograd's `F(2x2, 3x3)` in `f32`, forward and input gradient, and its
+//! transpose `F(3x3, 2x2)` for the weight gradient: 2.25x fewer multiplications (Lavin & Gray,
+//! CVPR 2016; [`set_winograd_conv2d`]).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -46,6 +51,22 @@ pub fn fast_conv2d_calls() -> u64 {
 /// two in one build.
 pub fn set_fast_conv2d(enabled: bool) {
     FAST_CONV2D.store(enabled, Ordering::Relaxed);
+}
+
+/// Turns the Winograd `F(2x2, 3x3)` path of the fast kernels on or off for the whole process
+/// (on by default). It computes the `f32` forward and both gradients of dense 3x3 convolutions
+/// with stride 1, dilation 1 and padding 1 and 16 to 256 channels in and out (maps whose 2x2
+/// tiles add at most 15% of outputs) as 16 matrix products over 2x2 output tiles, `y = Aᵀ [Σ_c (G g Gᵀ) ⊙ (Bᵀ d B)] A` (Lavin & Gray, "Fast
+/// Algorithms for Convolutional Neural Networks", CVPR 2016): 16 multiplications per tile and
+/// channel pair where the direct convolution makes 36. Its results differ from the direct
+/// convolution's in the last bits (within podium's `1e-4` relative test tolerance against Burn's
+/// convolution); off, those convolutions take the direct im2col + gemm path. Without the `flex`
+/// feature this does nothing.
+pub fn set_winograd_conv2d(enabled: bool) {
+    #[cfg(feature = "flex")]
+    super::conv_winograd::set_enabled(enabled);
+    #[cfg(not(feature = "flex"))]
+    let _ = enabled;
 }
 
 /// Whether podium's fast convolution kernels are on (see [`set_fast_conv2d`]).

@@ -1,6 +1,8 @@
 //! Dense (`groups == 1`) 2-D convolution on plain `f32` slices in NCHW layout: forward, input
 //! gradient and weight gradient as im2col/col2im + one `gemm` 0.19 call per image (or per tile
-//! of output pixels), parallel with rayon; the bias gradient as a reduction.
+//! of output pixels), parallel with rayon; the bias gradient as a reduction. The `f32` 3x3
+//! "same" convolutions of 16 to 256 channels go to [`super::conv_winograd`] instead (forward,
+//! input gradient through the transposed convolution below, weight gradient).
 //!
 //! With `K = C_in * kh * kw` and `P = OH * OW` (the im2col matrix `col` of one image is
 //! `[K, P]`, row `(c, ki, kj)`, column `(oy, ox)`):
@@ -41,9 +43,10 @@ use std::cell::RefCell;
 
 use rayon::prelude::*;
 
-use super::GRAIN;
 pub(crate) use super::conv_geom::Geom;
+use super::conv_winograd;
 use super::matmul::{self, Arith, Im2col, Rhs};
+use super::{GRAIN, SendPtr};
 
 thread_local! {
     static COL: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
@@ -262,21 +265,6 @@ fn col2im_shifted(col: &mut [f32], ld: usize, g: &Geom, dx_img: &mut [f32]) {
     }
 }
 
-/// A raw pointer that may cross rayon's thread boundary; each task writes a disjoint region.
-#[derive(Clone, Copy)]
-struct SendPtr(*mut f32);
-// SAFETY: only used to write disjoint regions of one live allocation from rayon tasks.
-unsafe impl Send for SendPtr {}
-// SAFETY: as above.
-unsafe impl Sync for SendPtr {}
-
-impl SendPtr {
-    /// The pointer (a method, so closures capture the whole `Send` wrapper).
-    fn get(self) -> *mut f32 {
-        self.0
-    }
-}
-
 /// Most output pixels per forward task (one im2col tile of `[K, TILE]`).
 const TILE: usize = 1024;
 
@@ -331,6 +319,9 @@ pub(crate) fn forward(x: &[f32], weight: &[f32], bias: Option<&[f32]>, g: &Geom)
 
 /// [`forward`] into `y` (`[B, C_out, P]`, every element overwritten).
 fn forward_into(x: &[f32], weight: &[f32], bias: Option<&[f32]>, g: &Geom, y: &mut [f32]) {
+    if conv_winograd::applies(g) {
+        return conv_winograd::forward_into(x, weight, bias, g, y);
+    }
     let (k, p) = (g.k(), g.p());
     let img = g.c_in * g.h * g.w;
     if p < SMALL {
@@ -472,7 +463,9 @@ fn transposed(weight: &[f32], g: &Geom, dy: &[f32]) -> Option<(Vec<f32>, Geom)> 
         ow: g.w,
         ..*g
     };
-    Im2col::new(&dy[..g.c_out * g.p()], &gt, 0)?;
+    if !conv_winograd::applies(&gt) {
+        Im2col::new(&dy[..g.c_out * g.p()], &gt, 0)?;
+    }
     let kk = g.kh * g.kw;
     // One input channel's `[C_out, kh, kw]` block per task, written in order: the kernel
     // window of (co, ci) reversed (rayon: the flip is a pass over every weight, each step).
@@ -548,6 +541,9 @@ fn backward_x_chunk(
 /// for small maps, of several images side by side); partials are summed in range order, so the
 /// result does not depend on scheduling.
 pub(crate) fn backward_weight(x: &[f32], dy: &[f32], g: &Geom) -> Vec<f32> {
+    if conv_winograd::applies(g) {
+        return conv_winograd::backward_weight(x, dy, g);
+    }
     let (k, p) = (g.k(), g.p());
     let img = g.c_in * g.h * g.w;
     let chunks = g.batch.min(rayon::current_num_threads()).max(1);

@@ -11,7 +11,7 @@
 //! | item | what | follows |
 //! |---|---|---|
 //! | [`batch_norm::batch_norm`] | batch norm fused with the following identity / ReLU / SiLU: two passes forward (`f64` moments, normalize + activation), two backward, running statistics as Burn updates them | `nn.BatchNorm2d` + activation, timm's `BatchNormAct2d`; Burn's `BatchNorm::forward` |
-//! | [`conv::conv2d`], [`conv::conv2d_with`] | 2-D convolution: im2col/col2im + gemm for dense convolutions (with AVX-512 F/BW/BF16: podium's AVX-512 gemm packing im2col straight from the images, no col2im for stride 1), direct kernels for depthwise ones, forward and both gradients; in a `bf16` autocast region the gemms take bfloat16 operands and sum in `f32` (AVX512-BF16's `VDPBF16PS`, runtime detection) | `nn.Conv2d`, `F.conv2d`; Burn's `Conv2d::forward`, `module::conv2d`; oneDNN's `avx512_core_bf16` convolutions under `torch.autocast` |
+//! | [`conv::conv2d`], [`conv::conv2d_with`] | 2-D convolution: im2col/col2im + gemm for dense convolutions (with AVX-512 F/BW/BF16: podium's AVX-512 gemm packing im2col straight from the images, no col2im for stride 1), Winograd `F(2x2, 3x3)` for `f32` 3x3 "same" convolutions of 16 to 256 channels ([`conv::set_winograd_conv2d`]), direct kernels for depthwise ones, forward and both gradients; in a `bf16` autocast region the gemms take bfloat16 operands and sum in `f32` (AVX512-BF16's `VDPBF16PS`, runtime detection) | `nn.Conv2d`, `F.conv2d`; Burn's `Conv2d::forward`, `module::conv2d`; oneDNN's `avx512_core_bf16` convolutions under `torch.autocast`; Lavin & Gray (CVPR 2016) |
 //! | [`autocast`] | a per-thread mixed-precision region in which [`conv::conv2d`] and [`autocast::linear`] compute in `f16` / `bf16` and return `f32` | `torch.autocast(device_type, dtype=...)` |
 //! | [`max_pool::max_pool2d`], `MaxPoolKernels` (with `flex`) | 2-D max pooling: vectorized selects over window rows, a one-byte argmax kept only when tracked, a one-pass backward | `nn.MaxPool2d`; Burn's `MaxPool2d::forward` |
 //! | [`axpby()`] | `a x + b y` in one pass (rayon on flex, in place when `x` owns its buffer), the value of Burn's `x * a + y * b` to the bit; the element-wise step of [`optim`](crate::optim)'s SGD and [`average`](crate::average)'s EMA | BLAS `axpby`; torch's `_foreach_mul_` + `_foreach_add_` |
@@ -47,6 +47,8 @@ mod conv_flex;
 mod conv_gemm;
 #[cfg(feature = "flex")]
 mod conv_geom;
+#[cfg(feature = "flex")]
+mod conv_winograd;
 #[cfg(feature = "flex")]
 mod flex_autodiff;
 pub mod focal;
@@ -113,6 +115,25 @@ pub(crate) fn for_blocks<T: Send>(
         out.par_chunks_mut(block)
             .enumerate()
             .for_each(|(i, b)| f(i, b));
+    }
+}
+
+/// A raw pointer that may cross rayon's thread boundary; each task writes a disjoint region.
+#[cfg(feature = "flex")]
+#[derive(Clone, Copy)]
+pub(crate) struct SendPtr(pub(crate) *mut f32);
+// SAFETY: only used to write disjoint regions of one live allocation from rayon tasks.
+#[cfg(feature = "flex")]
+unsafe impl Send for SendPtr {}
+// SAFETY: as above.
+#[cfg(feature = "flex")]
+unsafe impl Sync for SendPtr {}
+
+#[cfg(feature = "flex")]
+impl SendPtr {
+    /// The pointer (a method, so closures capture the whole `Send` wrapper).
+    pub(crate) fn get(self) -> *mut f32 {
+        self.0
     }
 }
 

@@ -11,7 +11,9 @@ use burn::nn::conv::Conv2dConfig;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Distribution, FloatDType, Tensor};
 use burn_podium::kernel::autocast::autocast;
-use burn_podium::kernel::conv::{conv2d, conv2d_padding, conv2d_with, fast_conv2d_calls};
+use burn_podium::kernel::conv::{
+    conv2d, conv2d_padding, conv2d_with, fast_conv2d_calls, set_winograd_conv2d,
+};
 
 const TOL: f32 = 1e-4;
 
@@ -70,6 +72,35 @@ const fn case(
         bias,
         x_grad: true,
     }
+}
+
+/// The Winograd `F(2x2, 3x3)` cases: 3x3, stride 1, padding 1, 16 to 256 channels, tiles
+/// covering at most 1.15 outputs per output (even maps, and odd ones from 15x15).
+fn winograd_cases() -> Vec<Case> {
+    vec![
+        case(
+            "winograd 3x3/1 pad 1, bias",
+            3,
+            [16, 24],
+            [10, 12],
+            3,
+            1,
+            1,
+            1,
+            true,
+        ),
+        case(
+            "winograd 3x3/1 pad 1, odd 15x17",
+            2,
+            [32, 16],
+            [15, 17],
+            3,
+            1,
+            1,
+            1,
+            false,
+        ),
+    ]
 }
 
 fn grid() -> Vec<Case> {
@@ -369,7 +400,7 @@ fn run(
 fn conv2d_matches_burn_values_and_gradients_over_a_grid() {
     let _g = crate::learner::lock(); // the flex RNG is process-wide
     let device = Device::flex().autodiff();
-    for c in grid() {
+    for c in grid().into_iter().chain(winograd_cases()) {
         let (x, w, b, r) = inputs(&c, &device);
 
         let before = fast_conv2d_calls();
@@ -401,6 +432,51 @@ fn conv2d_matches_burn_values_and_gradients_over_a_grid() {
             assert!(e <= TOL, "{}: bias-gradient error {e}", c.name);
         } else {
             assert!(!c.bias, "{}: bias gradient missing", c.name);
+        }
+    }
+}
+
+/// The Winograd path runs where it applies (switching it off changes the last bits of the forward
+/// and of both gradients) and both paths are within [`TOL`] of Burn's.
+#[test]
+fn winograd_conv2d_is_switchable_and_within_tolerance() {
+    let _g = crate::learner::lock(); // the flex RNG and the switch are process-wide
+    let device = Device::flex().autodiff();
+    for c in winograd_cases() {
+        let (x, w, b, r) = inputs(&c, &device);
+        let (y, dx, dw, _) = run(true, &c, &x, &w, &b, &r);
+        set_winograd_conv2d(false);
+        let direct = run(true, &c, &x, &w, &b, &r);
+        set_winograd_conv2d(true);
+        let (y0, dx0, dw0, _) = run(false, &c, &x, &w, &b, &r);
+        let (dx, dx_direct) = (dx.expect("x gradient"), direct.1.expect("x gradient"));
+        assert!(
+            rel_err(y.clone(), direct.0.clone()) > 0.0,
+            "{}: forward unchanged",
+            c.name
+        );
+        assert!(
+            rel_err(dx.clone(), dx_direct.clone()) > 0.0,
+            "{}: dx unchanged",
+            c.name
+        );
+        assert!(
+            rel_err(dw.clone(), direct.2.clone()) > 0.0,
+            "{}: dW unchanged",
+            c.name
+        );
+        for (what, e) in [
+            ("forward", rel_err(y, y0.clone())),
+            ("direct forward", rel_err(direct.0, y0)),
+            ("x-gradient", rel_err(dx, dx0.clone().expect("x gradient"))),
+            (
+                "direct x-gradient",
+                rel_err(dx_direct, dx0.expect("x gradient")),
+            ),
+            ("weight gradient", rel_err(dw, dw0.clone())),
+            ("direct weight gradient", rel_err(direct.2, dw0)),
+        ] {
+            assert!(e <= TOL, "{}: {what} error {e}", c.name);
         }
     }
 }
