@@ -56,9 +56,11 @@ pub fn set_fast_conv2d(enabled: bool) {
 /// Turns the Winograd `F(2x2, 3x3)` path of the fast kernels on or off for the whole process
 /// (on by default). It computes the `f32` forward and both gradients of dense 3x3 convolutions
 /// with stride 1, dilation 1 and padding 1 and 16 to 256 channels in and out (maps whose 2x2
-/// tiles add at most 15% of outputs) as 16 matrix products over 2x2 output tiles, `y = Aᵀ [Σ_c (G g Gᵀ) ⊙ (Bᵀ d B)] A` (Lavin & Gray, "Fast
-/// Algorithms for Convolutional Neural Networks", CVPR 2016): 16 multiplications per tile and
-/// channel pair where the direct convolution makes 36. Its results differ from the direct
+/// tiles add at most 15% of outputs, batches of at least one image per rayon thread) as 16
+/// matrix products over 2x2 output tiles, `y = Aᵀ [Σ_c (G g Gᵀ) ⊙ (Bᵀ d B)] A` (Lavin & Gray,
+/// "Fast Algorithms for Convolutional Neural Networks", CVPR 2016): 16 multiplications per tile
+/// and channel pair where the direct convolution makes 36; the weight gradient is the same
+/// algorithm transposed, `F(3x3, 2x2)`. Its results differ from the direct
 /// convolution's in the last bits (within podium's `1e-4` relative test tolerance against Burn's
 /// convolution); off, those convolutions take the direct im2col + gemm path. Without the `flex`
 /// feature this does nothing.

@@ -101,11 +101,14 @@ fn computes(g: &Geom) -> bool {
 }
 
 /// Whether the convolution takes this path: the path on, [`computes`], `MIN_CHANNELS ≤ C_in,
-/// C_out ≤ MAX_CHANNELS`, and at most [`MAX_WASTE`] outputs computed per output kept.
+/// C_out ≤ MAX_CHANNELS`, at most [`MAX_WASTE`] outputs computed per output kept, and at least
+/// one image per rayon thread (the blocks are whole images; a smaller batch, such as one image
+/// at inference, takes the direct path, which splits an image's pixels among the threads).
 pub(crate) fn applies(g: &Geom) -> bool {
     let computed = (4 * g.h.div_ceil(2) * g.w.div_ceil(2)) as f64;
     enabled()
         && computes(g)
+        && g.batch >= rayon::current_num_threads()
         && g.c_in.min(g.c_out) >= MIN_CHANNELS
         && g.c_in.max(g.c_out) <= MAX_CHANNELS
         && computed <= MAX_WASTE * (g.h * g.w) as f64
