@@ -136,17 +136,7 @@ pub(crate) fn forward_into(
     let per = block_images(g, per_img);
     let out = SendPtr(y.as_mut_ptr());
     (0..g.batch.div_ceil(per)).into_par_iter().for_each(|blk| {
-        let imgs = [blk * per, ((blk + 1) * per).min(g.batch)];
-        let nb = (imgs[1] - imgs[0]) * per_img;
-        SCRATCH.with(|cell| {
-            let mut buf = cell.borrow_mut();
-            let len = 16 * (c + k) * nb + scratch_len(tiles, nb);
-            if buf.len() < len {
-                buf.resize(len, 0.0);
-            }
-            let (v, rest) = buf.split_at_mut(16 * c * nb);
-            let (m, tmp) = rest.split_at_mut(16 * k * nb);
-            transform_input(x, g, imgs, tiles, v, nb, tmp);
+        with_block(x, g, [per, per_img], tiles, blk, |imgs, nb, v, m, tmp| {
             for xi in 0..16 {
                 // SAFETY: U_ξ is [k, c] (row stride c), V_ξ [c, nb], M_ξ [k, nb], all inside
                 // their buffers; M does not alias U or V.
@@ -171,6 +161,32 @@ pub(crate) fn forward_into(
     });
 }
 
+/// Runs `f(imgs, nb, v, w, tmp)` for block `blk` (images `imgs = [blk per, ..)`, `nb` tiles) in
+/// this thread's scratch: `v` the block's input transform `V_ξ[c, t]` (`[16, C_in, nb]`,
+/// filled), `w` room for `[16, C_out, nb]`, `tmp` the transforms' rows.
+fn with_block<R>(
+    x: &[f32],
+    g: &Geom,
+    [per, per_img]: [usize; 2],
+    tiles: [usize; 2],
+    blk: usize,
+    f: impl FnOnce([usize; 2], usize, &[f32], &mut [f32], &mut [f32]) -> R,
+) -> R {
+    let imgs = [blk * per, ((blk + 1) * per).min(g.batch)];
+    let nb = (imgs[1] - imgs[0]) * per_img;
+    SCRATCH.with(|cell| {
+        let mut buf = cell.borrow_mut();
+        let len = 16 * (g.c_in + g.c_out) * nb + scratch_len(tiles, nb);
+        if buf.len() < len {
+            buf.resize(len, 0.0);
+        }
+        let (v, rest) = buf.split_at_mut(16 * g.c_in * nb);
+        let (w, tmp) = rest.split_at_mut(16 * g.c_out * nb);
+        transform_input(x, g, imgs, tiles, v, nb, tmp);
+        f(imgs, nb, v, w, tmp)
+    })
+}
+
 /// The weight gradient `dW[k, c] = Σ_t Gᵀ [(A dy[k, t] Aᵀ) ⊙ (Bᵀ d[c, t] B)] G` of a
 /// geometry where [`computes`] holds (`x` `[B, C_in, H, W]`, `dy` `[B, C_out, H, W]`; returns
 /// `[C_out, C_in, 3, 3]`): Winograd's `F(3x3, 2x2)`, the transpose of the forward's algorithm
@@ -192,17 +208,7 @@ pub(crate) fn backward_weight(x: &[f32], dy: &[f32], g: &Geom) -> Vec<f32> {
         .map(|ti| {
             let mut acc = vec![0.0f32; 16 * k * c];
             for blk in ti * share..((ti + 1) * share).min(blocks) {
-                let imgs = [blk * per, ((blk + 1) * per).min(g.batch)];
-                let nb = (imgs[1] - imgs[0]) * per_img;
-                SCRATCH.with(|cell| {
-                    let mut buf = cell.borrow_mut();
-                    let len = 16 * (c + k) * nb + scratch_len(tiles, nb);
-                    if buf.len() < len {
-                        buf.resize(len, 0.0);
-                    }
-                    let (v, rest) = buf.split_at_mut(16 * c * nb);
-                    let (u, tmp) = rest.split_at_mut(16 * k * nb);
-                    transform_input(x, g, imgs, tiles, v, nb, tmp);
+                with_block(x, g, [per, per_img], tiles, blk, |imgs, nb, v, u, tmp| {
                     transform_dy(dy, g, imgs, tiles, u, nb, tmp);
                     for xi in 0..16 {
                         // SAFETY: U'_ξ is [k, nb], V_ξᵀ [nb, c] (V_ξ is [c, nb]), M_ξ [k, c],
