@@ -46,7 +46,7 @@ use rayon::prelude::*;
 pub(crate) use super::conv_geom::Geom;
 use super::conv_winograd;
 use super::matmul::{self, Arith, Im2col, Rhs};
-use super::{GRAIN, SendPtr};
+use super::SendPtr;
 
 thread_local! {
     static COL: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
@@ -546,76 +546,56 @@ pub(crate) fn backward_weight(x: &[f32], dy: &[f32], g: &Geom) -> Vec<f32> {
     }
     let (k, p) = (g.k(), g.p());
     let img = g.c_in * g.h * g.w;
-    let chunks = g.batch.min(rayon::current_num_threads()).max(1);
-    let per = g.batch.div_ceil(chunks);
-    let nb = images_per_gemm(g, per);
-    let partials: Vec<Vec<f32>> = (0..chunks)
-        .into_par_iter()
-        .map(|ci| {
-            let mut dw = vec![0.0f32; g.c_out * k];
-            let (lo, hi) = (ci * per, ((ci + 1) * per).min(g.batch));
-            let mut b = lo;
-            while b < hi {
-                let count = nb.min(hi - b);
-                let n = count * p;
-                let mut run = |lhs: *const f32, rhs: Rhs| {
-                    // SAFETY: lhs is dy as [C_out, n]; rhs is colᵀ [n, K]; dw is [C_out, K];
-                    // no aliasing.
-                    unsafe {
-                        matmul::gemm_with(
-                            g.arith,
-                            [g.c_out, k, n],
-                            dw.as_mut_ptr(),
-                            [k as isize, 1],
-                            b != lo,
-                            lhs,
-                            [n as isize, 1],
-                            rhs,
-                        )
-                    }
-                };
-                let xs = &x[b * img..][..count * img];
-                let dy_img = &dy[b * g.c_out * p..][..g.c_out * p];
-                let implicit = Im2col::new(xs, g, 0);
-                if count == 1 && g.is_pointwise() {
-                    run(dy_img.as_ptr(), Rhs::Strided(xs.as_ptr(), [1, p as isize]));
-                } else if let (1, Some(col)) = (count, implicit) {
-                    run(dy_img.as_ptr(), Rhs::Im2colT(col));
-                } else if let Some(col) = implicit {
-                    with_scratch(g.c_out * n, |dyc| {
-                        gather_dy(dy, g, b, count, dyc);
-                        run(dyc.as_ptr(), Rhs::Im2colT(col));
-                    });
-                } else if count == 1 {
-                    with_scratch(k * p, |col| {
-                        im2col(xs, g, [0, p], col, p);
-                        run(dy_img.as_ptr(), Rhs::Strided(col.as_ptr(), [1, p as isize]));
-                    });
-                } else {
-                    with_scratch((k + g.c_out) * n, |buf| {
-                        let (col, dyc) = buf.split_at_mut(k * n);
-                        for i in 0..count {
-                            im2col(&xs[i * img..][..img], g, [0, p], &mut col[i * p..], n);
-                        }
-                        gather_dy(dy, g, b, count, dyc);
-                        run(dyc.as_ptr(), Rhs::Strided(col.as_ptr(), [1, n as isize]));
-                    });
+    let nb = images_per_gemm(g, super::share_len(g.batch));
+    let mut dw = super::sum_over_shares(g.batch, g.c_out * k, |[lo, hi], dw| {
+        let mut b = lo;
+        while b < hi {
+            let count = nb.min(hi - b);
+            let n = count * p;
+            let mut run = |lhs: *const f32, rhs: Rhs| {
+                // SAFETY: lhs is dy as [C_out, n]; rhs is colᵀ [n, K]; dw is [C_out, K];
+                // no aliasing.
+                unsafe {
+                    matmul::gemm_with(
+                        g.arith,
+                        [g.c_out, k, n],
+                        dw.as_mut_ptr(),
+                        [k as isize, 1],
+                        b != lo,
+                        lhs,
+                        [n as isize, 1],
+                        rhs,
+                    )
                 }
-                b += count;
+            };
+            let xs = &x[b * img..][..count * img];
+            let dy_img = &dy[b * g.c_out * p..][..g.c_out * p];
+            let implicit = Im2col::new(xs, g, 0);
+            if count == 1 && g.is_pointwise() {
+                run(dy_img.as_ptr(), Rhs::Strided(xs.as_ptr(), [1, p as isize]));
+            } else if let (1, Some(col)) = (count, implicit) {
+                run(dy_img.as_ptr(), Rhs::Im2colT(col));
+            } else if let Some(col) = implicit {
+                with_scratch(g.c_out * n, |dyc| {
+                    gather_dy(dy, g, b, count, dyc);
+                    run(dyc.as_ptr(), Rhs::Im2colT(col));
+                });
+            } else if count == 1 {
+                with_scratch(k * p, |col| {
+                    im2col(xs, g, [0, p], col, p);
+                    run(dy_img.as_ptr(), Rhs::Strided(col.as_ptr(), [1, p as isize]));
+                });
+            } else {
+                with_scratch((k + g.c_out) * n, |buf| {
+                    let (col, dyc) = buf.split_at_mut(k * n);
+                    for i in 0..count {
+                        im2col(&xs[i * img..][..img], g, [0, p], &mut col[i * p..], n);
+                    }
+                    gather_dy(dy, g, b, count, dyc);
+                    run(dyc.as_ptr(), Rhs::Strided(col.as_ptr(), [1, n as isize]));
+                });
             }
-            dw
-        })
-        .collect();
-    let mut iter = partials.into_iter();
-    let mut dw = iter.next().unwrap_or_default();
-    let rest: Vec<Vec<f32>> = iter.collect();
-    // The partials summed in range order, rayon over blocks of the gradient.
-    let n = dw.len();
-    super::for_blocks(&mut dw, GRAIN, n, |i, block| {
-        for part in &rest {
-            for (a, b) in block.iter_mut().zip(&part[i * GRAIN..]) {
-                *a += b;
-            }
+            b += count;
         }
     });
     finish(g, &mut dw);
@@ -724,12 +704,7 @@ mod tests {
     }
 
     /// A deterministic value in `[-2, 2)` for index `i` of stream `seed`.
-    fn value(seed: u64, i: usize) -> f32 {
-        let mut z = (seed << 32 | i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        z ^= z >> 29;
-        z = z.wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        ((z >> 40) as f32 / (1u64 << 24) as f32) * 4.0 - 2.0
-    }
+    use super::super::test_value as value;
 
     /// The implicit im2col operand ([`Im2col`]) packs the same panels as the materialized
     /// matrix, so the forward (`W · col`) and weight-gradient (`dy · colᵀ`) products agree bit

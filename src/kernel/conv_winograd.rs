@@ -193,52 +193,39 @@ fn with_block<R>(
 /// (the 2x2 output-gradient tile is the filter, the 3x3 kernel the output), with the forward's
 /// input transform `V`. Per block of images the 16 products `M_ξ += U'_ξ · V_ξᵀ` (`[C_out, nb]`
 /// by `[nb, C_in]`) accumulate over the block's tiles; each thread sums its fixed share of the
-/// blocks, the shares are added in order (the same bits on every run with the same thread
-/// count), and `Gᵀ M G` gives the 3x3 kernels.
+/// blocks and the shares are added in order ([`super::sum_over_shares`], as the direct weight
+/// gradient: the same bits on every run with the same thread count), and `Gᵀ M G` gives the
+/// 3x3 kernels.
 pub(crate) fn backward_weight(x: &[f32], dy: &[f32], g: &Geom) -> Vec<f32> {
     debug_assert!(computes(g));
     let (c, k) = (g.c_in, g.c_out);
     let tiles = [g.h.div_ceil(2), g.w.div_ceil(2)];
     let per_img = tiles[0] * tiles[1];
     let per = block_images(g, per_img);
-    let blocks = g.batch.div_ceil(per);
-    let share = blocks.div_ceil(rayon::current_num_threads().min(blocks).max(1));
-    let partials: Vec<Vec<f32>> = (0..blocks.div_ceil(share))
-        .into_par_iter()
-        .map(|ti| {
-            let mut acc = vec![0.0f32; 16 * k * c];
-            for blk in ti * share..((ti + 1) * share).min(blocks) {
-                with_block(x, g, [per, per_img], tiles, blk, |imgs, nb, v, u, tmp| {
-                    transform_dy(dy, g, imgs, tiles, u, nb, tmp);
-                    for xi in 0..16 {
-                        // SAFETY: U'_ξ is [k, nb], V_ξᵀ [nb, c] (V_ξ is [c, nb]), M_ξ [k, c],
-                        // all inside their buffers; acc does not alias the scratch.
-                        unsafe {
-                            matmul::gemm(
-                                Arith::F32,
-                                [k, c, nb],
-                                acc[xi * k * c..].as_mut_ptr(),
-                                [c as isize, 1],
-                                true,
-                                u[xi * k * nb..].as_ptr(),
-                                [nb as isize, 1],
-                                v[xi * c * nb..].as_ptr(),
-                                [1, nb as isize],
-                            )
-                        }
+    let m = super::sum_over_shares(g.batch.div_ceil(per), 16 * k * c, |[lo, hi], acc| {
+        for blk in lo..hi {
+            with_block(x, g, [per, per_img], tiles, blk, |imgs, nb, v, u, tmp| {
+                transform_dy(dy, g, imgs, tiles, u, nb, tmp);
+                for xi in 0..16 {
+                    // SAFETY: U'_ξ is [k, nb], V_ξᵀ [nb, c] (V_ξ is [c, nb]), M_ξ [k, c],
+                    // all inside their buffers; acc does not alias the scratch.
+                    unsafe {
+                        matmul::gemm(
+                            Arith::F32,
+                            [k, c, nb],
+                            acc[xi * k * c..].as_mut_ptr(),
+                            [c as isize, 1],
+                            true,
+                            u[xi * k * nb..].as_ptr(),
+                            [nb as isize, 1],
+                            v[xi * c * nb..].as_ptr(),
+                            [1, nb as isize],
+                        )
                     }
-                });
-            }
-            acc
-        })
-        .collect();
-    let mut parts = partials.into_iter();
-    let mut m = parts.next().expect("at least one share");
-    for part in parts {
-        for (a, b) in m.iter_mut().zip(&part) {
-            *a += b;
+                }
+            });
         }
-    }
+    });
     let plane = k * c;
     super::written_vec(plane * 9, |dw| {
         dw.par_chunks_mut(c * 9).enumerate().for_each(|(co, out)| {
@@ -587,15 +574,7 @@ fn a_t([x0, x1, x2, x3]: [&[f32]; 4], [y0, y1]: [&mut [f32]; 2], add: f32, n: us
 mod tests {
     use super::*;
 
-    fn value(seed: u64, i: usize) -> f32 {
-        let mut z = seed
-            .wrapping_add(i as u64)
-            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        z ^= z >> 31;
-        z = z.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z ^= z >> 29;
-        (z >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
-    }
+    use super::super::test_value as value;
 
     /// The direct 3x3 "same" convolution in `f64`.
     fn direct(x: &[f32], w: &[f32], bias: Option<&[f32]>, g: &Geom) -> Vec<f64> {

@@ -118,6 +118,55 @@ pub(crate) fn for_blocks<T: Send>(
     }
 }
 
+/// Items per share of [`sum_over_shares`]: `n` split into `min(n, threads)` near-equal shares.
+#[cfg(feature = "flex")]
+pub(crate) fn share_len(n: usize) -> usize {
+    n.div_ceil(n.min(rayon::current_num_threads()).max(1))
+        .max(1)
+}
+
+/// `Σ_s f([lo_s, hi_s), acc_s)` over contiguous shares of `0..n`, one per rayon thread (at
+/// most `n`): each share accumulates into its own zeroed vector of `len` values in parallel, and
+/// the shares are summed in share order (rayon over blocks of the result), so the result does
+/// not depend on scheduling. The convolutions' weight gradients (a share of the batch each).
+#[cfg(feature = "flex")]
+pub(crate) fn sum_over_shares(
+    n: usize,
+    len: usize,
+    f: impl Fn([usize; 2], &mut [f32]) + Sync + Send,
+) -> Vec<f32> {
+    use rayon::prelude::*;
+    let per = share_len(n);
+    let partials: Vec<Vec<f32>> = (0..n.div_ceil(per).max(1))
+        .into_par_iter()
+        .map(|s| {
+            let mut acc = vec![0.0f32; len];
+            f([(s * per).min(n), ((s + 1) * per).min(n)], &mut acc);
+            acc
+        })
+        .collect();
+    let mut iter = partials.into_iter();
+    let mut sum = iter.next().unwrap_or_default();
+    let rest: Vec<Vec<f32>> = iter.collect();
+    for_blocks(&mut sum, GRAIN, len, |i, block| {
+        for part in &rest {
+            for (a, b) in block.iter_mut().zip(&part[i * GRAIN..]) {
+                *a += b;
+            }
+        }
+    });
+    sum
+}
+
+/// A value in `[-2, 2)` from a 64-bit mix of `(seed, i)`: the kernels' unit tests' inputs.
+#[cfg(all(test, feature = "flex"))]
+pub(crate) fn test_value(seed: u64, i: usize) -> f32 {
+    let mut z = (seed << 32 | i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    z ^= z >> 29;
+    z = z.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    ((z >> 40) as f32 / (1u64 << 24) as f32) * 4.0 - 2.0
+}
+
 /// A raw pointer that may cross rayon's thread boundary; each task writes a disjoint region.
 #[cfg(feature = "flex")]
 #[derive(Clone, Copy)]
