@@ -43,10 +43,10 @@ use std::cell::RefCell;
 
 use rayon::prelude::*;
 
+use super::SendPtr;
 pub(crate) use super::conv_geom::Geom;
 use super::conv_winograd;
 use super::matmul::{self, Arith, Im2col, Rhs};
-use super::SendPtr;
 
 thread_local! {
     static COL: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
