@@ -1,9 +1,13 @@
 //! Several devices (`LearnerConfig::devices`): burn-train's `MultiDevice` strategy on two or
-//! three flex devices trains as one device does with the same global batch.
+//! three devices trains as one device does with the same global batch.
 //!
-//! flex has no device indices (`Device::flex()` is one unit device), so `["flex", "flex"]` runs
-//! burn-train's multi-device workers as two threads on the same CPU backend: the batch cutting,
-//! the gradient sum and podium's loss scaling are the ones a multi-GPU run uses.
+//! The devices come from `PODIUM_TEST_DEVICE` (README "Backends"; default flex). flex has no
+//! device indices (`Device::flex()` is one unit device), so `["flex", "flex"]` runs burn-train's
+//! multi-device workers as two threads on the same CPU backend: the batch cutting, the gradient
+//! sum and podium's loss scaling are the ones a multi-GPU run uses. With
+//! `PODIUM_TEST_DEVICE=wgpu:cpu` the list alternates `wgpu:cpu` and `wgpu`, two distinct wgpu
+//! devices (each its own queue and memory) on the one lavapipe adapter, so the pieces' gradients
+//! also move between devices to the main one, as on several GPUs.
 //!
 //! Tolerances: a linear probe (no BatchNorm, no dropout) trained on one device and on several
 //! differs only in float summation order (the gradient of a batch computed as the sum of its
@@ -16,7 +20,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use burn::module::Module;
 use burn::nn::Linear;
-use burn::tensor::Tensor;
+use burn::tensor::{DType, Tensor};
 use burn_podium::PodiumError;
 use burn_podium::average::ModelEmaConfig;
 use burn_podium::data::{ImageDataset, digits};
@@ -31,9 +35,33 @@ use burn_podium::schedule::ScheduleConfig;
 use crate::fixtures::{config_key, seeded_linear};
 use crate::learner::lock;
 
-/// The device the one-device runs train on: flex, which the several-device runs list.
-fn flex() -> burn::tensor::Device {
-    burn_podium::device::device_from_name("flex").unwrap()
+/// The name of the device the runs train on: `PODIUM_TEST_DEVICE` (README "Backends"), else
+/// `flex`.
+fn device_name() -> String {
+    std::env::var("PODIUM_TEST_DEVICE")
+        .ok()
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or_else(|| "flex".into())
+}
+
+/// The device the one-device runs train on, the first of [`device_list`].
+fn device() -> burn::tensor::Device {
+    burn_podium::device::device_from_name(&device_name()).unwrap()
+}
+
+/// `n` devices for `LearnerConfig::devices` (one: the empty list, the one-device run): flex `n`
+/// times; on lavapipe (`wgpu:cpu`) the
+/// software adapter opened as two distinct wgpu devices in turn (`wgpu:cpu`, then `wgpu`, wgpu's
+/// default adapter, the same lavapipe on a machine without a GPU), so gradients cross between
+/// devices as on two GPUs.
+fn device_list(n: usize) -> Vec<String> {
+    let name = device_name();
+    (0..if n > 1 { n } else { 0 })
+        .map(|i| match (name.as_str(), i % 2) {
+            ("wgpu:cpu", 1) => "wgpu".to_string(),
+            _ => name.clone(),
+        })
+        .collect()
 }
 
 /// A linear probe on the 8 x 8 digits; its training forwards are counted, and the ones in
@@ -63,7 +91,7 @@ impl ImageClassifier for Probe {
 
 fn probe(nan_at: &[usize]) -> Probe {
     Probe {
-        fc: seeded_linear(64, 10, 11, &flex()),
+        fc: seeded_linear(64, 10, 11, &device()),
         forwards: Arc::default(),
         nan_at: nan_at.to_vec(),
     }
@@ -99,13 +127,14 @@ fn data(n: usize) -> (ImageDataset, ImageDataset) {
     (train, valid)
 }
 
-fn config(dir: &std::path::Path, devices: &[&str]) -> LearnerConfig {
+/// A quiet SGD run in `dir` on `devices` devices ([`device_list`]; one: no `devices` list).
+fn config(dir: &std::path::Path, devices: usize) -> LearnerConfig {
     LearnerConfig::new()
         .with_run_dir(dir.to_string_lossy().into_owned())
         .with_progress(ProgressMode::Quiet)
         .with_optimizer(SgdConfig::new().into())
         .with_lr(0.5)
-        .with_devices(devices.iter().map(|d| d.to_string()).collect())
+        .with_devices(device_list(devices))
 }
 
 fn fit_probe(
@@ -113,7 +142,7 @@ fn fit_probe(
     n: usize,
     nan_at: &[usize],
 ) -> burn_podium::Result<burn_podium::learner::Fitted<Probe>> {
-    let device = flex();
+    let device = device();
     let (train, valid) = data(n);
     Learner::new(cfg, &device).fit(probe(nan_at), train, valid)
 }
@@ -127,18 +156,18 @@ fn train_losses(f: &burn_podium::learner::Fitted<Probe>) -> Vec<f64> {
 }
 
 #[test]
-fn one_step_on_two_flex_devices_gives_the_single_device_weights() {
+fn one_step_on_two_devices_gives_the_single_device_weights() {
     let _g = lock();
     let dir = tempfile::tempdir().unwrap();
     // one batch of 64: one SGD update, the mean gradient over the 64 images
-    let cfg = |name: &str, devices: &[&str]| {
+    let cfg = |name: &str, devices: usize| {
         config(&dir.path().join(name), devices)
             .with_epochs(1)
             .with_batch_size(64)
     };
     let start = weights(&probe(&[]));
-    let one = fit_probe(cfg("one", &[]), 64, &[]).unwrap();
-    let two = fit_probe(cfg("two", &["flex", "flex"]), 64, &[]).unwrap();
+    let one = fit_probe(cfg("one", 1), 64, &[]).unwrap();
+    let two = fit_probe(cfg("two", 2), 64, &[]).unwrap();
     let (w1, w2) = (weights(&one.model), weights(&two.model));
     let moved = max_diff(&start, &w1);
     assert!(moved > 1e-2, "the step moved the weights by {moved}");
@@ -151,27 +180,34 @@ fn one_step_on_two_flex_devices_gives_the_single_device_weights() {
 }
 
 #[test]
-fn mixed_precision_on_two_flex_devices_gives_the_one_device_weights_and_loss_scale() {
+fn mixed_precision_on_two_devices_gives_the_one_device_weights_and_loss_scale() {
     let _g = lock();
     let dir = tempfile::tempdir().unwrap();
     // 128 images in batches of 64: two updates. The probe's layer is Burn's `Linear` (not an
     // autocast one), so what differs from f32 is the loss scaler: f16 multiplies the loss by
     // 2^16 and must unscale the gradient summed over the devices once, not once per device.
     // Powers of two scale exactly, so every run ends with the f32 run's weights.
-    let cfg = |name: &str, devices: &[&str], precision: Precision| {
+    let cfg = |name: &str, devices: usize, precision: Precision| {
         config(&dir.path().join(name), devices)
             .with_epochs(1)
             .with_batch_size(64)
             .with_precision(precision)
     };
     let start = weights(&probe(&[]));
-    let f32_run = fit_probe(cfg("f32", &[], Precision::F32), 128, &[]).unwrap();
+    let f32_run = fit_probe(cfg("f32", 1, Precision::F32), 128, &[]).unwrap();
     let w32 = weights(&f32_run.model);
     assert!(max_diff(&start, &w32) > 1e-2);
-    for precision in [Precision::F16Mixed, Precision::Bf16Mixed] {
-        let one = fit_probe(cfg(&format!("{precision}-one"), &[], precision), 128, &[]).unwrap();
+    for (precision, dtype) in [
+        (Precision::F16Mixed, DType::F16),
+        (Precision::Bf16Mixed, DType::BF16),
+    ] {
+        if !device().supports_dtype(dtype) {
+            // refused with a typed error there (`precision::precision_names_and_devices_without_the_dtype_are_typed_errors`); lavapipe has no bf16
+            continue;
+        }
+        let one = fit_probe(cfg(&format!("{precision}-one"), 1, precision), 128, &[]).unwrap();
         let two_dir = format!("{precision}-two");
-        let two = fit_probe(cfg(&two_dir, &["flex", "flex"], precision), 128, &[]).unwrap();
+        let two = fit_probe(cfg(&two_dir, 2, precision), 128, &[]).unwrap();
         let (w1, w2) = (weights(&one.model), weights(&two.model));
         let diff = max_diff(&w1, &w2);
         assert!(
@@ -200,7 +236,7 @@ fn accumulation_momentum_ema_and_an_uneven_last_batch_match_one_device() {
     let dir = tempfile::tempdir().unwrap();
     // 67 images, batches of 32: 32, 32 and a last one of 3, cut 11/11/10 and 1/1/1 over three
     // devices; accumulation 2 makes the updates (b1 + b2) / 2 and b3; two epochs
-    let cfg = |name: &str, devices: &[&str]| {
+    let cfg = |name: &str, devices: usize| {
         config(&dir.path().join(name), devices)
             .with_epochs(2)
             .with_batch_size(32)
@@ -210,8 +246,8 @@ fn accumulation_momentum_ema_and_an_uneven_last_batch_match_one_device() {
             .with_lr(0.2)
             .with_ema(Some(ModelEmaConfig::v3(0.5)))
     };
-    let one = fit_probe(cfg("one", &[]), 67, &[]).unwrap();
-    let three = fit_probe(cfg("three", &["flex", "flex", "flex"]), 67, &[]).unwrap();
+    let one = fit_probe(cfg("one", 1), 67, &[]).unwrap();
+    let three = fit_probe(cfg("three", 3), 67, &[]).unwrap();
     assert_eq!(one.info.best_epoch, three.info.best_epoch);
     // the EMA weights of the best epoch
     let diff = max_diff(&weights(&one.model), &weights(&three.model));
@@ -233,14 +269,14 @@ fn the_reported_training_loss_is_the_single_device_mean() {
     let _g = lock();
     let dir = tempfile::tempdir().unwrap();
     // 3 full batches of 32 an epoch, cut 11/11/10: each piece counts by its rows
-    let cfg = |name: &str, devices: &[&str]| {
+    let cfg = |name: &str, devices: usize| {
         config(&dir.path().join(name), devices)
             .with_epochs(2)
             .with_batch_size(32)
             .with_lr(0.2)
     };
-    let one = fit_probe(cfg("one", &[]), 96, &[]).unwrap();
-    let three = fit_probe(cfg("three", &["flex", "flex", "flex"]), 96, &[]).unwrap();
+    let one = fit_probe(cfg("one", 1), 96, &[]).unwrap();
+    let three = fit_probe(cfg("three", 3), 96, &[]).unwrap();
     let (l1, l3) = (train_losses(&one), train_losses(&three));
     assert_eq!(l1.len(), 2);
     for (a, b) in l1.iter().zip(&l3) {
@@ -253,20 +289,20 @@ fn the_reported_training_loss_is_the_single_device_mean() {
 }
 
 #[test]
-fn digits_on_two_flex_devices_reach_the_single_device_accuracy() {
+fn digits_on_two_devices_reach_the_single_device_accuracy() {
     let _g = lock();
     let dir = tempfile::tempdir().unwrap();
-    let device = flex();
+    let device = device();
     let (train, test) = digits().unwrap().split_stratified(0.2, 42).unwrap();
     let (train, valid) = train.split_stratified(0.1, 42).unwrap();
-    let accuracy = |name: &str, devices: &[&str]| {
+    let accuracy = |name: &str, devices: usize| {
         let cfg = LearnerConfig::new()
             .with_run_dir(dir.path().join(name).to_string_lossy().into_owned())
             .with_progress(ProgressMode::Quiet)
             .with_epochs(5)
             .with_batch_size(64)
             .with_lr(3e-3)
-            .with_devices(devices.iter().map(|d| d.to_string()).collect());
+            .with_devices(device_list(devices));
         device.seed(42);
         let model = SimpleCnnConfig::new(10)
             .with_in_channels(1)
@@ -277,9 +313,9 @@ fn digits_on_two_flex_devices_reach_the_single_device_accuracy() {
             .unwrap();
         fitted.evaluate(&test).unwrap().accuracy
     };
-    let one = accuracy("one", &[]);
-    let two = accuracy("two", &["flex", "flex"]);
-    println!("digits test accuracy: one device {one:.2}%, two flex devices {two:.2}%");
+    let one = accuracy("one", 1);
+    let two = accuracy("two", 2);
+    println!("digits test accuracy: one device {one:.2}%, two devices {two:.2}%");
     assert!(one >= 95.0 && two >= 95.0, "{one:.2}% / {two:.2}%");
     assert!(
         (one - two).abs() <= 2.0,
@@ -293,7 +329,7 @@ fn a_nan_loss_on_two_devices_names_the_batch_and_skips_its_update_once() {
     let dir = tempfile::tempdir().unwrap();
     // 4 batches of 16, each cut in two: forwards 5 and 6 train batch 3
     let cfg = |name: &str| {
-        config(&dir.path().join(name), &["flex", "flex"])
+        config(&dir.path().join(name), 2)
             .with_epochs(1)
             .with_batch_size(16)
     };
@@ -318,7 +354,7 @@ fn a_nan_loss_on_two_devices_names_the_batch_and_skips_its_update_once() {
 fn a_run_resumed_on_two_devices_ends_with_the_uninterrupted_weights() {
     let _g = lock();
     let dir = tempfile::tempdir().unwrap();
-    let cfg = |name: &str, devices: &[&str], epochs: usize| {
+    let cfg = |name: &str, devices: usize, epochs: usize| {
         config(&dir.path().join(name), devices)
             .with_epochs(epochs)
             .with_batch_size(32)
@@ -326,10 +362,10 @@ fn a_run_resumed_on_two_devices_ends_with_the_uninterrupted_weights() {
             // the rate of an epoch does not depend on the run's length
             .with_schedule(ScheduleConfig::Constant)
     };
-    let full = fit_probe(cfg("full", &["flex", "flex"], 3), 128, &[]).unwrap();
+    let full = fit_probe(cfg("full", 2, 3), 128, &[]).unwrap();
     // the first epoch on one device, the rest on two: `devices` may change on resume
-    fit_probe(cfg("cut", &[], 1), 128, &[]).unwrap();
-    let resumed = fit_probe(cfg("cut", &["flex", "flex"], 3).with_resume(true), 128, &[]).unwrap();
+    fit_probe(cfg("cut", 1, 1), 128, &[]).unwrap();
+    let resumed = fit_probe(cfg("cut", 2, 3).with_resume(true), 128, &[]).unwrap();
     assert_eq!(resumed.epochs_run(), 3);
     let diff = max_diff(&weights(&full.model), &weights(&resumed.model));
     assert!(diff <= 1e-5, "uninterrupted vs resumed: max |dw| = {diff}");
