@@ -2,6 +2,8 @@
 //! then renamed over the final name, so an interrupted save never leaves a truncated checkpoint.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
 use burn::train::checkpoint::{
     Checkpoint, Checkpointer, CheckpointerError, CheckpointingAction, CheckpointingStrategy,
@@ -19,6 +21,8 @@ use crate::util::write_atomic_with;
 pub struct AtomicFileCheckpointer {
     directory: PathBuf,
     name: String,
+    /// Told when a save ends (the optimizer checkpointer of a run, [`SaveGate`]).
+    gate: Option<Arc<SaveGate>>,
 }
 
 impl AtomicFileCheckpointer {
@@ -31,7 +35,14 @@ impl AtomicFileCheckpointer {
         Ok(Self {
             directory: directory.as_ref().to_path_buf(),
             name: name.to_string(),
+            gate: None,
         })
+    }
+
+    /// Tells `gate` each time a save ends, written or failed.
+    pub(crate) fn with_gate(mut self, gate: Arc<SaveGate>) -> Self {
+        self.gate = Some(gate);
+        self
     }
 
     /// The file of `epoch`'s checkpoint.
@@ -42,6 +53,8 @@ impl AtomicFileCheckpointer {
 
 impl<R: Checkpoint> Checkpointer<R> for AtomicFileCheckpointer {
     fn save(&self, epoch: usize, record: R) -> Result<(), CheckpointerError> {
+        // on every way out, a panic included
+        let _ended = self.gate.as_deref().map(SaveEnded);
         let mut saved = Ok(());
         write_atomic_with(&self.path(epoch), |tmp| {
             saved = record.save(tmp.to_path_buf());
@@ -64,6 +77,78 @@ impl<R: Checkpoint> Checkpointer<R> for AtomicFileCheckpointer {
     fn restore(&self, epoch: usize) -> Result<R, CheckpointerError> {
         let bytes = read_resident(&self.path(epoch)).map_err(CheckpointerError::IOError)?;
         R::checkpoint_from_bytes(bytes).map_err(CheckpointerError::Record)
+    }
+}
+
+/// Holds a run's next optimizer update until burn-train has written the optimizer checkpoint
+/// of the epoch before it.
+///
+/// burn-train takes a checkpoint's optimizer state on the training thread
+/// (`ModuleOptimizer::to_record`, which reads every state tensor with `into_data`) and writes
+/// the record on a checkpointer thread of its own, while training goes on. On burn's CubeCL
+/// backends the bytes such a read returns can still be the state tensor's device memory
+/// (found with wgpu over Mesa's lavapipe, Burn 0.22.1 / cubecl-wgpu 0.11.3, for the state
+/// tensors of up to a few hundred values: batch-norm scales and shifts, biases, a small
+/// classifier), and the next optimizer step updates that tensor in place. A checkpoint written
+/// after that step held a later state than its epoch's, at random (how far the next epoch had
+/// got when the thread wrote), so a resumed run differed from the uninterrupted one and from
+/// process to process. flex copies on read and never waited long here. The gate counts the
+/// optimizer saves [`RunCheckpoints`] orders ([`Self::expect`]); the optimizer checkpointer
+/// ends each ([`AtomicFileCheckpointer::with_gate`]); [`Classification`] waits before each
+/// optimizer step ([`Self::wait`]), so the record is on disk before its tensors change. The wait
+/// is at most one checkpoint write per epoch, and gives up after [`SaveGate::PATIENCE`] (with a
+/// warning) rather than stall a run whose checkpointer thread died.
+///
+/// [`Classification`]: super::Classification
+#[derive(Debug, Default)]
+pub(crate) struct SaveGate {
+    pending: Mutex<usize>,
+    ended: Condvar,
+}
+
+/// Ends one expected save of a [`SaveGate`] when dropped.
+struct SaveEnded<'a>(&'a SaveGate);
+
+impl Drop for SaveEnded<'_> {
+    fn drop(&mut self) {
+        let mut pending = self.0.pending();
+        *pending = pending.saturating_sub(1);
+        self.0.ended.notify_all();
+    }
+}
+
+impl SaveGate {
+    /// The longest [`Self::wait`] waits for a save.
+    pub(crate) const PATIENCE: Duration = Duration::from_secs(300);
+
+    fn pending(&self) -> std::sync::MutexGuard<'_, usize> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// An optimizer save was ordered (burn-train takes its record right after).
+    pub(crate) fn expect(&self) {
+        *self.pending() += 1;
+    }
+
+    /// Returns when no ordered optimizer save is still being written (or after
+    /// [`Self::PATIENCE`], with a warning).
+    pub(crate) fn wait(&self) {
+        let pending = self.pending();
+        if *pending == 0 {
+            return;
+        }
+        let (pending, timeout) = self
+            .ended
+            .wait_timeout_while(pending, Self::PATIENCE, |p| *p > 0)
+            .unwrap_or_else(|e| e.into_inner());
+        if timeout.timed_out() {
+            log::warn!(
+                "{} optimizer checkpoint(s) not written after {} s; training goes on (the \
+                 checkpoint may hold a later optimizer state than its epoch's)",
+                *pending,
+                Self::PATIENCE.as_secs()
+            );
+        }
     }
 }
 
@@ -141,22 +226,26 @@ pub(crate) struct RunCheckpoints {
     history: SharedHistory,
     /// Epochs whose checkpoints are on disk.
     on_disk: Vec<usize>,
+    /// Told of each save ordered.
+    gate: Arc<SaveGate>,
 }
 
 impl RunCheckpoints {
     /// Keeps the last two and the `k` best epochs; `on_disk` lists the epochs already saved (a
-    /// resumed run).
+    /// resumed run); `gate` counts the saves ordered ([`SaveGate`]).
     pub(crate) fn new(
         k: usize,
         monitor: Monitor,
         history: SharedHistory,
         on_disk: Vec<usize>,
+        gate: Arc<SaveGate>,
     ) -> Self {
         Self {
             k: k.max(1),
             monitor,
             history,
             on_disk,
+            gate,
         }
     }
 
@@ -184,6 +273,7 @@ impl CheckpointingStrategy for RunCheckpoints {
         sync_history(store, epoch);
         let keep = self.keep(epoch);
         let mut actions = vec![CheckpointingAction::Save];
+        self.gate.expect();
         self.on_disk.push(epoch);
         self.on_disk.retain(|&e| {
             let kept = keep.contains(&e);
@@ -204,4 +294,38 @@ impl CheckpointingStrategy for RunCheckpoints {
 pub(crate) fn sync_history(store: &EventStoreClient, epoch: usize) {
     use burn::train::metric::store::{Aggregate, Split};
     let _ = store.find_metric(super::history::LOSS, epoch, Aggregate::Mean, &Split::Valid);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_gate_holds_the_next_update_until_the_ordered_save_has_ended() {
+        let dir = tempfile::tempdir().unwrap();
+        let gate = Arc::new(SaveGate::default());
+        let optim = AtomicFileCheckpointer::new(dir.path(), "optim")
+            .unwrap()
+            .with_gate(gate.clone());
+        // nothing ordered: no wait
+        gate.wait();
+        // an ordered save written late on another thread, as burn-train's checkpointer does
+        gate.expect();
+        let (path, late) = (optim.path(1), optim.clone());
+        let writer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            late.save(1, burn::optim::OptimizerRecord::default())
+                .unwrap();
+        });
+        gate.wait();
+        assert!(path.exists(), "the wait ended before the save was written");
+        writer.join().unwrap();
+        // a save that fails ends its wait too
+        gate.expect();
+        std::fs::remove_dir_all(dir.path()).unwrap();
+        let failed: Result<(), _> = optim.save(2, burn::optim::OptimizerRecord::default());
+        assert!(failed.is_err());
+        assert_eq!(*gate.pending(), 0);
+        gate.wait();
+    }
 }

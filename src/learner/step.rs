@@ -13,6 +13,7 @@ use burn::store::ModuleRecord;
 use burn::optim::lr_scheduler::module_lr_scheduler::ModuleLearningRate;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 
+use super::checkpoint::SaveGate;
 use super::devices::DeviceShare;
 use super::guard::StepGuard;
 use super::precision::{Precision, SharedGradScaler};
@@ -51,6 +52,8 @@ pub struct Classification<M> {
     precision: Precision,
     #[module(skip)]
     scaler: Option<Arc<SharedGradScaler>>,
+    #[module(skip)]
+    save_gate: Option<Arc<SaveGate>>,
 }
 
 /// An EMA of the weights shared between the training step (which updates it after each
@@ -148,6 +151,7 @@ impl<M: ImageClassifier> Classification<M> {
             share: None,
             precision: Precision::F32,
             scaler: None,
+            save_gate: None,
         }
     }
 
@@ -216,6 +220,13 @@ impl<M: ImageClassifier> Classification<M> {
     /// The loss scaler of an `f16-mixed` step, if any.
     pub fn grad_scaler(&self) -> Option<&Arc<SharedGradScaler>> {
         self.scaler.as_ref()
+    }
+
+    /// Waits on `gate` before each optimizer step: the optimizer checkpoint of the epoch before
+    /// is written first ([`SaveGate`]).
+    pub(crate) fn with_save_gate(mut self, gate: Arc<SaveGate>) -> Self {
+        self.save_gate = Some(gate);
+        self
     }
 
     /// Reports every step to `guard` (non-finite losses and gradients, stop requests).
@@ -365,6 +376,9 @@ impl<M: ImageClassifier> TrainStep for Classification<M> {
                 clip_grad_value(&self, &mut grads, clip).expect("validated clip_grad");
             }
             None => {}
+        }
+        if let Some(gate) = &self.save_gate {
+            gate.wait();
         }
         let updated = optim.step(lr_module, self, grads);
         if let Some(ema) = &updated.ema {

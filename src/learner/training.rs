@@ -18,7 +18,7 @@ use burn::train::metric::{AccuracyMetric, LearningRateMetric, LossMetric, TopKAc
 use burn::train::renderer::MetricsRenderer;
 use burn::train::{Interrupter, SupervisedTraining};
 
-use super::checkpoint::{AtomicFileCheckpointer, EmaCheckpointer, RunCheckpoints};
+use super::checkpoint::{AtomicFileCheckpointer, EmaCheckpointer, RunCheckpoints, SaveGate};
 use super::config::LearnerConfig;
 use super::devices::DevicePlan;
 use super::fitted::{checkpoint_dir, checkpoint_file, load_checkpoint};
@@ -152,11 +152,14 @@ pub fn train_until<M: ImageClassifier>(
         resume.epoch + 1,
         resume.skipped.clone(),
     );
+    // the optimizer checkpoint of an epoch is written before the next update (SaveGate)
+    let save_gate = Arc::new(SaveGate::default());
     let mut wrapped = Classification::new(model, objective)
         .with_clip_grad(cfg.clip_grad)
         .with_sam(sam)
         .with_grad_accumulation(cfg.grad_accumulation)
         .with_guard(guard.clone())
+        .with_save_gate(save_gate.clone())
         .with_precision(cfg.precision, scaler.clone());
     let plan = DevicePlan::for_run(cfg, &train_loader)?;
     wrapped = wrapped.with_device_share(plan.as_ref().map(DevicePlan::share));
@@ -222,6 +225,7 @@ pub fn train_until<M: ImageClassifier>(
         cfg.monitor,
         history.clone(),
         resume.on_disk.clone(),
+        save_gate.clone(),
     );
     let ckpt = checkpoint_dir(&run_dir);
     let checkpointer = |name: &str| {
@@ -255,12 +259,12 @@ pub fn train_until<M: ImageClassifier>(
                 &run_dir,
                 scaler.clone(),
             ),
-            checkpointer("optim")?,
+            checkpointer("optim")?.with_gate(save_gate.clone()),
             checkpointer("scheduler")?,
         ),
         None => training.with_custom_checkpointers(
             ScalerCheckpointer::new(checkpointer("model")?, &run_dir, scaler.clone()),
-            checkpointer("optim")?,
+            checkpointer("optim")?.with_gate(save_gate.clone()),
             checkpointer("scheduler")?,
         ),
     };

@@ -45,15 +45,9 @@ fn model(device: &burn::tensor::Device) -> SimpleCnn {
         .unwrap()
 }
 
+/// Trains the probe run `cfg` on the test device (`PODIUM_TEST_DEVICE`, README "Backends").
 fn fit(cfg: LearnerConfig) -> burn_podium::Result<burn_podium::learner::Fitted<SimpleCnn>> {
-    fit_on(cfg, &crate::test_device())
-}
-
-fn fit_on(
-    cfg: LearnerConfig,
-    device: &burn::tensor::Device,
-) -> burn_podium::Result<burn_podium::learner::Fitted<SimpleCnn>> {
-    let device = device.clone();
+    let device = crate::test_device();
     let (train, valid) = data();
     Learner::new(cfg, &device).fit(model(&device), train, valid)
 }
@@ -74,12 +68,7 @@ fn copy_dir(from: &Path, to: &Path) {
 /// Trains `recipe` for 4 epochs uninterrupted, and again from a copy of that run cut after
 /// epoch `cut_after` (the later checkpoints deleted, as a kill during the next epoch leaves it),
 /// resumed; every number of the two `metrics.csv` agrees.
-fn resume_matches(
-    recipe: &dyn Fn(&Path) -> LearnerConfig,
-    cut_after: usize,
-    device: &burn::tensor::Device,
-) -> Vec<EpochMetrics> {
-    let fit = |cfg| fit_on(cfg, device);
+fn resume_matches(recipe: &dyn Fn(&Path) -> LearnerConfig, cut_after: usize) -> Vec<EpochMetrics> {
     let dir = tempfile::tempdir().unwrap();
     let (full, cut) = (dir.path().join("full"), dir.path().join("cut"));
     let uninterrupted = fit(recipe(&full)).unwrap();
@@ -129,7 +118,6 @@ fn a_run_resumed_after_epoch_two_ends_with_the_uninterrupted_metrics() {
                 .with_monitor(Monitor::Metric(Metric::MacroF1))
         },
         2,
-        &burn_podium::device::default_device(),
     );
 }
 
@@ -150,9 +138,7 @@ fn a_plateau_schedule_and_early_stopping_resume_where_they_were() {
             .with_monitor(Monitor::ValidAccuracy)
     };
     // the plateau state (best, bad epochs, the reduced rate) carries over the cut
-    // on flex, as the other resume-equality tests: resumed on lavapipe, a run differs between
-    // processes (README "Backends", an open finding)
-    let rows = resume_matches(&recipe, 3, &burn_podium::device::default_device());
+    let rows = resume_matches(&recipe, 3);
     let lr = |epoch: usize| rows.iter().find(|r| r.epoch == epoch).unwrap().lr;
     assert!(
         rows.iter().any(|r| r.epoch > 3 && r.lr < lr(1)),
@@ -163,7 +149,7 @@ fn a_plateau_schedule_and_early_stopping_resume_where_they_were() {
     let stopping = |run: &Path| {
         recipe(run).with_early_stopping(Some(EarlyStoppingConfig::new(1).with_min_delta(4.0)))
     };
-    let rows = resume_matches(&stopping, 2, &burn_podium::device::default_device());
+    let rows = resume_matches(&stopping, 2);
     assert!(
         rows.len() > 4 && rows.len() < 12,
         "{:?}",
