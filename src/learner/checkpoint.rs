@@ -86,10 +86,11 @@ impl<R: Checkpoint> Checkpointer<R> for AtomicFileCheckpointer {
 /// burn-train takes a checkpoint's optimizer state on the training thread
 /// (`ModuleOptimizer::to_record`, which reads every state tensor with `into_data`) and writes
 /// the record on a checkpointer thread of its own, while training goes on. On burn's CubeCL
-/// backends the bytes such a read returns can still be the state tensor's device memory
-/// (found with wgpu over Mesa's lavapipe, Burn 0.22.1 / cubecl-wgpu 0.11.3, for the state
-/// tensors of up to a few hundred values: batch-norm scales and shifts, biases, a small
-/// classifier), and the next optimizer step updates that tensor in place. A checkpoint written
+/// backends the bytes of that record can still follow the state tensors, which the next
+/// optimizer step updates in place (found with wgpu over Mesa's lavapipe, Burn 0.22.1 /
+/// cubecl-wgpu 0.11.3, for the state tensors of up to a few hundred values: batch-norm scales
+/// and shifts, biases, a small classifier; `docs/upstream/burn-optimizer-record-aliasing/`
+/// has a burn-only reproduction). A checkpoint written
 /// after that step held a later state than its epoch's, at random (how far the next epoch had
 /// got when the thread wrote), so a resumed run differed from the uninterrupted one and from
 /// process to process. flex copies on read and never waited long here. The gate counts the
