@@ -302,6 +302,34 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_restored_optimizer_record_outlives_its_file() {
+        use burn::module::Module;
+        use burn::nn::{Initializer, Linear, LinearConfig};
+        use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, OptimizerRecord};
+        use burn::tensor::Tensor;
+        // an Adam state after one step (constant weights and inputs: no RNG)
+        let device = crate::device::device_from_name("flex").unwrap().autodiff();
+        let model: Linear = LinearConfig::new(4, 3)
+            .with_initializer(Initializer::Constant { value: 0.1 })
+            .init(&device);
+        let mut optim: ModuleOptimizer = AdamConfig::new().init().into();
+        let loss = model.forward(Tensor::<2>::ones([2, 4], &device)).sum();
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        let model = optim.step(1e-2, model, grads);
+        let dir = tempfile::tempdir().unwrap();
+        let files = AtomicFileCheckpointer::new(dir.path(), "optim").unwrap();
+        files.save(1, optim.to_record()).unwrap();
+        let expected = optim.to_record().into_bytes().unwrap().to_vec();
+        // burn-train restores a run's optimizer state before its first step; the file may be
+        // gone by the time the record is read (keep-best rotation, a cleaned-up folder)
+        let restored: OptimizerRecord = files.restore(1).unwrap();
+        std::fs::remove_file(files.path(1)).unwrap();
+        let bytes = restored.into_bytes().unwrap().to_vec();
+        assert_eq!(bytes, expected);
+        assert!(model.num_params() > 0);
+    }
+
+    #[test]
     fn the_gate_holds_the_next_update_until_the_ordered_save_has_ended() {
         let dir = tempfile::tempdir().unwrap();
         let gate = Arc::new(SaveGate::default());
