@@ -63,9 +63,16 @@ mod weight_decay;
 /// # Panics
 /// When `PODIUM_TEST_DEVICE` holds a name `device_from_name` rejects (the message names it).
 pub fn test_device() -> burn::tensor::Device {
-    match std::env::var("PODIUM_TEST_DEVICE") {
-        Ok(name) if !name.trim().is_empty() => burn_podium::device::device_from_name(&name)
+    match test_device_name() {
+        Some(name) => burn_podium::device::device_from_name(&name)
             .unwrap_or_else(|e| panic!("PODIUM_TEST_DEVICE={name}: {e}")),
-        _ => burn_podium::device::default_device(),
+        None => burn_podium::device::default_device(),
     }
+}
+
+/// The device name in `PODIUM_TEST_DEVICE`, if set and not blank ([`test_device`]).
+pub fn test_device_name() -> Option<String> {
+    std::env::var("PODIUM_TEST_DEVICE")
+        .ok()
+        .filter(|name| !name.trim().is_empty())
 }

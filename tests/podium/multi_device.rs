@@ -38,10 +38,7 @@ use crate::learner::lock;
 /// The name of the device the runs train on: `PODIUM_TEST_DEVICE` (README "Backends"), else
 /// `flex`.
 fn device_name() -> String {
-    std::env::var("PODIUM_TEST_DEVICE")
-        .ok()
-        .filter(|n| !n.trim().is_empty())
-        .unwrap_or_else(|| "flex".into())
+    crate::test_device_name().unwrap_or_else(|| "flex".into())
 }
 
 /// The device the one-device runs train on, the first of [`device_list`].
@@ -50,10 +47,9 @@ fn device() -> burn::tensor::Device {
 }
 
 /// `n` devices for `LearnerConfig::devices` (one: the empty list, the one-device run): flex `n`
-/// times; on lavapipe (`wgpu:cpu`) the
-/// software adapter opened as two distinct wgpu devices in turn (`wgpu:cpu`, then `wgpu`, wgpu's
-/// default adapter, the same lavapipe on a machine without a GPU), so gradients cross between
-/// devices as on two GPUs.
+/// times; on lavapipe (`wgpu:cpu`) the software adapter opened as two distinct wgpu devices in
+/// turn (`wgpu:cpu`, then `wgpu`, wgpu's default adapter, the same lavapipe on a machine without
+/// a GPU), so gradients cross between devices as on two GPUs.
 fn device_list(n: usize) -> Vec<String> {
     let name = device_name();
     (0..if n > 1 { n } else { 0 })

@@ -579,7 +579,7 @@ fn precision_names_and_devices_without_the_dtype_are_typed_errors() {
 
     // a device without the dtype: the Learner and the recipe name the key before training
     let device = crate::test_device();
-    let device_name = std::env::var("PODIUM_TEST_DEVICE").unwrap_or_else(|_| "auto".into());
+    let device_name = crate::test_device_name().unwrap_or_else(|| "auto".into());
     for precision in [Precision::F16Mixed, Precision::Bf16Mixed] {
         let dtype = precision.autocast_dtype().unwrap();
         let supported = device.supports_dtype(DType::from(dtype));
