@@ -231,6 +231,7 @@ pub fn train_until<M: ImageClassifier>(
     let checkpointer = |name: &str| {
         AtomicFileCheckpointer::new(&ckpt, name).map_err(|e| PodiumError::io(&ckpt, e))
     };
+    let optim_files = checkpointer("optim")?.with_gate(save_gate.clone());
 
     let train_loader = DevicePlan::wrap(plan.as_ref(), train_loader);
     let mut training =
@@ -259,12 +260,12 @@ pub fn train_until<M: ImageClassifier>(
                 &run_dir,
                 scaler.clone(),
             ),
-            checkpointer("optim")?.with_gate(save_gate.clone()),
+            optim_files,
             checkpointer("scheduler")?,
         ),
         None => training.with_custom_checkpointers(
             ScalerCheckpointer::new(checkpointer("model")?, &run_dir, scaler.clone()),
-            checkpointer("optim")?.with_gate(save_gate.clone()),
+            optim_files,
             checkpointer("scheduler")?,
         ),
     };
